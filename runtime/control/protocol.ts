@@ -1,0 +1,160 @@
+/**
+ * The control plane's contract (spec 000 §1.2 IDaemonControlPlane, DESIGN §3.5): JSON-RPC 2.0 over the Unix
+ * socket, one JSON object per line. Method names, their params (validated with zod at the server boundary)
+ * and result types live here; the server, the client and the CLI all import them.
+ */
+import { z } from 'zod';
+import { ISOLATIONS } from '../design/manifest-schema.ts';
+
+export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
+export type KillSignal = 'SIGTERM' | 'SIGKILL';
+
+export interface IAgentStatus {
+  pid: string;
+  agentId: string;
+  /** Template id, or the manifest path the agent was spawned from. */
+  template: string;
+  isolation: string;
+  state: AgentState;
+  /** ISO time of the current (or last) start. */
+  startedAt: string;
+  restarts: number;
+  cpuPercent: number;
+  memoryBytes: number;
+  tokensUsed: number;
+  /** OS pid of the isolate when it is its own process. */
+  osPid?: number;
+  exitCode?: number;
+  reason?: string;
+}
+
+export type BootPhaseName = 'infrastructure' | 'recovery-scan' | 'board' | 'design' | 'master' | 'control';
+
+export interface BootPhaseReport {
+  name: BootPhaseName;
+  state: 'pending' | 'running' | 'done' | 'failed' | 'degraded';
+  startedAt?: string;
+  durationMs?: number;
+  detail?: string;
+}
+
+export interface DaemonStatus {
+  version: string;
+  deviceId: string;
+  pid: number;
+  state: 'booting' | 'ready' | 'stopping' | 'failed';
+  /** The phase being run, or the last one that ran. */
+  phase: BootPhaseName | 'ready';
+  phases: BootPhaseReport[];
+  board: { name: string; model?: string; detectedBy: 'config' | 'device-tree' | 'fallback' };
+  /** Named flags for anything running in a reduced mode (e.g. a template excluded, cached templates). */
+  degraded: string[];
+  configFile?: string;
+  home: string;
+  socket: string;
+  startedAt: string;
+  uptimeMs: number;
+  templates: { dir: string; valid: number; invalid: { file: string; error: string }[] };
+  infrastructure: { name: string; state: string }[];
+  /** MQTT link state; 'absent' until the MQTT link exists in this build. */
+  link: { state: string };
+  agents: Record<AgentState, number> & { total: number };
+  masterPid?: string;
+}
+
+export interface LogLine {
+  time: string;
+  pid: string;
+  agentId: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+export interface TemplateListEntry {
+  id: string;
+  version: string;
+  description?: string;
+  path: string;
+  hash: string;
+  isolation: string;
+  capabilities: readonly string[];
+}
+
+export interface TemplatesResult {
+  dir: string;
+  templates: TemplateListEntry[];
+  invalid: { file: string; error: string }[];
+}
+
+const target = z.string().min(1).max(4096);
+
+export const methodParams = {
+  spawnAgent: z.tuple([target, z.object({ isolation: z.enum(ISOLATIONS).optional() }).strict().optional()]),
+  killAgent: z.tuple([z.string().min(1).max(128), z.enum(['SIGTERM', 'SIGKILL']).optional()]),
+  listAgents: z.tuple([]),
+  status: z.tuple([]),
+  'templates.list': z.tuple([]),
+  'logs.read': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(1).max(10_000).optional() }).strict().optional()]),
+  'logs.follow': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(0).max(10_000).optional() }).strict().optional()]),
+} as const;
+
+export type MethodName = keyof typeof methodParams;
+
+/**
+ * Positional names of each method's params, so a request may also pass params by name (JSON-RPC 2.0 §4.2):
+ * `{"pid":"3","signal":"SIGKILL"}` is read as `["3","SIGKILL"]` and then validated by the same tuple.
+ */
+export const methodParamNames: { readonly [M in MethodName]: readonly string[] } = {
+  spawnAgent: ['target', 'options'],
+  killAgent: ['pid', 'signal'],
+  listAgents: [],
+  status: [],
+  'templates.list': [],
+  'logs.read': ['target', 'options'],
+  'logs.follow': ['target', 'options'],
+};
+export type MethodParams<M extends MethodName> = z.output<(typeof methodParams)[M]>;
+
+export interface MethodResults {
+  spawnAgent: IAgentStatus;
+  killAgent: IAgentStatus;
+  listAgents: IAgentStatus[];
+  status: DaemonStatus;
+  'templates.list': TemplatesResult;
+  'logs.read': LogLine[];
+  /** Returns the backlog; then the server sends `logs.line` notifications with a LogLine until the client leaves. */
+  'logs.follow': LogLine[];
+}
+
+/** What the daemon offers the control server; one implementation (runtime/daemon), tests can fake it. */
+export interface DaemonApi {
+  spawnAgent(target: string, options: { isolation?: (typeof ISOLATIONS)[number] }): Promise<IAgentStatus>;
+  killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus>;
+  listAgents(): IAgentStatus[];
+  status(): DaemonStatus;
+  listTemplates(): TemplatesResult;
+  readLogs(target: string, lines: number): LogLine[];
+  /** Calls `listener` with every new line of that agent until the returned function is called. */
+  followLogs(target: string, listener: (line: LogLine) => void): () => void;
+}
+
+/** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined range for domain errors. */
+export const RpcCode = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  /** Domain errors (`data.code` says which ERR_...). */
+  APPLICATION_ERROR: -32000,
+} as const;
+
+export interface RpcErrorObject {
+  code: number;
+  message: string;
+  data: { code: string; details?: unknown };
+}
+
+/** Largest request line the server accepts; a longer line gets an error and the connection is closed. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;

@@ -1,0 +1,120 @@
+/**
+ * AgentCore: the pure logic container of spec 002 §3 ("host bootstrapping pattern"). The host reads the
+ * manifest and loads plugin code; the core receives the already-loaded plugins, starts them in manifest order,
+ * and stops them in reverse. It imports nothing from node:* (enforced by eslint.config.js), so the same core
+ * runs in a worker thread, a child process, a container and QuickJS-in-WASM.
+ */
+import type { ChannelEndpoint } from './channel-endpoint.ts';
+import type { LogNote } from './channel-messages.ts';
+import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
+import { InternalBus } from './internal-bus.ts';
+import type { IAgentContext, IAgentLog, IPlugin, JsonValue, LogLevel } from './plugin.ts';
+
+export interface AgentCoreOptions {
+  agentId: string;
+  config: Readonly<Record<string, JsonValue>>;
+  plugins: readonly IPlugin[];
+  channel: ChannelEndpoint;
+}
+
+type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class AgentCore {
+  readonly #agentId: string;
+  readonly #plugins: readonly IPlugin[];
+  readonly #channel: ChannelEndpoint;
+  readonly #abort = new AbortController();
+  readonly #bus: InternalBus;
+  readonly #ctx: IAgentContext;
+  #started: IPlugin[] = [];
+  #state: CoreState = 'idle';
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: AgentCoreOptions) {
+    this.#agentId = options.agentId;
+    this.#plugins = options.plugins;
+    this.#channel = options.channel;
+    const log = this.#makeLog();
+    this.#bus = new InternalBus((err, topic) => log.error(`bus handler for ${topic} threw: ${errorToWire(err).message}`));
+    this.#ctx = Object.freeze({
+      agentId: options.agentId,
+      config: options.config,
+      bus: this.#bus,
+      log,
+      signal: this.#abort.signal,
+    });
+    this.#channel.handle('agent.stop', () => this.stop());
+    this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());
+  }
+
+  get state(): CoreState {
+    return this.#state;
+  }
+
+  get context(): IAgentContext {
+    return this.#ctx;
+  }
+
+  /**
+   * Starts every plugin in manifest order. If one throws, the ones already started are stopped in reverse and
+   * the error is rethrown as ERR_PLUGIN_START_FAILED naming the plugin (the daemon records it as the crash reason).
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new OpenStarryError(ErrorCode.INTERNAL, `AgentCore.start called in state ${this.#state}`);
+    this.#state = 'starting';
+    for (const plugin of this.#plugins) {
+      try {
+        await plugin.start(this.#ctx);
+        this.#started.push(plugin);
+      } catch (err) {
+        await this.#stopStarted();
+        this.#state = 'stopped';
+        throw new OpenStarryError(ErrorCode.PLUGIN_START_FAILED, `plugin "${plugin.name}" failed to start: ${errorToWire(err).message}`, { cause: err });
+      }
+    }
+    this.#state = 'running';
+  }
+
+  /** Aborts ctx.signal, then calls stop(ctx) of each started plugin in reverse order. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping';
+      this.#abort.abort();
+      await this.#stopStarted();
+      this.#bus.clear();
+      this.#state = 'stopped';
+    })();
+    return this.#stopping;
+  }
+
+  async #stopStarted(): Promise<void> {
+    const started = this.#started.reverse();
+    this.#started = [];
+    for (const plugin of started) {
+      if (!plugin.stop) continue;
+      try {
+        await plugin.stop(this.#ctx);
+      } catch (err) {
+        this.#ctx.log.error(`plugin "${plugin.name}" stop failed: ${errorToWire(err).message}`);
+      }
+    }
+  }
+
+  #makeLog(): IAgentLog {
+    const send = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+      const note: LogNote = { level, message: String(message) };
+      if (fields !== undefined) note.fields = safeFields(fields);
+      this.#channel.notify('log', note);
+    };
+    return Object.freeze({ debug: send('debug'), info: send('info'), warn: send('warn'), error: send('error') });
+  }
+}
+
+/** Log fields must survive structured clone; anything that does not is stringified rather than lost. */
+function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return structuredClone(fields);
+  } catch {
+    return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? String(v) : v]));
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One end of the isolate <-> daemon channel: correlates requests with responses, dispatches incoming
+ * requests and notes to registered handlers, and reports how many of its own requests are pending (the worker
+ * host keeps its port referenced only while something is pending, so an idle agent can end on its own).
+ * Used unchanged on both sides. Pure: no node:* imports.
+ */
+import type { ChannelMessage, IChannelPort } from './channel-messages.ts';
+import { isChannelMessage } from './channel-messages.ts';
+import { ErrorCode, OpenStarryError, errorFromWire, errorToWire } from './errors.ts';
+
+export type RequestHandler = (params: unknown) => unknown;
+export type NoteHandler = (params: unknown) => void;
+
+export class ChannelEndpoint {
+  readonly #port: IChannelPort;
+  readonly #requestHandlers = new Map<string, RequestHandler>();
+  readonly #noteHandlers = new Map<string, NoteHandler>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  #nextId = 1;
+  #closed = false;
+  #onPendingChange: ((pending: number) => void) | undefined;
+  #onProtocolError: ((reason: string) => void) | undefined;
+
+  constructor(port: IChannelPort, options?: { onPendingChange?: (pending: number) => void; onProtocolError?: (reason: string) => void }) {
+    this.#port = port;
+    this.#onPendingChange = options?.onPendingChange;
+    this.#onProtocolError = options?.onProtocolError;
+    port.onMessage((message) => this.#receive(message));
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  handle(method: string, handler: RequestHandler): void {
+    this.#requestHandlers.set(method, handler);
+  }
+
+  onNote(method: string, handler: NoteHandler): void {
+    this.#noteHandlers.set(method, handler);
+  }
+
+  notify(method: string, params?: unknown, transfer?: readonly ArrayBuffer[]): void {
+    if (this.#closed) return;
+    this.#port.post(params === undefined ? { t: 'note', method } : { t: 'note', method, params }, transfer);
+  }
+
+  request<T = unknown>(method: string, params?: unknown, transfer?: readonly ArrayBuffer[]): Promise<T> {
+    if (this.#closed) return Promise.reject(new OpenStarryError(ErrorCode.CHANNEL_CLOSED, `channel closed; ${method} not sent`));
+    const id = this.#nextId++;
+    const promise = new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    });
+    this.#onPendingChange?.(this.#pending.size);
+    this.#port.post(params === undefined ? { t: 'req', id, method } : { t: 'req', id, method, params }, transfer);
+    return promise;
+  }
+
+  /** Rejects everything pending with ERR_CHANNEL_CLOSED; further sends are dropped. Idempotent. */
+  close(reason = 'channel closed'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [, p] of this.#pending) p.reject(new OpenStarryError(ErrorCode.CHANNEL_CLOSED, reason));
+    this.#pending.clear();
+    this.#onPendingChange?.(0);
+    this.#port.close();
+  }
+
+  #receive(message: unknown): void {
+    if (!isChannelMessage(message)) {
+      this.#onProtocolError?.('malformed channel message');
+      return;
+    }
+    if (message.t === 'res') {
+      const p = this.#pending.get(message.id);
+      if (!p) return;
+      this.#pending.delete(message.id);
+      this.#onPendingChange?.(this.#pending.size);
+      if (message.ok) p.resolve(message.result);
+      else p.reject(errorFromWire(message.error));
+      return;
+    }
+    if (message.t === 'note') {
+      const h = this.#noteHandlers.get(message.method);
+      if (h) h(message.params);
+      else this.#onProtocolError?.(`no handler for note ${message.method}`);
+      return;
+    }
+    void this.#answer(message);
+  }
+
+  async #answer(message: Extract<ChannelMessage, { t: 'req' }>): Promise<void> {
+    const handler = this.#requestHandlers.get(message.method);
+    let reply: ChannelMessage;
+    if (!handler) {
+      reply = { t: 'res', id: message.id, ok: false, error: { code: ErrorCode.METHOD_NOT_FOUND, message: `unknown channel method ${message.method}` } };
+    } else {
+      try {
+        const result = await handler(message.params);
+        reply = result === undefined ? { t: 'res', id: message.id, ok: true } : { t: 'res', id: message.id, ok: true, result };
+      } catch (err) {
+        reply = { t: 'res', id: message.id, ok: false, error: errorToWire(err) };
+      }
+    }
+    if (!this.#closed) this.#port.post(reply);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The one message protocol between an agent's isolate and the daemon (DESIGN §4 "Channel"), the same for every
+ * isolation driver (MessagePort, IPC, socket, host functions). Three shapes, in both directions:
+ * a request (`req`) that gets exactly one response (`res`), and a one-way note (`note`).
+ *
+ * Methods the daemon calls in the isolate:   agent.stop, agent.snapshot, agent.usage
+ * Methods/notes the isolate sends the daemon: note lifecycle {state, error?}, note log {level, message, fields}
+ * Later parts add their own methods (hal.*, state.*, events.*, agents.*, metering.*) on the same channel.
+ */
+import type { WireError } from './errors.ts';
+
+export interface ChannelRequest {
+  t: 'req';
+  id: number;
+  method: string;
+  params?: unknown;
+}
+
+export type ChannelResponse =
+  | { t: 'res'; id: number; ok: true; result?: unknown }
+  | { t: 'res'; id: number; ok: false; error: WireError };
+
+export interface ChannelNote {
+  t: 'note';
+  method: string;
+  params?: unknown;
+}
+
+export type ChannelMessage = ChannelRequest | ChannelResponse | ChannelNote;
+
+/** What a driver gives the channel: post a message (transferring buffers where it can) and receive them. */
+export interface IChannelPort {
+  post(message: ChannelMessage, transfer?: readonly ArrayBuffer[]): void;
+  onMessage(handler: (message: unknown) => void): void;
+  close(): void;
+}
+
+export interface LifecycleNote {
+  state: 'running' | 'crashed' | 'stopped';
+  error?: WireError;
+}
+
+export interface LogNote {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+export function isChannelMessage(value: unknown): value is ChannelMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (v.t === 'req') return typeof v.id === 'number' && typeof v.method === 'string';
+  if (v.t === 'res') return typeof v.id === 'number' && typeof v.ok === 'boolean';
+  if (v.t === 'note') return typeof v.method === 'string';
+  return false;
+}

@@ -1,0 +1,48 @@
+/**
+ * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
+ *
+ * `ctx` carries only what exists today: agentId, config, bus, log and signal. Members that later parts of
+ * the runtime provide (hal, state, events, agents, metering) are added to this interface when they exist —
+ * they are absent, never stubbed, so an agent can feature-test them (`if (ctx.hal) ...`).
+ */
+import type { IInternalBus } from './internal-bus.ts';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface IAgentLog {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface IAgentContext {
+  /** The manifest's id; also injected as OPENSTARRY_AGENT_ID (spec 000 §2.2). */
+  readonly agentId: string;
+  /** The manifest's `config`, deep-frozen: the blueprint is immutable for the agent's lifetime (spec 002). */
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** In-agent pub/sub between plugins, plus the retained snapshot the daemon pulls for the global view. */
+  readonly bus: IInternalBus;
+  /** Lines go to the daemon's log and to `openstarry logs <pid>`. */
+  readonly log: IAgentLog;
+  /** Aborted when the agent is asked to stop (SIGTERM); long-running work should listen to it. */
+  readonly signal: AbortSignal;
+}
+
+export interface IPlugin {
+  readonly name: string;
+  start(ctx: IAgentContext): void | Promise<void>;
+  stop?(ctx: IAgentContext): void | Promise<void>;
+}
+
+/** Structural check of a loaded module's default export; returns a reason when it is not a plugin. */
+export function pluginShapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'default export is not an object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.name !== 'string' || v.name.length === 0) return 'default export has no string "name"';
+  if (typeof v.start !== 'function') return 'default export has no start(ctx) function';
+  if (v.stop !== undefined && typeof v.stop !== 'function') return '"stop" is not a function';
+  return undefined;
+}

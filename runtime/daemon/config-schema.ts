@@ -1,0 +1,44 @@
+/**
+ * The daemon config (DESIGN §3.2), YAML validated against this schema. Unknown keys are errors — a typo such
+ * as `masterAgnet` must not be silently ignored on a board nobody is watching. Keys for parts that this build
+ * does not include yet (mqtt, orchestration, dashboard, devices) are added by the issues that build them.
+ */
+import { z } from 'zod';
+import { AGENT_ID } from '../design/manifest-schema.ts';
+
+export const configSchema = z
+  .object({
+    /** Names this board upstream (MQTT topic prefix). Default: the host name. */
+    deviceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, ".", "_" or "-", at most 64 characters').optional(),
+    /** `auto` detects from /proc/device-tree; a profile name forces one (`sim` for the simulated board). */
+    board: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be "auto" or a board profile name such as "rpi-4b" or "sim"').default('auto'),
+    templates: z
+      .object({
+        /** Local template directory (relative to the config file). Default: the templates shipped in agents/. */
+        dir: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Template id of the master agent spawned in boot phase 3. */
+    masterAgent: z.string().regex(AGENT_ID, 'must be a template id').default('master'),
+    agents: z
+      .object({
+        /** How long SIGTERM waits for stop(ctx) before the isolate is terminated. */
+        stopGraceMs: z.number().int().min(0).max(600_000).default(5000),
+        /** How long spawnAgent waits for the agent to reach running (or fail) before answering `starting`. */
+        startTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /** How often cpu/memory of each agent is sampled for `ps`, `status` and telemetry. */
+        usageIntervalMs: z.number().int().min(200).max(3_600_000).default(5000),
+        /** Log lines kept per agent for `openstarry logs`. */
+        logLines: z.number().int().min(10).max(100_000).default(1000),
+      })
+      .strict()
+      .default({ stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 }),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type DaemonConfig = z.output<typeof configSchema>;

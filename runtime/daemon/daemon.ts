@@ -1,0 +1,246 @@
+/**
+ * openstarryd: boots in the order of spec 002 (phases 1-3), then serves the control plane.
+ *
+ *   control         open the control socket first, so `openstarry status` can watch the boot (and a second
+ *                   daemon on the same socket fails fast before touching anything)
+ *   infrastructure  infrastructure plugins in configured order (phase 1.2)
+ *   board           detect the board from the device tree; nothing known -> the simulated board
+ *   design          the design layer: every template validated; invalid ones reported and excluded (phase 2)
+ *   master          fetch the master blueprint and spawn it; READY=1 to systemd once it is online (phase 3)
+ *
+ * Shutdown (SIGTERM/SIGINT): agents stop in reverse start order, then infrastructure in reverse, then the socket.
+ */
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
+import type { BoardDetection } from '../../board-profiles/detect.ts';
+import type { Clock } from '../clock.ts';
+import { ControlServer } from '../control/control-server.ts';
+import type { AgentState, DaemonApi, DaemonStatus, IAgentStatus, KillSignal, LogLine, TemplatesResult } from '../control/protocol.ts';
+import { loadBlueprint } from '../design/blueprint.ts';
+import type { Isolation } from '../design/manifest-schema.ts';
+import { TemplateStore } from '../design/template-store.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
+import { AgentLogBook } from '../logging/agent-log-book.ts';
+import type { Logger } from '../logging/logger.ts';
+import { createLogger, formatFields } from '../logging/logger.ts';
+import { Supervisor } from '../supervisor/supervisor.ts';
+import { BootReport } from './boot-report.ts';
+import type { LoadedConfig } from './config-loader.ts';
+import { loadConfig } from './config-loader.ts';
+import type { InfrastructurePlugin } from './infrastructure.ts';
+import { InfrastructureRunner } from './infrastructure.ts';
+import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
+import type { SdNotifier } from './sd-notify.ts';
+import { createSdNotifier } from './sd-notify.ts';
+import { VERSION } from './version.ts';
+
+export interface DaemonOptions {
+  configFile?: string;
+  socket?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
+  /** Root the device tree is read under ('/' on a board). */
+  deviceTreeRoot?: string;
+  drivers?: readonly IIsolationDriver[];
+  infrastructure?: readonly InfrastructurePlugin[];
+  notifier?: SdNotifier;
+  clock?: Clock;
+}
+
+export class Daemon implements DaemonApi {
+  readonly #opts: DaemonOptions;
+  readonly #log: Logger;
+  readonly #boot: BootReport;
+  readonly #startedAt = Date.now();
+  readonly #home: string;
+  readonly #socket: string;
+  #state: DaemonStatus['state'] = 'booting';
+  #loaded: LoadedConfig | undefined;
+  #board: BoardDetection | undefined;
+  #store: TemplateStore | undefined;
+  #infra: InfrastructureRunner | undefined;
+  #supervisor: Supervisor | undefined;
+  #control: ControlServer | undefined;
+  #logBook = new AgentLogBook();
+  #masterPid: string | undefined;
+  #notifier: SdNotifier;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(options: DaemonOptions = {}) {
+    this.#opts = options;
+    const env = options.env ?? process.env;
+    this.#log = options.log ?? createLogger('openstarryd');
+    this.#boot = new BootReport(this.#log.child('boot'));
+    this.#home = resolveHome(env);
+    this.#socket = resolveSocket(env, this.#home, options.socket);
+    this.#notifier = options.notifier ?? createSdNotifier({ env });
+  }
+
+  get socketPath(): string {
+    return this.#socket;
+  }
+
+  /** Runs the boot phases; throws (after undoing what it started) when one fails. */
+  async boot(): Promise<void> {
+    try {
+      this.#loaded = await loadConfig(this.#opts.configFile, this.#opts.env ?? process.env);
+      const { config } = this.#loaded;
+      this.#logBook = new AgentLogBook(config.agents.logLines);
+      await mkdir(this.#home, { recursive: true });
+      await this.#boot.run('control', async () => {
+        this.#control = await ControlServer.listen({ socketPath: this.#socket, api: this, log: (level, msg) => this.#log.child('control')[level](msg) });
+      }, () => ({ detail: this.#socket }));
+      this.#infra = new InfrastructureRunner(this.#opts.infrastructure ?? [], this.#log.child('infra'));
+      await this.#boot.run('infrastructure', () => this.#infra!.startAll(), () => ({ detail: `${this.#infra!.states().length} plugin(s)` }));
+      this.#board = await this.#boot.run('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
+        (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` }));
+      const dir = config.templates.dir ? path.resolve(this.#loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
+      this.#store = await this.#boot.run('design', () => TemplateStore.open(dir), (s) => {
+        for (const bad of s.invalid) this.#log.warn(`template excluded: ${bad.error}`);
+        return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${s.dir}`, degraded: s.invalid.length > 0 };
+      });
+      this.#interrupted();
+      this.#supervisor = new Supervisor({
+        drivers: this.#opts.drivers ?? [new WorkerDriver()],
+        agentHome: (id) => agentHome(this.#home, id),
+        log: this.#log.child('supervisor'),
+        stopGraceMs: config.agents.stopGraceMs,
+        startTimeoutMs: config.agents.startTimeoutMs,
+        usageIntervalMs: config.agents.usageIntervalMs,
+        onLogLine: (line) => this.#onAgentLog(line),
+        ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
+      });
+      await this.#boot.run('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+      this.#interrupted();
+      this.#boot.ready();
+      this.#state = 'ready';
+      this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: this.#board.profile.name, master: this.#masterPid, socket: this.#socket });
+      await this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+    } catch (err) {
+      const interrupted = this.#shutdown !== undefined;
+      if (!interrupted) this.#state = 'failed';
+      await this.shutdown();
+      throw err;
+    }
+  }
+
+  /** A signal during boot: stop before starting the next phase (shutdown() undoes what already started). */
+  #interrupted(): void {
+    if (this.#shutdown) throw new OpenStarryError(ErrorCode.BOOT_FAILED, 'boot interrupted by shutdown');
+  }
+
+  async #spawnMaster(templateId: string): Promise<IAgentStatus> {
+    const store = this.#store!;
+    let blueprint;
+    try {
+      blueprint = store.get(templateId);
+    } catch (err) {
+      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent template "${templateId}" is not usable: ${(err as Error).message}`, { cause: err });
+    }
+    const status = await this.#supervisor!.spawn(blueprint, { template: templateId });
+    this.#masterPid = status.pid;
+    if (status.state !== 'running') {
+      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent "${templateId}" did not come online: ${status.state}${status.reason ? ` (${status.reason})` : ''}`);
+    }
+    return status;
+  }
+
+  /** Stops agents (reverse start order), infrastructure (reverse), then the control socket. Idempotent. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      if (this.#state !== 'failed') this.#state = 'stopping';
+      this.#log.info('shutting down');
+      await this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      await this.#supervisor?.stopAll();
+      await this.#infra?.stopAll();
+      await this.#control?.close();
+      this.#log.info('stopped');
+    })();
+    return this.#shutdown;
+  }
+
+  // ---- DaemonApi (the control plane calls these) ----
+
+  async spawnAgent(target: string, options: { isolation?: Isolation }): Promise<IAgentStatus> {
+    const { supervisor, store } = this.#ready();
+    if (path.isAbsolute(target)) {
+      const blueprint = await loadBlueprint(target);
+      return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
+    }
+    const blueprint = store.get(target);
+    return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
+  }
+
+  async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
+    if (!this.#supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
+    return this.#supervisor.kill(pid, signal);
+  }
+
+  listAgents(): IAgentStatus[] {
+    return this.#supervisor?.list() ?? [];
+  }
+
+  listTemplates(): TemplatesResult {
+    const store = this.#store;
+    if (!store) throw new OpenStarryError(ErrorCode.NOT_READY, `the design layer is not loaded yet (boot phase: ${this.#boot.current})`);
+    return { dir: store.dir, templates: store.list(), invalid: store.invalid.map((t) => ({ file: t.file, error: t.error })) };
+  }
+
+  readLogs(target: string, lines: number): LogLine[] {
+    if (!this.#logBook.knows(target) && !this.#supervisor?.get(target) && !this.#supervisor?.findLive(target)) {
+      throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent or logs for "${target}"`);
+    }
+    return this.#logBook.read(target, lines);
+  }
+
+  followLogs(target: string, listener: (line: LogLine) => void): () => void {
+    return this.#logBook.follow(target, listener);
+  }
+
+  status(): DaemonStatus {
+    const agents = this.listAgents();
+    const counts = { starting: 0, running: 0, stopping: 0, exited: 0, crashed: 0, restarting: 0, total: agents.length } satisfies Record<AgentState, number> & { total: number };
+    for (const a of agents) counts[a.state] += 1;
+    const store = this.#store;
+    const degraded: string[] = [];
+    if (store && store.invalid.length > 0) degraded.push(`templates-excluded:${store.invalid.length}`);
+    const board = this.#board;
+    const s: DaemonStatus = {
+      version: VERSION,
+      deviceId: this.#loaded?.config.deviceId ?? hostname(),
+      pid: process.pid,
+      state: this.#state,
+      phase: this.#boot.current,
+      phases: this.#boot.phases(),
+      board: board ? { name: board.profile.name, detectedBy: board.detectedBy, ...(board.model ? { model: board.model } : {}) } : { name: 'unknown', detectedBy: 'fallback' },
+      degraded,
+      home: this.#home,
+      socket: this.#socket,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      uptimeMs: Date.now() - this.#startedAt,
+      templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [] },
+      infrastructure: this.#infra?.states() ?? [],
+      link: { state: 'absent' },
+      agents: counts,
+    };
+    if (this.#loaded?.file) s.configFile = this.#loaded.file;
+    if (this.#masterPid) s.masterPid = this.#masterPid;
+    return s;
+  }
+
+  #ready(): { supervisor: Supervisor; store: TemplateStore } {
+    if (this.#state !== 'ready' || !this.#supervisor || !this.#store) {
+      throw new OpenStarryError(ErrorCode.NOT_READY, this.#state === 'stopping' ? 'the daemon is shutting down' : `the daemon is still booting (phase ${this.#boot.current})`);
+    }
+    return { supervisor: this.#supervisor, store: this.#store };
+  }
+
+  #onAgentLog(line: LogLine): void {
+    this.#logBook.append(line);
+    this.#log.child('agent')[line.level](`${line.agentId}[${line.pid}] ${line.message}${formatFields(line.fields)}`);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs the daemon in the foreground until SIGTERM/SIGINT (systemd's ExecStart, `openstarry start`, `npm start`).
+ * Exit codes: 0 after a clean shutdown (also when the signal arrives mid-boot); 1 when the boot fails (the
+ * reason is printed on stderr, one line per problem). A second signal during shutdown is logged and ignored:
+ * agents still get their grace period.
+ */
+import { Daemon } from './daemon.ts';
+import type { DaemonOptions } from './daemon.ts';
+
+export async function runDaemon(options: DaemonOptions = {}): Promise<number> {
+  const daemon = new Daemon(options);
+  let stopping: Promise<void> | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`openstarryd: ${signal} received again; still stopping agents\n`);
+      return;
+    }
+    process.stderr.write(`openstarryd: ${signal} received, shutting down\n`);
+    stopping = daemon.shutdown().then(stopped);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await daemon.boot();
+    await done;
+    return 0;
+  } catch (err) {
+    if (stopping) {
+      await done;
+      return 0;
+    }
+    process.stderr.write(`openstarryd: boot failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

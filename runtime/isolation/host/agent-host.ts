@@ -1,0 +1,92 @@
+/**
+ * The isolate's host side (spec 002 §3 "host bootstrapping"): prepares the environment, loads the manifest's
+ * plugin modules and hands them to an AgentCore, then reports the lifecycle over the channel. Shared by every
+ * driver that runs Node inside the isolate (worker now, process later); the driver supplies the port.
+ *
+ * Keep-alive: the port is referenced only while one of the host's own requests is pending, so an agent whose
+ * plugins have nothing left to do (no timers, no handles, no pending calls) ends with code 0, like a process.
+ */
+import { getHeapStatistics } from 'node:v8';
+import { AgentCore } from '../../core/agent-core.ts';
+import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import type { IChannelPort, LifecycleNote } from '../../core/channel-messages.ts';
+import { ErrorCode, OpenStarryError, errorToWire } from '../../core/errors.ts';
+import type { IPlugin, JsonValue } from '../../core/plugin.ts';
+import { pluginShapeProblem } from '../../core/plugin.ts';
+import { hardenIsolate } from './isolate-hardening.ts';
+import { ModuleSandbox } from './module-sandbox.ts';
+
+/** Everything the host needs, as structured-clone-safe data (workerData, an IPC message, a file). */
+export interface HostBootstrap {
+  pid: string;
+  agentId: string;
+  rootDir: string;
+  plugins: readonly string[];
+  files: Readonly<Record<string, string>>;
+  config: Readonly<Record<string, JsonValue>>;
+}
+
+export interface HostOptions {
+  port: IChannelPort;
+  bootstrap: HostBootstrap;
+  keepAlive: { ref(): void; unref(): void };
+  /** Ends the isolate (process.exit of the worker), captured before hardening. */
+  exit: (code: number) => void;
+}
+
+export async function runAgentHost(options: HostOptions): Promise<void> {
+  const { port, bootstrap, keepAlive, exit } = options;
+  const channel = new ChannelEndpoint(port, {
+    onPendingChange: (n) => (n > 0 ? keepAlive.ref() : keepAlive.unref()),
+  });
+  const lifecycle = (note: LifecycleNote) => channel.notify('lifecycle', note);
+  channel.handle('agent.usage', () => {
+    const heap = getHeapStatistics();
+    return { memoryBytes: heap.total_physical_size + heap.external_memory };
+  });
+
+  hardenIsolate();
+  let plugins: IPlugin[];
+  try {
+    plugins = await loadPlugins(bootstrap);
+  } catch (err) {
+    lifecycle({ state: 'crashed', error: errorToWire(err) });
+    exit(1);
+    return;
+  }
+
+  const core = new AgentCore({ agentId: bootstrap.agentId, config: bootstrap.config, plugins, channel });
+  channel.handle('agent.stop', async () => {
+    await core.stop();
+    lifecycle({ state: 'stopped' });
+    // The reply is posted synchronously after this handler resolves; exit on the next turn.
+    setImmediate(() => exit(0));
+  });
+  try {
+    await core.start();
+  } catch (err) {
+    lifecycle({ state: 'crashed', error: errorToWire(err) });
+    exit(1);
+    return;
+  }
+  lifecycle({ state: 'running' });
+  keepAlive.unref();
+}
+
+async function loadPlugins(b: HostBootstrap): Promise<IPlugin[]> {
+  const sandbox = new ModuleSandbox({ rootDir: b.rootDir, files: b.files });
+  const plugins: IPlugin[] = [];
+  for (const rel of b.plugins) {
+    let ns: Record<string, unknown>;
+    try {
+      ns = await sandbox.import(rel);
+    } catch (err) {
+      if (err instanceof OpenStarryError) throw err;
+      throw new OpenStarryError(ErrorCode.PLUGIN_INVALID, `plugin ${rel} failed to load: ${errorToWire(err).message}`, { cause: err });
+    }
+    const problem = pluginShapeProblem(ns.default);
+    if (problem) throw new OpenStarryError(ErrorCode.PLUGIN_INVALID, `plugin ${rel}: ${problem} (expected export default { name, start(ctx), stop?(ctx) })`);
+    plugins.push(ns.default as IPlugin);
+  }
+  return plugins;
+}

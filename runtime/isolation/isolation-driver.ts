@@ -1,0 +1,55 @@
+/**
+ * Isolation drivers behind one interface (spec 000 §2.1, DESIGN §4): worker (default), and later process,
+ * docker and wasm. A driver starts an isolate for a blueprint and hands back the daemon's end of the channel.
+ * Graceful stop is a channel request (`agent.stop`) the supervisor makes; `terminate()` is SIGKILL.
+ */
+import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { WireError } from '../core/errors.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { Isolation } from '../design/manifest-schema.ts';
+
+export interface IsolateSpec {
+  /** The daemon's id for this agent instance (what `ps` shows and `kill` takes). */
+  pid: string;
+  blueprint: Blueprint;
+  /** DI protocol (spec 000 §2.2): OPENSTARRY_AGENT_ID and OPENSTARRY_HOME (the agent's own data dir). */
+  env: { OPENSTARRY_AGENT_ID: string; OPENSTARRY_HOME: string };
+}
+
+export interface IsolateExit {
+  /** Exit code of the isolate: 0 for a clean end (stopped, or nothing left to do). */
+  code: number;
+  /** Set when the isolate died of an error: uncaught exception, unhandled rejection, out of memory. */
+  error?: WireError;
+  /** Short machine-readable cause: 'out-of-memory' | 'uncaught-error' | 'exit'. */
+  cause: 'out-of-memory' | 'uncaught-error' | 'exit';
+}
+
+export interface IsolateUsage {
+  /** Share of one CPU core the isolate used since the previous sample, 0-100. */
+  cpuPercent: number;
+  memoryBytes: number;
+}
+
+/** A line the isolate wrote to its own stdout/stderr (console.log in agent code). */
+export interface IsolateOutput {
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export interface IIsolate {
+  readonly channel: ChannelEndpoint;
+  /** The OS process id when the isolate is its own process (process, docker drivers); absent for a worker. */
+  readonly osPid?: number;
+  /** Settles once, when the isolate has ended for any reason. Never rejects. */
+  readonly exited: Promise<IsolateExit>;
+  /** SIGKILL semantics: end now, no stop(ctx). Resolves when the isolate has ended. Idempotent. */
+  terminate(): Promise<void>;
+  usage(): Promise<IsolateUsage>;
+  onOutput(listener: (output: IsolateOutput) => void): void;
+}
+
+export interface IIsolationDriver {
+  readonly name: Isolation;
+  start(spec: IsolateSpec): Promise<IIsolate>;
+}

@@ -1,0 +1,145 @@
+// The worker isolation driver against real worker threads: plugin loading from the blueprint snapshot, the
+// module policy (node:fs & co refused with a clear error), hardening of `process`, crash causes, output capture.
+import t from 'tap';
+import type { Test } from 'tap';
+import { loadBlueprint } from '../../design/blueprint.ts';
+import type { IsolateOutput } from '../isolation-driver.ts';
+import { WorkerDriver } from './worker-driver.ts';
+import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
+
+const driver = new WorkerDriver();
+
+function manifest(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ id: 'probe', version: '1.0.0', plugins: ['./main.js'], ...extra });
+}
+
+async function startAgent(t: Test, files: Record<string, string | Record<string, string>>, extra: Record<string, unknown> = {}) {
+  const dir = t.testdir({ 'agent.json': manifest(extra), ...files });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  const isolate = await driver.start({ pid: '7', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' } });
+  const lifecycle: LifecycleNote[] = [];
+  const logs: LogNote[] = [];
+  const output: IsolateOutput[] = [];
+  const running = new Promise<LifecycleNote>((resolve) => {
+    isolate.channel.onNote('lifecycle', (p) => {
+      lifecycle.push(p as LifecycleNote);
+      resolve(p as LifecycleNote);
+    });
+  });
+  isolate.channel.onNote('log', (p) => logs.push(p as LogNote));
+  isolate.onOutput((o) => output.push(o));
+  t.teardown(() => isolate.terminate());
+  return { isolate, lifecycle, logs, output, first: running };
+}
+
+t.test('loads plugins and their relative imports from the snapshot; env is injected; stop runs stop(ctx)', async (t) => {
+  const { isolate, first, logs } = await startAgent(t, {
+    'main.js': `import { double } from './lib/math.js';
+      export default { name: 'p', start(ctx) { ctx.log.info('v=' + double(ctx.config.n), { id: process.env.OPENSTARRY_AGENT_ID, home: process.env.OPENSTARRY_HOME, daemonEnv: process.env.PATH ?? null }); this.t = setInterval(() => {}, 1000); ctx.bus.publish('k', { n: ctx.config.n }, { retain: true }); },
+        stop(ctx) { clearInterval(this.t); ctx.log.info('bye'); } };`,
+    lib: { 'math.js': 'export const double = (n) => n * 2;' },
+  }, { config: { n: 21 } });
+  t.same(await first, { state: 'running' });
+  t.same(await isolate.channel.request('agent.snapshot'), { k: { n: 21 } });
+  const usage = await isolate.usage();
+  t.ok(usage.memoryBytes > 0, 'memory reported');
+  await isolate.channel.request('agent.stop');
+  const exit = await isolate.exited;
+  t.equal(exit.code, 0);
+  t.same(logs.map((l) => l.message), ['v=42', 'bye']);
+  t.same(logs[0]?.fields, { id: 'probe', home: '/tmp/probe-home', daemonEnv: null }, 'only the DI variables are in the isolate env');
+});
+
+for (const builtin of ['node:fs', 'fs', 'node:child_process', 'node:net', 'node:worker_threads', 'node:vm', 'node:module']) {
+  t.test(`a static import of ${builtin} is refused with ERR_ISOLATE_DENIED`, async (t) => {
+    const { first, isolate } = await startAgent(t, { 'main.js': `import x from '${builtin}'; export default { name: 'p', start() {} };` });
+    const note = await first;
+    t.equal(note.state, 'crashed');
+    t.equal(note.error?.code, 'ERR_ISOLATE_DENIED');
+    t.match(note.error?.message, /refused/);
+    t.equal((await isolate.exited).code, 1);
+  });
+}
+
+t.test('dynamic import of node:fs, absolute paths, packages and native addons are refused', async (t) => {
+  const { first, logs } = await startAgent(t, {
+    'main.js': `export default { name: 'p', async start(ctx) {
+      for (const s of ['node:fs', '/etc/passwd', 'lodash', './addon.node', '../outside.js']) {
+        try { await import(s); ctx.log.info('LOADED ' + s); } catch (e) { ctx.log.info(s + ' -> ' + e.code); }
+      }
+      const ok = await import('node:events'); ctx.log.info('events ' + typeof ok.EventEmitter);
+    } };`,
+  });
+  t.same(await first, { state: 'running' });
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(logs.map((l) => l.message), [
+    'node:fs -> ERR_ISOLATE_DENIED',
+    '/etc/passwd -> ERR_ISOLATE_DENIED',
+    'lodash -> ERR_ISOLATE_DENIED',
+    './addon.node -> ERR_ISOLATE_DENIED',
+    '../outside.js -> ERR_ISOLATE_DENIED',
+    'events function',
+  ]);
+});
+
+t.test('process escape hatches are refused: kill, binding, dlopen, getBuiltinModule(fs); fetch is gone', async (t) => {
+  const { first, logs } = await startAgent(t, {
+    'main.js': `export default { name: 'p', start(ctx) {
+      const tries = { kill: () => process.kill(process.pid, 'SIGKILL'), binding: () => process.binding('fs'), dlopen: () => process.dlopen({}, '/x.node'),
+        builtin: () => process.getBuiltinModule ? process.getBuiltinModule('node:fs') : (() => { const e = new Error('absent'); e.code = 'ERR_ISOLATE_DENIED'; throw e; })() };
+      for (const [k, f] of Object.entries(tries)) { try { f(); ctx.log.info(k + ' ALLOWED'); } catch (e) { ctx.log.info(k + ' ' + e.code); } }
+      ctx.log.info('fetch ' + typeof globalThis.fetch);
+    } };`,
+  });
+  t.same(await first, { state: 'running' });
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(logs.map((l) => l.message), ['kill ERR_ISOLATE_DENIED', 'binding ERR_ISOLATE_DENIED', 'dlopen ERR_ISOLATE_DENIED', 'builtin ERR_ISOLATE_DENIED', 'fetch undefined']);
+});
+
+t.test('a throw in start() is reported as crashed with the plugin name', async (t) => {
+  const { first, isolate } = await startAgent(t, { 'main.js': `export default { name: 'boom', start() { throw new Error('sensor missing'); } };` });
+  const note = await first;
+  t.equal(note.error?.code, 'ERR_PLUGIN_START_FAILED');
+  t.match(note.error?.message, /plugin "boom" failed to start: sensor missing/);
+  t.equal((await isolate.exited).code, 1);
+});
+
+t.test('a module whose default export is not a plugin is refused', async (t) => {
+  const { first } = await startAgent(t, { 'main.js': `export default 42;` });
+  const note = await first;
+  t.equal(note.error?.code, 'ERR_PLUGIN_INVALID');
+  t.match(note.error?.message, /main\.js: default export is not an object/);
+});
+
+t.test('an unhandled rejection after start ends the isolate with an uncaught error', async (t) => {
+  const { first, isolate } = await startAgent(t, { 'main.js': `export default { name: 'p', start() { setTimeout(() => Promise.reject(new Error('late failure')), 5); } };` });
+  t.same(await first, { state: 'running' });
+  const exit = await isolate.exited;
+  t.equal(exit.cause, 'uncaught-error');
+  t.match(exit.error?.message, /late failure/);
+  t.not(exit.code, 0);
+});
+
+t.test('memory over limits.memoryMb ends the isolate as out-of-memory', async (t) => {
+  const { isolate } = await startAgent(t, { 'main.js': `export default { name: 'p', start() { const hog = []; const grow = () => { for (let i = 0; i < 2e4; i++) hog.push({ i, s: 'x'.repeat(64) + i }); setImmediate(grow); }; grow(); } };` }, { limits: { memoryMb: 16 } });
+  const exit = await isolate.exited;
+  t.equal(exit.cause, 'out-of-memory');
+  t.equal(exit.error?.code, 'ERR_WORKER_OUT_OF_MEMORY');
+});
+
+t.test('an agent with nothing left to do ends by itself with code 0; console output is captured', async (t) => {
+  const { first, isolate, output } = await startAgent(t, { 'main.js': `export default { name: 'p', start() { console.log('one-shot done'); console.error('to stderr'); } };` });
+  t.same(await first, { state: 'running' });
+  const exit = await isolate.exited;
+  t.same(exit, { code: 0, cause: 'exit' });
+  t.same(output.sort((a, b) => a.stream.localeCompare(b.stream)), [{ stream: 'stderr', line: 'to stderr' }, { stream: 'stdout', line: 'one-shot done' }]);
+});
+
+t.test('terminate() ends a busy agent and is idempotent', async (t) => {
+  const { first, isolate } = await startAgent(t, { 'main.js': `export default { name: 'p', start() { setTimeout(() => { for (;;) {} }, 1); } };` });
+  t.same(await first, { state: 'running' });
+  await isolate.terminate();
+  await isolate.terminate();
+  t.equal((await isolate.exited).code, 1);
+});
+

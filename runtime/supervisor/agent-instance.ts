@@ -1,0 +1,234 @@
+/**
+ * One supervised agent instance: its frozen blueprint, its isolate (replaced on each policy restart, same pid),
+ * and its lifecycle state machine:
+ *
+ *   starting -> running -> stopping -> exited            (killAgent SIGTERM / SIGKILL)
+ *   starting | running -> exited                          (the agent ended with code 0 of its own accord)
+ *   starting | running -> crashed                         (throw in start, uncaught error, unhandled rejection, OOM)
+ *   crashed/exited by itself -> restarting -> starting    (restart policy, backoff; never after an explicit kill)
+ */
+import type { Clock } from '../clock.ts';
+import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
+import type { AgentState, IAgentStatus, KillSignal, LogLine } from '../control/protocol.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../isolation/isolation-driver.ts';
+import type { Logger } from '../logging/logger.ts';
+import { decideRestart, nextAttempt } from './restart-policy.ts';
+
+export interface InstanceDeps {
+  driver: IIsolationDriver;
+  clock: Clock;
+  log: Logger;
+  agentHome: (agentId: string) => string;
+  onLogLine: (line: LogLine) => void;
+  onChange: (status: IAgentStatus) => void;
+}
+
+export class AgentInstance {
+  readonly pid: string;
+  readonly blueprint: Blueprint;
+  readonly template: string;
+  readonly #deps: InstanceDeps;
+  #state: AgentState = 'starting';
+  #startedAt = 0;
+  #restarts = 0;
+  #attempt = 0;
+  #exitCode: number | undefined;
+  #reason: string | undefined;
+  #crashNote: string | undefined;
+  #isolate: IIsolate | undefined;
+  #restartTimer: unknown;
+  #stopRequest: { signal: KillSignal; forced: boolean } | undefined;
+  #usage: IsolateUsage = { cpuPercent: 0, memoryBytes: 0 };
+  #settleWaiters: (() => void)[] = [];
+  #endWaiters: (() => void)[] = [];
+
+  constructor(pid: string, blueprint: Blueprint, template: string, deps: InstanceDeps) {
+    this.pid = pid;
+    this.blueprint = blueprint;
+    this.template = template;
+    this.#deps = deps;
+  }
+
+  get agentId(): string {
+    return this.blueprint.manifest.id;
+  }
+
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  /** starting, running, stopping, restarting: the instance holds the agent id (spec 002 uniqueness). */
+  get live(): boolean {
+    return this.#state !== 'exited' && this.#state !== 'crashed';
+  }
+
+  get isolate(): IIsolate | undefined {
+    return this.#isolate;
+  }
+
+  status(): IAgentStatus {
+    const s: IAgentStatus = {
+      pid: this.pid,
+      agentId: this.agentId,
+      template: this.template,
+      isolation: this.#deps.driver.name,
+      state: this.#state,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      restarts: this.#restarts,
+      cpuPercent: this.#state === 'running' ? this.#usage.cpuPercent : 0,
+      memoryBytes: this.live ? this.#usage.memoryBytes : 0,
+      tokensUsed: 0,
+    };
+    if (this.#isolate?.osPid !== undefined) s.osPid = this.#isolate.osPid;
+    if (this.#exitCode !== undefined) s.exitCode = this.#exitCode;
+    if (this.#reason !== undefined) s.reason = this.#reason;
+    return s;
+  }
+
+  /** Starts (or restarts) the isolate. Never throws: a failure to start becomes state `crashed`. */
+  async launch(): Promise<void> {
+    this.#setState('starting');
+    this.#startedAt = this.#deps.clock.now();
+    this.#crashNote = undefined;
+    this.#exitCode = undefined;
+    let isolate: IIsolate;
+    try {
+      isolate = await this.#deps.driver.start({
+        pid: this.pid,
+        blueprint: this.blueprint,
+        env: { OPENSTARRY_AGENT_ID: this.agentId, OPENSTARRY_HOME: this.#deps.agentHome(this.agentId) },
+      });
+    } catch (err) {
+      this.#onExit({ code: 1, cause: 'uncaught-error', error: { code: 'ERR_ISOLATE_START', message: (err as Error).message } });
+      return;
+    }
+    this.#isolate = isolate;
+    isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p as LifecycleNote));
+    isolate.channel.onNote('log', (p) => {
+      const note = p as LogNote;
+      this.#logLine(note.level, note.message, note.fields);
+    });
+    isolate.onOutput((o) => this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', o.line));
+    void isolate.exited.then((exit) => {
+      if (this.#isolate === isolate) this.#onExit(exit);
+    });
+  }
+
+  /** Resolves when the instance has left `starting` (running, crashed, exited...), or after `timeoutMs`. */
+  waitSettled(timeoutMs: number): Promise<void> {
+    if (this.#state !== 'starting') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#deps.clock.setTimeout(resolve, timeoutMs);
+      this.#settleWaiters.push(() => {
+        this.#deps.clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * SIGTERM: ask the core to stop(ctx) and wait up to `graceMs`, then terminate. SIGKILL: terminate now.
+   * Either way the restart policy does not apply. Idempotent; resolves when the instance has ended.
+   */
+  async stop(signal: KillSignal, graceMs: number): Promise<void> {
+    if (!this.live) return;
+    if (this.#state === 'restarting') {
+      this.#deps.clock.clearTimeout(this.#restartTimer);
+      this.#reason = `stopped by ${signal} while waiting to restart (last failure: ${this.#reason ?? 'unknown'})`;
+      this.#setState('exited');
+      return;
+    }
+    const ended = new Promise<void>((resolve) => this.#endWaiters.push(resolve));
+    if (this.#stopRequest) {
+      if (signal === 'SIGKILL' && this.#isolate) {
+        this.#stopRequest.signal = 'SIGKILL';
+        await this.#isolate.terminate();
+      }
+      return ended;
+    }
+    this.#stopRequest = { signal, forced: false };
+    this.#setState('stopping');
+    const isolate = this.#isolate;
+    if (!isolate) return ended;
+    if (signal === 'SIGKILL') {
+      await isolate.terminate();
+      return ended;
+    }
+    const grace = new Promise<'timeout'>((resolve) => {
+      const t = this.#deps.clock.setTimeout(() => resolve('timeout'), graceMs);
+      void isolate.exited.then(() => this.#deps.clock.clearTimeout(t));
+    });
+    const asked = isolate.channel.request('agent.stop').then(
+      () => isolate.exited,
+      () => 'refused' as const, // not started far enough to stop(ctx), or channel gone: terminate
+    );
+    const outcome = await Promise.race([asked, grace, isolate.exited]);
+    if (outcome === 'timeout' || outcome === 'refused') {
+      this.#stopRequest.forced = outcome === 'timeout';
+      await isolate.terminate();
+    }
+    return ended;
+  }
+
+  recordUsage(usage: IsolateUsage): void {
+    this.#usage = usage;
+  }
+
+  #onLifecycle(note: LifecycleNote): void {
+    if (note.state === 'running' && this.#state === 'starting') {
+      this.#setState('running');
+    } else if (note.state === 'crashed' && note.error) {
+      this.#crashNote = `${note.error.code}: ${note.error.message}`;
+    }
+  }
+
+  #onExit(exit: IsolateExit): void {
+    this.#isolate = undefined;
+    this.#exitCode = exit.code;
+    const uptime = this.#deps.clock.now() - this.#startedAt;
+    if (this.#stopRequest) {
+      const { signal, forced } = this.#stopRequest;
+      this.#stopRequest = undefined;
+      this.#reason = forced ? `stopped by ${signal}; terminated after the grace period` : `stopped by ${signal}`;
+      this.#setState('exited');
+      return;
+    }
+    const failed = exit.code !== 0 || exit.error !== undefined || this.#crashNote !== undefined;
+    this.#reason = failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)';
+    if (failed) this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) crashed: ${this.#reason}`);
+    this.#attempt = nextAttempt(this.#attempt, uptime);
+    const decision = decideRestart(this.blueprint.manifest.restart, failed, this.#attempt);
+    if (decision.restart) {
+      this.#attempt += 1;
+      this.#setState('restarting');
+      this.#deps.log.info(`agent ${this.agentId} (pid ${this.pid}) restarts in ${decision.delayMs} ms (attempt ${this.#attempt}/${this.blueprint.manifest.restart.maxRestarts})`);
+      this.#restartTimer = this.#deps.clock.setTimeout(() => {
+        this.#restarts += 1;
+        void this.launch();
+      }, decision.delayMs);
+      return;
+    }
+    if (decision.exhausted) this.#reason += `; gave up after ${this.blueprint.manifest.restart.maxRestarts} restarts`;
+    this.#setState(failed ? 'crashed' : 'exited');
+  }
+
+  #logLine(level: LogLine['level'], message: string, fields?: Record<string, unknown>): void {
+    const line: LogLine = { time: new Date(this.#deps.clock.now()).toISOString(), pid: this.pid, agentId: this.agentId, level, message };
+    if (fields !== undefined) line.fields = fields;
+    this.#deps.onLogLine(line);
+  }
+
+  #setState(state: AgentState): void {
+    this.#state = state;
+    if (state !== 'starting') for (const w of this.#settleWaiters.splice(0)) w();
+    if (!this.live) for (const w of this.#endWaiters.splice(0)) w();
+    this.#deps.onChange(this.status());
+  }
+}
+
+function describeExit(exit: IsolateExit): string {
+  if (exit.cause === 'out-of-memory') return `out-of-memory: ${exit.error?.message ?? 'heap limit reached'}`;
+  if (exit.error) return `uncaught error: ${exit.error.message}`;
+  return `exited with code ${exit.code}`;
+}

@@ -1,0 +1,118 @@
+// Test support for the supervisor: a scripted isolation driver and a manual clock. The fake isolate speaks the
+// real channel protocol (ChannelEndpoint on both ends), so the supervisor code under test is unchanged.
+import { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { ChannelMessage, IChannelPort } from '../core/channel-messages.ts';
+import type { Clock } from '../clock.ts';
+import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
+
+function portPair(): [IChannelPort, IChannelPort] {
+  const handlers: [((m: unknown) => void)[], ((m: unknown) => void)[]] = [[], []];
+  const make = (mine: 0 | 1): IChannelPort => ({
+    post: (message: ChannelMessage) => queueMicrotask(() => handlers[mine === 0 ? 1 : 0].forEach((h) => h(structuredClone(message)))),
+    onMessage: (h) => void handlers[mine].push(h),
+    close: () => undefined,
+  });
+  return [make(0), make(1)];
+}
+
+export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean';
+
+export class FakeIsolate implements IIsolate {
+  readonly channel: ChannelEndpoint;
+  readonly agent: ChannelEndpoint;
+  readonly exited: Promise<IsolateExit>;
+  readonly spec: IsolateSpec;
+  terminated = false;
+  #end!: (exit: IsolateExit) => void;
+
+  constructor(spec: IsolateSpec, script: AgentScript) {
+    this.spec = spec;
+    const [daemonSide, agentSide] = portPair();
+    this.channel = new ChannelEndpoint(daemonSide);
+    this.agent = new ChannelEndpoint(agentSide);
+    this.exited = new Promise((resolve) => (this.#end = resolve));
+    this.agent.handle('agent.stop', () => {
+      if (script === 'ignore-stop') return new Promise(() => undefined);
+      setImmediate(() => this.end({ code: 0, cause: 'exit' }));
+      return undefined;
+    });
+    queueMicrotask(() => {
+      if (script === 'crash-on-start') {
+        this.agent.notify('lifecycle', { state: 'crashed', error: { code: 'ERR_PLUGIN_START_FAILED', message: 'plugin "x" failed to start: nope' } });
+        setImmediate(() => this.end({ code: 1, cause: 'exit' }));
+      } else {
+        this.agent.notify('lifecycle', { state: 'running' });
+        if (script === 'exit-clean') setImmediate(() => this.end({ code: 0, cause: 'exit' }));
+      }
+    });
+  }
+
+  /** Ends the isolate as if it had exited/crashed by itself. */
+  end(exit: IsolateExit): void {
+    this.channel.close('isolate exited');
+    this.#end(exit);
+  }
+
+  async terminate(): Promise<void> {
+    this.terminated = true;
+    this.end({ code: 1, cause: 'exit' });
+    await this.exited;
+  }
+
+  async usage(): Promise<IsolateUsage> {
+    return { cpuPercent: 1.5, memoryBytes: 1234 };
+  }
+
+  onOutput(_listener: (o: IsolateOutput) => void): void {}
+}
+
+export class FakeDriver implements IIsolationDriver {
+  readonly name = 'worker' as const;
+  readonly started: FakeIsolate[] = [];
+  /** Scripts handed out in order; the last one repeats. */
+  scripts: AgentScript[] = ['run'];
+
+  async start(spec: IsolateSpec): Promise<IIsolate> {
+    const script = this.scripts.length > 1 ? (this.scripts.shift() as AgentScript) : (this.scripts[0] ?? 'run');
+    const isolate = new FakeIsolate(spec, script);
+    this.started.push(isolate);
+    return isolate;
+  }
+}
+
+export class ManualClock implements Clock {
+  #now = 1_000_000;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #next = 1;
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = until;
+  }
+}

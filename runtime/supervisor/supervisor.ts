@@ -1,0 +1,143 @@
+/**
+ * The supervisor (spec 000 §1.1 process management): spawns agents into isolates, kills them, lists them,
+ * enforces "one live process per agent id" (spec 002 key rules), applies restart policies, and samples each
+ * isolate's CPU and memory for `ps`. Shutdown stops agents in reverse start order.
+ */
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import type { IAgentStatus, KillSignal, LogLine } from '../control/protocol.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { Isolation } from '../design/manifest-schema.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import type { Logger } from '../logging/logger.ts';
+import { silentLogger } from '../logging/logger.ts';
+import { AgentInstance } from './agent-instance.ts';
+
+export interface SupervisorOptions {
+  drivers: readonly IIsolationDriver[];
+  agentHome: (agentId: string) => string;
+  clock?: Clock;
+  log?: Logger;
+  stopGraceMs?: number;
+  startTimeoutMs?: number;
+  usageIntervalMs?: number;
+  /** Ended instances kept for `ps` (oldest dropped first). */
+  keepEnded?: number;
+  onLogLine?: (line: LogLine) => void;
+  onChange?: (status: IAgentStatus) => void;
+}
+
+export class Supervisor {
+  readonly #drivers: Map<Isolation, IIsolationDriver>;
+  readonly #opts: Required<Omit<SupervisorOptions, 'drivers'>>;
+  readonly #instances = new Map<string, AgentInstance>();
+  #nextPid = 1;
+  #usageTimer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: SupervisorOptions) {
+    this.#drivers = new Map(options.drivers.map((d) => [d.name, d]));
+    this.#opts = {
+      agentHome: options.agentHome,
+      clock: options.clock ?? systemClock,
+      log: options.log ?? silentLogger,
+      stopGraceMs: options.stopGraceMs ?? 5000,
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      usageIntervalMs: options.usageIntervalMs ?? 5000,
+      keepEnded: options.keepEnded ?? 100,
+      onLogLine: options.onLogLine ?? (() => undefined),
+      onChange: options.onChange ?? (() => undefined),
+    };
+    this.#usageTimer = setInterval(() => void this.sampleUsage(), this.#opts.usageIntervalMs);
+    this.#usageTimer.unref();
+  }
+
+  /**
+   * Spawns an agent from a frozen blueprint and waits until it is running, has failed, or startTimeoutMs passed.
+   * @throws ERR_AGENT_EXISTS when an instance of that agent id is live (spec 002 uniqueness)
+   */
+  async spawn(blueprint: Blueprint, options: { template: string; isolation?: Isolation }): Promise<IAgentStatus> {
+    if (this.#closed) throw new OpenStarryError(ErrorCode.NOT_READY, 'the daemon is shutting down');
+    const isolation = options.isolation ?? blueprint.manifest.isolation;
+    const driver = this.#drivers.get(isolation);
+    if (!driver) {
+      throw new OpenStarryError(ErrorCode.ISOLATION_UNAVAILABLE, `isolation "${isolation}" is not available in this build (available: ${[...this.#drivers.keys()].join(', ')})`);
+    }
+    const id = blueprint.manifest.id;
+    const live = this.findLive(id);
+    if (live) throw new OpenStarryError(ErrorCode.AGENT_EXISTS, `agent "${id}" is already running as pid ${live.pid} (one live instance per agent id)`);
+    const pid = String(this.#nextPid++);
+    const instance = new AgentInstance(pid, blueprint, options.template, {
+      driver,
+      clock: this.#opts.clock,
+      log: this.#opts.log,
+      agentHome: this.#opts.agentHome,
+      onLogLine: this.#opts.onLogLine,
+      onChange: (s) => this.#onChange(s),
+    });
+    this.#instances.set(pid, instance);
+    this.#opts.log.info(`spawning agent ${id} as pid ${pid}`, { template: options.template, isolation });
+    await instance.launch();
+    await instance.waitSettled(this.#opts.startTimeoutMs);
+    return instance.status();
+  }
+
+  /** Kills by pid (or, for convenience, by the agent id of a live instance). */
+  async kill(target: string, signal: KillSignal = 'SIGTERM'): Promise<IAgentStatus> {
+    const instance = this.#instances.get(target) ?? this.findLive(target);
+    if (!instance) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${target}`);
+    this.#opts.log.info(`killing agent ${instance.agentId} (pid ${instance.pid}) with ${signal}`);
+    await instance.stop(signal, instance.blueprint.manifest.stopGraceMs ?? this.#opts.stopGraceMs);
+    return instance.status();
+  }
+
+  list(): IAgentStatus[] {
+    return [...this.#instances.values()].map((i) => i.status());
+  }
+
+  get(pid: string): AgentInstance | undefined {
+    return this.#instances.get(pid);
+  }
+
+  findLive(agentId: string): AgentInstance | undefined {
+    for (const i of this.#instances.values()) if (i.live && i.agentId === agentId) return i;
+    return undefined;
+  }
+
+  /** Refreshes cpu/memory of every running isolate (also runs on a timer). */
+  async sampleUsage(): Promise<void> {
+    await Promise.all(
+      [...this.#instances.values()].map(async (i) => {
+        const isolate = i.isolate;
+        if (i.state !== 'running' || !isolate) return;
+        try {
+          i.recordUsage(await isolate.usage());
+        } catch {
+          // The isolate ended between the check and the answer; the next sample skips it.
+        }
+      }),
+    );
+  }
+
+  /** Stops every live agent in reverse start order with SIGTERM (grace, then terminate). Idempotent. */
+  async stopAll(): Promise<void> {
+    this.#closed = true;
+    if (this.#usageTimer) clearInterval(this.#usageTimer);
+    this.#usageTimer = undefined;
+    const live = [...this.#instances.values()].filter((i) => i.live).reverse();
+    for (const instance of live) {
+      await instance.stop('SIGTERM', instance.blueprint.manifest.stopGraceMs ?? this.#opts.stopGraceMs);
+    }
+  }
+
+  #onChange(status: IAgentStatus): void {
+    if (status.state === 'exited' || status.state === 'crashed') this.#dropOldEnded();
+    this.#opts.onChange(status);
+  }
+
+  #dropOldEnded(): void {
+    const ended = [...this.#instances.values()].filter((i) => !i.live);
+    for (const old of ended.slice(0, Math.max(0, ended.length - this.#opts.keepEnded))) this.#instances.delete(old.pid);
+  }
+}

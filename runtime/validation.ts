@@ -1,0 +1,24 @@
+/**
+ * One schema library for every boundary (DESIGN §5.4): zod. This module turns zod issues into problems that
+ * name the file and the field path, e.g. `agents/x/agent.json: limits.memoryMb: must be >= 8`.
+ */
+import type { z } from 'zod';
+
+export interface Problem {
+  /** Dotted path inside the file (`plugins.0`, `restart.policy`); empty for the document itself. */
+  path: string;
+  message: string;
+}
+
+export function pathToString(path: readonly PropertyKey[]): string {
+  return path.map((p) => String(p)).join('.');
+}
+
+export function zodProblems(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => ({ path: pathToString(issue.path), message: issue.message }));
+}
+
+/** `file: path: message` lines, one per problem — what `openstarry validate` and boot errors print. */
+export function formatProblems(file: string, problems: readonly Problem[]): string {
+  return problems.map((p) => `${file}: ${p.path === '' ? '(document)' : p.path}: ${p.message}`).join('\n');
+}

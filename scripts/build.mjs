@@ -1,0 +1,30 @@
+// Bundles the daemon, the CLI and the worker isolate's host into dist/ with esbuild: one file each, so a Pi
+// image carries no TypeScript toolchain and boot does not resolve hundreds of modules from the SD card.
+//   dist/openstarryd.js  the daemon (systemd ExecStart)
+//   dist/openstarry.js   the CLI
+//   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
+import { build } from 'esbuild';
+import { chmod, readFile } from 'node:fs/promises';
+
+const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+const version = (await readFile(new URL('../runtime/daemon/version.ts', import.meta.url), 'utf8')).match(/VERSION = '([^']+)'/)?.[1];
+if (version !== pkg.version) {
+  console.error(`runtime/daemon/version.ts says ${version} but package.json says ${pkg.version}; keep them in step`);
+  process.exit(1);
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
+};
+
+await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
+await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
+await chmod('dist/openstarryd.js', 0o755);
+await chmod('dist/openstarry.js', 0o755);
