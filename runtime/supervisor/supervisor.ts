@@ -107,17 +107,17 @@ export class Supervisor {
 
   /** Refreshes cpu/memory of every running isolate (also runs on a timer). */
   async sampleUsage(): Promise<void> {
-    await Promise.all(
-      [...this.#instances.values()].map(async (i) => {
-        const isolate = i.isolate;
-        if (i.state !== 'running' || !isolate) return;
-        try {
-          i.recordUsage(await isolate.usage());
-        } catch {
-          // The isolate ended between the check and the answer; the next sample skips it.
-        }
-      }),
-    );
+    await Promise.all([...this.#instances.values()].map((i) => this.#sampleOne(i)));
+  }
+
+  async #sampleOne(instance: AgentInstance | undefined): Promise<void> {
+    const isolate = instance?.isolate;
+    if (!instance || instance.state !== 'running' || !isolate) return;
+    try {
+      instance.recordUsage(await isolate.usage());
+    } catch {
+      // The isolate ended between the check and the answer; the next sample skips it.
+    }
   }
 
   /** Stops every live agent in reverse start order with SIGTERM (grace, then terminate). Idempotent. */
@@ -133,6 +133,8 @@ export class Supervisor {
 
   #onChange(status: IAgentStatus): void {
     if (status.state === 'exited' || status.state === 'crashed') this.#dropOldEnded();
+    // A first sample right away, so `ps` shows memory from the start rather than after usageIntervalMs.
+    if (status.state === 'running') void this.#sampleOne(this.#instances.get(status.pid));
     this.#opts.onChange(status);
   }
 

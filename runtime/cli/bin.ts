@@ -1,0 +1,4 @@
+/** The `openstarry` executable's entry (and esbuild's entry for dist/openstarry.js): run, then exit. */
+import { runAsEntry } from './main.ts';
+
+await runAsEntry();

@@ -1,0 +1,46 @@
+/**
+ * `openstarry status [--json]` (DESIGN §3.1, §4 "Boot ... reports each phase"): what the daemon is doing,
+ * how each boot phase went and anything running in a reduced mode, in a form a person reads top to bottom.
+ */
+import type { AgentState, DaemonStatus } from '../../control/protocol.ts';
+import type { Command } from '../args.ts';
+import { ExitCode } from '../args.ts';
+import { formatDuration, formatTable } from '../format.ts';
+
+const STATES: readonly AgentState[] = ['starting', 'running', 'stopping', 'restarting', 'exited', 'crashed'];
+
+export function statusText(s: DaemonStatus): string {
+  const board = `${s.board.name}${s.board.model === undefined ? '' : ` (${s.board.model})`}, detected by ${s.board.detectedBy}`;
+  const counts = STATES.filter((st) => s.agents[st] > 0).map((st) => `${st} ${s.agents[st]}`);
+  const lines = [
+    `openstarryd ${s.version} (pid ${s.pid}): ${s.state}, phase ${s.phase}`,
+    `device:     ${s.deviceId}`,
+    `board:      ${board}`,
+    `uptime:     ${formatDuration(s.uptimeMs)} (since ${s.startedAt})`,
+    `config:     ${s.configFile ?? '(none: defaults)'}`,
+    `home:       ${s.home}`,
+    `socket:     ${s.socket}`,
+    `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
+    `link:       ${s.link.state}`,
+    `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
+    `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
+  ];
+  for (const bad of s.templates.invalid) lines.push(`  invalid: ${bad.file}: ${bad.error.replaceAll('\n', '\n    ')}`);
+  if (s.infrastructure.length > 0) lines.push(`infra:      ${s.infrastructure.map((i) => `${i.name} ${i.state}`).join(', ')}`);
+  lines.push('', 'boot phases:');
+  const rows = s.phases.map((p) => [p.name, p.state, p.durationMs === undefined ? '-' : formatDuration(p.durationMs), p.detail ?? '']);
+  lines.push(...formatTable(['PHASE', 'STATE', 'TIME', 'DETAIL'], rows).split('\n').map((l) => `  ${l}`));
+  return lines.join('\n');
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'daemon state: board, boot phases, degraded flags, templates, agents, MQTT link',
+  synopsis: 'status [--json]',
+  args: [0, 0],
+  async run(ctx) {
+    const s = await ctx.call('status');
+    ctx.io.out(ctx.json ? JSON.stringify(s, null, 2) : statusText(s));
+    return ExitCode.OK;
+  },
+};

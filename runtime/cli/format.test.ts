@@ -1,0 +1,134 @@
+import t from 'tap';
+import { agentStatus, logLine } from '../control/test-kit.ts';
+import { formatLogLine } from './commands/logs.ts';
+import { psTable } from './commands/ps.ts';
+import { statusText } from './commands/status.ts';
+import { templatesText } from './commands/templates.ts';
+import { formatBytes, formatDuration, formatTable } from './format.ts';
+
+t.test('formatTable aligns columns without trailing spaces', async (t) => {
+  t.equal(formatTable(['A', 'LONGER', 'LAST'], [['xyz', '1', 'free text here'], ['q', '', '']]), ['A    LONGER  LAST', 'xyz  1       free text here', 'q'].join('\n'));
+  t.equal(formatTable(['ONLY'], []), 'ONLY');
+});
+
+t.test('formatDuration', async (t) => {
+  const cases: [number, string][] = [
+    [0, '0ms'],
+    [850, '850ms'],
+    [12_345, '12.3s'],
+    [59_999, '59.9s'],
+    [245_000, '4m05s'],
+    [2 * 3600_000 + 7 * 60_000, '2h07m'],
+    [3 * 86_400_000 + 4 * 3600_000 + 5, '3d04h'],
+    [-1, '-'],
+    [Number.NaN, '-'],
+  ];
+  for (const [ms, text] of cases) t.equal(formatDuration(ms), text, String(ms));
+});
+
+t.test('formatBytes', async (t) => {
+  const cases: [number, string][] = [
+    [0, '0B'],
+    [512, '512B'],
+    [1536, '1.5KiB'],
+    [12.3 * 1024 * 1024, '12.3MiB'],
+    [256 * 1024 * 1024, '256MiB'],
+    [3 * 1024 ** 3, '3.0GiB'],
+    [-5, '-'],
+  ];
+  for (const [n, text] of cases) t.equal(formatBytes(n), text, String(n));
+});
+
+t.test('ps table: uptime only for live agents, reason or exit code last', async (t) => {
+  const now = Date.parse('2024-01-01T00:04:05.000Z');
+  const text = psTable(
+    [
+      agentStatus({ pid: '1', agentId: 'master', template: 'master' }),
+      agentStatus({ pid: '12', agentId: 'pump', template: '/srv/pump/agent.json', state: 'crashed', exitCode: 1, reason: 'start() threw: no sensor', memoryBytes: 0, cpuPercent: 0, restarts: 3 }),
+      agentStatus({ pid: '13', agentId: 'fan', state: 'exited', exitCode: 0 }),
+    ],
+    now,
+  );
+  t.equal(
+    text,
+    [
+      'PID  AGENT   TEMPLATE              ISOLATION  STATE    RESTARTS  CPU%  MEM      UPTIME  REASON',
+      '1    master  master                worker     running  0         1.5   12.0MiB  4m05s',
+      '12   pump    /srv/pump/agent.json  worker     crashed  3         0.0   0B       -       start() threw: no sensor',
+      '13   fan     thermostat            worker     exited   0         1.5   12.0MiB  -       exit code 0',
+    ].join('\n'),
+  );
+});
+
+t.test('templates text lists invalid templates with their errors', async (t) => {
+  const text = templatesText({
+    dir: '/t',
+    templates: [{ id: 'pump', version: '1.0.0', path: '/t/pump/agent.json', hash: 'abcdef0123456789', isolation: 'worker', capabilities: [] }],
+    invalid: [{ file: '/t/bad/agent.json', error: '/t/bad/agent.json: version: must be a semantic version' }],
+  });
+  t.equal(
+    text,
+    [
+      'ID    VERSION  ISOLATION  HASH          PATH',
+      'pump  1.0.0    worker     abcdef012345  /t/pump/agent.json',
+      '',
+      'invalid templates (excluded) in /t:',
+      '  /t/bad/agent.json: /t/bad/agent.json: version: must be a semantic version',
+    ].join('\n'),
+  );
+});
+
+t.test('log lines', async (t) => {
+  t.equal(formatLogLine(logLine(1)), '2024-01-01T00:00:00.000Z info thermostat[1] line 1');
+  t.equal(formatLogLine(logLine(2, { level: 'warn', fields: { t: 21.5 } })), '2024-01-01T00:00:00.000Z warn thermostat[1] line 2 {"t":21.5}');
+  t.equal(formatLogLine(logLine(3, { fields: {} })), '2024-01-01T00:00:00.000Z info thermostat[1] line 3');
+});
+
+t.test('status text', async (t) => {
+  const text = statusText({
+    version: '0.1.0',
+    deviceId: 'greenhouse-1',
+    pid: 321,
+    state: 'ready',
+    phase: 'ready',
+    phases: [
+      { name: 'infrastructure', state: 'done', durationMs: 12 },
+      { name: 'design', state: 'degraded', durationMs: 1500, detail: '1 template excluded' },
+      { name: 'control', state: 'pending' },
+    ],
+    board: { name: 'sim', detectedBy: 'fallback' },
+    degraded: ['template-excluded'],
+    home: '/var/lib/openstarry',
+    socket: '/run/openstarry/openstarryd.sock',
+    startedAt: '2024-01-01T00:00:00.000Z',
+    uptimeMs: 245_000,
+    templates: { dir: '/t', valid: 2, invalid: [{ file: '/t/bad/agent.json', error: 'version: must be a semantic version' }] },
+    infrastructure: [],
+    link: { state: 'absent' },
+    agents: { starting: 0, running: 2, stopping: 0, exited: 0, crashed: 1, restarting: 0, total: 3 },
+    masterPid: '1',
+  });
+  t.equal(
+    text,
+    [
+      'openstarryd 0.1.0 (pid 321): ready, phase ready',
+      'device:     greenhouse-1',
+      'board:      sim, detected by fallback',
+      'uptime:     4m05s (since 2024-01-01T00:00:00.000Z)',
+      'config:     (none: defaults)',
+      'home:       /var/lib/openstarry',
+      'socket:     /run/openstarry/openstarryd.sock',
+      'degraded:   template-excluded',
+      'link:       absent',
+      'agents:     3 total (running 2, crashed 1), master pid 1',
+      'templates:  2 valid, 1 invalid in /t',
+      '  invalid: /t/bad/agent.json: version: must be a semantic version',
+      '',
+      'boot phases:',
+      '  PHASE           STATE     TIME  DETAIL',
+      '  infrastructure  done      12ms',
+      '  design          degraded  1.5s  1 template excluded',
+      '  control         pending   -',
+    ].join('\n'),
+  );
+});

@@ -1,0 +1,171 @@
+/**
+ * The control plane's client (DESIGN §3.5), used by the CLI. Errors come back as the same typed
+ * OpenStarryError the daemon threw (DESIGN §5.3), so `openstarry` can tell ERR_AGENT_NOT_FOUND from a
+ * daemon that is not there (ERR_DAEMON_UNREACHABLE, exit code 3).
+ */
+import net from 'node:net';
+import { ErrorCode, OpenStarryError, errorFromWire } from '../errors.ts';
+import { LineFramer } from './json-lines.ts';
+import type { NotificationParams } from './notifications.ts';
+import type { MethodName, MethodResults } from './protocol.ts';
+import { MAX_REQUEST_BYTES } from './protocol.ts';
+
+export interface ControlClientOptions {
+  /** How long to wait for the socket to accept; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** Responses can be large (10k log lines); this only stops a broken peer from growing memory forever. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+const HINTS: Record<string, string> = {
+  ENOENT: 'no socket there (is openstarryd running?)',
+  ECONNREFUSED: 'connection refused (a stale socket: is openstarryd running?)',
+  EACCES: 'permission denied (is this user in the socket\'s group?)',
+};
+
+function unreachable(socketPath: string, reason: string, cause?: unknown): OpenStarryError {
+  return new OpenStarryError(ErrorCode.DAEMON_UNREACHABLE, `cannot reach openstarryd at ${socketPath}: ${reason}`, {
+    cause,
+    details: { socket: socketPath },
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export class ControlClient {
+  readonly socketPath: string;
+  /** Resolves when the connection ends, whoever ended it. */
+  readonly closed: Promise<void>;
+  readonly #socket: net.Socket;
+  readonly #pending = new Map<number, Pending>();
+  readonly #handlers = new Map<string, Set<(params: unknown) => void>>();
+  #nextId = 1;
+  #isClosed = false;
+  /** An error the server could not tie to a request (id null), e.g. "request exceeds ..." before it hangs up. */
+  #connectionError: OpenStarryError | undefined;
+  #resolveClosed: () => void = () => undefined;
+
+  private constructor(socket: net.Socket, socketPath: string) {
+    this.#socket = socket;
+    this.socketPath = socketPath;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    const framer = new LineFramer(MAX_RESPONSE_BYTES, (line) => this.#onLine(line), () => {
+      this.#connectionError = new OpenStarryError(ErrorCode.INTERNAL, `openstarryd sent a message over ${MAX_RESPONSE_BYTES} bytes`);
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    // The 'close' that follows does the bookkeeping; an error here only names why.
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.#onClose());
+  }
+
+  /** Throws ERR_DAEMON_UNREACHABLE when nothing answers on `socketPath` within the timeout. */
+  static connect(socketPath: string, options: ControlClientOptions = {}): Promise<ControlClient> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(socketPath);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        const code = (err as { code?: unknown }).code;
+        const hint = typeof code === 'string' ? HINTS[code] : undefined;
+        reject(unreachable(socketPath, hint === undefined ? err.message : `${String(code)}: ${hint}`, err));
+      };
+      const timer = setTimeout(() => {
+        socket.off('error', onError);
+        socket.on('error', () => undefined);
+        socket.destroy();
+        reject(unreachable(socketPath, `no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(new ControlClient(socket, socketPath));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  call<M extends MethodName>(method: M, params: unknown[] = []): Promise<MethodResults[M]> {
+    if (this.#isClosed) return Promise.reject(unreachable(this.socketPath, 'the connection is closed'));
+    const id = this.#nextId++;
+    const text = `${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`;
+    // The server would answer with an error and hang up; fail this call alone instead.
+    if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) {
+      return Promise.reject(new OpenStarryError(ErrorCode.INVALID_REQUEST, `request exceeds ${MAX_REQUEST_BYTES} bytes`));
+    }
+    return new Promise<MethodResults[M]>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#socket.write(text);
+    });
+  }
+
+  /** Calls `handler` with the params of every notification named `method`; returns an unsubscribe function. */
+  onNotification<N extends keyof NotificationParams>(method: N, handler: (params: NotificationParams[N]) => void): () => void;
+  onNotification(method: string, handler: (params: unknown) => void): () => void;
+  onNotification(method: string, handler: (params: never) => void): () => void {
+    const h = handler as (params: unknown) => void;
+    let set = this.#handlers.get(method);
+    if (set === undefined) this.#handlers.set(method, (set = new Set()));
+    set.add(h);
+    return () => set.delete(h);
+  }
+
+  /** Idempotent; pending calls fail with ERR_DAEMON_UNREACHABLE. */
+  close(): void {
+    this.#socket.destroy();
+    this.#onClose();
+  }
+
+  #onLine(line: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return; // Not ours to repair: a line we cannot parse cannot be tied to a call either.
+    }
+    if (!isRecord(message)) return;
+    if (typeof message.method === 'string' && !Object.hasOwn(message, 'id')) {
+      for (const handler of this.#handlers.get(message.method) ?? []) handler(message.params);
+      return;
+    }
+    const wireError = isRecord(message.error) ? this.#toError(message.error) : undefined;
+    const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;
+    if (pending === undefined) {
+      if (message.id === null && wireError !== undefined) this.#connectionError = wireError;
+      return;
+    }
+    this.#pending.delete(message.id as number);
+    if (wireError !== undefined) pending.reject(wireError);
+    else pending.resolve(message.result);
+  }
+
+  #toError(error: Record<string, unknown>): OpenStarryError {
+    const data = isRecord(error.data) ? error.data : {};
+    const code = typeof data.code === 'string' ? data.code : ErrorCode.INTERNAL;
+    const message = typeof error.message === 'string' ? error.message : 'openstarryd returned an error without a message';
+    return errorFromWire(data.details === undefined ? { code, message } : { code, message, details: data.details });
+  }
+
+  #onClose(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const err = this.#connectionError ?? unreachable(this.socketPath, 'the connection closed before openstarryd answered');
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    this.#resolveClosed();
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The control plane's server (DESIGN §3.5): JSON-RPC 2.0 over a Unix socket, one JSON object per line.
+ * Whatever a client sends, the daemon must not crash and other clients must not notice: every connection
+ * has its own framer (bounded by MAX_REQUEST_BYTES), its own error handler and its own bounded output queue.
+ */
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { LineFramer } from './json-lines.ts';
+import { Notifications } from './notifications.ts';
+import { clearStaleSocket, errnoCode } from './stale-socket.ts';
+import type { DaemonApi, LogLine } from './protocol.ts';
+import { MAX_REQUEST_BYTES, RpcCode } from './protocol.ts';
+import type { LogFn, RequestScope, RpcResponse } from './rpc-dispatch.ts';
+import { errorResponse, RpcDispatcher } from './rpc-dispatch.ts';
+
+export interface ControlServerOptions {
+  socketPath: string;
+  api: DaemonApi;
+  log?: LogFn;
+}
+
+/** Notifications held for a slow reader before new ones are dropped (and counted) instead of buffered. */
+export const MAX_PENDING_NOTIFICATIONS = 1000;
+/** How long a connection cut off for an oversized request may linger half-closed before it is destroyed. */
+const OVERSIZE_LINGER_MS = 2000;
+/** DESIGN §3.2: the socket is group-accessible (the packaged unit's `openstarry` group), not world-accessible. */
+const SOCKET_MODE = 0o660;
+
+/** One follow subscription; lines that arrive before the follow's response is written wait in `early`. */
+interface Follower {
+  unsubscribe: () => void;
+  active: boolean;
+  early: LogLine[];
+}
+
+class Connection {
+  readonly #socket: net.Socket;
+  readonly #dispatcher: RpcDispatcher;
+  readonly #api: DaemonApi;
+  readonly #log: LogFn;
+  readonly #onClosed: (conn: Connection) => void;
+  readonly #framer: LineFramer;
+  readonly #followers = new Set<Follower>();
+  #queue: string[] = [];
+  #dropped = 0;
+  #closed = false;
+  /** Requests being handled; a client that half-closes still gets their answers before we end our side. */
+  #inFlight = 0;
+  #peerEnded = false;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: net.Socket, dispatcher: RpcDispatcher, api: DaemonApi, log: LogFn, onClosed: (conn: Connection) => void) {
+    this.#socket = socket;
+    this.#dispatcher = dispatcher;
+    this.#api = api;
+    this.#log = log;
+    this.#onClosed = onClosed;
+    this.#framer = new LineFramer(MAX_REQUEST_BYTES, (line) => this.#onLine(line), () => this.#onOversize());
+    // EPIPE / ECONNRESET are a client's business; they end this connection and nothing else.
+    socket.on('error', (err) => this.#log('debug', `connection error: ${err.message}`));
+    socket.on('close', () => this.destroy());
+    socket.on('data', (chunk: Buffer) => this.#framer.push(chunk));
+    socket.on('drain', () => this.#onDrain());
+    socket.on('end', () => {
+      // EOF looks the same whether the client half-closed or vanished, so its follows end here (a vanished
+      // client must not keep a subscription alive); requests it already sent are still answered.
+      this.#peerEnded = true;
+      this.#unsubscribeAll();
+      this.#maybeEnd();
+    });
+  }
+
+  get #writable(): boolean {
+    return !this.#closed && !this.#socket.destroyed && !this.#socket.writableEnded;
+  }
+
+  #subscribe(target: string): Follower | undefined {
+    if (this.#closed || this.#peerEnded) return undefined;
+    const follower: Follower = { unsubscribe: () => undefined, active: false, early: [] };
+    follower.unsubscribe = this.#api.followLogs(target, (line) => {
+      if (follower.active) this.#notify(Notifications.LOG_LINE, line);
+      else if (follower.early.length < MAX_PENDING_NOTIFICATIONS) follower.early.push(line);
+      else this.#dropped += 1;
+    });
+    this.#followers.add(follower);
+    return follower;
+  }
+
+  /** Idempotent; unsubscribes every follow so the daemon stops producing lines for a gone client. */
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    this.#unsubscribeAll();
+    this.#queue = [];
+    this.#socket.destroy();
+    this.#onClosed(this);
+  }
+
+  #unsubscribeAll(): void {
+    for (const f of this.#followers) {
+      try {
+        f.unsubscribe();
+      } catch (err) {
+        this.#log('warn', `unsubscribing a log follower failed: ${(err as Error).message}`);
+      }
+    }
+    this.#followers.clear();
+  }
+
+  /** `echo '{...}' | socat - UNIX:sock` half-closes after the request: answer it first, then end. */
+  #maybeEnd(): void {
+    if (this.#peerEnded && this.#inFlight === 0 && this.#followers.size === 0 && this.#writable) this.#socket.end();
+  }
+
+  #onLine(line: string): void {
+    this.#inFlight += 1;
+    // Per request, so a follow's lines start after its own response (its backlog), whatever else is in flight.
+    const started: Follower[] = [];
+    const scope: RequestScope = {
+      followLogs: (target) => {
+        const follower = this.#subscribe(target);
+        if (follower !== undefined) started.push(follower);
+      },
+    };
+    this.#dispatcher
+      .dispatch(line, scope)
+      .then((response) => {
+        if (response !== undefined) this.#respond(response);
+        for (const f of started) this.#activate(f);
+      })
+      .catch((err: unknown) => this.#log('error', `dispatch failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.#inFlight -= 1;
+        this.#maybeEnd();
+      });
+  }
+
+  #respond(response: RpcResponse): void {
+    let text: string;
+    try {
+      text = `${JSON.stringify(response)}\n`;
+    } catch (err) {
+      // A result that cannot be serialised (a BigInt, a cycle) is a daemon bug; the client still gets an answer.
+      this.#log('error', `cannot serialise a response: ${(err as Error).message}`);
+      text = `${JSON.stringify(errorResponse(response.id, RpcCode.INTERNAL_ERROR, 'internal error: result is not serialisable', ErrorCode.INTERNAL))}\n`;
+    }
+    if (!this.#writable) return;
+    // A client that does not read its responses stops being read until it does: bounded memory per client.
+    if (!this.#socket.write(text)) this.#socket.pause();
+  }
+
+  #activate(follower: Follower): void {
+    if (!this.#followers.has(follower)) return;
+    follower.active = true;
+    for (const line of follower.early) this.#notify(Notifications.LOG_LINE, line);
+    follower.early = [];
+  }
+
+  #notify(method: string, params: unknown): void {
+    if (!this.#writable) return;
+    const text = `${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`;
+    if (this.#queue.length > 0 || this.#socket.writableNeedDrain) {
+      if (this.#queue.length < MAX_PENDING_NOTIFICATIONS) this.#queue.push(text);
+      else this.#dropped += 1;
+      return;
+    }
+    this.#socket.write(text);
+  }
+
+  #onDrain(): void {
+    while (this.#queue.length > 0 && this.#writable && !this.#socket.writableNeedDrain) {
+      this.#socket.write(this.#queue.shift() as string);
+    }
+    if (this.#queue.length === 0 && this.#dropped > 0 && this.#writable) {
+      const dropped = this.#dropped;
+      this.#dropped = 0;
+      this.#socket.write(`${JSON.stringify({ jsonrpc: '2.0', method: Notifications.LOGS_DROPPED, params: { dropped } })}\n`);
+    }
+    if (this.#socket.isPaused() && !this.#socket.writableNeedDrain) this.#socket.resume();
+  }
+
+  #onOversize(): void {
+    this.#log('warn', `a client sent a request over ${MAX_REQUEST_BYTES} bytes; closing its connection`);
+    this.#respond(errorResponse(null, RpcCode.INVALID_REQUEST, `request exceeds ${MAX_REQUEST_BYTES} bytes`, ErrorCode.INVALID_REQUEST));
+    // Half-close so the client can still read the error; the framer discards whatever it keeps sending.
+    this.#socket.end();
+    this.#lingerTimer = setTimeout(() => this.destroy(), OVERSIZE_LINGER_MS);
+    this.#lingerTimer.unref();
+  }
+}
+
+export class ControlServer {
+  readonly #server: net.Server;
+  readonly #socketPath: string;
+  readonly #connections = new Set<Connection>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: net.Server, socketPath: string) {
+    this.#server = server;
+    this.#socketPath = socketPath;
+  }
+
+  /** Removes a stale socket, listens, and makes the socket mode 0660. Throws ERR_BOOT_FAILED when it cannot. */
+  static async listen(options: ControlServerOptions): Promise<ControlServer> {
+    const log: LogFn = options.log ?? (() => undefined);
+    const socketPath = path.resolve(options.socketPath);
+    try {
+      await mkdir(path.dirname(socketPath), { recursive: true });
+    } catch (err) {
+      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `cannot create ${path.dirname(socketPath)}: ${(err as Error).message}`, { cause: err });
+    }
+    await clearStaleSocket(socketPath);
+    const dispatcher = new RpcDispatcher(options.api, log);
+    // allowHalfOpen: a client that shuts down its write side after sending still gets its answers.
+    const server = net.createServer({ allowHalfOpen: true });
+    const self = new ControlServer(server, socketPath);
+    server.on('connection', (socket) => {
+      if (self.#closing !== undefined) {
+        socket.destroy();
+        return;
+      }
+      self.#connections.add(new Connection(socket, dispatcher, options.api, log, (c) => self.#connections.delete(c)));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      const reason = errnoCode(err) === 'EADDRINUSE' ? `another openstarryd is listening on ${socketPath}` : `cannot listen on ${socketPath}: ${(err as Error).message}`;
+      throw new OpenStarryError(ErrorCode.BOOT_FAILED, reason, { cause: err });
+    });
+    server.on('error', (err) => log('error', `server error: ${err.message}`));
+    try {
+      await chmod(socketPath, SOCKET_MODE);
+    } catch (err) {
+      await self.close();
+      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `cannot chmod ${socketPath}: ${(err as Error).message}`, { cause: err });
+    }
+    log('info', `listening on ${socketPath}`);
+    return self;
+  }
+
+  get socketPath(): string {
+    return this.#socketPath;
+  }
+
+  /** Open client connections (tests use it to see that a cut-off client is gone). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Stops accepting, drops every client (and its log follows) and removes the socket file. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      for (const conn of [...this.#connections]) conn.destroy();
+      await closed;
+      await unlink(this.#socketPath).catch(() => undefined);
+    })();
+    return this.#closing;
+  }
+}

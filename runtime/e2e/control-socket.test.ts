@@ -1,0 +1,71 @@
+// End to end: garbage on the control socket gets JSON-RPC errors or a closed connection, never a crash, and other
+// clients keep being served; CLI exit codes for usage errors and an unreachable daemon.
+import net from 'node:net';
+import path from 'node:path';
+import t from 'tap';
+import type { IAgentStatus } from '../control/protocol.ts';
+import { runCli, startDaemon, tempDir } from './harness.ts';
+
+function talk(socket: string, payload: string | Buffer): Promise<{ lines: unknown[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const c = net.createConnection(socket);
+    let buf = '';
+    let closed = false;
+    c.on('data', (d) => (buf += d.toString()));
+    c.on('error', () => undefined);
+    c.on('close', () => {
+      closed = true;
+      done();
+    });
+    const timer = setTimeout(() => {
+      c.destroy();
+    }, 1500);
+    const done = () => {
+      clearTimeout(timer);
+      resolve({ lines: buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown), closed });
+    };
+    c.on('connect', () => {
+      c.write(payload);
+      setTimeout(() => c.end(), 300);
+    });
+  });
+}
+
+t.test('garbage on the socket: errors, closed connections, and the daemon keeps serving', async (t) => {
+  const d = await startDaemon(t);
+  const bystander = net.createConnection(d.socket);
+  await new Promise((r) => bystander.once('connect', r));
+  t.teardown(() => void bystander.destroy());
+
+  const notJson = await talk(d.socket, 'hello there\n');
+  t.match(notJson.lines, [{ jsonrpc: '2.0', id: null, error: { code: -32700 } }]);
+
+  const unknown = await talk(d.socket, '{"jsonrpc":"2.0","id":1,"method":"rm -rf","params":[]}\n');
+  t.match(unknown.lines, [{ id: 1, error: { code: -32601, data: { code: 'ERR_METHOD_NOT_FOUND' } } }]);
+
+  const wrong = await talk(d.socket, '{"jsonrpc":"2.0","id":2,"method":"killAgent","params":[42,"SIGHUP"]}\n');
+  t.match(wrong.lines, [{ id: 2, error: { code: -32602, data: { code: 'ERR_INVALID_PARAMS' } } }]);
+
+  const huge = await talk(d.socket, Buffer.alloc(3 * 1024 * 1024, 0x61));
+  t.match(huge.lines, [{ id: null, error: { code: -32600 } }]);
+  t.ok(huge.closed, 'the 3 MB line closes the connection');
+
+  const binary = await talk(d.socket, Buffer.from([0xff, 0xfe, 0x00, 0x0a]));
+  t.match(binary.lines, [{ error: { code: -32700 } }]);
+
+  const reply = new Promise<string>((resolve) => bystander.once('data', (c) => resolve(c.toString())));
+  bystander.write('{"jsonrpc":"2.0","id":"b","method":"listAgents"}\n');
+  t.match(JSON.parse(await reply), { id: 'b', result: [{ agentId: 'master' }] }, 'a client connected all along is still served');
+  t.match(await d.json<IAgentStatus[]>('ps'), [{ agentId: 'master', state: 'running' }], 'the CLI still works');
+  t.equal(d.child.exitCode, null, 'daemon alive');
+});
+
+t.test('CLI exit codes: 3 when no daemon answers, 2 for usage errors', async (t) => {
+  const socket = path.join(tempDir(t), 'nobody.sock');
+  const none = await runCli(socket, ['ps']);
+  t.equal(none.code, 3);
+  t.match(none.stderr, /cannot reach openstarryd/);
+  t.equal((await runCli(socket, ['frobnicate'])).code, 2);
+  t.equal((await runCli(socket, ['kill'])).code, 2);
+  t.equal((await runCli(socket, ['kill', '1', '--signal', 'SIGHUP'])).code, 2);
+});

@@ -1,0 +1,25 @@
+/**
+ * TESTING.md: a test that needs a system tool must not silently pass without it. With
+ * OPENSTARRY_REQUIRE_SYSTEM_DEPS=1 (CI) a missing tool fails the test; otherwise it is a visible skip naming the
+ * Debian package to install.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Test } from 'tap';
+
+export function hasTool(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the tool is there; otherwise fails (CI) or skips (a developer's machine) and returns false. */
+export function requireTool(t: Test, tool: string, debianPackage: string): boolean {
+  if (hasTool(tool)) return true;
+  const message = `${tool} is not installed (apt-get install ${debianPackage})`;
+  if (process.env.OPENSTARRY_REQUIRE_SYSTEM_DEPS === '1') t.fail(message);
+  else t.pass(`SKIP: ${message}`, { skip: message });
+  return false;
+}

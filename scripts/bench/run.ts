@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: the walking skeleton's speed and memory targets, each measured side by side with its baseline
+ * in this one run, printed as a table with ratios. Runs the built bundle (dist/), which is what a board runs.
+ *
+ *   boot to READY          openstarryd (control, board, design, master online)  vs  `node -e` printing a line
+ *   idle RSS               the daemon with its master agent, after settling      vs  an idle bare node
+ *   spawn latency          spawnAgent -> running for a worker agent, p50/p99    vs  a bare worker_thread's first message
+ *   control round trip     listAgents over the Unix socket, p50/p99              (target only)
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ControlClient } from '../../runtime/control/control-client.ts';
+import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+interface Row { metric: string; ours: string; base: string; ratio: string; target: string; met: string }
+const rows: Row[] = [];
+const fmt = (n: number, unit: string) => `${n.toFixed(unit === 'MB' ? 1 : 2)} ${unit}`;
+
+async function daemonEnv(home: string): Promise<NodeJS.ProcessEnv> {
+  await mkdir(home, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home };
+  delete env.NOTIFY_SOCKET;
+  delete env.OPENSTARRY_CONFIG;
+  delete env.OPENSTARRY_SOCKET;
+  return env;
+}
+
+async function benchBoot(work: string): Promise<void> {
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const b = await startUntil(process.execPath, ['-e', "console.log('ready')"], process.env, /ready/);
+    base.push(b.ms);
+    await stop(b.child);
+    const d = await startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `boot-${i}`)), / ready in \d+ ms/);
+    ours.push(d.ms);
+    await stop(d.child);
+  }
+  const ratio = median(ours) / median(base);
+  rows.push({ metric: 'boot to READY (median)', ours: fmt(median(ours), 'ms'), base: fmt(median(base), 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 3x', met: ratio <= 3 ? 'yes' : 'NO' });
+}
+
+async function benchIdleRss(work: string): Promise<void> {
+  const bare = await startUntil(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], process.env, /ready/);
+  const daemon = await startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, 'rss')), / ready in \d+ ms/);
+  await sleep(3000);
+  const ours = await rssBytes(daemon.child.pid as number);
+  const base = await rssBytes(bare.child.pid as number);
+  await stop(daemon.child);
+  await stop(bare.child);
+  const ratio = ours / base;
+  rows.push({ metric: 'idle RSS, daemon + master agent', ours: fmt(ours / 2 ** 20, 'MB'), base: fmt(base / 2 ** 20, 'MB'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.3x', met: ratio <= 1.3 ? 'yes' : 'NO' });
+}
+
+async function bareWorkerStart(): Promise<number> {
+  const t0 = performance.now();
+  const w = new Worker("require('node:worker_threads').parentPort.postMessage('up')", { eval: true });
+  await new Promise((r) => w.once('message', r));
+  const ms = performance.now() - t0;
+  await w.terminate();
+  return ms;
+}
+
+async function benchSpawnAndRoundTrip(work: string): Promise<void> {
+  const agentDir = path.join(work, 'bench-agent');
+  await mkdir(agentDir, { recursive: true });
+  await writeFile(path.join(agentDir, 'agent.json'), JSON.stringify({ id: 'bench-idle', version: '1.0.0', plugins: ['./idle.js'], limits: { memoryMb: 32 } }));
+  await writeFile(path.join(agentDir, 'idle.js'), "export default { name: 'idle', start() { this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n");
+  const home = path.join(work, 'spawn');
+  const env = await daemonEnv(home);
+  const daemon = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
+  const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
+  try {
+    const spawnMs: number[] = [];
+    const workerMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      workerMs.push(await bareWorkerStart());
+      const t0 = performance.now();
+      const s = await client.call('spawnAgent', [path.join(agentDir, 'agent.json')]);
+      spawnMs.push(performance.now() - t0);
+      if (s.state !== 'running') throw new Error(`bench agent did not run: ${JSON.stringify(s)}`);
+      await client.call('killAgent', [s.pid, 'SIGKILL']);
+    }
+    const p50 = percentile(spawnMs, 50);
+    rows.push({ metric: 'spawn -> running, worker agent p50', ours: fmt(p50, 'ms'), base: fmt(percentile(workerMs, 50), 'ms'), ratio: `${(p50 / percentile(workerMs, 50)).toFixed(2)}x`, target: '<= 30 ms', met: p50 <= 30 ? 'yes' : 'NO' });
+    rows.push({ metric: 'spawn -> running, worker agent p99', ours: fmt(percentile(spawnMs, 99), 'ms'), base: fmt(percentile(workerMs, 99), 'ms'), ratio: `${(percentile(spawnMs, 99) / percentile(workerMs, 99)).toFixed(2)}x`, target: '-', met: '-' });
+
+    for (let i = 0; i < 200; i++) await client.call('listAgents'); // warm up
+    const rtt: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now();
+      await client.call('listAgents');
+      rtt.push(performance.now() - t0);
+    }
+    rows.push({ metric: 'listAgents round trip p50', ours: fmt(percentile(rtt, 50), 'ms'), base: '-', ratio: '-', target: '-', met: '-' });
+    const p99 = percentile(rtt, 99);
+    rows.push({ metric: 'listAgents round trip p99', ours: fmt(p99, 'ms'), base: '-', ratio: '-', target: '<= 5 ms', met: p99 <= 5 ? 'yes' : 'NO' });
+  } finally {
+    client.close();
+    await stop(daemon.child);
+  }
+}
+
+function print(): void {
+  const head: Row = { metric: 'metric', ours: 'openstarryd', base: 'baseline', ratio: 'ratio', target: 'target', met: 'met' };
+  const all = [head, ...rows];
+  const keys = Object.keys(head) as (keyof Row)[];
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<keyof Row, number>;
+  for (const [i, r] of all.entries()) {
+    console.log(keys.map((k) => r[k].padEnd(width[k])).join('  '));
+    if (i === 0) console.log(keys.map((k) => '-'.repeat(width[k])).join('  '));
+  }
+}
+
+const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
+try {
+  console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
+  await benchBoot(work);
+  await benchIdleRss(work);
+  await benchSpawnAndRoundTrip(work);
+  print();
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
