@@ -21,7 +21,15 @@ export async function loadProfiles(dir: string = PROFILES_DIR): Promise<Map<stri
   const profiles = new Map<string, BoardProfile>();
   for (const name of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
     const file = path.join(dir, name);
-    const parsed = boardProfileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    const text = await readFile(file, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      // Every error names its file (DESIGN §5.4); a bare SyntaxError would not say which profile is broken.
+      throw new Error(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+    const parsed = boardProfileSchema.safeParse(json);
     if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     profiles.set(parsed.data.name, parsed.data);
   }

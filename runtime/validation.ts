@@ -15,7 +15,12 @@ export function pathToString(path: readonly PropertyKey[]): string {
 }
 
 export function zodProblems(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({ path: pathToString(issue.path), message: issue.message }));
+  return error.issues.flatMap((issue) =>
+    // zod reports unknown keys at their parent object; the field path of a typo such as `masterAgnet` is the key.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: pathToString([...issue.path, key]), message: `Unrecognized key: ${JSON.stringify(key)}` }))
+      : [{ path: pathToString(issue.path), message: issue.message }],
+  );
 }
 
 /** `file: path: message` lines, one per problem — what `openstarry validate` and boot errors print. */

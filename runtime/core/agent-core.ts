@@ -20,7 +20,6 @@ export interface AgentCoreOptions {
 type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export class AgentCore {
-  readonly #agentId: string;
   readonly #plugins: readonly IPlugin[];
   readonly #channel: ChannelEndpoint;
   readonly #abort = new AbortController();
@@ -29,9 +28,9 @@ export class AgentCore {
   #started: IPlugin[] = [];
   #state: CoreState = 'idle';
   #stopping: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
 
   constructor(options: AgentCoreOptions) {
-    this.#agentId = options.agentId;
     this.#plugins = options.plugins;
     this.#channel = options.channel;
     const log = this.#makeLog();
@@ -62,7 +61,14 @@ export class AgentCore {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new OpenStarryError(ErrorCode.INTERNAL, `AgentCore.start called in state ${this.#state}`);
     this.#state = 'starting';
+    this.#starting = this.#startPlugins();
+    return this.#starting;
+  }
+
+  async #startPlugins(): Promise<void> {
     for (const plugin of this.#plugins) {
+      // stop() arrived while an earlier plugin was starting: start nothing more (stop() unwinds what did start).
+      if (this.#abort.signal.aborted) return;
       try {
         await plugin.start(this.#ctx);
         this.#started.push(plugin);
@@ -72,7 +78,7 @@ export class AgentCore {
         throw new OpenStarryError(ErrorCode.PLUGIN_START_FAILED, `plugin "${plugin.name}" failed to start: ${errorToWire(err).message}`, { cause: err });
       }
     }
-    this.#state = 'running';
+    if (this.#state === 'starting') this.#state = 'running';
   }
 
   /** Aborts ctx.signal, then calls stop(ctx) of each started plugin in reverse order. Idempotent. */
@@ -80,6 +86,8 @@ export class AgentCore {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
       this.#abort.abort();
+      // A plugin still inside start() is stopped too, once its start settles.
+      await this.#starting?.catch(() => undefined);
       await this.#stopStarted();
       this.#bus.clear();
       this.#state = 'stopped';
@@ -115,6 +123,7 @@ function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
   try {
     return structuredClone(fields);
   } catch {
-    return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? String(v) : v]));
+    // Functions and symbols cannot be cloned either (typeof is not 'object'): stringify them too.
+    return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol' ? String(v) : v]));
   }
 }

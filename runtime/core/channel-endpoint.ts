@@ -52,7 +52,14 @@ export class ChannelEndpoint {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     });
     this.#onPendingChange?.(this.#pending.size);
-    this.#port.post(params === undefined ? { t: 'req', id, method } : { t: 'req', id, method, params }, transfer);
+    try {
+      this.#port.post(params === undefined ? { t: 'req', id, method } : { t: 'req', id, method, params }, transfer);
+    } catch (err) {
+      // Not sent (e.g. params that cannot be cloned): nothing will answer, so it must not stay pending.
+      this.#pending.delete(id);
+      this.#onPendingChange?.(this.#pending.size);
+      return Promise.reject(err);
+    }
     return promise;
   }
 
@@ -102,6 +109,12 @@ export class ChannelEndpoint {
         reply = { t: 'res', id: message.id, ok: false, error: errorToWire(err) };
       }
     }
-    if (!this.#closed) this.#port.post(reply);
+    if (this.#closed) return;
+    try {
+      this.#port.post(reply);
+    } catch (err) {
+      // The result (or error details) could not be cloned: answer with that error rather than never answering.
+      this.#port.post({ t: 'res', id: message.id, ok: false, error: { code: ErrorCode.INTERNAL, message: `reply to ${message.method} could not be sent: ${errorToWire(err).message}` } });
+    }
   }
 }

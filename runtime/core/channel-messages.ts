@@ -50,7 +50,17 @@ export function isChannelMessage(value: unknown): value is ChannelMessage {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   if (v.t === 'req') return typeof v.id === 'number' && typeof v.method === 'string';
-  if (v.t === 'res') return typeof v.id === 'number' && typeof v.ok === 'boolean';
+  if (v.t === 'res') {
+    if (typeof v.id !== 'number' || typeof v.ok !== 'boolean') return false;
+    // A failed response must carry a WireError: errorFromWire reads it, and a peer must not crash us with less.
+    return v.ok || isWireError(v.error);
+  }
   if (v.t === 'note') return typeof v.method === 'string';
   return false;
+}
+
+function isWireError(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return typeof e.code === 'string' && typeof e.message === 'string';
 }

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Problem } from '../validation.ts';
 import { formatProblems, zodProblems } from '../validation.ts';
@@ -20,9 +20,11 @@ export interface LoadedConfig {
 }
 
 export function parseConfigText(text: string, file: string): DaemonConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // Without prettyErrors, yaml leaves linePos unset; the LineCounter turns the error offset into a line.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => ({ path: '', message: `YAML ${e.code} at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` }));
+    const problems: Problem[] = doc.errors.map((e) => ({ path: '', message: `YAML ${e.code} at line ${e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}` }));
     throw invalid(file, problems);
   }
   const raw: unknown = doc.toJS() ?? {};

@@ -119,7 +119,8 @@ export class Daemon implements DaemonApi {
       this.#boot.ready();
       this.#state = 'ready';
       this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: this.#board.profile.name, master: this.#masterPid, socket: this.#socket });
-      await this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+      // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
+      void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
     } catch (err) {
       const interrupted = this.#shutdown !== undefined;
       if (!interrupted) this.#state = 'failed';
@@ -154,7 +155,7 @@ export class Daemon implements DaemonApi {
     this.#shutdown ??= (async () => {
       if (this.#state !== 'failed') this.#state = 'stopping';
       this.#log.info('shutting down');
-      await this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
       await this.#supervisor?.stopAll();
       await this.#infra?.stopAll();
       await this.#control?.close();

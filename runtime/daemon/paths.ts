@@ -5,6 +5,7 @@
  * `openstarry ps` finds the daemon `npm start` started in the same folder.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,6 +30,7 @@ export function agentHome(home: string, agentId: string): string {
 /** The repository / package root: where `agents/` (shipped templates) and `package.json` live. */
 export function packageRoot(from: string = import.meta.url): string {
   // runtime/daemon/paths.ts from source, dist/openstarryd.js when bundled: both are two levels or one below.
-  const here = path.dirname(new URL(from).pathname);
+  // fileURLToPath, not URL#pathname: the latter keeps %20 & co, so a checkout under "My Projects" would break.
+  const here = path.dirname(fileURLToPath(from));
   return here.endsWith(`${path.sep}dist`) ? path.dirname(here) : path.resolve(here, '..', '..');
 }

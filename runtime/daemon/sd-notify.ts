@@ -10,10 +10,14 @@ import { execFile } from 'node:child_process';
 
 export type NotifyRunner = (file: string, args: readonly string[]) => Promise<void>;
 
-const runExecFile: NotifyRunner = (file, args) =>
-  new Promise((resolve, reject) => {
-    execFile(file, [...args], { timeout: 10_000 }, (err) => (err ? reject(err) : resolve()));
-  });
+// systemd-notify reads NOTIFY_SOCKET from its own environment, so the child gets the socket this notifier was
+// created with (an injected env, not necessarily process.env).
+const runExecFile =
+  (notifySocket: string): NotifyRunner =>
+  (file, args) =>
+    new Promise((resolve, reject) => {
+      execFile(file, [...args], { timeout: 10_000, env: { ...process.env, NOTIFY_SOCKET: notifySocket } }, (err) => (err ? reject(err) : resolve()));
+    });
 
 export interface SdNotifier {
   readonly enabled: boolean;
@@ -23,7 +27,7 @@ export interface SdNotifier {
 export function createSdNotifier(options: { env?: Readonly<Record<string, string | undefined>>; run?: NotifyRunner; pid?: number; binary?: string } = {}): SdNotifier {
   const env = options.env ?? process.env;
   const socket = env.NOTIFY_SOCKET;
-  const run = options.run ?? runExecFile;
+  const run = options.run ?? runExecFile(socket ?? '');
   const pid = options.pid ?? process.pid;
   const binary = options.binary ?? 'systemd-notify';
   return {

@@ -37,10 +37,19 @@ export function formatFields(fields: Record<string, unknown> | undefined): strin
   let out = '';
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    const text = typeof v === 'string' ? v : JSON.stringify(v);
-    out += ` ${k}=${/\s/.test(text ?? '') ? JSON.stringify(text) : text}`;
+    const text = typeof v === 'string' ? v : jsonOrString(v);
+    out += ` ${k}=${/\s/.test(text) ? JSON.stringify(text) : text}`;
   }
   return out;
+}
+
+/** A log call must never throw: BigInt and cycles make JSON.stringify throw; functions make it return undefined. */
+function jsonOrString(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** A logger that drops everything (tests, or a caller that does not care). */

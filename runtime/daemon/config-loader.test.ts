@@ -1,0 +1,154 @@
+// The daemon config loader: YAML -> schema -> defaults; every error starts with the absolute file path and names
+// the field (or the line, for YAML syntax errors).
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import type { Test } from 'tap';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { Problem } from '../validation.ts';
+import { loadConfig, loadConfigFile, parseConfigText } from './config-loader.ts';
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const DEFAULTS = {
+  board: 'auto',
+  templates: {},
+  masterAgent: 'master',
+  agents: { stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 },
+  log: { level: 'info' },
+};
+
+/** Writes `text` as a config file in a fresh testdir and loads it through a *relative* path. */
+async function loadError(t: Test, text: string) {
+  const dir = t.testdir({ 'openstarry.yaml': text });
+  const absolute = path.join(dir, 'openstarry.yaml');
+  const relative = path.relative(process.cwd(), absolute);
+  const err = await loadConfig(relative, {}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof OpenStarryError)) throw new Error('expected the config to be rejected');
+  t.equal(err.code, ErrorCode.CONFIG_INVALID);
+  for (const line of err.message.split('\n')) t.ok(line.startsWith(`${absolute}: `), `"${line}" starts with the absolute file path`);
+  return { err, absolute, problems: (err.details as { file: string; problems: Problem[] }).problems, file: (err.details as { file: string }).file };
+}
+
+t.test('no config at all: defaults, no file, cwd as base dir', async (t) => {
+  const loaded = await loadConfig(undefined, {});
+  t.same(loaded.config, DEFAULTS);
+  t.notOk('file' in loaded);
+  t.equal(loaded.baseDir, process.cwd());
+  t.same((await loadConfig(undefined, { OPENSTARRY_CONFIG: '' })).config, DEFAULTS, 'an empty OPENSTARRY_CONFIG counts as unset');
+});
+
+t.test('an empty file, a comment-only file and a null document give the defaults', async (t) => {
+  for (const text of ['', '# nothing here\n', '~\n', '---\n']) {
+    t.same(parseConfigText(text, '/etc/openstarry.yaml'), DEFAULTS, JSON.stringify(text));
+  }
+});
+
+t.test('a full config keeps every value and fills the rest', async (t) => {
+  const dir = t.testdir({
+    'c.yaml': ['deviceId: greenhouse-1', 'board: rpi-4b', 'templates:', '  dir: ./my-templates', 'masterAgent: boss', 'agents:', '  stopGraceMs: 100', 'log:', '  level: debug', ''].join('\n'),
+  });
+  const loaded = await loadConfig(path.join(dir, 'c.yaml'), {});
+  t.same(loaded.config, {
+    deviceId: 'greenhouse-1',
+    board: 'rpi-4b',
+    templates: { dir: './my-templates' },
+    masterAgent: 'boss',
+    agents: { stopGraceMs: 100, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 },
+    log: { level: 'debug' },
+  });
+  t.equal(loaded.file, path.join(dir, 'c.yaml'));
+  t.equal(loaded.baseDir, dir, 'relative paths in the config resolve against its folder');
+});
+
+t.test('a YAML syntax error names the line', async (t) => {
+  const { problems, err } = await loadError(t, 'board: sim\nagents:\n  stopGraceMs: [1,\n');
+  t.equal(problems[0]?.path, '');
+  t.match(problems[0]?.message, /^YAML [A-Z_]+ at line \d+: /);
+  t.notMatch(err.message, /line \?/, 'a real line number, not a placeholder');
+  const quote = await loadError(t, 'board: sim\nmasterAgent: "unterminated\n');
+  t.match(quote.problems[0]?.message, /at line [23]:/);
+});
+
+t.test('duplicate keys are an error with the line of the duplicate', async (t) => {
+  const { problems } = await loadError(t, 'board: sim\nmasterAgent: a\nboard: auto\n');
+  t.equal(problems.length, 1);
+  t.match(problems[0]?.message, /^YAML DUPLICATE_KEY at line 3: /);
+});
+
+t.test('unknown keys are errors whose path is the key', async (t) => {
+  const top = await loadError(t, 'masterAgnet: master\n');
+  t.same(top.problems, [{ path: 'masterAgnet', message: 'Unrecognized key: "masterAgnet"' }]);
+  t.match(top.err.message, `${top.absolute}: masterAgnet: `);
+  const nested = await loadError(t, 'agents:\n  stopGrace: 10\n');
+  t.same(nested.problems.map((p) => p.path), ['agents.stopGrace']);
+  const later = await loadError(t, 'mqtt:\n  url: mqtt://x\n');
+  t.same(later.problems.map((p) => p.path), ['mqtt'], 'keys of parts not built yet are unknown, not ignored');
+});
+
+t.test('wrong types and ranges name the field path', async (t) => {
+  const cases: [string, string][] = [
+    ['agents:\n  stopGraceMs: "5000"\n', 'agents.stopGraceMs'],
+    ['agents:\n  stopGraceMs: -1\n', 'agents.stopGraceMs'],
+    ['agents:\n  stopGraceMs: 1.5\n', 'agents.stopGraceMs'],
+    ['agents:\n  startTimeoutMs: 10\n', 'agents.startTimeoutMs'],
+    ['agents:\n  logLines: 5\n', 'agents.logLines'],
+    ['agents: 5\n', 'agents'],
+    ['log:\n  level: verbose\n', 'log.level'],
+    ['board: Raspberry Pi\n', 'board'],
+    ['masterAgent: Master!\n', 'masterAgent'],
+    ['deviceId: "has space"\n', 'deviceId'],
+    ['templates:\n  dir: ""\n', 'templates.dir'],
+    ['templates: [a, b]\n', 'templates'],
+  ];
+  for (const [text, field] of cases) {
+    const { problems, err, absolute } = await loadError(t, text);
+    t.same(problems.map((p) => p.path), [field], `${JSON.stringify(text)} -> ${field}`);
+    t.ok(err.message.startsWith(`${absolute}: ${field}: `));
+  }
+});
+
+t.test('several problems are all reported, one line each', async (t) => {
+  const { problems, err } = await loadError(t, 'masterAgnet: x\nagents:\n  stopGraceMs: "1"\nlog:\n  level: loud\n');
+  t.same(problems.map((p) => p.path).sort(), ['agents.stopGraceMs', 'log.level', 'masterAgnet']);
+  t.equal(err.message.split('\n').length, 3);
+});
+
+t.test('the top level must be a mapping', async (t) => {
+  for (const text of ['- board: sim\n', '42\n', 'just a string\n', 'true\n']) {
+    const { problems } = await loadError(t, text);
+    t.same(problems, [{ path: '', message: 'the config must be a YAML mapping' }], JSON.stringify(text));
+  }
+});
+
+t.test('--config wins over OPENSTARRY_CONFIG; the env var is used without it', async (t) => {
+  const dir = t.testdir({ 'explicit.yaml': 'board: from-explicit\n', 'env.yaml': 'board: from-env\n' });
+  const explicit = path.join(dir, 'explicit.yaml');
+  const env = { OPENSTARRY_CONFIG: path.join(dir, 'env.yaml') };
+  const a = await loadConfig(explicit, env);
+  t.equal(a.config.board, 'from-explicit');
+  t.equal(a.file, explicit);
+  const b = await loadConfig(undefined, env);
+  t.equal(b.config.board, 'from-env');
+  t.equal(b.file, env.OPENSTARRY_CONFIG);
+  const rel = await loadConfig(path.relative(process.cwd(), explicit), {});
+  t.equal(rel.file, explicit, 'a relative path is resolved to an absolute file');
+});
+
+t.test('a missing file is ERR_CONFIG_INVALID naming the absolute path, whichever way it was given', async (t) => {
+  const dir = t.testdir({});
+  const missing = path.join(dir, 'nope.yaml');
+  await t.rejects(loadConfig(path.relative(process.cwd(), missing), {}), { code: ErrorCode.CONFIG_INVALID, message: new RegExp(`^${esc(missing)}: cannot read config`) });
+  await t.rejects(loadConfig(undefined, { OPENSTARRY_CONFIG: missing }), { code: ErrorCode.CONFIG_INVALID, message: new RegExp(`^${esc(missing)}: `) });
+  await t.rejects(loadConfigFile(dir), { code: ErrorCode.CONFIG_INVALID, message: new RegExp(`^${esc(dir)}: cannot read config`) }, 'a directory');
+});
+
+t.test('loadConfigFile validates a file the same way', async (t) => {
+  const dir = t.testdir({ 'ok.yaml': 'board: sim\n' });
+  t.equal((await loadConfigFile(path.join(dir, 'ok.yaml'))).board, 'sim');
+  await writeFile(path.join(dir, 'ok.yaml'), 'board: [\n');
+  await t.rejects(loadConfigFile(path.join(dir, 'ok.yaml')), { code: ErrorCode.CONFIG_INVALID, message: /YAML .* at line \d+/ });
+});
