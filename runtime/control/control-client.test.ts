@@ -55,10 +55,11 @@ t.test('pending calls fail with ERR_DAEMON_UNREACHABLE when the daemon goes away
   const client = await ControlClient.connect(server.socketPath);
   t.teardown(() => client.close());
 
-  const pending = client.call('spawnAgent', ['slow']);
+  // Attach the expectation before the server goes: the rejection may arrive while close() is awaited.
+  const pending = t.rejects(client.call('spawnAgent', ['slow']), { code: 'ERR_DAEMON_UNREACHABLE' });
   await client.call('listAgents');
   await server.close();
-  await t.rejects(pending, { code: 'ERR_DAEMON_UNREACHABLE' });
+  await pending;
   await client.closed;
   t.ok(client.isClosed);
   await t.rejects(client.call('listAgents'), { code: 'ERR_DAEMON_UNREACHABLE' });

@@ -31,9 +31,14 @@ export const configSchema = z
         usageIntervalMs: z.number().int().min(200).max(3_600_000).default(5000),
         /** Log lines kept per agent for `openstarry logs`. */
         logLines: z.number().int().min(10).max(100_000).default(1000),
+        /**
+         * Worker threads kept booted for agents with the default 64 MB memory limit, so spawning one skips thread
+         * start-up. Each costs about 10 MB of RSS while idle; 0 keeps the daemon as lean as it can be.
+         */
+        warmSpares: z.number().int().min(0).max(4).default(0),
       })
       .strict()
-      .default({ stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 }),
+      .default({ stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000, warmSpares: 0 }),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

@@ -105,7 +105,7 @@ export class Daemon implements DaemonApi {
       });
       this.#interrupted();
       this.#supervisor = new Supervisor({
-        drivers: this.#opts.drivers ?? [new WorkerDriver()],
+        drivers: this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares })],
         agentHome: (id) => agentHome(this.#home, id),
         log: this.#log.child('supervisor'),
         stopGraceMs: config.agents.stopGraceMs,

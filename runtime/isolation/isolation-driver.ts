@@ -52,4 +52,6 @@ export interface IIsolate {
 export interface IIsolationDriver {
   readonly name: Isolation;
   start(spec: IsolateSpec): Promise<IIsolate>;
+  /** Releases what the driver holds besides isolates (pools, connections). Idempotent. */
+  close?(): Promise<void>;
 }

@@ -129,6 +129,7 @@ export class Supervisor {
     for (const instance of live) {
       await instance.stop('SIGTERM', instance.blueprint.manifest.stopGraceMs ?? this.#opts.stopGraceMs);
     }
+    for (const driver of this.#drivers.values()) await driver.close?.();
   }
 
   #onChange(status: IAgentStatus): void {

@@ -143,3 +143,26 @@ t.test('terminate() ends a busy agent and is idempotent', async (t) => {
   t.equal((await isolate.exited).code, 1);
 });
 
+
+t.test('warm spares: a spawn with the spare memory class takes a booted worker and a new spare is made', async (t) => {
+  const warm = new WorkerDriver({ warmSpares: 1, spareMemoryMb: 64 });
+  t.teardown(() => warm.close());
+  t.equal(warm.spares, 1, 'one spare booting at construction');
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start(ctx) { ctx.log.info(process.env.OPENSTARRY_AGENT_ID + ' ' + process.env.OPENSTARRY_HOME); setInterval(() => {}, 1000); } };" });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  const isolate = await warm.start({ pid: '9', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/h' } });
+  t.teardown(() => isolate.terminate());
+  t.equal(warm.spares, 0, 'the spare was taken');
+  const log = new Promise<LogNote>((resolve) => isolate.channel.onNote('log', (p) => resolve(p as LogNote)));
+  t.equal((await log).message, 'probe /tmp/h', 'the DI environment arrives with the assignment');
+  await new Promise((r) => setImmediate(r));
+  t.equal(warm.spares, 1, 'refilled');
+
+  const other = await loadBlueprint(`${t.testdir({ 'agent.json': manifest({ limits: { memoryMb: 32 } }), 'main.js': "export default { name: 'p', start() { setInterval(() => {}, 1000); } };" })}/agent.json`);
+  const cold = await warm.start({ pid: '10', blueprint: other, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/h' } });
+  t.teardown(() => cold.terminate());
+  t.equal(warm.spares, 1, 'another memory class starts cold and leaves the spare');
+  await warm.close();
+  t.equal(warm.spares, 0, 'close() terminates the spares');
+  await warm.close();
+});

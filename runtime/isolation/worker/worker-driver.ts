@@ -12,12 +12,21 @@ import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.t
 import type { HostBootstrap } from '../host/agent-host.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
 import { LineSplitter } from './line-splitter.ts';
+import type { SpareAssignment } from './spare-protocol.ts';
+import { SPARE_WAITING } from './spare-protocol.ts';
 
 export interface WorkerDriverOptions {
   /** The worker's entry module. Default: agent-host.js beside the bundle, or worker-entry-source.mjs from source. */
   entry?: URL;
   /** Extra execArgv for the worker. */
   execArgv?: readonly string[];
+  /**
+   * Workers kept booted and waiting, so a spawn skips thread start-up (~30-40 ms here). Each costs ~10 MB of RSS
+   * while idle, so the default is none. Spares are made for `spareMemoryMb`; an agent with another memory limit
+   * gets a cold start, because V8 resource limits are fixed when a thread is created.
+   */
+  warmSpares?: number;
+  spareMemoryMb?: number;
 }
 
 export function defaultWorkerEntry(): URL {
@@ -30,11 +39,23 @@ export class WorkerDriver implements IIsolationDriver {
   readonly name = 'worker' as const;
   readonly #entry: URL;
   readonly #execArgv: string[];
+  readonly #warmSpares: number;
+  readonly #spareMemoryMb: number;
+  readonly #spares = new Set<Worker>();
+  #closed = false;
 
   constructor(options: WorkerDriverOptions = {}) {
     this.#entry = options.entry ?? defaultWorkerEntry();
     // The parent's flags are not inherited: a test runner's loader has no business in an agent's isolate.
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
+    this.#warmSpares = options.warmSpares ?? 0;
+    this.#spareMemoryMb = options.spareMemoryMb ?? 64;
+    this.#refill();
+  }
+
+  /** Spares booted and waiting right now. */
+  get spares(): number {
+    return this.#spares.size;
   }
 
   async start(spec: IsolateSpec): Promise<IIsolate> {
@@ -48,9 +69,28 @@ export class WorkerDriver implements IIsolationDriver {
       config: blueprint.manifest.config as HostBootstrap['config'],
     };
     const memoryMb = blueprint.manifest.limits.memoryMb;
-    const worker = new Worker(this.#entry, {
-      workerData: bootstrap,
-      env: { ...spec.env },
+    const spare = memoryMb === this.#spareMemoryMb ? this.#takeSpare() : undefined;
+    if (spare) {
+      const assignment: SpareAssignment = { t: 'bootstrap', bootstrap, env: { ...spec.env } };
+      spare.postMessage(assignment);
+      setImmediate(() => this.#refill());
+      return new WorkerIsolate(spare);
+    }
+    return new WorkerIsolate(this.#createWorker(memoryMb, bootstrap, { ...spec.env }, `agent:${blueprint.manifest.id}:${spec.pid}`));
+  }
+
+  /** Terminates the waiting spares; no new ones are made. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const spares = [...this.#spares];
+    this.#spares.clear();
+    await Promise.all(spares.map((w) => w.terminate()));
+  }
+
+  #createWorker(memoryMb: number, workerData: unknown, env: Record<string, string>, name: string): Worker {
+    return new Worker(this.#entry, {
+      workerData,
+      env,
       execArgv: this.#execArgv,
       stdout: true,
       stderr: true,
@@ -60,9 +100,27 @@ export class WorkerDriver implements IIsolationDriver {
         maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(memoryMb / 8))),
         stackSizeMb: 4,
       },
-      name: `agent:${blueprint.manifest.id}:${spec.pid}`,
+      name,
     });
-    return new WorkerIsolate(worker);
+  }
+
+  #takeSpare(): Worker | undefined {
+    const [spare] = this.#spares;
+    if (!spare) return undefined;
+    this.#spares.delete(spare);
+    spare.removeAllListeners('exit');
+    spare.removeAllListeners('error');
+    return spare;
+  }
+
+  #refill(): void {
+    while (!this.#closed && this.#spares.size < this.#warmSpares) {
+      const spare = this.#createWorker(this.#spareMemoryMb, SPARE_WAITING, {}, 'agent:spare');
+      // A spare that dies while waiting (it should not) is simply replaced by the next refill.
+      spare.once('exit', () => this.#spares.delete(spare));
+      spare.on('error', () => this.#spares.delete(spare));
+      this.#spares.add(spare);
+    }
   }
 }
 

@@ -1,11 +1,17 @@
 /**
  * Entry point of a worker-thread isolate: adapts `parentPort` to the channel and runs the agent host.
  * Loaded by the worker driver as dist/agent-host.js (bundle) or this file (from source, under a TS loader).
+ *
+ * Two ways in: a cold start carries the HostBootstrap in workerData; a warm spare (booted ahead of time so a
+ * spawn skips the ~30-40 ms a worker thread takes to start) waits for one `{ t: 'bootstrap' }` message that
+ * brings the bootstrap and the DI environment, then becomes that agent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import type { HostBootstrap } from '../host/agent-host.ts';
 import { runAgentHost } from '../host/agent-host.ts';
+import type { SpareAssignment } from './spare-protocol.ts';
+import { isSpareAssignment, SPARE_WAITING } from './spare-protocol.ts';
 
 if (!parentPort) throw new Error('worker-entry must run inside a worker thread');
 const port = parentPort;
@@ -19,10 +25,18 @@ const channelPort: IChannelPort = {
   close: () => port.close(),
 };
 
+function run(bootstrap: HostBootstrap): void {
+  void runAgentHost({ port: channelPort, bootstrap, keepAlive: { ref: () => port.ref(), unref: () => port.unref() }, exit });
+}
+
 port.ref();
-void runAgentHost({
-  port: channelPort,
-  bootstrap: workerData as HostBootstrap,
-  keepAlive: { ref: () => port.ref(), unref: () => port.unref() },
-  exit,
-});
+if (workerData === SPARE_WAITING) {
+  port.once('message', (message: unknown) => {
+    if (!isSpareAssignment(message)) exit(2);
+    const { bootstrap, env } = message as SpareAssignment;
+    for (const [k, v] of Object.entries(env)) process.env[k] = v;
+    run(bootstrap);
+  });
+} else {
+  run(workerData as HostBootstrap);
+}
