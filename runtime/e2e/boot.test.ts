@@ -55,6 +55,17 @@ t.test('SIGTERM stops agents in reverse start order and exits 0', async (t) => {
   t.notOk(existsSync(d.socket), 'socket removed');
 });
 
+t.test('`openstarry start --config FILE` runs the daemon in the foreground; SIGINT stops it with exit 0', async (t) => {
+  const dir = tempDir(t);
+  const { config } = templatesWithConfig(dir, {}, 'deviceId: bench-7\n');
+  const d = await startDaemon(t, { viaCli: true, args: ['--config', config] });
+  const status = await d.json<DaemonStatus>('status');
+  t.match(status, { state: 'ready', deviceId: 'bench-7', configFile: config });
+  d.child.kill('SIGINT');
+  t.equal(await d.exited, 0);
+  t.match(d.log(), /SIGINT received, shutting down/);
+});
+
 t.test('an invalid template is reported with its file and field, and excluded; the rest boots', async (t) => {
   const dir = tempDir(t);
   const { config } = templatesWithConfig(dir, {

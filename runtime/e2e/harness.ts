@@ -60,6 +60,8 @@ export interface StartOptions {
   waitReady?: boolean;
   /** Folder for home/ (default: a fresh temp folder). Short on purpose: a socket path is limited to 107 bytes. */
   dir?: string;
+  /** Start it as `openstarry start` (the CLI running the daemon in the foreground) instead of openstarryd. */
+  viaCli?: boolean;
 }
 
 /** A fresh folder under the system temp dir, removed when the test ends. */
@@ -87,7 +89,8 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   const socket = path.join(home, 'openstarryd.sock');
   const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, ...options.env };
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
-  const child = spawn(process.execPath, [DAEMON, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = options.viaCli ? [CLI, 'start'] : [DAEMON];
+  const child = spawn(process.execPath, [...entry, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
   child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
