@@ -6,7 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { DaemonStatus, IAgentStatus, TemplatesResult } from '../control/protocol.ts';
 import { agentFixture, idlePlugin, startDaemon, templatesWithConfig, tempDir, writeTree } from './harness.ts';
-import { requireTool } from './system-deps.ts';
+import { requireTool } from '../../scripts/testing/system-deps.ts';
 
 t.test('boots with no config at all: sim board, every phase done, master agent running', async (t) => {
   const d = await startDaemon(t);
