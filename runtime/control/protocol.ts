@@ -71,6 +71,22 @@ export interface LogLine {
   fields?: Record<string, unknown>;
 }
 
+/** One row of `openstarry devices` (DESIGN §3.1). */
+export interface DeviceListEntry {
+  id: string;
+  kind: string;
+  driver: string;
+  /** From the board profile (e.g. the sim board's defaults) or the config's devices[]. */
+  origin: 'board' | 'config';
+  state: 'ok' | 'failed';
+  /** Last reading map, actuator state or input level. */
+  value?: unknown;
+  updatedAt?: string;
+  error?: string;
+  /** The live agent that owns it (an actuator's controller, a serial port's opener). */
+  owner?: { pid: string; agentId: string };
+}
+
 export interface TemplateListEntry {
   id: string;
   version: string;
@@ -95,6 +111,7 @@ export const methodParams = {
   listAgents: z.tuple([]),
   status: z.tuple([]),
   'templates.list': z.tuple([]),
+  'devices.list': z.tuple([]),
   'logs.read': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(1).max(10_000).optional() }).strict().optional()]),
   'logs.follow': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(0).max(10_000).optional() }).strict().optional()]),
 } as const;
@@ -111,6 +128,7 @@ export const methodParamNames: { readonly [M in MethodName]: readonly string[] }
   listAgents: [],
   status: [],
   'templates.list': [],
+  'devices.list': [],
   'logs.read': ['target', 'options'],
   'logs.follow': ['target', 'options'],
 };
@@ -122,6 +140,7 @@ export interface MethodResults {
   listAgents: IAgentStatus[];
   status: DaemonStatus;
   'templates.list': TemplatesResult;
+  'devices.list': DeviceListEntry[];
   'logs.read': LogLine[];
   /** Returns the backlog; then the server sends `logs.line` notifications with a LogLine until the client leaves. */
   'logs.follow': LogLine[];
@@ -134,6 +153,7 @@ export interface DaemonApi {
   listAgents(): IAgentStatus[];
   status(): DaemonStatus;
   listTemplates(): TemplatesResult;
+  listDevices(): DeviceListEntry[];
   readLogs(target: string, lines: number): LogLine[];
   /** Calls `listener` with every new line of that agent until the returned function is called. */
   followLogs(target: string, listener: (line: LogLine) => void): () => void;

@@ -37,6 +37,7 @@ function handlersFor(api: DaemonApi): Handlers {
     listAgents: () => api.listAgents(),
     status: () => api.status(),
     'templates.list': () => api.listTemplates(),
+    'devices.list': () => api.listDevices(),
     'logs.read': ([target, options]) => api.readLogs(target, options?.lines ?? DEFAULT_LOG_LINES),
     'logs.follow': ([target, options], scope) => {
       // Backlog and subscription in the same tick, so no line falls between them.

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import type { DaemonApi, DaemonStatus, IAgentStatus, LogLine, TemplatesResult } from './protocol.ts';
+import type { DaemonApi, DaemonStatus, IAgentStatus, LogLine, TemplatesResult, DeviceListEntry } from './protocol.ts';
 
 export function agentStatus(over: Partial<IAgentStatus> = {}): IAgentStatus {
   return {
@@ -58,6 +58,12 @@ export class FakeDaemonApi implements DaemonApi {
 
   listAgents(): IAgentStatus[] {
     return this.agents;
+  }
+
+  devices: DeviceListEntry[] = [{ id: 'fan', kind: 'actuator', driver: 'relay', origin: 'board', state: 'ok', value: 'off' }];
+
+  listDevices(): DeviceListEntry[] {
+    return this.devices;
   }
 
   status(): DaemonStatus {

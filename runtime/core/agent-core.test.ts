@@ -2,6 +2,7 @@
 // the daemon calls (agent.snapshot, agent.stop). The "daemon" end is a ChannelEndpoint over an in-memory port
 // pair that delivers on a microtask and structured-clones, like a MessagePort.
 import t from 'tap';
+import type { IHAL } from './hal-api.ts';
 import { AgentCore } from './agent-core.ts';
 import { ChannelEndpoint } from './channel-endpoint.ts';
 import type { IChannelPort, LogNote } from './channel-messages.ts';
@@ -34,13 +35,22 @@ function portPair(): [IChannelPort, IChannelPort] {
   return [a, b];
 }
 
+/** The core only hands ctx.hal to plugins; its behaviour is tested in hal/hal-proxy.test.ts. */
+const fakeHal: IHAL = {
+  getSensorData: async () => 0,
+  controlActuator: async () => undefined,
+  getCameraStream: () => new ReadableStream(),
+  watch: () => () => undefined,
+  openSerial: async () => Promise.reject(new Error('no serial in this test')),
+};
+
 function setup(plugins: IPlugin[], config: Record<string, never> | Record<string, string | number> = {}) {
   const [agentPort, daemonPort] = portPair();
   const channel = new ChannelEndpoint(agentPort);
   const daemon = new ChannelEndpoint(daemonPort);
   const logs: LogNote[] = [];
   daemon.onNote('log', (p) => logs.push(p as LogNote));
-  const core = new AgentCore({ agentId: 'probe', config: Object.freeze({ ...config }), plugins, channel });
+  const core = new AgentCore({ agentId: 'probe', config: Object.freeze({ ...config }), plugins, channel, hal: fakeHal });
   return { core, daemon, channel, logs };
 }
 

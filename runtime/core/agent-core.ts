@@ -6,6 +6,7 @@
  */
 import type { ChannelEndpoint } from './channel-endpoint.ts';
 import type { LogNote } from './channel-messages.ts';
+import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { InternalBus } from './internal-bus.ts';
 import type { IAgentContext, IAgentLog, IPlugin, JsonValue, LogLevel } from './plugin.ts';
@@ -15,6 +16,8 @@ export interface AgentCoreOptions {
   config: Readonly<Record<string, JsonValue>>;
   plugins: readonly IPlugin[];
   channel: ChannelEndpoint;
+  /** Built by the host over the same channel (hal/hal-proxy.ts); the core only hands it to plugins. */
+  hal: IHAL;
 }
 
 type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -41,6 +44,7 @@ export class AgentCore {
       bus: this.#bus,
       log,
       signal: this.#abort.signal,
+      hal: options.hal,
     });
     this.#channel.handle('agent.stop', () => this.stop());
     this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());

@@ -9,6 +9,14 @@ import { isChannelMessage } from './channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorFromWire, errorToWire } from './errors.ts';
 
 export type RequestHandler = (params: unknown) => unknown;
+
+/** Return this from a request handler to transfer (not copy) buffers in the reply, e.g. a camera frame. */
+export class WithTransfer<T = unknown> {
+  constructor(
+    readonly value: T,
+    readonly transfer: readonly ArrayBuffer[],
+  ) {}
+}
 export type NoteHandler = (params: unknown) => void;
 
 export class ChannelEndpoint {
@@ -17,6 +25,7 @@ export class ChannelEndpoint {
   readonly #noteHandlers = new Map<string, NoteHandler>();
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #nextId = 1;
+  #holds = 0;
   #closed = false;
   #onPendingChange: ((pending: number) => void) | undefined;
   #onProtocolError: ((reason: string) => void) | undefined;
@@ -29,7 +38,23 @@ export class ChannelEndpoint {
   }
 
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#holds;
+  }
+
+  /**
+   * Counts as pending until the returned function is called (once): a subscription the daemon will feed
+   * (a watch, a camera stream, an open serial port) keeps the isolate alive just like a request in flight.
+   */
+  retain(): () => void {
+    this.#holds += 1;
+    this.#onPendingChange?.(this.pending);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      this.#onPendingChange?.(this.pending);
+    };
   }
 
   handle(method: string, handler: RequestHandler): void {
@@ -51,13 +76,13 @@ export class ChannelEndpoint {
     const promise = new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     });
-    this.#onPendingChange?.(this.#pending.size);
+    this.#onPendingChange?.(this.pending);
     try {
       this.#port.post(params === undefined ? { t: 'req', id, method } : { t: 'req', id, method, params }, transfer);
     } catch (err) {
       // Not sent (e.g. params that cannot be cloned): nothing will answer, so it must not stay pending.
       this.#pending.delete(id);
-      this.#onPendingChange?.(this.#pending.size);
+      this.#onPendingChange?.(this.pending);
       return Promise.reject(err);
     }
     return promise;
@@ -82,15 +107,24 @@ export class ChannelEndpoint {
       const p = this.#pending.get(message.id);
       if (!p) return;
       this.#pending.delete(message.id);
-      this.#onPendingChange?.(this.#pending.size);
+      this.#onPendingChange?.(this.pending);
       if (message.ok) p.resolve(message.result);
       else p.reject(errorFromWire(message.error));
       return;
     }
     if (message.t === 'note') {
       const h = this.#noteHandlers.get(message.method);
-      if (h) h(message.params);
-      else this.#onProtocolError?.(`no handler for note ${message.method}`);
+      if (!h) {
+        this.#onProtocolError?.(`no handler for note ${message.method}`);
+        return;
+      }
+      // A handler must not be able to throw into the port's message event (an uncaught exception there would
+      // take down the receiving side, e.g. the daemon for a malformed note from an isolate).
+      try {
+        h(message.params);
+      } catch (err) {
+        this.#onProtocolError?.(`note ${message.method} handler threw: ${errorToWire(err).message}`);
+      }
       return;
     }
     void this.#answer(message);
@@ -99,11 +133,16 @@ export class ChannelEndpoint {
   async #answer(message: Extract<ChannelMessage, { t: 'req' }>): Promise<void> {
     const handler = this.#requestHandlers.get(message.method);
     let reply: ChannelMessage;
+    let transfer: readonly ArrayBuffer[] | undefined;
     if (!handler) {
       reply = { t: 'res', id: message.id, ok: false, error: { code: ErrorCode.METHOD_NOT_FOUND, message: `unknown channel method ${message.method}` } };
     } else {
       try {
-        const result = await handler(message.params);
+        let result = await handler(message.params);
+        if (result instanceof WithTransfer) {
+          transfer = result.transfer;
+          result = result.value;
+        }
         reply = result === undefined ? { t: 'res', id: message.id, ok: true } : { t: 'res', id: message.id, ok: true, result };
       } catch (err) {
         reply = { t: 'res', id: message.id, ok: false, error: errorToWire(err) };
@@ -111,7 +150,7 @@ export class ChannelEndpoint {
     }
     if (this.#closed) return;
     try {
-      this.#port.post(reply);
+      this.#port.post(reply, transfer);
     } catch (err) {
       // The result (or error details) could not be cloned: answer with that error rather than never answering.
       this.#port.post({ t: 'res', id: message.id, ok: false, error: { code: ErrorCode.INTERNAL, message: `reply to ${message.method} could not be sent: ${errorToWire(err).message}` } });

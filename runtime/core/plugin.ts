@@ -1,10 +1,11 @@
 /**
  * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
- * `ctx` carries only what exists today: agentId, config, bus, log and signal. Members that later parts of
- * the runtime provide (hal, state, events, agents, metering) are added to this interface when they exist —
- * they are absent, never stubbed, so an agent can feature-test them (`if (ctx.hal) ...`).
+ * `ctx` carries only what exists today: agentId, config, bus, log, signal and hal. Members that later parts of
+ * the runtime provide (state, events, agents, metering) are added to this interface when they exist —
+ * they are absent, never stubbed, so an agent can feature-test them (`if (ctx.state) ...`).
  */
+import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -29,6 +30,8 @@ export interface IAgentContext {
   readonly log: IAgentLog;
   /** Aborted when the agent is asked to stop (SIGTERM); long-running work should listen to it. */
   readonly signal: AbortSignal;
+  /** The hardware, as far as the manifest's capabilities grant (spec 000 §4). */
+  readonly hal: IHAL;
 }
 
 export interface IPlugin {

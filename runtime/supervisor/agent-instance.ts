@@ -15,8 +15,23 @@ import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../i
 import type { Logger } from '../logging/logger.ts';
 import { decideRestart, nextAttempt } from './restart-policy.ts';
 
+/**
+ * What the rest of the daemon does around an agent's life (the HAL today): admit at spawn (may refuse), attach to
+ * each isolate, detach when an isolate ends (awaited before the end is reported, so an actuator is already safe
+ * when `kill` returns), release when the instance ends for good.
+ */
+export interface SupervisorHooks {
+  admit(pid: string, blueprint: Blueprint): void;
+  attach(pid: string, isolate: IIsolate): void;
+  detach(pid: string): Promise<void>;
+  release(pid: string): void;
+}
+
+export const noHooks: SupervisorHooks = { admit() {}, attach() {}, detach: async () => undefined, release() {} };
+
 export interface InstanceDeps {
   driver: IIsolationDriver;
+  hooks: SupervisorHooks;
   clock: Clock;
   log: Logger;
   agentHome: (agentId: string) => string;
@@ -104,13 +119,15 @@ export class AgentInstance {
       return;
     }
     this.#isolate = isolate;
+    this.#deps.hooks.attach(this.pid, isolate);
     isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p as LifecycleNote));
     isolate.channel.onNote('log', (p) => {
       const note = p as LogNote;
       this.#logLine(note.level, note.message, note.fields);
     });
     isolate.onOutput((o) => this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', o.line));
-    void isolate.exited.then((exit) => {
+    void isolate.exited.then(async (exit) => {
+      await this.#deps.hooks.detach(this.pid).catch((err: Error) => this.#deps.log.error(`detach of pid ${this.pid} failed: ${err.message}`));
       if (this.#isolate === isolate) this.#onExit(exit);
     });
   }
@@ -221,6 +238,7 @@ export class AgentInstance {
 
   #setState(state: AgentState): void {
     this.#state = state;
+    if (!this.live) this.#deps.hooks.release(this.pid);
     if (state !== 'starting') for (const w of this.#settleWaiters.splice(0)) w();
     if (!this.live) for (const w of this.#endWaiters.splice(0)) w();
     this.#deps.onChange(this.status());

@@ -1,19 +1,9 @@
 // Test support for the supervisor: a scripted isolation driver and a manual clock. The fake isolate speaks the
 // real channel protocol (ChannelEndpoint on both ends), so the supervisor code under test is unchanged.
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';
-import type { ChannelMessage, IChannelPort } from '../core/channel-messages.ts';
+import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
 import type { Clock } from '../clock.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
-
-function portPair(): [IChannelPort, IChannelPort] {
-  const handlers: [((m: unknown) => void)[], ((m: unknown) => void)[]] = [[], []];
-  const make = (mine: 0 | 1): IChannelPort => ({
-    post: (message: ChannelMessage) => queueMicrotask(() => handlers[mine === 0 ? 1 : 0].forEach((h) => h(structuredClone(message)))),
-    onMessage: (h) => void handlers[mine].push(h),
-    close: () => undefined,
-  });
-  return [make(0), make(1)];
-}
 
 export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean';
 
@@ -27,7 +17,7 @@ export class FakeIsolate implements IIsolate {
 
   constructor(spec: IsolateSpec, script: AgentScript) {
     this.spec = spec;
-    const [daemonSide, agentSide] = portPair();
+    const [daemonSide, agentSide] = inMemoryChannelPair();
     this.channel = new ChannelEndpoint(daemonSide);
     this.agent = new ChannelEndpoint(agentSide);
     this.exited = new Promise((resolve) => (this.#end = resolve));

@@ -12,10 +12,13 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
-import { AgentInstance } from './agent-instance.ts';
+import { AgentInstance, noHooks } from './agent-instance.ts';
+import type { SupervisorHooks } from './agent-instance.ts';
 
 export interface SupervisorOptions {
   drivers: readonly IIsolationDriver[];
+  /** The HAL's admit/attach/detach/release around each agent (none by default). */
+  hooks?: SupervisorHooks;
   agentHome: (agentId: string) => string;
   clock?: Clock;
   log?: Logger;
@@ -47,6 +50,7 @@ export class Supervisor {
       usageIntervalMs: options.usageIntervalMs ?? 5000,
       keepEnded: options.keepEnded ?? 100,
       onLogLine: options.onLogLine ?? (() => undefined),
+      hooks: options.hooks ?? noHooks,
       onChange: options.onChange ?? (() => undefined),
     };
     this.#usageTimer = setInterval(() => void this.sampleUsage(), this.#opts.usageIntervalMs);
@@ -68,8 +72,10 @@ export class Supervisor {
     const live = this.findLive(id);
     if (live) throw new OpenStarryError(ErrorCode.AGENT_EXISTS, `agent "${id}" is already running as pid ${live.pid} (one live instance per agent id)`);
     const pid = String(this.#nextPid++);
+    this.#opts.hooks.admit(pid, blueprint);
     const instance = new AgentInstance(pid, blueprint, options.template, {
       driver,
+      hooks: this.#opts.hooks,
       clock: this.#opts.clock,
       log: this.#opts.log,
       agentHome: this.#opts.agentHome,

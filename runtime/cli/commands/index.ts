@@ -1,5 +1,6 @@
 /** Every `openstarry` command, in the order `help` lists them. */
 import type { Command } from '../args.ts';
+import { devices } from './devices.ts';
 import { helpCommand } from './help.ts';
 import { kill } from './kill.ts';
 import { logs } from './logs.ts';
@@ -10,4 +11,4 @@ import { status } from './status.ts';
 import { templates } from './templates.ts';
 import { validate } from './validate.ts';
 
-export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, validate, logs, helpCommand(() => commands)];
+export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, logs, helpCommand(() => commands)];

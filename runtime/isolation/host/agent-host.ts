@@ -13,6 +13,7 @@ import type { IChannelPort, LifecycleNote } from '../../core/channel-messages.ts
 import { ErrorCode, OpenStarryError, errorToWire } from '../../core/errors.ts';
 import type { IPlugin, JsonValue } from '../../core/plugin.ts';
 import { pluginShapeProblem } from '../../core/plugin.ts';
+import { HalProxy } from '../../../hal/hal-proxy.ts';
 import { hardenIsolate } from './isolate-hardening.ts';
 import { ModuleSandbox } from './module-sandbox.ts';
 
@@ -55,7 +56,8 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
     return;
   }
 
-  const core = new AgentCore({ agentId: bootstrap.agentId, config: bootstrap.config, plugins, channel });
+  const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
+  const core = new AgentCore({ agentId: bootstrap.agentId, config: bootstrap.config, plugins, channel, hal });
   channel.handle('agent.stop', async () => {
     await core.stop();
     lifecycle({ state: 'stopped' });

@@ -1,0 +1,130 @@
+/**
+ * The agent-side IHAL (DESIGN §3.4): turns calls into channel requests; the daemon's HAL service checks them.
+ * Pure — it imports only runtime/core, never node:* or daemon code — so it runs in every isolate kind.
+ *
+ * Streams are pull-based (camera frames, serial reads): the daemon sends data only when the agent's stream asks,
+ * so a slow agent bounds its own memory. Subscriptions hold the channel (retain), so an agent that is watching
+ * or streaming does not end as "idle".
+ */
+import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import type { HalInputEdge, HalSerialStream, IHAL } from '../runtime/core/hal-api.ts';
+
+export interface EdgeNote {
+  watchId: number;
+  edge: HalInputEdge;
+}
+
+export class HalProxy implements IHAL {
+  readonly #channel: ChannelEndpoint;
+  readonly #reportError: (message: string) => void;
+  readonly #watchers = new Map<number, (edge: HalInputEdge) => void>();
+
+  /** @param reportError where errors of fire-and-forget calls go (the agent's log), since watch() cannot throw them */
+  constructor(channel: ChannelEndpoint, reportError: (message: string) => void) {
+    this.#channel = channel;
+    this.#reportError = reportError;
+    channel.onNote('hal.edge', (params) => {
+      const note = params as EdgeNote;
+      const listener = this.#watchers.get(note.watchId);
+      if (!listener) return;
+      try {
+        listener(note.edge);
+      } catch (err) {
+        this.#reportError(`watch listener threw: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  getSensorData(sensorType: string): Promise<number> {
+    return this.#channel.request<number>('hal.read', { sensorType });
+  }
+
+  async controlActuator(deviceId: string, command: string | number | boolean): Promise<void> {
+    await this.#channel.request('hal.control', { deviceId, command });
+  }
+
+  getCameraStream(deviceId: string): ReadableStream<Uint8Array> {
+    const channel = this.#channel;
+    let streamId: number | undefined;
+    let after = -1;
+    let release: (() => void) | undefined;
+    return new ReadableStream<Uint8Array>(
+      {
+        async start() {
+          ({ streamId } = await channel.request<{ streamId: number }>('hal.camera.open', { deviceId }));
+          release = channel.retain();
+        },
+        async pull(controller) {
+          const frame = await channel.request<{ seq: number; jpeg: ArrayBuffer }>('hal.camera.next', { streamId, after });
+          after = frame.seq;
+          controller.enqueue(new Uint8Array(frame.jpeg));
+        },
+        async cancel() {
+          release?.();
+          if (streamId !== undefined) await channel.request('hal.camera.close', { streamId }).catch(() => undefined);
+        },
+      },
+      { highWaterMark: 1 },
+    );
+  }
+
+  watch(deviceId: string, listener: (edge: HalInputEdge) => void): () => void {
+    const release = this.#channel.retain();
+    let watchId: number | undefined;
+    let cancelled = false;
+    void this.#channel.request<{ watchId: number }>('hal.watch', { deviceId }).then(
+      (r) => {
+        watchId = r.watchId;
+        if (cancelled) void this.#channel.request('hal.unwatch', { watchId }).catch(() => undefined);
+        else this.#watchers.set(watchId, listener);
+      },
+      (err: Error & { code?: string }) => {
+        release();
+        this.#reportError(`watch(${deviceId}) failed: ${err.code ?? 'ERR'}: ${err.message}`);
+      },
+    );
+    return () => {
+      if (cancelled) return;
+      cancelled = true;
+      release();
+      if (watchId !== undefined) {
+        this.#watchers.delete(watchId);
+        void this.#channel.request('hal.unwatch', { watchId }).catch(() => undefined);
+      }
+    };
+  }
+
+  async openSerial(deviceId: string): Promise<HalSerialStream> {
+    const channel = this.#channel;
+    const { portId } = await channel.request<{ portId: number }>('hal.serial.open', { deviceId });
+    const release = channel.retain();
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      release();
+      await channel.request('hal.serial.close', { portId }).catch(() => undefined);
+    };
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const { data } = await channel.request<{ data: ArrayBuffer | null }>('hal.serial.read', { portId });
+          if (data === null) controller.close();
+          else controller.enqueue(new Uint8Array(data));
+        },
+        cancel: close,
+      },
+      { highWaterMark: 0 },
+    );
+    const writable = new WritableStream<Uint8Array>({
+      async write(chunk) {
+        // A copy of just this view, so its buffer can be transferred rather than cloned again.
+        const data = chunk.slice().buffer;
+        await channel.request('hal.serial.write', { portId, data }, [data]);
+      },
+      close,
+      abort: close,
+    });
+    return { readable, writable, close };
+  }
+}

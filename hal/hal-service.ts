@@ -1,0 +1,149 @@
+/**
+ * The daemon-side HAL (spec 000 §4, DESIGN §4): every agent call arrives here over the channel, is checked against
+ * the agent's capability grants (ERR_CAPABILITY_DENIED, logged and counted, never reaching a driver) and the
+ * device's safety envelope, and only then reaches the device driver.
+ *
+ * Lifecycle with the supervisor:
+ *   admit(pid)   at spawn: resolve grants (ERR_CAPABILITY_INVALID) and claim actuators (ERR_DEVICE_BUSY: one live
+ *                agent owns an actuator; a second claimant fails at spawn rather than later at runtime)
+ *   attach(pid)  each time an isolate starts (first start and policy restarts): serve its channel
+ *   detach(pid)  each time an isolate ends, for any reason: close its streams/watches/ports and drive every
+ *                actuator it owns to its safe state, before the agent is reported ended
+ *   release(pid) when the agent instance ends for good: its claims go
+ */
+import type { Clock } from '../runtime/clock.ts';
+import type { DeviceListEntry } from '../runtime/control/protocol.ts';
+import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import { WithTransfer } from '../runtime/core/channel-endpoint.ts';
+import { OpenStarryError } from '../runtime/core/errors.ts';
+import type { Logger } from '../runtime/logging/logger.ts';
+import { ActuatorGuard } from './actuator-guard.ts';
+import { CapabilityGrants } from './capability-grants.ts';
+import type { DeviceRegistry, RegisteredDevice } from './device-registry.ts';
+import { HalErrorCode } from './errors.ts';
+import { HalSession } from './hal-session.ts';
+
+export class HalService {
+  readonly #registry: DeviceRegistry;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #guards = new Map<string, ActuatorGuard>();
+  /** actuator id -> owning pid */
+  readonly #owners = new Map<string, { pid: string; agentId: string }>();
+  readonly #grants = new Map<string, { agentId: string; grants: CapabilityGrants; denied: number }>();
+  readonly #sessions = new Map<string, HalSession>();
+  readonly #portOwners = new Map<string, HalSession>();
+
+  constructor(registry: DeviceRegistry, clock: Clock, log: Logger) {
+    this.#registry = registry;
+    this.#clock = clock;
+    this.#log = log;
+    for (const d of registry.list()) {
+      if (d.device?.kind === 'actuator') this.#guards.set(d.id, new ActuatorGuard(d.id, d.device.envelope, d.rateLimit, clock));
+    }
+  }
+
+  get registry(): DeviceRegistry {
+    return this.#registry;
+  }
+
+  /** At spawn. @throws ERR_CAPABILITY_INVALID, ERR_DEVICE_BUSY */
+  admit(pid: string, agentId: string, capabilities: readonly string[]): void {
+    const grants = CapabilityGrants.resolve(capabilities, this.#registry.views());
+    for (const id of grants.actuators) {
+      const owner = this.#owners.get(id);
+      if (owner && owner.pid !== pid) {
+        throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `actuator "${id}" is owned by agent ${owner.agentId} (pid ${owner.pid}); one agent controls an actuator at a time`);
+      }
+    }
+    for (const id of grants.actuators) this.#owners.set(id, { pid, agentId });
+    this.#grants.set(pid, { agentId, grants, denied: 0 });
+  }
+
+  /** Serves HAL calls on this isolate's channel. */
+  attach(pid: string, channel: ChannelEndpoint): void {
+    const entry = this.#grants.get(pid);
+    if (!entry) throw new OpenStarryError(HalErrorCode.CAPABILITY_DENIED, `pid ${pid} was not admitted by the HAL`);
+    const session = new HalSession({
+      pid,
+      agentId: entry.agentId,
+      grants: entry.grants,
+      registry: this.#registry,
+      guards: this.#guards,
+      channel,
+      clock: this.#clock,
+      log: this.#log,
+      onDenied: () => (entry.denied += 1),
+      portOwners: this.#portOwners,
+    });
+    this.#sessions.set(pid, session);
+    const handle = (method: string, fn: (p: Record<string, unknown>) => unknown) => channel.handle(method, (params) => fn(isRecord(params) ? params : {}));
+    handle('hal.read', (p) => session.read(p.sensorType));
+    handle('hal.control', (p) => session.control(p.deviceId, p.command));
+    handle('hal.watch', (p) => session.watch(p.deviceId));
+    handle('hal.unwatch', (p) => session.unwatch(p.watchId));
+    handle('hal.camera.open', (p) => session.openCamera(p.deviceId));
+    handle('hal.camera.next', async (p) => {
+      const frame = await session.nextFrame(p.streamId, p.after);
+      return new WithTransfer(frame, [frame.jpeg]);
+    });
+    handle('hal.camera.close', (p) => session.closeCamera(p.streamId));
+    handle('hal.serial.open', (p) => session.openSerial(p.deviceId));
+    handle('hal.serial.read', async (p) => {
+      const data = await session.readSerial(p.portId);
+      return data === null ? { data } : new WithTransfer({ data }, [data]);
+    });
+    handle('hal.serial.write', (p) => session.writeSerial(p.portId, p.data));
+    handle('hal.serial.close', (p) => session.closeSerial(p.portId));
+  }
+
+  /** The isolate ended (any reason): close its handles, then safe state for every actuator it owns. */
+  async detach(pid: string): Promise<void> {
+    this.#sessions.get(pid)?.close();
+    this.#sessions.delete(pid);
+    for (const [id, owner] of this.#owners) {
+      if (owner.pid !== pid) continue;
+      const d = this.#registry.get(id)?.device;
+      if (d?.kind !== 'actuator') continue;
+      try {
+        await d.apply(d.safeState);
+        this.#log.info(`actuator ${id} -> ${String(d.safeState)} (safe state: agent ${owner.agentId} pid ${pid} ended)`);
+      } catch (err) {
+        this.#log.error(`actuator ${id} could not be driven to its safe state after pid ${pid} ended: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** The instance ended for good: its actuator claims go. */
+  release(pid: string): void {
+    for (const [id, owner] of this.#owners) if (owner.pid === pid) this.#owners.delete(id);
+    this.#grants.delete(pid);
+  }
+
+  /** Refused calls per live agent pid. */
+  deniedCount(pid: string): number {
+    return this.#grants.get(pid)?.denied ?? 0;
+  }
+
+  devices(): DeviceListEntry[] {
+    return this.#registry.list().map((d) => describe(d, this.#owners.get(d.id) ?? [...this.#sessions.values()].find((s) => s.usesPort(d.id))?.owner));
+  }
+}
+
+function describe(d: RegisteredDevice, owner: { pid: string; agentId: string } | undefined): DeviceListEntry {
+  const entry: DeviceListEntry = { id: d.id, kind: d.kind, driver: d.driver, origin: d.origin, state: d.device ? 'ok' : 'failed' };
+  if (d.device) {
+    const s = d.device.status();
+    if (s.value !== undefined) entry.value = s.value;
+    if (s.updatedAt !== undefined) entry.updatedAt = s.updatedAt;
+    if (s.error !== undefined) entry.error = s.error;
+  } else if (d.error !== undefined) {
+    entry.error = d.error;
+  }
+  if (owner) entry.owner = owner;
+  return entry;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

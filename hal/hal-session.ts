@@ -1,0 +1,199 @@
+/**
+ * One isolate's HAL session: validates each call's params (they come from agent code), checks the grant, then
+ * calls the device. Holds the isolate's open handles (watches, camera streams, serial ports) so they all close
+ * when the isolate ends. Denials are logged with the agent, the call and the missing capability.
+ */
+import type { Clock } from '../runtime/clock.ts';
+import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import type { HalInputEdge } from '../runtime/core/hal-api.ts';
+import { ErrorCode, OpenStarryError } from '../runtime/core/errors.ts';
+import type { Logger } from '../runtime/logging/logger.ts';
+import type { IDevice } from '../drivers/device.ts';
+import type { ActuatorGuard } from './actuator-guard.ts';
+import { CameraRelay } from './camera-relay.ts';
+import type { RelayedFrame } from './camera-relay.ts';
+import type { CapabilityGrants } from './capability-grants.ts';
+import type { DeviceRegistry } from './device-registry.ts';
+import { HalErrorCode } from './errors.ts';
+import { SerialRelay } from './serial-relay.ts';
+
+/** How long a camera pull waits for a frame before failing (a stalled camera must not hang the agent forever). */
+export const FRAME_TIMEOUT_MS = 10_000;
+
+export interface SessionOptions {
+  pid: string;
+  agentId: string;
+  grants: CapabilityGrants;
+  registry: DeviceRegistry;
+  guards: ReadonlyMap<string, ActuatorGuard>;
+  channel: ChannelEndpoint;
+  clock: Clock;
+  log: Logger;
+  onDenied: () => void;
+  /** Serial device id -> the session that has it open (exclusive across agents), shared by the HAL service. */
+  portOwners: Map<string, HalSession>;
+}
+
+export class HalSession {
+  readonly #o: SessionOptions;
+  readonly #watches = new Map<number, () => void>();
+  readonly #cameras = new Map<number, CameraRelay>();
+  readonly #ports = new Map<number, { deviceId: string; relay: SerialRelay }>();
+  #nextHandle = 1;
+  #closed = false;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+  }
+
+  get owner(): { pid: string; agentId: string } {
+    return { pid: this.#o.pid, agentId: this.#o.agentId };
+  }
+
+  usesPort(deviceId: string): boolean {
+    return this.#o.portOwners.get(deviceId) === this;
+  }
+
+  async read(sensorType: unknown): Promise<number> {
+    const type = str(sensorType, 'sensorType');
+    const dot = type.indexOf('.');
+    if (dot > 0) {
+      const deviceId = type.slice(0, dot);
+      const quantity = type.slice(dot + 1);
+      if (!this.#o.grants.canRead(deviceId, quantity)) throw this.#deny('getSensorData', type, `sensor:${deviceId}:read`);
+      const device = this.#device(deviceId, 'sensor');
+      if (!device.quantities.includes(quantity)) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `${deviceId} does not measure "${quantity}" (it measures ${device.quantities.join(', ')})`);
+      return device.read(quantity);
+    }
+    const views = this.#o.registry.views().values();
+    const [first] = this.#o.grants.sensorCandidates(type, views);
+    if (first === undefined) throw this.#deny('getSensorData', type, `sensor:${type}:read or sensor:<device>:read for a device measuring ${type}`);
+    return this.#device(first, 'sensor').read(type);
+  }
+
+  async control(deviceId: unknown, command: unknown): Promise<void> {
+    const id = str(deviceId, 'deviceId');
+    if (!this.#o.grants.has('actuator', id, 'control')) throw this.#deny('controlActuator', id, `actuator:${id}:control`);
+    if (typeof command !== 'string' && typeof command !== 'number' && typeof command !== 'boolean') {
+      throw new OpenStarryError(HalErrorCode.ENVELOPE_VIOLATION, `${id}: a command is a string, number or boolean`);
+    }
+    const device = this.#device(id, 'actuator');
+    const guard = this.#o.guards.get(id);
+    await device.apply(guard ? guard.admit(command) : command);
+  }
+
+  watch(deviceId: unknown): { watchId: number } {
+    const id = str(deviceId, 'deviceId');
+    if (!this.#o.grants.has('gpio', id, 'watch')) throw this.#deny('watch', id, `gpio:${id}:watch`);
+    const device = this.#device(id, 'input');
+    const watchId = this.#nextHandle++;
+    const stop = device.watch((edge) => this.#o.channel.notify('hal.edge', { watchId, edge: { edge: edge.edge, value: edge.value, at: edge.at } satisfies HalInputEdge }));
+    this.#watches.set(watchId, stop);
+    return { watchId };
+  }
+
+  unwatch(watchId: unknown): void {
+    const id = num(watchId, 'watchId');
+    this.#watches.get(id)?.();
+    this.#watches.delete(id);
+  }
+
+  openCamera(deviceId: unknown): { streamId: number } {
+    const id = str(deviceId, 'deviceId');
+    if (!this.#o.grants.has('camera', id, 'stream')) throw this.#deny('getCameraStream', id, `camera:${id}:stream`);
+    const device = this.#device(id, 'camera');
+    const streamId = this.#nextHandle++;
+    this.#cameras.set(streamId, new CameraRelay(device.source));
+    return { streamId };
+  }
+
+  nextFrame(streamId: unknown, after: unknown): Promise<RelayedFrame> {
+    const relay = this.#cameras.get(num(streamId, 'streamId'));
+    if (!relay) throw new OpenStarryError(HalErrorCode.HANDLE_CLOSED, `no camera stream ${String(streamId)}`);
+    return relay.next(num(after, 'after'), FRAME_TIMEOUT_MS);
+  }
+
+  closeCamera(streamId: unknown): void {
+    const id = num(streamId, 'streamId');
+    this.#cameras.get(id)?.close();
+    this.#cameras.delete(id);
+  }
+
+  async openSerial(deviceId: unknown): Promise<{ portId: number }> {
+    const id = str(deviceId, 'deviceId');
+    if (!this.#o.grants.has('serial', id, 'open')) throw this.#deny('openSerial', id, `serial:${id}:open`);
+    const device = this.#device(id, 'serial');
+    const holder = this.#o.portOwners.get(id);
+    if (holder && holder !== this) throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `serial device "${id}" is open by agent ${holder.owner.agentId} (pid ${holder.owner.pid})`);
+    if (holder === this) throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `serial device "${id}" is already open by this agent`);
+    this.#o.portOwners.set(id, this);
+    try {
+      const relay = new SerialRelay(await device.open());
+      const portId = this.#nextHandle++;
+      this.#ports.set(portId, { deviceId: id, relay });
+      return { portId };
+    } catch (err) {
+      this.#o.portOwners.delete(id);
+      throw err;
+    }
+  }
+
+  readSerial(portId: unknown): Promise<ArrayBuffer | null> {
+    return this.#port(portId).relay.read();
+  }
+
+  writeSerial(portId: unknown, data: unknown): Promise<void> {
+    if (!(data instanceof ArrayBuffer)) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, 'serial write data must be bytes');
+    return this.#port(portId).relay.write(data);
+  }
+
+  closeSerial(portId: unknown): void {
+    const id = num(portId, 'portId');
+    const port = this.#ports.get(id);
+    if (!port) return;
+    port.relay.close();
+    this.#ports.delete(id);
+    if (this.#o.portOwners.get(port.deviceId) === this) this.#o.portOwners.delete(port.deviceId);
+  }
+
+  /** Closes every handle of this isolate. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const stop of this.#watches.values()) stop();
+    this.#watches.clear();
+    for (const relay of this.#cameras.values()) relay.close();
+    this.#cameras.clear();
+    for (const id of [...this.#ports.keys()]) this.closeSerial(id);
+  }
+
+  #port(portId: unknown): { deviceId: string; relay: SerialRelay } {
+    const port = this.#ports.get(num(portId, 'portId'));
+    if (!port) throw new OpenStarryError(HalErrorCode.HANDLE_CLOSED, `no open serial port ${String(portId)}`);
+    return port;
+  }
+
+  #device<K extends IDevice['kind']>(id: string, kind: K): Extract<IDevice, { kind: K }> {
+    const entry = this.#o.registry.get(id);
+    if (!entry) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `no device "${id}"`);
+    if (!entry.device) throw new OpenStarryError(HalErrorCode.DEVICE_FAILED, `device "${id}" is not working: ${entry.error ?? 'unknown error'}`);
+    if (entry.device.kind !== kind) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `device "${id}" is a ${entry.device.kind}, not a ${kind}`);
+    return entry.device as Extract<IDevice, { kind: K }>;
+  }
+
+  #deny(call: string, target: string, needed: string): OpenStarryError {
+    this.#o.onDenied();
+    this.#o.log.warn(`denied: agent ${this.#o.agentId} (pid ${this.#o.pid}) ${call}(${target}) without ${needed}`);
+    return new OpenStarryError(HalErrorCode.CAPABILITY_DENIED, `${call}(${target}) needs capability ${needed}, which agent ${this.#o.agentId} was not granted`);
+  }
+}
+
+function str(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `${name} must be a non-empty string`);
+  return v;
+}
+
+function num(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `${name} must be an integer`);
+  return v;
+}
