@@ -4,7 +4,7 @@
 //   dist/openstarry.js   the CLI
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
 import { build } from 'esbuild';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 const version = (await readFile(new URL('../runtime/daemon/version.ts', import.meta.url), 'utf8')).match(/VERSION = '([^']+)'/)?.[1];
@@ -23,11 +23,17 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+  // Native addons locate their .node file relative to their own package (bindings / node-gyp-build): they stay in
+  // node_modules and are loaded at run time, only by the real bindings, lazily.
+  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
 
 await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
 await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
+// The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
+await mkdir('dist/sim-frames', { recursive: true });
+for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);
 await chmod('dist/openstarryd.js', 0o755);
 await chmod('dist/openstarry.js', 0o755);

@@ -161,7 +161,14 @@ class Connection {
 
   #notify(method: string, params: unknown): void {
     if (!this.#writable) return;
-    const text = `${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`;
+    let text: string;
+    try {
+      text = `${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`;
+    } catch {
+      // Lines are sanitised when they enter the daemon; this only keeps a future slip from crashing the caller.
+      this.#dropped += 1;
+      return;
+    }
     if (this.#queue.length > 0 || this.#socket.writableNeedDrain) {
       if (this.#queue.length < MAX_PENDING_NOTIFICATIONS) this.#queue.push(text);
       else this.#dropped += 1;
@@ -192,6 +199,9 @@ class Connection {
   }
 }
 
+/** Concurrent control connections; the CLI uses one per command, `logs -f` one each. */
+export const MAX_CONNECTIONS = 64;
+
 export class ControlServer {
   readonly #server: net.Server;
   readonly #socketPath: string;
@@ -219,6 +229,12 @@ export class ControlServer {
     const self = new ControlServer(server, socketPath);
     server.on('connection', (socket) => {
       if (self.#closing !== undefined) {
+        socket.destroy();
+        return;
+      }
+      // A local client opening sockets in a loop must not exhaust the daemon's file descriptors.
+      if (self.#connections.size >= MAX_CONNECTIONS) {
+        log('warn', `refusing a control connection: ${MAX_CONNECTIONS} already open`);
         socket.destroy();
         return;
       }

@@ -28,7 +28,7 @@ export interface IAgentStatus {
   reason?: string;
 }
 
-export type BootPhaseName = 'infrastructure' | 'recovery-scan' | 'board' | 'design' | 'master' | 'control';
+export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master';
 
 export interface BootPhaseReport {
   name: BootPhaseName;

@@ -22,6 +22,11 @@ export interface AgentCoreOptions {
 
 type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** Log lines per second an agent may send (burst LOG_BURST), and the longest message kept. */
+export const LOG_PER_SECOND = 200;
+export const LOG_BURST = 1000;
+export const LOG_MAX_CHARS = 8 * 1024;
+
 export class AgentCore {
   readonly #plugins: readonly IPlugin[];
   readonly #channel: ChannelEndpoint;
@@ -113,8 +118,25 @@ export class AgentCore {
   }
 
   #makeLog(): IAgentLog {
+    // The same budget the daemon applies, enforced here first so a flood never leaves the isolate.
+    let tokens = LOG_BURST;
+    let at = Date.now();
+    let dropped = 0;
     const send = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-      const note: LogNote = { level, message: String(message) };
+      const now = Date.now();
+      tokens = Math.min(LOG_BURST, tokens + ((now - at) / 1000) * LOG_PER_SECOND);
+      at = now;
+      if (tokens < 1) {
+        dropped += 1;
+        return;
+      }
+      tokens -= 1;
+      if (dropped > 0) {
+        this.#channel.notify('log', { level: 'warn', message: `${dropped} log lines dropped (more than ${LOG_PER_SECOND}/s)` } satisfies LogNote);
+        dropped = 0;
+      }
+      const text = String(message);
+      const note: LogNote = { level, message: text.length > LOG_MAX_CHARS ? `${text.slice(0, LOG_MAX_CHARS)}…` : text };
       if (fields !== undefined) note.fields = safeFields(fields);
       this.#channel.notify('log', note);
     };

@@ -2,6 +2,7 @@
 // and every message structured-cloned (so what crosses is exactly what postMessage would let through).
 import t from 'tap';
 import { ChannelEndpoint } from './channel-endpoint.ts';
+import { inMemoryChannelPair } from './in-memory-channel.ts';
 import type { ChannelMessage, IChannelPort } from './channel-messages.ts';
 import { ErrorCode, OpenStarryError } from './errors.ts';
 
@@ -281,4 +282,30 @@ t.test('params that cannot be cloned reject the request and leave nothing pendin
   t.equal(a.pending, 0);
   t.equal(counts.at(-1), 0, 'pending count reported back to 0');
   t.equal(await a.request('x'), 1, 'the channel still works');
+});
+
+t.test('maxInFlight: requests beyond the cap wait on the sending side and go out as answers come back', async (t) => {
+  const [a, b] = inMemoryChannelPair();
+  const sender = new ChannelEndpoint(a, { maxInFlight: 2 });
+  const receiver = new ChannelEndpoint(b);
+  const release: (() => void)[] = [];
+  let seen = 0;
+  receiver.handle('slow', () => {
+    seen += 1;
+    return new Promise<void>((r) => release.push(r));
+  });
+  const calls = [1, 2, 3, 4, 5].map(() => sender.request('slow'));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.equal(seen, 2, 'only two crossed the channel');
+  t.equal(sender.pending, 5, 'all five count as pending on the sender (keep-alive)');
+  while (release.length > 0 || seen < 5) {
+    release.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(calls);
+  t.equal(seen, 5);
+  t.equal(sender.pending, 0);
+  const late = sender.request('slow');
+  sender.close();
+  await t.rejects(late, { code: 'ERR_CHANNEL_CLOSED' });
 });

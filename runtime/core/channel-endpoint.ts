@@ -26,19 +26,26 @@ export class ChannelEndpoint {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #nextId = 1;
   #holds = 0;
+  readonly #maxInFlight: number;
+  #waiting: (() => void)[] = [];
   #closed = false;
   #onPendingChange: ((pending: number) => void) | undefined;
   #onProtocolError: ((reason: string) => void) | undefined;
 
-  constructor(port: IChannelPort, options?: { onPendingChange?: (pending: number) => void; onProtocolError?: (reason: string) => void }) {
+  /**
+   * @param options.maxInFlight requests sent but not answered at most; later ones wait here, in this side's memory.
+   *   The isolate side sets it so an agent firing requests in a loop cannot queue them in the daemon.
+   */
+  constructor(port: IChannelPort, options?: { onPendingChange?: (pending: number) => void; onProtocolError?: (reason: string) => void; maxInFlight?: number }) {
     this.#port = port;
     this.#onPendingChange = options?.onPendingChange;
     this.#onProtocolError = options?.onProtocolError;
+    this.#maxInFlight = options?.maxInFlight ?? Number.POSITIVE_INFINITY;
     port.onMessage((message) => this.#receive(message));
   }
 
   get pending(): number {
-    return this.#pending.size + this.#holds;
+    return this.#pending.size + this.#holds + this.#waiting.length;
   }
 
   /**
@@ -72,6 +79,12 @@ export class ChannelEndpoint {
 
   request<T = unknown>(method: string, params?: unknown, transfer?: readonly ArrayBuffer[]): Promise<T> {
     if (this.#closed) return Promise.reject(new OpenStarryError(ErrorCode.CHANNEL_CLOSED, `channel closed; ${method} not sent`));
+    if (this.#pending.size >= this.#maxInFlight) {
+      return new Promise<void>((resolve) => {
+        this.#waiting.push(resolve);
+        this.#onPendingChange?.(this.pending);
+      }).then(() => this.request<T>(method, params, transfer));
+    }
     const id = this.#nextId++;
     const promise = new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -94,6 +107,8 @@ export class ChannelEndpoint {
     this.#closed = true;
     for (const [, p] of this.#pending) p.reject(new OpenStarryError(ErrorCode.CHANNEL_CLOSED, reason));
     this.#pending.clear();
+    // Waiting requests re-enter request(), which now rejects them as closed.
+    for (const w of this.#waiting.splice(0)) w();
     this.#onPendingChange?.(0);
     this.#port.close();
   }
@@ -107,6 +122,8 @@ export class ChannelEndpoint {
       const p = this.#pending.get(message.id);
       if (!p) return;
       this.#pending.delete(message.id);
+      const next = this.#waiting.shift();
+      if (next) next();
       this.#onPendingChange?.(this.pending);
       if (message.ok) p.resolve(message.result);
       else p.reject(errorFromWire(message.error));

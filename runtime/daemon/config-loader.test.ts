@@ -13,8 +13,9 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const DEFAULTS = {
   board: 'auto',
   templates: {},
+  devices: [],
   masterAgent: 'master',
-  agents: { stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 },
+  agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
   log: { level: 'info' },
 };
 
@@ -56,8 +57,9 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
     deviceId: 'greenhouse-1',
     board: 'rpi-4b',
     templates: { dir: './my-templates' },
+    devices: [],
     masterAgent: 'boss',
-    agents: { stopGraceMs: 100, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000 },
+    agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
     log: { level: 'debug' },
   });
   t.equal(loaded.file, path.join(dir, 'c.yaml'));

@@ -19,16 +19,24 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Devices beyond the board profile's own (on the sim board: the default set). Each entry is `{ id, driver,
+     * rateLimit?, ...driver fields }`, validated by the HAL with the driver's own schema at boot; an entry with the
+     * id of a board default replaces it.
+     */
+    devices: z.array(z.record(z.string(), z.unknown())).default([]),
     /** Template id of the master agent spawned in boot phase 3. */
     masterAgent: z.string().regex(AGENT_ID, 'must be a template id').default('master'),
     agents: z
       .object({
         /** How long SIGTERM waits for stop(ctx) before the isolate is terminated. */
-        stopGraceMs: z.number().int().min(0).max(600_000).default(5000),
+        stopGraceMs: z.number().int().min(0).max(60_000).default(5000),
+        /** The whole shutdown keeps within this (the packaged unit's TimeoutStopSec is 90 s). */
+        shutdownTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
         /** How long spawnAgent waits for the agent to reach running (or fail) before answering `starting`. */
         startTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-        /** How often cpu/memory of each agent is sampled for `ps`, `status` and telemetry. */
-        usageIntervalMs: z.number().int().min(200).max(3_600_000).default(5000),
+        /** How often cpu/memory of each agent is sampled for `ps`, `status` and the memory limit. */
+        usageIntervalMs: z.number().int().min(200).max(3_600_000).default(2000),
         /** Log lines kept per agent for `openstarry logs`. */
         logLines: z.number().int().min(10).max(100_000).default(1000),
         /**
@@ -38,7 +46,7 @@ export const configSchema = z
         warmSpares: z.number().int().min(0).max(4).default(0),
       })
       .strict()
-      .default({ stopGraceMs: 5000, startTimeoutMs: 10_000, usageIntervalMs: 5000, logLines: 1000, warmSpares: 0 }),
+      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 }),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

@@ -16,8 +16,11 @@ import path from 'node:path';
 import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { openBoardHal } from '../../hal/board-hal.ts';
+import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
-import type { AgentState, DaemonApi, DaemonStatus, IAgentStatus, KillSignal, LogLine, TemplatesResult } from '../control/protocol.ts';
+import type { AgentState, BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, TemplatesResult } from '../control/protocol.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import { TemplateStore } from '../design/template-store.ts';
@@ -45,6 +48,8 @@ export interface DaemonOptions {
   log?: Logger;
   /** Root the device tree is read under ('/' on a board). */
   deviceTreeRoot?: string;
+  /** Root /sys/class/gpio is read under ('/' on a board). */
+  sysRoot?: string;
   drivers?: readonly IIsolationDriver[];
   infrastructure?: readonly InfrastructurePlugin[];
   notifier?: SdNotifier;
@@ -68,7 +73,11 @@ export class Daemon implements DaemonApi {
   #logBook = new AgentLogBook();
   #masterPid: string | undefined;
   #notifier: SdNotifier;
-  #shutdown: Promise<void> | undefined;
+  #hal: BoardHal | undefined;
+  readonly #clock: Clock;
+  #booting: Promise<void> | undefined;
+  #stopRequested = false;
+  #tearingDown: Promise<void> | undefined;
 
   constructor(options: DaemonOptions = {}) {
     this.#opts = options;
@@ -78,60 +87,82 @@ export class Daemon implements DaemonApi {
     this.#home = resolveHome(env);
     this.#socket = resolveSocket(env, this.#home, options.socket);
     this.#notifier = options.notifier ?? createSdNotifier({ env });
+    this.#clock = options.clock ?? systemClock;
   }
 
   get socketPath(): string {
     return this.#socket;
   }
 
-  /** Runs the boot phases; throws (after undoing what it started) when one fails. */
-  async boot(): Promise<void> {
-    try {
-      this.#loaded = await loadConfig(this.#opts.configFile, this.#opts.env ?? process.env);
-      const { config } = this.#loaded;
-      this.#logBook = new AgentLogBook(config.agents.logLines);
-      await mkdir(this.#home, { recursive: true });
-      await this.#boot.run('control', async () => {
-        this.#control = await ControlServer.listen({ socketPath: this.#socket, api: this, log: (level, msg) => this.#log.child('control')[level](msg) });
-      }, () => ({ detail: this.#socket }));
-      this.#infra = new InfrastructureRunner(this.#opts.infrastructure ?? [], this.#log.child('infra'));
-      await this.#boot.run('infrastructure', () => this.#infra!.startAll(), () => ({ detail: `${this.#infra!.states().length} plugin(s)` }));
-      this.#board = await this.#boot.run('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
-        (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` }));
-      const dir = config.templates.dir ? path.resolve(this.#loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
-      this.#store = await this.#boot.run('design', () => TemplateStore.open(dir), (s) => {
-        for (const bad of s.invalid) this.#log.warn(`template excluded: ${bad.error}`);
-        return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${s.dir}`, degraded: s.invalid.length > 0 };
-      });
-      this.#interrupted();
-      this.#supervisor = new Supervisor({
-        drivers: this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares })],
-        agentHome: (id) => agentHome(this.#home, id),
-        log: this.#log.child('supervisor'),
-        stopGraceMs: config.agents.stopGraceMs,
-        startTimeoutMs: config.agents.startTimeoutMs,
-        usageIntervalMs: config.agents.usageIntervalMs,
-        onLogLine: (line) => this.#onAgentLog(line),
-        ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
-      });
-      await this.#boot.run('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
-      this.#interrupted();
-      this.#boot.ready();
-      this.#state = 'ready';
-      this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: this.#board.profile.name, master: this.#masterPid, socket: this.#socket });
-      // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
-      void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
-    } catch (err) {
-      const interrupted = this.#shutdown !== undefined;
-      if (!interrupted) this.#state = 'failed';
-      await this.shutdown();
+  /** Runs the boot phases; throws (after undoing what it started) when one fails or a shutdown interrupts it. */
+  boot(): Promise<void> {
+    this.#booting ??= this.#bootPhases().catch(async (err: unknown) => {
+      if (!this.#stopRequested) this.#state = 'failed';
+      await this.#teardown();
       throw err;
-    }
+    });
+    return this.#booting;
   }
 
-  /** A signal during boot: stop before starting the next phase (shutdown() undoes what already started). */
-  #interrupted(): void {
-    if (this.#shutdown) throw new OpenStarryError(ErrorCode.BOOT_FAILED, 'boot interrupted by shutdown');
+  async #bootPhases(): Promise<void> {
+    this.#loaded = await loadConfig(this.#opts.configFile, this.#opts.env ?? process.env);
+    const { config } = this.#loaded;
+    if (!this.#opts.log) this.#log.setLevel(config.log.level);
+    this.#logBook = new AgentLogBook(config.agents.logLines);
+    await mkdir(this.#home, { recursive: true });
+    await this.#phase('control', async () => {
+      this.#control = await ControlServer.listen({ socketPath: this.#socket, api: this, log: (level, msg) => this.#log.child('control')[level](msg) });
+    }, () => ({ detail: this.#socket }));
+    const infra = (this.#infra = new InfrastructureRunner(this.#opts.infrastructure ?? [], this.#log.child('infra')));
+    await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)` }));
+    const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
+      (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
+    this.#hal = await this.#phase('hal', () => openBoardHal({
+      profile: board.profile,
+      configDevices: config.devices,
+      ...(this.#loaded?.file ? { configFile: this.#loaded.file } : {}),
+      clock: this.#clock,
+      log: this.#log.child('hal'),
+      ...(this.#opts.sysRoot ? { sysRoot: this.#opts.sysRoot } : {}),
+    }), (h) => {
+      const devices = h.registry.list();
+      const failed = devices.filter((d) => !d.device).length;
+      return { detail: `${devices.length} device(s)${failed ? `, ${failed} failed` : ''}`, degraded: failed > 0 };
+    });
+    const dir = config.templates.dir ? path.resolve(this.#loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
+    this.#store = await this.#phase('design', () => TemplateStore.open(dir), (s) => {
+      for (const bad of s.invalid) this.#log.warn(`template excluded: ${bad.error}`);
+      return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${s.dir}`, degraded: s.invalid.length > 0 };
+    });
+    const hal = this.#hal.service;
+    this.#supervisor = new Supervisor({
+      drivers: this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares })],
+      hooks: {
+        admit: (pid, blueprint) => hal.admit(pid, blueprint.manifest.id, blueprint.manifest.capabilities),
+        attach: (pid, isolate) => hal.attach(pid, isolate.channel),
+        detach: (pid) => hal.detach(pid),
+        release: (pid) => hal.release(pid),
+      },
+      agentHome: (id) => agentHome(this.#home, id),
+      log: this.#log.child('supervisor'),
+      stopGraceMs: config.agents.stopGraceMs,
+      startTimeoutMs: config.agents.startTimeoutMs,
+      usageIntervalMs: config.agents.usageIntervalMs,
+      onLogLine: (line) => this.#onAgentLog(line),
+      clock: this.#clock,
+    });
+    await this.#phase('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+    this.#boot.ready();
+    this.#state = 'ready';
+    this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
+    // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
+    void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+  }
+
+  /** One boot phase; a shutdown requested meanwhile stops the boot before the next phase starts. */
+  async #phase<T>(name: BootPhaseName, body: () => Promise<T>, describe?: (result: T) => { detail: string; degraded?: boolean }): Promise<T> {
+    if (this.#stopRequested) throw new OpenStarryError(ErrorCode.BOOT_FAILED, `boot interrupted by shutdown before phase ${name}`);
+    return this.#boot.run(name, body, describe);
   }
 
   async #spawnMaster(templateId: string): Promise<IAgentStatus> {
@@ -150,18 +181,29 @@ export class Daemon implements DaemonApi {
     return status;
   }
 
-  /** Stops agents (reverse start order), infrastructure (reverse), then the control socket. Idempotent. */
-  shutdown(): Promise<void> {
-    this.#shutdown ??= (async () => {
+  /**
+   * Stops the daemon: agents in reverse start order (within agents.shutdownTimeoutMs), the HAL (every actuator to
+   * its safe state, devices closed), infrastructure in reverse, then the control socket. During boot it lets the
+   * running phase finish and stops the boot before the next one. Idempotent.
+   */
+  async shutdown(): Promise<void> {
+    this.#stopRequested = true;
+    if (this.#booting) await this.#booting.catch(() => undefined);
+    await this.#teardown();
+  }
+
+  #teardown(): Promise<void> {
+    this.#tearingDown ??= (async () => {
       if (this.#state !== 'failed') this.#state = 'stopping';
       this.#log.info('shutting down');
       void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
-      await this.#supervisor?.stopAll();
+      await this.#supervisor?.stopAll(this.#loaded?.config.agents.shutdownTimeoutMs);
+      await this.#hal?.close();
       await this.#infra?.stopAll();
       await this.#control?.close();
       this.#log.info('stopped');
     })();
-    return this.#shutdown;
+    return this.#tearingDown;
   }
 
   // ---- DaemonApi (the control plane calls these) ----
@@ -172,13 +214,19 @@ export class Daemon implements DaemonApi {
       const blueprint = await loadBlueprint(target);
       return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
     }
-    const blueprint = store.get(target);
+    // Read again at spawn: a template edited since boot applies to agents spawned from now on (spec 002).
+    const blueprint = await store.fresh(target);
     return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
   }
 
   async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
     if (!this.#supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
     return this.#supervisor.kill(pid, signal);
+  }
+
+  listDevices(): DeviceListEntry[] {
+    if (!this.#hal) throw new OpenStarryError(ErrorCode.NOT_READY, `the HAL is not open yet (boot phase: ${this.#boot.current})`);
+    return this.#hal.service.devices();
   }
 
   listAgents(): IAgentStatus[] {
@@ -209,6 +257,8 @@ export class Daemon implements DaemonApi {
     const store = this.#store;
     const degraded: string[] = [];
     if (store && store.invalid.length > 0) degraded.push(`templates-excluded:${store.invalid.length}`);
+    const failedDevices = this.#hal?.registry.list().filter((d) => !d.device).length ?? 0;
+    if (failedDevices > 0) degraded.push(`devices-failed:${failedDevices}`);
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,

@@ -12,6 +12,7 @@ function recordingLogger() {
     info: (message) => void lines.push({ level: 'info', message }),
     warn: (message) => void lines.push({ level: 'warn', message }),
     error: (message) => void lines.push({ level: 'error', message }),
+    setLevel: () => undefined,
     child: () => log,
   };
   return { log, lines };

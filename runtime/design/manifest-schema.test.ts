@@ -57,7 +57,8 @@ t.test('a minimal manifest gets every default', async (t) => {
 t.test('valid edge values', async (t) => {
   t.same(problemsOf({ ...base, id: 'a' }), [], 'one-character id');
   t.same(problemsOf({ ...base, id: `a${'b'.repeat(62)}` }), [], '63-character id');
-  t.same(problemsOf({ ...base, id: '0.x_y-z' }), [], 'digits, dot, underscore, dash');
+  t.same(problemsOf({ ...base, id: 'a0.x_y-z' }), [], 'digits, dot, underscore, dash');
+  t.same(problemsOf({ ...base, id: '3' }).map((p) => p.path), ['id'], 'a leading digit could be taken for a pid');
   t.same(problemsOf({ ...base, version: '2.10.3-rc.1' }), [], 'prerelease');
   t.same(problemsOf({ ...base, version: '1.0.0+build.5' }), [], 'build metadata');
   t.same(problemsOf({ ...base, plugins: ['a.mjs', 'lib/b.js', './c/d.js'] }), [], 'nested and .mjs plugins');

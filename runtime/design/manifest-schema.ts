@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { parseCapability } from '../../hal/capability-grammar.ts';
 
-export const AGENT_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** Starts with a letter, so an agent id can never be mistaken for a pid (pids are numbers). */
+export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
 export const ISOLATIONS = ['worker', 'process', 'docker', 'wasm'] as const;
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 
@@ -34,7 +35,7 @@ const toolDefinition = z
 
 export const manifestSchema = z
   .object({
-    id: z.string().regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters'),
+    id: z.string().regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter, at most 63 characters'),
     version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0'),
     description: z.string().optional(),
     plugins: z.array(pluginPath).min(1, 'must list at least one plugin module'),
@@ -56,7 +57,8 @@ export const manifestSchema = z
       })
       .strict()
       .default({ policy: 'never', maxRestarts: 5, backoffMs: 1000 }),
-    stopGraceMs: z.number().int().min(0).max(600_000).optional(),
+    /** SIGTERM grace period; capped so one agent cannot outlast systemd's TimeoutStopSec at shutdown. */
+    stopGraceMs: z.number().int().min(0).max(60_000).optional(),
     tools: z
       .array(toolDefinition)
       .default([])

@@ -106,6 +106,25 @@ export class TemplateStore {
     return [...this.#scan.templates.values()].map(templateInfo);
   }
 
+  /**
+   * The template as it is on disk now, validated again: what a spawn runs. The boot scan decides which ids exist;
+   * an edit since then applies to the next spawn (a running agent keeps its frozen blueprint, spec 002).
+   * @throws ERR_TEMPLATE_INVALID when the edited template no longer validates, ERR_TEMPLATE_NOT_FOUND
+   */
+  async fresh(id: string): Promise<Blueprint> {
+    const known = this.get(id);
+    let blueprint: Blueprint;
+    try {
+      blueprint = await loadBlueprint(known.manifestPath);
+    } catch (err) {
+      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" no longer validates: ${(err as Error).message}`, { cause: err, details: (err as OpenStarryError).details });
+    }
+    if (blueprint.manifest.id !== id) {
+      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" at ${known.manifestPath} now says id "${blueprint.manifest.id}"; restart the daemon to rescan templates`);
+    }
+    return blueprint;
+  }
+
   /** Spec 002 phase 3 step 1 "fetch the blueprint" (`GET /templates/<id>` on the local source). */
   get(id: string): Blueprint {
     const b = this.#scan.templates.get(id);

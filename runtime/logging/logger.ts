@@ -12,6 +12,8 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
   child(component: string): Logger;
+  /** Changes the level of this logger and every child (the config is read after the logger exists). */
+  setLevel(level: Level): void;
 }
 
 export interface LoggerOptions {
@@ -27,7 +29,16 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
       if (ORDER[level] < ORDER[state.level]) return;
       state.write(`${state.now().toISOString()} ${level.padEnd(5)} ${name}: ${message}${formatFields(fields)}\n`);
     };
-    return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), child: (c) => make(`${name}.${c}`) };
+    return {
+      debug: emit('debug'),
+      info: emit('info'),
+      warn: emit('warn'),
+      error: emit('error'),
+      child: (c) => make(`${name}.${c}`),
+      setLevel: (level) => {
+        state.level = level;
+      },
+    };
   };
   return make(component);
 }
@@ -53,4 +64,4 @@ function jsonOrString(v: unknown): string {
 }
 
 /** A logger that drops everything (tests, or a caller that does not care). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger, setLevel() {} };

@@ -14,6 +14,8 @@ import type { Blueprint } from '../design/blueprint.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../isolation/isolation-driver.ts';
 import type { Logger } from '../logging/logger.ts';
 import { decideRestart, nextAttempt } from './restart-policy.ts';
+import { sanitiseFields, sanitiseLevel, sanitiseMessage } from '../logging/log-sanitiser.ts';
+import { LineBudget } from '../logging/line-budget.ts';
 
 /**
  * What the rest of the daemon does around an agent's life (the HAL today): admit at spawn (may refuse), attach to
@@ -27,6 +29,9 @@ export interface SupervisorHooks {
   release(pid: string): void;
 }
 
+/** How long kill and shutdown wait for a terminated thread to actually end before moving on. */
+export const TERMINATE_WAIT_MS = 5000;
+
 export const noHooks: SupervisorHooks = { admit() {}, attach() {}, detach: async () => undefined, release() {} };
 
 export interface InstanceDeps {
@@ -37,6 +42,8 @@ export interface InstanceDeps {
   agentHome: (agentId: string) => string;
   onLogLine: (line: LogLine) => void;
   onChange: (status: IAgentStatus) => void;
+  /** True once the daemon is shutting down: restart timers then do not start new isolates. */
+  closing: () => boolean;
 }
 
 export class AgentInstance {
@@ -56,6 +63,9 @@ export class AgentInstance {
   #stopRequest: { signal: KillSignal; forced: boolean } | undefined;
   #usage: IsolateUsage = { cpuPercent: 0, memoryBytes: 0 };
   #settleWaiters: (() => void)[] = [];
+  #forcedFailure: string | undefined;
+  /** Per-instance log budget: a flooding agent loses its excess lines (counted), the daemon keeps its pace. */
+  readonly #logLimiter: LineBudget;
   #endWaiters: (() => void)[] = [];
 
   constructor(pid: string, blueprint: Blueprint, template: string, deps: InstanceDeps) {
@@ -63,6 +73,7 @@ export class AgentInstance {
     this.blueprint = blueprint;
     this.template = template;
     this.#deps = deps;
+    this.#logLimiter = new LineBudget(deps.clock, (dropped) => this.#logLine('warn', `${dropped} log lines dropped (more than ${LineBudget.PER_SECOND}/s)`));
   }
 
   get agentId(): string {
@@ -120,12 +131,18 @@ export class AgentInstance {
     }
     this.#isolate = isolate;
     this.#deps.hooks.attach(this.pid, isolate);
-    isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p as LifecycleNote));
+    // A stop requested while the driver was still starting the isolate: end it now (stop() could not reach it).
+    if (this.#stopRequest) void this.#terminate(isolate);
+    isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p));
     isolate.channel.onNote('log', (p) => {
-      const note = p as LogNote;
-      this.#logLine(note.level, note.message, note.fields);
+      // The isolate is untrusted: validate and bound everything, and drop what exceeds the rate limit.
+      if (!this.#logLimiter.take()) return;
+      const note = (typeof p === 'object' && p !== null ? p : {}) as Partial<LogNote>;
+      this.#logLine(sanitiseLevel(note.level), sanitiseMessage(note.message), sanitiseFields(note.fields));
     });
-    isolate.onOutput((o) => this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', o.line));
+    isolate.onOutput((o) => {
+      if (this.#logLimiter.take()) this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', sanitiseMessage(o.line));
+    });
     void isolate.exited.then(async (exit) => {
       await this.#deps.hooks.detach(this.pid).catch((err: Error) => this.#deps.log.error(`detach of pid ${this.pid} failed: ${err.message}`));
       if (this.#isolate === isolate) this.#onExit(exit);
@@ -160,7 +177,7 @@ export class AgentInstance {
     if (this.#stopRequest) {
       if (signal === 'SIGKILL' && this.#isolate) {
         this.#stopRequest.signal = 'SIGKILL';
-        await this.#isolate.terminate();
+        await this.#terminate(this.#isolate);
       }
       return ended;
     }
@@ -169,7 +186,7 @@ export class AgentInstance {
     const isolate = this.#isolate;
     if (!isolate) return ended;
     if (signal === 'SIGKILL') {
-      await isolate.terminate();
+      await this.#terminate(isolate);
       return ended;
     }
     const grace = new Promise<'timeout'>((resolve) => {
@@ -183,20 +200,43 @@ export class AgentInstance {
     const outcome = await Promise.race([asked, grace, isolate.exited]);
     if (outcome === 'timeout' || outcome === 'refused') {
       this.#stopRequest.forced = outcome === 'timeout';
-      await isolate.terminate();
+      await this.#terminate(isolate);
     }
-    return ended;
+    // A thread that would not end even when terminated: report what we know rather than hang the caller.
+    return Promise.race([ended, isolate.exited.then(() => ended), new Promise<void>((r) => this.#deps.clock.setTimeout(r, TERMINATE_WAIT_MS))]);
   }
 
   recordUsage(usage: IsolateUsage): void {
     this.#usage = usage;
   }
 
-  #onLifecycle(note: LifecycleNote): void {
+  /**
+   * Ends the isolate as a failure the daemon detected (memory over the limit...): the restart policy applies,
+   * unlike an explicit kill. No-op when the agent is not running.
+   */
+  async fail(reason: string): Promise<void> {
+    const isolate = this.#isolate;
+    if (!isolate || this.#stopRequest || this.#forcedFailure) return;
+    this.#forcedFailure = reason;
+    this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) stopped: ${reason}`);
+    await this.#terminate(isolate);
+  }
+
+  /** terminate() with a deadline: a thread stuck in a long native call must not hold up kill or shutdown. */
+  async #terminate(isolate: IIsolate): Promise<void> {
+    let timer: unknown;
+    const deadline = new Promise<void>((resolve) => (timer = this.#deps.clock.setTimeout(resolve, TERMINATE_WAIT_MS)));
+    await Promise.race([isolate.terminate(), deadline]);
+    this.#deps.clock.clearTimeout(timer);
+  }
+
+  #onLifecycle(raw: unknown): void {
+    const note = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<LifecycleNote>;
     if (note.state === 'running' && this.#state === 'starting') {
       this.#setState('running');
-    } else if (note.state === 'crashed' && note.error) {
-      this.#crashNote = `${note.error.code}: ${note.error.message}`;
+    } else if (note.state === 'crashed') {
+      const error = (typeof note.error === 'object' && note.error !== null ? note.error : {}) as { code?: unknown; message?: unknown };
+      this.#crashNote = `${sanitiseMessage(typeof error.code === 'string' ? error.code : 'ERR_UNKNOWN').slice(0, 64)}: ${sanitiseMessage(error.message ?? 'no message')}`;
     }
   }
 
@@ -211,8 +251,10 @@ export class AgentInstance {
       this.#setState('exited');
       return;
     }
-    const failed = exit.code !== 0 || exit.error !== undefined || this.#crashNote !== undefined;
-    this.#reason = failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)';
+    const forced = this.#forcedFailure;
+    this.#forcedFailure = undefined;
+    const failed = forced !== undefined || exit.code !== 0 || exit.error !== undefined || this.#crashNote !== undefined;
+    this.#reason = forced ?? (failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)');
     if (failed) this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) crashed: ${this.#reason}`);
     this.#attempt = nextAttempt(this.#attempt, uptime);
     const decision = decideRestart(this.blueprint.manifest.restart, failed, this.#attempt);
@@ -221,6 +263,11 @@ export class AgentInstance {
       this.#setState('restarting');
       this.#deps.log.info(`agent ${this.agentId} (pid ${this.pid}) restarts in ${decision.delayMs} ms (attempt ${this.#attempt}/${this.blueprint.manifest.restart.maxRestarts})`);
       this.#restartTimer = this.#deps.clock.setTimeout(() => {
+        if (this.#deps.closing()) {
+          this.#reason = `not restarted: the daemon is shutting down (last failure: ${this.#reason ?? 'unknown'})`;
+          this.#setState(failed ? 'crashed' : 'exited');
+          return;
+        }
         this.#restarts += 1;
         void this.launch();
       }, decision.delayMs);

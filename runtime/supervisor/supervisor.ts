@@ -12,8 +12,11 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
-import { AgentInstance, noHooks } from './agent-instance.ts';
+import { AgentInstance, noHooks, TERMINATE_WAIT_MS } from './agent-instance.ts';
 import type { SupervisorHooks } from './agent-instance.ts';
+
+/** Total memory (heap + external) an agent may use, as a multiple of limits.memoryMb. */
+export const MEMORY_SLACK = 1.25;
 
 export interface SupervisorOptions {
   drivers: readonly IIsolationDriver[];
@@ -78,6 +81,7 @@ export class Supervisor {
       hooks: this.#opts.hooks,
       clock: this.#opts.clock,
       log: this.#opts.log,
+      closing: () => this.#closed,
       agentHome: this.#opts.agentHome,
       onLogLine: this.#opts.onLogLine,
       onChange: (s) => this.#onChange(s),
@@ -119,21 +123,37 @@ export class Supervisor {
   async #sampleOne(instance: AgentInstance | undefined): Promise<void> {
     const isolate = instance?.isolate;
     if (!instance || instance.state !== 'running' || !isolate) return;
+    let usage;
     try {
-      instance.recordUsage(await isolate.usage());
+      usage = await isolate.usage();
     } catch {
-      // The isolate ended between the check and the answer; the next sample skips it.
+      return; // The isolate ended between the check and the answer; the next sample skips it.
+    }
+    instance.recordUsage(usage);
+    // limits.memoryMb caps the V8 heap through resourceLimits; memory outside it (ArrayBuffers, Wasm memory) is
+    // only visible here, so the total is held to the limit plus a quarter of slack for the heap's own overhead.
+    const limit = instance.blueprint.manifest.limits.memoryMb * 1024 * 1024 * MEMORY_SLACK;
+    if (usage.memoryBytes > limit) {
+      const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+      await instance.fail(`memory-limit: using ${mb(usage.memoryBytes)}, limit ${mb(instance.blueprint.manifest.limits.memoryMb * 1024 * 1024)}`);
     }
   }
 
-  /** Stops every live agent in reverse start order with SIGTERM (grace, then terminate). Idempotent. */
-  async stopAll(): Promise<void> {
+  /**
+   * Stops every live agent in reverse start order with SIGTERM (grace, then terminate). The whole shutdown keeps
+   * within `deadlineMs` (below systemd's TimeoutStopSec): each agent's grace is cut to what remains, and once it
+   * is spent the rest are terminated. Idempotent.
+   */
+  async stopAll(deadlineMs = 60_000): Promise<void> {
     this.#closed = true;
     if (this.#usageTimer) clearInterval(this.#usageTimer);
     this.#usageTimer = undefined;
+    const end = this.#opts.clock.now() + deadlineMs;
     const live = [...this.#instances.values()].filter((i) => i.live).reverse();
     for (const instance of live) {
-      await instance.stop('SIGTERM', instance.blueprint.manifest.stopGraceMs ?? this.#opts.stopGraceMs);
+      const remaining = end - this.#opts.clock.now();
+      const grace = Math.min(instance.blueprint.manifest.stopGraceMs ?? this.#opts.stopGraceMs, Math.max(0, remaining - TERMINATE_WAIT_MS));
+      await instance.stop(remaining > TERMINATE_WAIT_MS ? 'SIGTERM' : 'SIGKILL', grace);
     }
     for (const driver of this.#drivers.values()) await driver.close?.();
   }

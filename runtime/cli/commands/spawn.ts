@@ -29,8 +29,9 @@ export function spawnTarget(arg: string, cwd: string): string {
 }
 
 /** A spawn that returned an agent already dead (its start threw, its module did not load) is a failure. */
+/** Crashed, ended with an error, or already waiting to restart after its first start failed. */
 export function failedAgent(status: IAgentStatus): boolean {
-  return status.state === 'crashed' || (status.state === 'exited' && status.exitCode !== undefined && status.exitCode !== 0);
+  return status.state === 'crashed' || status.state === 'restarting' || (status.state === 'exited' && status.exitCode !== undefined && status.exitCode !== 0);
 }
 
 export const spawn: Command = {
@@ -49,7 +50,8 @@ export const spawn: Command = {
     ctx.io.out(ctx.json ? JSON.stringify(status, null, 2) : status.pid);
     if (failedAgent(status)) {
       const reason = status.reason ?? (status.exitCode !== undefined ? `exit code ${status.exitCode}` : status.state);
-      ctx.io.err(`openstarry: agent ${status.agentId} (pid ${status.pid}) crashed: ${reason}`);
+      const what = status.state === 'restarting' ? 'crashed (the restart policy will try again)' : 'crashed';
+      ctx.io.err(`openstarry: agent ${status.agentId} (pid ${status.pid}) ${what}: ${reason}`);
       return ExitCode.FAILED;
     }
     return ExitCode.OK;

@@ -39,6 +39,8 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   const { port, bootstrap, keepAlive, exit } = options;
   const channel = new ChannelEndpoint(port, {
     onPendingChange: (n) => (n > 0 ? keepAlive.ref() : keepAlive.unref()),
+    // Requests beyond this wait in the isolate's own (limited) heap, not in the daemon's queue.
+    maxInFlight: 64,
   });
   const lifecycle = (note: LifecycleNote) => channel.notify('lifecycle', note);
   channel.handle('agent.usage', () => {
@@ -46,7 +48,8 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
     return { memoryBytes: heap.total_physical_size + heap.external_memory };
   });
 
-  hardenIsolate();
+  // From here on agent code sees the allow-listed process facade, not the real process (isolate-hardening.ts).
+  hardenIsolate({ exit });
   let plugins: IPlugin[];
   try {
     plugins = await loadPlugins(bootstrap);
@@ -57,7 +60,8 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   }
 
   const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
-  const core = new AgentCore({ agentId: bootstrap.agentId, config: bootstrap.config, plugins, channel, hal });
+  // ctx.config is deep-frozen (IAgentContext): the structured clone that brought the bootstrap dropped any freeze.
+  const core = new AgentCore({ agentId: bootstrap.agentId, config: deepFreezeJson(bootstrap.config), plugins, channel, hal });
   channel.handle('agent.stop', async () => {
     await core.stop();
     lifecycle({ state: 'stopped' });
@@ -91,4 +95,13 @@ async function loadPlugins(b: HostBootstrap): Promise<IPlugin[]> {
     plugins.push(ns.default as IPlugin);
   }
   return plugins;
+}
+
+/** Freezes a JSON value and everything in it (config from the manifest: no cycles, no accessors). */
+export function deepFreezeJson<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreezeJson(child);
+  }
+  return value;
 }

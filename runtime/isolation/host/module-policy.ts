@@ -2,12 +2,178 @@
  * What agent code may import inside an isolate. Agents reach hardware, files and the network through the HAL
  * and the channel only (spec 000 §4: "all physical operations go through the HAL; agents never touch /dev/*"),
  * so builtins that open files, processes, sockets, threads or new V8 contexts are refused, and so are native
- * addons. The allowed builtins are pure computation and data plumbing.
+ * addons. The allowed builtins are pure computation and data plumbing — and even those are served curated
+ * (curatedExports / curateBuiltin below), never whole: a few of their members reach native code or state that
+ * the whole daemon process shares.
  */
+import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
+
 export const ALLOWED_BUILTINS: ReadonlySet<string> = new Set([
   'assert', 'assert/strict', 'buffer', 'crypto', 'events', 'path', 'path/posix', 'querystring', 'stream',
   'stream/promises', 'stream/web', 'string_decoder', 'timers', 'timers/promises', 'url', 'util', 'util/types',
 ]);
+
+/**
+ * Members of allowed builtins that agent code never gets. A worker shares the daemon's OS process, so these act
+ * on the daemon itself. A function member is replaced by a stub that throws ERR_ISOLATE_DENIED (so a bundle that
+ * merely imports it still links), any other member is left out.
+ *
+ * Audit of the allow-list on Node 20 (every own member of each module, named exports and `default`):
+ *  - crypto: setEngine dlopen()s any shared library; setFips and the `fips` accessor switch OpenSSL's FIPS mode
+ *    for the whole process; secureHeapUsed reports the process-wide secure heap. The rest (hashes, ciphers, keys,
+ *    KDFs, randomness, webcrypto) is computation inside this isolate.
+ *  - buffer: resolveObjectURL reads the process-wide Blob URL store that every worker shares (URL.createObjectURL
+ *    and URL.revokeObjectURL, its writers, are removed from the global URL by isolate-hardening.ts).
+ *  - path, url, util: nothing native, but path.resolve/relative, url.pathToFileURL and util.parseArgs fall back to
+ *    the daemon's working directory and argv; curated versions resolve against '/' (what the isolate's
+ *    process.cwd() answers) and parse [] unless told otherwise (see OVERRIDES).
+ *  - assert, events, querystring, stream, stream/promises, stream/web, string_decoder, timers, timers/promises,
+ *    util/types: nothing to remove — no member opens files, starts processes, loads native code, reads the
+ *    environment or hands out internal bindings. (assert.ok without a message reads the caller's own module file
+ *    to quote the failed expression; the caller's file name comes from the module sandbox, so that is at most the
+ *    agent's own source.)
+ */
+export const REFUSED_BUILTIN_MEMBERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  crypto: {
+    setEngine: 'it loads a native OpenSSL engine (a shared library) into the daemon process',
+    setFips: "it switches OpenSSL's FIPS mode for the whole daemon process",
+    fips: "it switches OpenSSL's FIPS mode for the whole daemon process",
+    secureHeapUsed: "it reports the daemon process's secure heap",
+  },
+  buffer: {
+    resolveObjectURL: 'the Blob URL store is shared by every isolate in the daemon process',
+  },
+};
+
+type AnyFunction = (...args: unknown[]) => unknown;
+type Overrides = (raw: Record<string, unknown>) => Record<string, unknown>;
+
+/** Replacements for members that would otherwise consult the daemon's cwd or argv. */
+const OVERRIDES: Readonly<Record<string, Overrides>> = {
+  path: (raw) => curatedPath(raw),
+  'path/posix': (raw) => curatedPath(raw),
+  url: (raw) => {
+    const pathToFileURL = raw.pathToFileURL as AnyFunction;
+    return {
+      pathToFileURL: (filepath: unknown, options?: { windows?: boolean }) => {
+        if (typeof filepath !== 'string') return pathToFileURL(filepath, options);
+        const windows = options?.windows === true;
+        const absolute = windows ? /^([a-zA-Z]:)?[\\/]/.test(filepath) : filepath.startsWith('/');
+        return pathToFileURL(absolute ? filepath : `${windows ? '\\' : '/'}${filepath}`, options);
+      },
+    };
+  },
+  util: (raw) => {
+    const parseArgs = raw.parseArgs as AnyFunction;
+    return {
+      parseArgs: (config?: Record<string, unknown>) => parseArgs(config?.args === undefined ? { ...config, args: [] } : config),
+    };
+  },
+};
+
+/** path.resolve and path.relative anchored at '/' (posix) and '\' (win32) instead of the daemon's cwd. */
+function curatedPath(raw: Record<string, unknown>): Record<string, unknown> {
+  const anchor = (flavour: Record<string, unknown>, root: string) => {
+    const resolve = flavour.resolve as (...p: string[]) => string;
+    const relative = flavour.relative as (from: string, to: string) => string;
+    return {
+      resolve: (...paths: string[]) => resolve(root, ...paths),
+      relative: (from: string, to: string) => relative(resolve(root, from), resolve(root, to)),
+    };
+  };
+  return anchor(raw, raw === raw.win32 ? '\\' : '/');
+}
+
+const curated = new WeakMap<object, unknown>();
+
+function denied(message: string): OpenStarryError {
+  return new OpenStarryError(ErrorCode.ISOLATE_DENIED, message);
+}
+
+function refusedStub(builtin: string, member: string, reason: string): () => never {
+  const stub = () => {
+    throw denied(`${builtin}.${member}() is refused inside an agent isolate: ${reason}`);
+  };
+  Object.defineProperty(stub, 'name', { value: member });
+  return Object.freeze(stub);
+}
+
+/**
+ * The agent-visible `default` export of an allowed builtin (also what process.getBuiltinModule returns): a fresh
+ * object with the module's members minus REFUSED_BUILTIN_MEMBERS, plus OVERRIDES. Curated once per raw module
+ * object, so `import crypto from 'node:crypto'` and process.getBuiltinModule('crypto') are the same object, and
+ * path.posix is path itself as in Node. A default that is a function or class (assert, events, stream) is served
+ * as is — copying a class would break `extends`/instanceof — which is safe because the audit found nothing to
+ * remove from those; the guard below keeps it that way.
+ */
+export function curateBuiltin(builtin: string, raw: unknown): unknown {
+  if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+  if ((typeof raw !== 'object' && typeof raw !== 'function') || raw === null) return raw;
+  const cached = curated.get(raw);
+  if (cached !== undefined) return cached;
+  const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
+  const overrides = OVERRIDES[builtin]?.(raw as Record<string, unknown>) ?? {};
+  if (typeof raw === 'function') {
+    if (Object.keys(refused).length > 0 || Object.keys(overrides).length > 0) {
+      throw new OpenStarryError(ErrorCode.INTERNAL, `module-policy: the default export of "${builtin}" is a function and cannot be curated`);
+    }
+    curated.set(raw, raw);
+    return raw;
+  }
+  const copy: Record<PropertyKey, unknown> = Object.create(Object.getPrototypeOf(raw) as object | null) as Record<PropertyKey, unknown>;
+  curated.set(raw, copy);
+  const source = raw as Record<PropertyKey, unknown>;
+  for (const key of Reflect.ownKeys(source)) {
+    const descriptor = Object.getOwnPropertyDescriptor(source, key);
+    if (!descriptor) continue;
+    if (typeof key === 'string' && Object.hasOwn(refused, key)) {
+      if (typeof descriptor.value === 'function') {
+        Object.defineProperty(copy, key, { ...descriptor, value: refusedStub(builtin, key, refused[key] as string) });
+      }
+      continue;
+    }
+    if (typeof key === 'string' && Object.hasOwn(overrides, key)) {
+      Object.defineProperty(copy, key, { value: overrides[key], writable: true, enumerable: descriptor.enumerable ?? true, configurable: true });
+      continue;
+    }
+    Object.defineProperty(copy, key, descriptor);
+  }
+  // path.posix and path.win32 (and their own .posix/.win32) are path objects too: curate them the same way, so no
+  // uncurated resolve() is one property away. On posix Node has path === path.posix; that identity is kept.
+  if (builtin === 'path' || builtin === 'path/posix') {
+    for (const flavour of ['posix', 'win32'] as const) {
+      const value = source[flavour];
+      if (typeof value === 'object' && value !== null) Object.defineProperty(copy, flavour, { value: value === raw ? copy : curateBuiltin(builtin, value), writable: true, enumerable: true, configurable: true });
+    }
+  }
+  return copy;
+}
+
+/**
+ * The export names and values an allowed builtin's synthetic module offers agent code: the module's own named
+ * exports minus the refused non-function members (refused functions become stubs), with `default` curated.
+ */
+export function curatedExports(builtin: string, namespace: Record<string, unknown>): Record<string, unknown> {
+  const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
+  const defaultExport = curateBuiltin(builtin, namespace.default);
+  const byDefault = (typeof defaultExport === 'object' || typeof defaultExport === 'function') && defaultExport !== null ? (defaultExport as Record<string, unknown>) : undefined;
+  const exports: Record<string, unknown> = {};
+  for (const name of Object.keys(namespace)) {
+    if (name === 'default') {
+      exports.default = defaultExport;
+      continue;
+    }
+    const value = namespace[name];
+    if (Object.hasOwn(refused, name)) {
+      if (typeof value === 'function') exports[name] = byDefault && typeof byDefault[name] === 'function' ? byDefault[name] : refusedStub(builtin, name, refused[name] as string);
+      continue;
+    }
+    // Named exports must agree with the curated default (path.resolve, url.pathToFileURL, ...).
+    const own = byDefault ? Object.getOwnPropertyDescriptor(byDefault, name) : undefined;
+    exports[name] = own && 'value' in own ? own.value : value;
+  }
+  return exports;
+}
 
 /** Why a builtin is refused, for the error message an agent author reads. */
 export function refusalReason(builtin: string): string {

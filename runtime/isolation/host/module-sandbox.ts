@@ -2,7 +2,7 @@
  * The isolate's module loader (host side of spec 002 §3: "the host physically loads the plugin code").
  * Agent modules come from the blueprint's in-memory snapshot, never from disk, and are linked here with
  * vm.SourceTextModule so that every static and dynamic import of agent code passes through `resolve()`:
- * relative imports stay inside the agent folder, allowed builtins are re-exported, and everything else —
+ * relative imports stay inside the agent folder, allowed builtins are served curated (module-policy.ts), and everything else —
  * node:fs, child_process, net, worker_threads, vm, native addons, bare packages — fails with ERR_ISOLATE_DENIED.
  *
  * Why not module.register() resolve hooks: on Node 20 they start an extra hooks thread per worker (~80 ms and
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
-import { ALLOWED_BUILTINS, refusalReason } from './module-policy.ts';
+import { ALLOWED_BUILTINS, curatedExports, refusalReason } from './module-policy.ts';
 
 const BUILTINS = new Set(builtinModules);
 
@@ -95,10 +95,11 @@ export class ModuleSandbox {
     const cached = this.#modules.get(key);
     if (cached) return cached;
     if (!ALLOWED_BUILTINS.has(name)) throw denied(`import of "node:${name}" (by ${from}) is refused: ${refusalReason(name)}`);
-    const ns = await this.#importBuiltin(name);
-    const names = Object.keys(ns);
+    // Curated, never the real module: see REFUSED_BUILTIN_MEMBERS (crypto.setEngine would dlopen any library).
+    const exports = curatedExports(name, await this.#importBuiltin(name));
+    const names = Object.keys(exports);
     const module = new vm.SyntheticModule(names, function (this: vm.SyntheticModule) {
-      for (const n of names) this.setExport(n, ns[n]);
+      for (const n of names) this.setExport(n, exports[n]);
     }, { identifier: key });
     this.#modules.set(key, module);
     return module;

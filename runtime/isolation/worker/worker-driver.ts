@@ -124,12 +124,26 @@ export class WorkerDriver implements IIsolationDriver {
   }
 }
 
+/** How long a usage sample waits for a busy isolate to report its memory. */
+export const USAGE_TIMEOUT_MS = 1000;
+
+async function askMemory(channel: ChannelEndpoint): Promise<number | undefined> {
+  try {
+    const answer = await channel.request<{ memoryBytes?: unknown }>('agent.usage');
+    return typeof answer?.memoryBytes === 'number' && Number.isFinite(answer.memoryBytes) ? answer.memoryBytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 class WorkerIsolate implements IIsolate {
   readonly channel: ChannelEndpoint;
   readonly exited: Promise<IsolateExit>;
   readonly #worker: Worker;
   readonly #outputListeners: ((o: IsolateOutput) => void)[] = [];
   #lastElu: ReturnType<Worker['performance']['eventLoopUtilization']> | undefined;
+  #memoryQuestion: Promise<number | undefined> | undefined;
+  #memoryBytes = 0;
   #ended = false;
 
   constructor(worker: Worker) {
@@ -174,12 +188,20 @@ class WorkerIsolate implements IIsolate {
     await this.exited;
   }
 
+  /**
+   * CPU comes from the thread's event-loop utilisation, measured from outside; memory has to be asked inside
+   * (Node 20 has no worker.getHeapStatistics). A busy agent may not answer: then the last known memory is
+   * reported, at most one question is outstanding, and it gives up after USAGE_TIMEOUT_MS.
+   */
   async usage(): Promise<IsolateUsage> {
     const elu = this.#worker.performance.eventLoopUtilization();
     const delta = this.#lastElu ? this.#worker.performance.eventLoopUtilization(elu, this.#lastElu) : elu;
     this.#lastElu = elu;
-    const { memoryBytes } = await this.channel.request<{ memoryBytes: number }>('agent.usage');
-    return { cpuPercent: Math.round(delta.utilization * 1000) / 10, memoryBytes };
+    const cpuPercent = Math.round(delta.utilization * 1000) / 10;
+    this.#memoryQuestion ??= askMemory(this.channel).finally(() => (this.#memoryQuestion = undefined));
+    const memory = await Promise.race([this.#memoryQuestion, new Promise<undefined>((r) => setTimeout(() => r(undefined), USAGE_TIMEOUT_MS).unref())]);
+    if (memory !== undefined) this.#memoryBytes = memory;
+    return { cpuPercent, memoryBytes: this.#memoryBytes };
   }
 
   onOutput(listener: (output: IsolateOutput) => void): void {

@@ -15,6 +15,7 @@ import { isSpareAssignment, SPARE_WAITING } from './spare-protocol.ts';
 
 if (!parentPort) throw new Error('worker-entry must run inside a worker thread');
 const port = parentPort;
+// Captured before hardening: agent code later sees a process facade (host/isolate-hardening.ts), never this one.
 const exit = process.exit.bind(process);
 
 const channelPort: IChannelPort = {
@@ -32,9 +33,14 @@ function run(bootstrap: HostBootstrap): void {
 port.ref();
 if (workerData === SPARE_WAITING) {
   port.once('message', (message: unknown) => {
-    if (!isSpareAssignment(message)) exit(2);
+    if (!isSpareAssignment(message)) {
+      exit(2);
+      return;
+    }
     const { bootstrap, env } = message as SpareAssignment;
-    for (const [k, v] of Object.entries(env)) process.env[k] = v;
+    // The DI environment goes into the real process.env before runAgentHost hardens the isolate: the agent's
+    // process.env facade is a frozen copy of the OPENSTARRY_* variables taken at that moment.
+    for (const [k, v] of Object.entries(env)) if (typeof v === 'string') process.env[k] = v;
     run(bootstrap);
   });
 } else {

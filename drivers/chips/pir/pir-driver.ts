@@ -1,0 +1,39 @@
+/** The `pir` entry of the driver table: a debounced digital input (motion sensor, contact, button). */
+import { z } from 'zod';
+import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
+import type { ISimWorld } from '../../sim-world.ts';
+import { chipDriverContext, type ChipDriverOptions } from '../driver-context.ts';
+import { registerSimPeripheral } from '../sim-registry.ts';
+import { PirDevice } from './pir-device.ts';
+import { SimPir } from './sim-pir.ts';
+
+export const pirConfigSchema = z
+  .object({
+    pin: z.union([z.number().int().min(0), z.string().min(1)]),
+    /** An edge counts once the level has been stable this long. 0 disables debouncing. */
+    debounceMs: z.number().int().min(0).max(10_000).default(50),
+    /** true when the output is inverted (motion = low), e.g. behind an opto-isolator. */
+    activeLow: z.boolean().default(false),
+  })
+  .strict();
+
+export type PirConfig = z.output<typeof pirConfigSchema>;
+
+export function createPirDriver(options: ChipDriverOptions = {}): DeviceDriverDefinition<PirConfig> {
+  const context = chipDriverContext(options);
+  return {
+    name: 'pir',
+    kind: 'input',
+    configSchema: pirConfigSchema,
+    async create(id: string, config: PirConfig, buses: BusProvider): Promise<IDevice> {
+      const line = await buses.gpio().open(buses.resolvePin(config.pin), { direction: 'in', edge: 'both', activeLow: config.activeLow });
+      return PirDevice.open({ id, line, debounceMs: config.debounceMs, clock: context.clock });
+    },
+    simulate(id: string, config: PirConfig, world: ISimWorld, buses: BusProvider): void {
+      const sensor = new SimPir(world, { line: buses.resolvePin(config.pin), activeLow: config.activeLow, random: context.random });
+      registerSimPeripheral(world, id, sensor);
+    },
+  };
+}
+
+export const pirDriver = createPirDriver();
