@@ -18,6 +18,7 @@ import { openI2cBus } from '../drivers/i2c/i2c-bus-real.ts';
 import type { II2cBus } from '../drivers/i2c/i2c-bus.ts';
 import type { ISerialBinding } from '../drivers/serial/serial-port.ts';
 import { SerialportBinding } from '../drivers/serial/serialport-binding.ts';
+import type { SimSerialBinding } from '../drivers/serial/sim-serial.ts';
 import { SimWorld } from './sim-world.ts';
 
 export interface BoardBuses {
@@ -42,6 +43,7 @@ export async function openBoardBuses(profile: BoardProfile, options: BoardBusOpt
 
 async function openSim(profile: BoardProfile, resolver: GpioLineResolver, clock: Clock): Promise<BoardBuses> {
   const world = new SimWorld(clock);
+  let real: ISerialBinding | undefined;
   const frames = await loadSimFrames();
   const i2c = new Map<number, Promise<II2cBus>>();
   const buses: BusProvider = {
@@ -49,9 +51,14 @@ async function openSim(profile: BoardProfile, resolver: GpioLineResolver, clock:
     gpio: () => world.gpio,
     resolvePin: (pin) => resolver.resolve(pin).sysfs,
     i2c: (bus) => cached(i2c, findI2cBus(profile, bus).bus, (n) => world.i2c.open(n, { clock })),
-    serial: () => world.serial,
-    resolveSerialPort: (port) => findSerialPort(profile, port).device,
-    camera: (o: CameraOptions): ICameraSource => new SimCamera({ id: o.id, fps: o.fps, clock, frames }),
+    // On a laptop the sim board still reaches real ports and cameras named by path (a USB serial adapter, a
+    // webcam, fswebcam's TEST source): only what the sim world simulates is simulated.
+    serial: () => (real ??= routeSerial(world.serial, new SerialportBinding({ clock }))),
+    resolveSerialPort: (port) => (port.startsWith('/') ? port : findSerialPort(profile, port).device),
+    camera: (o: CameraOptions): ICameraSource =>
+      o.device === 'sim'
+        ? new SimCamera({ id: o.id, fps: o.fps, clock, frames })
+        : new RealCamera({ id: o.id, device: o.device, width: o.width, height: o.height, fps: o.fps, clock, ...(o.streamCommand ? { streamCommand: o.streamCommand } : {}) }),
   };
   return { buses, sim: world, close: async () => {
     await closeAll(i2c);
@@ -80,6 +87,11 @@ function openReal(profile: BoardProfile, resolver: GpioLineResolver, clock: Cloc
     await closeAll(i2c);
     await gpio?.close();
   } };
+}
+
+/** Simulated paths go to the sim binding, every other path to the real one. */
+function routeSerial(sim: SimSerialBinding, realBinding: ISerialBinding): ISerialBinding {
+  return { open: (path, options) => (sim.has(path) ? sim.open(path, options) : realBinding.open(path, options)) };
 }
 
 /** A board's stream command with {device}/{width}/{height}/{fps} filled in (board-profiles STREAM_PLACEHOLDERS). */

@@ -42,6 +42,11 @@ export class SimSerialBinding implements ISerialBinding, ISimSerial {
     this.#devices.set(path, device);
   }
 
+  /** Whether a simulated device is attached at `path` (the sim board routes other paths to real ports). */
+  has(path: string): boolean {
+    return this.#devices.has(path);
+  }
+
   /** Test control: whether a port at `path` is open right now. */
   isOpen(path: string): boolean {
     return this.#open.has(path);

@@ -104,9 +104,11 @@ export function createSerialDriver(options: ChipDriverOptions = {}): DeviceDrive
     },
     /**
      * On the sim board a bare serial port gets a loopback plug (TX jumpered to RX: what you write comes back),
-     * unless another driver's simulated device (a GPS) already plays that port.
+     * unless another driver's simulated device (a GPS) already plays that port. A port given as a path is a real
+     * one (a USB adapter on the laptop, a pty in tests): nothing is simulated, the real binding opens it.
      */
     simulate(_id: string, config: SerialConfig, world: ISimWorld, buses: BusProvider): void {
+      if (config.port.startsWith('/')) return;
       try {
         world.serial.attach(buses.resolveSerialPort(config.port), (far) => {
           far.on('error', () => undefined);

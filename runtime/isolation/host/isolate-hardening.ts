@@ -30,12 +30,16 @@ import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
 import { ALLOWED_BUILTINS, curateBuiltin } from './module-policy.ts';
 
 /**
- * Members agent code finds on its process facade as functions that throw ERR_ISOLATE_DENIED (a clear error
- * instead of "not a function"); they are also replaced on the real process as a second line, should a path to it
- * ever reappear. Everything else the real process has (report, _getActiveHandles, _rawDebug, reallyExit, ...) is
- * simply absent from the facade.
+ * Public members agent code finds on its process facade as functions that throw ERR_ISOLATE_DENIED (a clear error
+ * instead of "not a function"). Everything else the real process has (report, _getActiveHandles, _rawDebug,
+ * reallyExit, _linkedBinding, ...) is simply absent from the facade.
  */
 export const REFUSED_PROCESS_MEMBERS = [
+  'binding', 'dlopen', 'kill', 'abort', 'chdir', 'umask', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', 'openStdin', 'loadEnvFile',
+] as const;
+
+/** Replaced on the real process too, as a second line should a path to it ever reappear (Node itself uses none). */
+const REFUSED_REAL_PROCESS_MEMBERS = [
   'binding', '_linkedBinding', 'dlopen', 'kill', '_kill', 'abort', 'chdir', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups',
   '_debugProcess', 'openStdin', 'loadEnvFile', '_getActiveHandles', '_getActiveRequests',
 ] as const;
@@ -168,7 +172,7 @@ function createAgentConsole(agentProcess: AgentProcess, original: Console | unde
 export function hardenIsolate(options: HardenOptions, proc: NodeJS.Process = process, global: typeof globalThis = globalThis): AgentProcess {
   const agentProcess = createAgentProcess(proc, options.exit);
 
-  for (const name of REFUSED_PROCESS_MEMBERS) {
+  for (const name of REFUSED_REAL_PROCESS_MEMBERS) {
     if (!(name in proc)) continue;
     Object.defineProperty(proc, name, { configurable: false, writable: false, value: refusedProcessMember(name) });
   }

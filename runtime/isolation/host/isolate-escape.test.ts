@@ -1,0 +1,358 @@
+// Escape attempts from agent code against real worker isolates (WorkerDriver), one per confirmed hole:
+// crypto.setEngine & co (curated builtins), the real `process` (allow-listed facade), cross-worker messaging
+// globals, an unfrozen ctx.config — plus the checks that ordinary agent code still works after hardening.
+import t from 'tap';
+import type { Test } from 'tap';
+import { loadBlueprint } from '../../design/blueprint.ts';
+import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
+import type { IsolateExit, IsolateOutput } from '../isolation-driver.ts';
+import { WorkerDriver } from '../worker/worker-driver.ts';
+import { ALLOWED_BUILTINS, curateBuiltin, curatedExports } from './module-policy.ts';
+import { REFUSED_PROCESS_MEMBERS } from './isolate-hardening.ts';
+
+const driver = new WorkerDriver();
+const ENV = { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' };
+
+function manifest(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ id: 'probe', version: '1.0.0', plugins: ['./main.js'], ...extra });
+}
+
+interface Run {
+  lifecycle: LifecycleNote[];
+  logs: LogNote[];
+  output: IsolateOutput[];
+  exit: IsolateExit;
+  /** The fields of the log line with that message. */
+  fields(message: string): Record<string, unknown>;
+}
+
+/** Runs an agent whose code ends by itself (or calls process.exit); resolves when the isolate has exited. */
+async function runAgent(t: Test, code: string, extra: Record<string, unknown> = {}, use: WorkerDriver = driver): Promise<Run> {
+  const dir = t.testdir({ 'agent.json': manifest(extra), 'main.js': code });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  const isolate = await use.start({ pid: '7', blueprint, env: ENV });
+  t.teardown(() => isolate.terminate());
+  const lifecycle: LifecycleNote[] = [];
+  const logs: LogNote[] = [];
+  const output: IsolateOutput[] = [];
+  isolate.channel.onNote('lifecycle', (p) => lifecycle.push(p as LifecycleNote));
+  isolate.channel.onNote('log', (p) => logs.push(p as LogNote));
+  isolate.onOutput((o) => output.push(o));
+  const exit = await isolate.exited;
+  const fields = (message: string) => {
+    const line = logs.find((l) => l.message === message);
+    if (!line) throw new Error(`no log line "${message}"; got ${JSON.stringify(logs)} lifecycle ${JSON.stringify(lifecycle)}`);
+    return line.fields ?? {};
+  };
+  return { lifecycle, logs, output, exit, fields };
+}
+
+/** Agent-side helper: `await attempt(() => ...)` -> 'ok: value' or the error's code (or constructor name). */
+const ATTEMPT = `
+const attempt = async (f) => { try { const v = await f(); return 'ok: ' + String(v); } catch (e) { return (e && e.code) || (e && e.constructor && e.constructor.name) || String(e); } };`;
+
+t.test('crypto.setEngine, setFips and secureHeapUsed are refused — named imports, default export and process.getBuiltinModule', async (t) => {
+  const run = await runAgent(t, `
+    import crypto, { setEngine, setFips, secureHeapUsed, createHash } from 'node:crypto';
+    import * as cryptoNs from 'node:crypto';
+    import * as bufferNs from 'node:buffer';
+    ${ATTEMPT}
+    export default { name: 'p', async start(ctx) {
+      const engine = '/tmp/openstarry-no-such-engine.so';
+      ctx.log.info('result', {
+        named: await attempt(() => setEngine(engine)),
+        defaultExport: await attempt(() => crypto.setEngine(engine)),
+        namespace: await attempt(() => cryptoNs.setEngine(engine)),
+        getBuiltinModule: await attempt(() => process.getBuiltinModule('node:crypto').setEngine(engine)),
+        setFips: await attempt(() => setFips(true)),
+        defaultSetFips: await attempt(() => crypto.setFips(true)),
+        secureHeapUsed: await attempt(() => secureHeapUsed()),
+        fipsAccessor: 'fips' in crypto,
+        resolveObjectURL: await attempt(() => bufferNs.resolveObjectURL('blob:nodedata:x')),
+        defaultResolveObjectURL: await attempt(() => bufferNs.default.resolveObjectURL('blob:nodedata:x')),
+        createObjectURL: typeof URL.createObjectURL,
+        sameDefault: process.getBuiltinModule('crypto') === crypto,
+        stillWorks: createHash('sha256').update('x').digest('hex').slice(0, 8) + ' ' + crypto.randomUUID().length,
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), {
+    named: 'ERR_ISOLATE_DENIED',
+    defaultExport: 'ERR_ISOLATE_DENIED',
+    namespace: 'ERR_ISOLATE_DENIED',
+    getBuiltinModule: 'ERR_ISOLATE_DENIED',
+    setFips: 'ERR_ISOLATE_DENIED',
+    defaultSetFips: 'ERR_ISOLATE_DENIED',
+    secureHeapUsed: 'ERR_ISOLATE_DENIED',
+    fipsAccessor: false,
+    resolveObjectURL: 'ERR_ISOLATE_DENIED',
+    defaultResolveObjectURL: 'ERR_ISOLATE_DENIED',
+    createObjectURL: 'undefined',
+    sameDefault: true,
+    stillWorks: '2d711642 36',
+  });
+});
+
+t.test('process is an allow-listed facade: report, loadEnvFile, _getActiveHandles, _rawDebug are gone or refused; env holds only the DI variables', async (t) => {
+  const run = await runAgent(t, `
+    ${ATTEMPT}
+    export default { name: 'p', async start(ctx) {
+      ctx.log.info('result', {
+        keys: Object.keys(process).sort(),
+        report: typeof process.report,
+        writeReport: await attempt(() => process.report.writeReport('/tmp/openstarry-agent-report.json')),
+        loadEnvFile: await attempt(() => process.loadEnvFile('/etc/hostname')),
+        activeHandles: typeof process._getActiveHandles,
+        activeRequests: typeof process._getActiveRequests,
+        rawDebug: typeof process._rawDebug,
+        reallyExit: typeof process.reallyExit,
+        binding: await attempt(() => process.binding('fs')),
+        dlopen: await attempt(() => process.dlopen({}, '/x.node')),
+        getBuiltinFs: await attempt(() => process.getBuiltinModule('node:fs')),
+        getBuiltinWorker: await attempt(() => process.getBuiltinModule('worker_threads')),
+        on: typeof process.on,
+        env: { ...process.env },
+        envWrite: await attempt(() => { process.env.EXTRA = '1'; }),
+        processWrite: await attempt(() => { process.exitCode = 3; }),
+        processReplace: await attempt(() => { globalThis.process = {}; }),
+        frozen: Object.isFrozen(process) && Object.isFrozen(process.env) && Object.isFrozen(process.stdout),
+        argv: process.argv, execArgv: process.execArgv, cwd: process.cwd(),
+        tag: Object.prototype.toString.call(process),
+        stdoutKeys: Object.getOwnPropertyNames(process.stdout).concat(Object.getOwnPropertySymbols(process.stdout).map(String)),
+        consoleStdout: typeof console._stdout === 'object' ? Object.getOwnPropertyNames(console._stdout).concat(Object.getOwnPropertySymbols(console._stdout).map(String)) : 'none',
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  const r = run.fields('result');
+  const allowed = ['env', 'argv', 'execArgv', 'version', 'versions', 'platform', 'arch', 'stdout', 'stderr', 'nextTick', 'hrtime', 'uptime', 'memoryUsage', 'cpuUsage', 'emitWarning', 'exit', 'cwd', 'getBuiltinModule'];
+  t.same(r.keys, [...allowed, ...REFUSED_PROCESS_MEMBERS].sort(), 'exactly the allow-list, plus members that only throw ERR_ISOLATE_DENIED');
+  t.match(r, {
+    report: 'undefined',
+    writeReport: 'TypeError',
+    loadEnvFile: 'ERR_ISOLATE_DENIED',
+    activeHandles: 'undefined',
+    activeRequests: 'undefined',
+    rawDebug: 'undefined',
+    reallyExit: 'undefined',
+    binding: 'ERR_ISOLATE_DENIED',
+    dlopen: 'ERR_ISOLATE_DENIED',
+    getBuiltinFs: 'ERR_ISOLATE_DENIED',
+    getBuiltinWorker: 'ERR_ISOLATE_DENIED',
+    on: 'undefined',
+    envWrite: 'TypeError',
+    processWrite: 'TypeError',
+    processReplace: 'TypeError',
+    frozen: true,
+    argv: [],
+    execArgv: [],
+    cwd: '/',
+    tag: '[object process]',
+    stdoutKeys: ['write'],
+    consoleStdout: ['write'],
+  });
+  t.same(r.env, ENV, 'only the DI variables');
+});
+
+t.test('no path from globals, ctx or the allowed builtins reaches the real process, a MessagePort or the worker stdio streams', async (t) => {
+  const run = await runAgent(t, `
+    const BUILTINS = ${JSON.stringify([...ALLOWED_BUILTINS])};
+    const BAD_KEYS = new Set(['_getActiveHandles', '_getActiveRequests', '_linkedBinding', 'reallyExit', '_rawDebug', 'writeReport', 'getReport', 'moduleLoadList', 'setUncaughtExceptionCaptureCallback', 'execPath']);
+    const BAD_CLASSES = new Set(['MessagePort', 'Worker', 'BroadcastChannel', 'MessageChannel', 'WritableWorkerStdio', 'ReadableWorkerStdio']);
+    export default { name: 'p', async start(ctx) {
+      const queue = [['globalThis', globalThis], ['ctx', ctx]];
+      for (const b of BUILTINS) queue.push(['import(' + b + ')', await import('node:' + b)], ['getBuiltinModule(' + b + ')', process.getBuiltinModule(b)]);
+      queue.push(['setTimeout()', setTimeout(() => {}, 1)], ['setImmediate()', setImmediate(() => {})], ['new Blob', new Blob(['x'])], ['AbortSignal.timeout', AbortSignal.timeout(1)]);
+      const seen = new Set();
+      const findings = [];
+      while (queue.length > 0 && seen.size < 50000) {
+        const [where, v] = queue.shift();
+        if ((typeof v !== 'object' && typeof v !== 'function') || v === null || seen.has(v)) continue;
+        seen.add(v);
+        if (v !== process && Object.prototype.toString.call(v) === '[object process]') findings.push('process at ' + where);
+        const isPrototype = Object.hasOwn(v, 'constructor');
+        let name; try { name = v.constructor && v.constructor.name; } catch {}
+        if (typeof v === 'object' && !isPrototype && BAD_CLASSES.has(name)) findings.push(name + ' at ' + where);
+        for (const key of Reflect.ownKeys(v)) {
+          const d = Object.getOwnPropertyDescriptor(v, key);
+          if (!d) continue;
+          const at = where + '.' + String(key);
+          if (typeof key === 'string' && BAD_KEYS.has(key)) findings.push(at);
+          if ('value' in d) { queue.push([at, d.value]); continue; }
+          if (d.get) queue.push([at + '<get>', d.get]);
+          if (d.set) queue.push([at + '<set>', d.set]);
+          if (d.get && !isPrototype) {
+            try { const got = Reflect.get(v, key); if (got && typeof got.then === 'function') got.then(undefined, () => {}); queue.push([at, got]); } catch {}
+          }
+        }
+        queue.push([where + '.__proto__', Object.getPrototypeOf(v)]);
+      }
+      ctx.log.info('result', { visited: seen.size, findings });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  const r = run.fields('result');
+  t.ok((r.visited as number) > 1000, `crawled ${String(r.visited)} objects`);
+  t.same(r.findings, []);
+});
+
+t.test('BroadcastChannel, MessageChannel, MessagePort, Worker and fetch are gone; structuredClone still works', async (t) => {
+  const run = await runAgent(t, `
+    export default { name: 'p', start(ctx) {
+      const ab = new ArrayBuffer(8);
+      const moved = structuredClone(ab, { transfer: [ab] });
+      ctx.log.info('result', {
+        globals: ['BroadcastChannel', 'MessageChannel', 'MessagePort', 'Worker', 'fetch', 'WebSocket', 'EventSource'].map((g) => typeof globalThis[g]),
+        clone: structuredClone(new Map([[1, { a: [2] }]])).get(1).a[0],
+        transferred: moved.byteLength === 8 && ab.byteLength === 0,
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), { globals: Array(7).fill('undefined'), clone: 2, transferred: true });
+});
+
+t.test('ctx.config is deep-frozen: assignment throws TypeError in strict ESM', async (t) => {
+  const run = await runAgent(t, `
+    const attempt = (f) => { try { f(); return 'MUTATED'; } catch (e) { return e.constructor.name; } };
+    export default { name: 'p', start(ctx) {
+      ctx.log.info('result', {
+        top: attempt(() => { ctx.config.target = 99; }),
+        added: attempt(() => { ctx.config.extra = 1; }),
+        nested: attempt(() => { ctx.config.nested.x = 1; }),
+        array: attempt(() => { ctx.config.nested.list.push(4); }),
+        deleted: attempt(() => { delete ctx.config.target; }),
+        config: ctx.config,
+      });
+    } };`, { config: { target: 22.5, nested: { x: 0, list: [1, 2, 3] } } });
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), { top: 'TypeError', added: 'TypeError', nested: 'TypeError', array: 'TypeError', deleted: 'TypeError', config: { target: 22.5, nested: { x: 0, list: [1, 2, 3] } } });
+});
+
+t.test('Error.prepareStackTrace gets no receiver or function of a host or Node frame', async (t) => {
+  const run = await runAgent(t, `
+    export default { name: 'p', async start(ctx) {
+      const leaks = [];
+      let calls = 0;
+      Error.prepareStackTrace = (err, callSites) => {
+        calls += 1;
+        for (const c of callSites) {
+          const file = c.getFileName();
+          // Frames of the agent's own sloppy functions (new Function: no file name) may show their receiver.
+          if (file === undefined || file === import.meta.url) continue;
+          if (c.getThis() !== undefined || c.getFunction() !== undefined) leaks.push(file + ' ' + c.getFunctionName());
+        }
+        return String(err);
+      };
+      const sloppy = new Function('return new Error("from a sloppy callback").stack');
+      ctx.bus.subscribe('t', sloppy);
+      ctx.bus.publish('t', 1);
+      await new Promise((r) => setTimeout(() => { sloppy(); r(); }, 1));
+      await Promise.resolve().then(sloppy);
+      try { ctx.log.info('getter field', { get x() { return sloppy(); } }); } catch {}
+      try { await ctx.hal.getSensorData('temperature'); } catch (e) { e.stack; }
+      try { ctx.bus.subscribe(); } catch (e) { e.stack; }
+      try { await import('node:fs'); } catch (e) { e.stack; }
+      Error.prepareStackTrace = undefined;
+      ctx.log.info('result', { leaks, called: calls > 3 });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), { leaks: [], called: true });
+});
+
+t.test('path, url and util do not reveal the daemon cwd or argv', async (t) => {
+  const run = await runAgent(t, `
+    import path from 'node:path';
+    import { resolve } from 'node:path';
+    import posix from 'node:path/posix';
+    import { pathToFileURL } from 'node:url';
+    import { parseArgs } from 'node:util';
+    export default { name: 'p', start(ctx) {
+      ctx.log.info('result', {
+        resolve: [path.resolve('a'), resolve('b'), posix.resolve(), path.posix.resolve('c'), path.win32.resolve('d'), path.win32.posix.resolve('e')],
+        relative: path.relative('/x', 'a'),
+        identity: path.posix === path && posix === path && path.win32.posix === path,
+        url: [pathToFileURL('a/b/').href, pathToFileURL('/abs').href],
+        positionals: parseArgs({ strict: false }).positionals,
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), {
+    resolve: ['/a', '/b', '/', '/c', '\\d', '/e'],
+    relative: '../a',
+    identity: true,
+    url: ['file:///a/b/', 'file:///abs'],
+    positionals: [],
+  });
+});
+
+t.test('ordinary agent code still works after hardening; console output is captured; process.exit(0) ends the isolate with 0', async (t) => {
+  const run = await runAgent(t, `
+    import crypto, { createHash, randomUUID } from 'node:crypto';
+    import { EventEmitter, once } from 'node:events';
+    import { setTimeout as sleep } from 'node:timers/promises';
+    import { Buffer as ImportedBuffer } from 'node:buffer';
+    import { StringDecoder } from 'node:string_decoder';
+    import { Readable } from 'node:stream';
+    export default { name: 'p', async start(ctx) {
+      console.log('to stdout', { n: 1 });
+      console.error('to stderr');
+      process.stdout.write('written\\n');
+      const emitter = new EventEmitter();
+      setTimeout(() => emitter.emit('ping', 42), 1);
+      const [pinged] = await once(emitter, 'ping');
+      const chunks = []; for await (const c of Readable.from(['a', 'b'])) chunks.push(c);
+      ctx.log.info('result', {
+        id: process.env.OPENSTARRY_AGENT_ID,
+        timer: await new Promise((r) => setTimeout(() => r('fired'), 5)),
+        sleep: await sleep(1, 'slept'),
+        immediate: await new Promise((r) => setImmediate(() => r('ran'))),
+        tick: await new Promise((r) => process.nextTick(r, 'ticked')),
+        microtask: await new Promise((r) => queueMicrotask(() => r('ran'))),
+        rejection: await Promise.reject(new Error('x')).catch(() => 'caught'),
+        uuid: randomUUID().length + crypto.randomUUID().length,
+        hash: createHash('sha256').update('x').digest('hex').slice(0, 8),
+        subtle: Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode('x'))).toString('hex').slice(0, 8),
+        buffer: Buffer.from('hi').toString('base64') + (ImportedBuffer === Buffer),
+        text: new TextDecoder().decode(new TextEncoder().encode('é')) + new StringDecoder('utf8').write(Buffer.from('ok')),
+        clone: structuredClone({ a: new Date(0) }).a.getTime(),
+        pinged, stream: chunks.join(''),
+        hrtime: typeof process.hrtime.bigint() + typeof process.hrtime()[0] + typeof process.memoryUsage().rss + typeof process.uptime(),
+      });
+      this.keepAlive = setInterval(() => {}, 1000);
+      setTimeout(() => process.exit(0), 5);
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' }, 'process.exit(0) ended the isolate despite a pending interval');
+  t.same(run.lifecycle, [{ state: 'running' }]);
+  t.same(run.fields('result'), {
+    id: 'probe', timer: 'fired', sleep: 'slept', immediate: 'ran', tick: 'ticked', microtask: 'ran', rejection: 'caught', uuid: 72,
+    hash: '2d711642', subtle: '2d711642', buffer: 'aGk=true', text: 'éok', clone: 0, pinged: 42, stream: 'ab', hrtime: 'bigintnumbernumbernumber',
+  });
+  const lines = (stream: string) => run.output.filter((o) => o.stream === stream).map((o) => o.line);
+  t.same(lines('stdout'), ['to stdout { n: 1 }', 'written']);
+  t.same(lines('stderr'), ['to stderr']);
+});
+
+t.test('a warm spare gets its DI environment before hardening and the same facade', async (t) => {
+  const warm = new WorkerDriver({ warmSpares: 1, spareMemoryMb: 64 });
+  t.teardown(() => warm.close());
+  const run = await runAgent(t, `export default { name: 'p', start(ctx) {
+    ctx.log.info('result', { env: { ...process.env }, frozen: Object.isFrozen(process.env), report: typeof process.report, bc: typeof BroadcastChannel });
+  } };`, {}, warm);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), { env: ENV, frozen: true, report: 'undefined', bc: 'undefined' });
+});
+
+t.test('module policy: curated builtins (unit)', async (t) => {
+  const crypto = (await import('node:crypto')) as unknown as Record<string, unknown>;
+  const exports = curatedExports('crypto', crypto);
+  const curated = exports.default as Record<string, unknown>;
+  t.not(curated, crypto.default, 'default is a curated copy, not the raw module object');
+  t.equal(curated.createHash, crypto.createHash, 'harmless members are the real ones');
+  for (const member of ['setEngine', 'setFips', 'secureHeapUsed']) {
+    t.throws(() => (exports[member] as () => void)(), { code: 'ERR_ISOLATE_DENIED' }, `named ${member}`);
+    t.throws(() => (curated[member] as () => void)(), { code: 'ERR_ISOLATE_DENIED' }, `default.${member}`);
+  }
+  t.notOk('fips' in curated, 'the fips accessor is left out');
+  t.equal(curateBuiltin('crypto', crypto.default), curated, 'curated once per raw module');
+  const events = (await import('node:events')) as unknown as Record<string, unknown>;
+  t.equal(curatedExports('events', events).default, events.default, 'a class default (EventEmitter) is served as is');
+  t.throws(() => curateBuiltin('fs', {}), { code: 'ERR_ISOLATE_DENIED' });
+});
