@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import t from 'tap';
+import type { Test } from 'tap';
 import type { DeviceListEntry, IAgentStatus, LogLine } from '../control/protocol.ts';
 import { startPtyPair } from '../../drivers/serial/pty-pair.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
@@ -11,7 +12,7 @@ import type { RunningDaemon } from './harness.ts';
 import { agentFixture, startDaemon, tempDir, writeTree } from './harness.ts';
 
 /** Writes an agent whose plugin body is `body` (it may use ctx and `report(obj)`), spawns it, returns its status. */
-async function spawnAgent(t: Parameters<Parameters<typeof t.test>[1]>[0], d: RunningDaemon, id: string, capabilities: string[], body: string): Promise<IAgentStatus> {
+async function spawnAgent(t: Test, d: RunningDaemon, id: string, capabilities: string[], body: string): Promise<IAgentStatus> {
   const dir = tempDir(t);
   writeTree(path.join(dir, id), agentFixture({ id, plugins: ['./main.js'], capabilities }, {
     'main.js': `export default { name: '${id}', async start(ctx) {
