@@ -1,3 +1,4 @@
+import path from 'node:path';
 import t from 'tap';
 import { detectKind } from './commands/validate.ts';
 import { main } from './main.ts';
@@ -61,10 +62,10 @@ t.test('daemon configs', async (t) => {
   t.match(r.stderr.join('\n'), /bad\.yml: agents\.stopGraceMs: /);
 });
 
-t.test('kinds this build cannot validate yet, and unknown files', async (t) => {
+t.test('board profiles, kinds this build cannot validate yet, and unknown files', async (t) => {
   const cwd = t.testdir({
     'orchestration.yaml': 'rules:\n  - on: "alert:server_down"\n    action: "spawn(devops-agent)"\n',
-    'rpi-4b.json': JSON.stringify({ model: 'Raspberry Pi 4', pins: [] }),
+    'rpi-4b.json': JSON.stringify({ name: 'rpi-4b', title: 'x', match: { model: [], compatible: [] }, gpio: { chips: [] } }),
     'notes.txt': 'hello',
     'other.json': '{"a":1}',
   });
@@ -72,7 +73,9 @@ t.test('kinds this build cannot validate yet, and unknown files', async (t) => {
   t.same(r, { code: 1, stdout: [], stderr: ['openstarry: orchestration rules are validated by the orchestrator, which this build does not include yet'] });
   r = await validate(cwd, 'rpi-4b.json');
   t.equal(r.code, 1);
-  t.match(r.stderr, [/board profiles .* this build does not include yet/]);
+  t.match(r.stderr.join('\n'), /rpi-4b\.json: i2c: .*\n.*rpi-4b\.json: serial: /, 'every problem of the profile, with its field');
+  r = await validate(path.resolve(import.meta.dirname, '../../board-profiles'), 'rpi-5.json');
+  t.same(r, { code: 0, stdout: ['rpi-5.json: ok (board profile)'], stderr: [] }, 'a shipped profile validates');
   for (const f of ['notes.txt', 'other.json']) {
     r = await validate(cwd, f);
     t.equal(r.code, 1);

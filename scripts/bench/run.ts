@@ -7,30 +7,19 @@
  *   spawn latency          spawnAgent -> running for a worker agent, p50/p99    vs  a bare worker_thread's first message
  *   (the memory and spawn rows are repeated with `agents.warmSpares: 1`, the trade-off a user can choose)
  *   control round trip     listAgents over the Unix socket, p50/p99              (target only)
+ *   HAL sensor reads       from a worker agent, reads/s and p50/p99              vs  a raw MessagePort round trip
+ *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
+import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
+import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-interface Row { metric: string; ours: string; base: string; ratio: string; target: string; met: string }
-const rows: Row[] = [];
-const fmt = (n: number, unit: string) => `${n.toFixed(unit === 'MB' ? 1 : 2)} ${unit}`;
-
-async function daemonEnv(home: string): Promise<NodeJS.ProcessEnv> {
-  await mkdir(home, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home };
-  delete env.NOTIFY_SOCKET;
-  delete env.OPENSTARRY_CONFIG;
-  delete env.OPENSTARRY_SOCKET;
-  return env;
-}
 
 async function benchBoot(work: string): Promise<void> {
   const ours: number[] = [];
@@ -120,17 +109,6 @@ async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promise<void
   }
 }
 
-function print(): void {
-  const head: Row = { metric: 'metric', ours: 'openstarryd', base: 'baseline', ratio: 'ratio', target: 'target', met: 'met' };
-  const all = [head, ...rows];
-  const keys = Object.keys(head) as (keyof Row)[];
-  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<keyof Row, number>;
-  for (const [i, r] of all.entries()) {
-    console.log(keys.map((k) => r[k].padEnd(width[k])).join('  '));
-    if (i === 0) console.log(keys.map((k) => '-'.repeat(width[k])).join('  '));
-  }
-}
-
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
@@ -139,6 +117,8 @@ try {
   await benchIdleRss(work, true);
   await benchSpawnAndRoundTrip(work, false);
   await benchSpawnAndRoundTrip(work, true);
+  await benchSensorReads(work);
+  await benchCamera(work);
   print();
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadBlueprint } from '../../design/blueprint.ts';
+import { BoardError } from '../../../board-profiles/errors.ts';
+import { loadProfileFile } from '../../../board-profiles/detect.ts';
 import { OpenStarryError } from '../../errors.ts';
 import type { Problem } from '../../validation.ts';
 import { formatProblems } from '../../validation.ts';
@@ -40,16 +42,17 @@ export function detectKind(file: string, text: string): Detected {
       return { problem: { path: '', message: `not valid JSON: ${(err as Error).message}` } };
     }
     if (isRecord(doc) && Object.hasOwn(doc, 'plugins')) return { kind: 'agent manifest' };
-    if (isRecord(doc) && (Object.hasOwn(doc, 'pins') || Object.hasOwn(doc, 'model'))) return { kind: 'board profile' };
+    if (isRecord(doc) && Object.hasOwn(doc, 'match') && Object.hasOwn(doc, 'gpio')) return { kind: 'board profile' };
   }
   return { unknown: true };
 }
 
 function problemsOf(err: unknown): Problem[] | undefined {
-  if (!(err instanceof OpenStarryError) || !isRecord(err.details) || !Array.isArray(err.details.problems)) return undefined;
-  const problems = err.details.problems.filter(
-    (p): p is Problem => isRecord(p) && typeof p.path === 'string' && typeof p.message === 'string',
-  );
+  // OpenStarryError (manifests, configs) and BoardError (profiles) both carry details.problems.
+  if (!(err instanceof OpenStarryError || err instanceof BoardError)) return undefined;
+  const details: unknown = err.details;
+  if (!isRecord(details) || !Array.isArray(details.problems)) return undefined;
+  const problems = (details.problems as unknown[]).filter((p): p is Problem => isRecord(p) && typeof p.path === 'string' && typeof p.message === 'string');
   return problems.length > 0 ? problems : undefined;
 }
 
@@ -66,7 +69,8 @@ async function check(kind: FileKind, absolute: string): Promise<void> {
     case 'orchestration rules':
       throw new Error('orchestration rules are validated by the orchestrator, which this build does not include yet');
     case 'board profile':
-      throw new Error('board profiles are validated by the board-profile loader, which this build does not include yet');
+      await loadProfileFile(absolute);
+      return;
   }
 }
 
