@@ -4,11 +4,10 @@
  * filter off — the datasheet's "weather monitoring" recommendation (§3.5.1) — one conversion per read.
  */
 import type { Clock } from '../../../runtime/clock.ts';
-import type { ISensorDevice, DeviceStatus } from '../../device.ts';
 import { DriverError, DriverErrorCode } from '../../errors.ts';
 import type { I2cIo, II2cBus } from '../../i2c/i2c-bus.ts';
-import { DeviceStatusTracker } from '../device-status.ts';
-import { asDriverError, closedError, sleep } from '../driver-context.ts';
+import { asDriverError, sleep } from '../driver-context.ts';
+import { MeasuringSensor } from '../measuring-sensor.ts';
 import { parseCalibration, type Bme280Calibration } from './calibration.ts';
 import { compensateHumidity, compensatePressure, compensateTemperature, decodeRawSample } from './compensation.ts';
 import {
@@ -34,18 +33,12 @@ export interface Bme280DeviceOptions {
   clock: Clock;
 }
 
-export class Bme280Device implements ISensorDevice {
-  readonly kind = 'sensor' as const;
+export class Bme280Device extends MeasuringSensor<Bme280Quantity> {
   readonly driver = 'bme280';
-  readonly quantities: readonly string[] = BME280_QUANTITIES;
-  readonly id: string;
   readonly #bus: II2cBus;
   readonly #address: number;
   readonly #clock: Clock;
-  readonly #status: DeviceStatusTracker;
   #calibration: Bme280Calibration | undefined;
-  #inFlight: Promise<Bme280Reading> | undefined;
-  #closed = false;
 
   /** Checks the chip, resets it, reads its calibration and configures it; rejects with a DriverError. */
   static async open(options: Bme280DeviceOptions): Promise<Bme280Device> {
@@ -55,43 +48,14 @@ export class Bme280Device implements ISensorDevice {
   }
 
   private constructor(options: Bme280DeviceOptions) {
-    this.id = options.id;
+    super(options.id, 'BME280', BME280_QUANTITIES, options.clock);
     this.#bus = options.bus;
     this.#address = options.address;
     this.#clock = options.clock;
-    this.#status = new DeviceStatusTracker(options.clock);
   }
 
   get calibration(): Readonly<Bme280Calibration> | undefined {
     return this.#calibration;
-  }
-
-  async read(quantity: string): Promise<number> {
-    if (!(BME280_QUANTITIES as readonly string[]).includes(quantity)) {
-      throw new DriverError(DriverErrorCode.INVALID_ARGUMENT, `BME280 ${this.id} has no quantity "${quantity}" (has ${BME280_QUANTITIES.join(', ')})`);
-    }
-    const reading = await this.measure();
-    return reading[quantity as Bme280Quantity];
-  }
-
-  /** One forced-mode measurement of all three quantities; concurrent callers share it. */
-  measure(): Promise<Bme280Reading> {
-    if (this.#closed) return Promise.reject(closedError(this.id));
-    this.#inFlight ??= this.#measureOnce().finally(() => {
-      this.#inFlight = undefined;
-    });
-    return this.#inFlight;
-  }
-
-  status(): DeviceStatus {
-    return this.#status.snapshot();
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    // The I²C bus is shared with other devices and owned by the BusProvider: nothing to release but our turn.
-    await this.#inFlight?.catch(() => undefined);
   }
 
   async #initialise(): Promise<void> {
@@ -122,24 +86,16 @@ export class Bme280Device implements ISensorDevice {
     }
   }
 
-  async #measureOnce(): Promise<Bme280Reading> {
-    try {
-      let reading = await this.#convert();
-      // A skipped temperature/pressure means the chip lost its configuration (brown-out reset): once more.
-      reading ??= await this.#convert();
-      if (reading === undefined) {
-        throw new DriverError(DriverErrorCode.BAD_DEVICE, `BME280 ${this.id} reports skipped measurements (0x80000)`);
-      }
-      this.#status.ok({ ...reading });
-      return reading;
-    } catch (err) {
-      const error = asDriverError(err, `BME280 ${this.id} read`);
-      this.#status.fail(error);
-      throw error;
+  protected async measureOnce(): Promise<Bme280Reading> {
+    let reading = await this.#convert();
+    // A skipped temperature/pressure means the chip lost its configuration (brown-out reset): once more.
+    reading ??= await this.#convert();
+    if (reading === undefined) {
+      throw new DriverError(DriverErrorCode.BAD_DEVICE, `BME280 ${this.id} reports skipped measurements (0x80000)`);
     }
+    return reading;
   }
 
-  /** One conversion, every transfer inside one bus transaction; undefined when T or P came back skipped. */
   async #convert(): Promise<Bme280Reading | undefined> {
     const calibration = this.#calibration;
     if (calibration === undefined) throw new DriverError(DriverErrorCode.BAD_DEVICE, `BME280 ${this.id} not initialised`);
