@@ -15,6 +15,8 @@ import type { IPlugin, JsonValue } from '../../core/plugin.ts';
 import { pluginShapeProblem } from '../../core/plugin.ts';
 import { HalProxy } from '../../../hal/hal-proxy.ts';
 import { hardenIsolate } from './isolate-hardening.ts';
+import type { CuratedBuiltins } from './module-policy.ts';
+import { prepareCuratedBuiltins } from './module-policy.ts';
 import { ModuleSandbox } from './module-sandbox.ts';
 
 /** Everything the host needs, as structured-clone-safe data (workerData, an IPC message, a file). */
@@ -33,6 +35,11 @@ export interface HostOptions {
   keepAlive: { ref(): void; unref(): void };
   /** Ends the isolate (process.exit of the worker), captured before hardening. */
   exit: (code: number) => void;
+  /**
+   * The curated builtins, if the entry started preparing them early (a warm spare does it while it waits);
+   * otherwise prepared here. Either way before any agent code runs.
+   */
+  builtins?: Promise<CuratedBuiltins>;
 }
 
 export async function runAgentHost(options: HostOptions): Promise<void> {
@@ -48,11 +55,12 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
     return { memoryBytes: heap.total_physical_size + heap.external_memory };
   });
 
-  // From here on agent code sees the allow-listed process facade, not the real process (isolate-hardening.ts).
-  hardenIsolate({ exit });
   let plugins: IPlugin[];
   try {
-    plugins = await loadPlugins(bootstrap);
+    const builtins = await (options.builtins ?? prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule() }));
+    // From here on agent code sees the allow-listed process facade, not the real process (isolate-hardening.ts).
+    hardenIsolate({ exit, builtins });
+    plugins = await loadPlugins(bootstrap, builtins);
   } catch (err) {
     lifecycle({ state: 'crashed', error: errorToWire(err) });
     exit(1);
@@ -79,8 +87,14 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   keepAlive.unref();
 }
 
-async function loadPlugins(b: HostBootstrap): Promise<IPlugin[]> {
-  const sandbox = new ModuleSandbox({ rootDir: b.rootDir, files: b.files });
+/** Node's own process.getBuiltinModule (Node >= 20.16), bound; call before hardening replaces it. */
+export function realGetBuiltinModule(): ((id: string) => unknown) | undefined {
+  const own = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  return typeof own === 'function' ? own.bind(process) : undefined;
+}
+
+async function loadPlugins(b: HostBootstrap, builtins: CuratedBuiltins): Promise<IPlugin[]> {
+  const sandbox = new ModuleSandbox({ rootDir: b.rootDir, files: b.files, builtins });
   const plugins: IPlugin[] = [];
   for (const rel of b.plugins) {
     let ns: Record<string, unknown>;

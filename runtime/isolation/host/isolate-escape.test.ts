@@ -7,7 +7,7 @@ import { loadBlueprint } from '../../design/blueprint.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 import type { IsolateExit, IsolateOutput } from '../isolation-driver.ts';
 import { WorkerDriver } from '../worker/worker-driver.ts';
-import { ALLOWED_BUILTINS, curateBuiltin, curatedExports } from './module-policy.ts';
+import { ALLOWED_BUILTINS, curateBuiltin, curatedExports, needsCuration, prepareCuratedBuiltins } from './module-policy.ts';
 import { REFUSED_PROCESS_MEMBERS } from './isolate-hardening.ts';
 
 const driver = new WorkerDriver();
@@ -340,6 +340,78 @@ t.test('a warm spare gets its DI environment before hardening and the same facad
   t.same(run.fields('result'), { env: ENV, frozen: true, report: 'undefined', bc: 'undefined' });
 });
 
+t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor, Map/WeakMap get, Promise constructor) catch no raw node:crypto or node:buffer', async (t) => {
+  const run = await runAgent(t, `
+    const caught = new Set();
+    const note = (v) => { if (v && (typeof v === 'object' || typeof v === 'function')) caught.add(v); };
+    const gopd = Object.getOwnPropertyDescriptor;
+    Object.getOwnPropertyDescriptor = function (o, k) { note(o); return gopd(o, k); };
+    const ownKeys = Reflect.ownKeys; Reflect.ownKeys = function (o) { note(o); return ownKeys(o); };
+    const keys = Object.keys; Object.keys = function (o) { note(o); return keys(o); };
+    const weakGet = WeakMap.prototype.get; WeakMap.prototype.get = function (k) { note(k); return weakGet.call(this, k); };
+    const mapGet = Map.prototype.get; Map.prototype.get = function (k) { const v = mapGet.call(this, k); note(v); return v; };
+    let inGetter = false;
+    const then = Promise.prototype.then;
+    Object.defineProperty(Promise.prototype, 'constructor', { configurable: true, get() {
+      if (!inGetter) { inGetter = true; try { then.call(this, note, () => {}); } finally { inGetter = false; } }
+      return Promise;
+    } });
+    export default { name: 'p', async start(ctx) {
+      await import('node:crypto'); await import('node:buffer'); await import('node:util'); await import('node:url');
+      process.getBuiltinModule('node:crypto'); process.getBuiltinModule('buffer');
+      await new Promise((r) => setTimeout(r, 5));
+      const raw = [];
+      for (const v of caught) {
+        for (const [member, arg] of [['setEngine', '/tmp/openstarry-no-such-engine.so'], ['resolveObjectURL', 'blob:nodedata:x']]) {
+          let f; try { f = v[member]; } catch {}
+          if (typeof f !== 'function') continue;
+          try { f(arg); raw.push(member + ' ran'); } catch (e) { if (e.code !== 'ERR_ISOLATE_DENIED') raw.push(member + ' reached Node: ' + e.code); }
+        }
+      }
+      ctx.log.info('result', { hooked: caught.size > 0, raw });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), { hooked: true, raw: [] }, 'builtins were curated before agent code ran');
+});
+
+t.test('the real process, should agent code catch it through a prototype hook, is defanged too', async (t) => {
+  const run = await runAgent(t, `
+    import { EventEmitter } from 'node:events';
+    ${ATTEMPT}
+    let real;
+    const emit = EventEmitter.prototype.emit;
+    // Node emits 'warning' on the real process: a hook on the shared prototype sees it (realm pollution is not
+    // defended against, so the real process itself must hold nothing that reaches beyond the isolate).
+    EventEmitter.prototype.emit = function (...args) { if (this !== process && Object.prototype.toString.call(this) === '[object process]') real = real ?? this; return emit.apply(this, args); };
+    export default { name: 'p', async start(ctx) {
+      process.emitWarning('catch me');
+      await new Promise((r) => setTimeout(r, 5));
+      EventEmitter.prototype.emit = emit;
+      if (!real) { ctx.log.info('result', { caught: false }); return; }
+      real._rawDebug('raw debug line');
+      ctx.log.info('result', {
+        caught: true,
+        childProcess: await attempt(() => real.getBuiltinModule('node:child_process')),
+        fs: await attempt(() => real.getBuiltinModule('fs')),
+        setEngine: await attempt(() => real.getBuiltinModule('crypto').setEngine('/tmp/openstarry-no-such-engine.so')),
+        report: typeof real.report,
+        loadEnvFile: await attempt(() => real.loadEnvFile('/etc/hostname')),
+        activeHandles: await attempt(() => real._getActiveHandles()),
+        binding: await attempt(() => real.binding('fs')),
+        linkedBinding: await attempt(() => real._linkedBinding('x')),
+        dlopen: await attempt(() => real.dlopen({}, '/x.node')),
+        kill: await attempt(() => real.kill(real.pid, 0)),
+        abort: await attempt(() => real.abort()),
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  t.same(run.fields('result'), {
+    caught: true, childProcess: 'ERR_ISOLATE_DENIED', fs: 'ERR_ISOLATE_DENIED', setEngine: 'ERR_ISOLATE_DENIED', report: 'undefined', loadEnvFile: 'ERR_ISOLATE_DENIED',
+    activeHandles: 'ERR_ISOLATE_DENIED', binding: 'ERR_ISOLATE_DENIED', linkedBinding: 'ERR_ISOLATE_DENIED', dlopen: 'ERR_ISOLATE_DENIED', kill: 'ERR_ISOLATE_DENIED', abort: 'ERR_ISOLATE_DENIED',
+  });
+  t.same(run.output, [{ stream: 'stderr', line: 'raw debug line' }], '_rawDebug writes to the captured stderr, not to the daemon fd 2');
+});
+
 t.test('module policy: curated builtins (unit)', async (t) => {
   const crypto = (await import('node:crypto')) as unknown as Record<string, unknown>;
   const exports = curatedExports('crypto', crypto);
@@ -355,4 +427,29 @@ t.test('module policy: curated builtins (unit)', async (t) => {
   const events = (await import('node:events')) as unknown as Record<string, unknown>;
   t.equal(curatedExports('events', events).default, events.default, 'a class default (EventEmitter) is served as is');
   t.throws(() => curateBuiltin('fs', {}), { code: 'ERR_ISOLATE_DENIED' });
+  const querystring = (await import('node:querystring')) as unknown as Record<string, unknown>;
+  t.equal(curatedExports('querystring', querystring), querystring, 'a builtin with nothing to remove is served as Node ships it');
+});
+
+t.test('module policy: prepareCuratedBuiltins curates up front and never touches a raw curated module later (unit)', async (t) => {
+  const imported: string[] = [];
+  const builtins = await prepareCuratedBuiltins({
+    importBuiltin: (name) => {
+      imported.push(name);
+      return import(`node:${name}`) as Promise<Record<string, unknown>>;
+    },
+    getBuiltinModule: (id) => (process as unknown as { getBuiltinModule: (id: string) => unknown }).getBuiltinModule(id),
+  });
+  const curatedNow = [...ALLOWED_BUILTINS].filter(needsCuration);
+  t.same(imported, curatedNow, 'exactly the builtins that need curation were imported while preparing');
+  t.ok(curatedNow.includes('crypto') && curatedNow.includes('buffer'));
+  const crypto = await builtins.exports('crypto');
+  t.throws(() => (crypto.setEngine as () => void)(), { code: 'ERR_ISOLATE_DENIED' });
+  t.equal(builtins.defaultExport('crypto'), crypto.default, 'getBuiltinModule and import agree');
+  t.equal(builtins.defaultExport('path/posix'), builtins.defaultExport('path'));
+  t.same(imported, curatedNow, 'no import of a curated builtin after preparation');
+  await builtins.exports('events');
+  t.same(imported, [...curatedNow, 'events'], 'harmless builtins are imported on demand');
+  await t.rejects(builtins.exports('fs'), { code: 'ERR_ISOLATE_DENIED' });
+  t.throws(() => builtins.defaultExport('child_process'), { code: 'ERR_ISOLATE_DENIED' });
 });

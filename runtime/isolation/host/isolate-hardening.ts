@@ -26,8 +26,10 @@
  * and docker drivers add OS-level isolation.
  */
 import { Console } from 'node:console';
+import { format } from 'node:util';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
-import { ALLOWED_BUILTINS, curateBuiltin } from './module-policy.ts';
+import type { CuratedBuiltins } from './module-policy.ts';
+import { ALLOWED_BUILTINS } from './module-policy.ts';
 
 /**
  * Public members agent code finds on its process facade as functions that throw ERR_ISOLATE_DENIED (a clear error
@@ -38,7 +40,13 @@ export const REFUSED_PROCESS_MEMBERS = [
   'binding', 'dlopen', 'kill', 'abort', 'chdir', 'umask', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', 'openStdin', 'loadEnvFile',
 ] as const;
 
-/** Replaced on the real process too, as a second line should a path to it ever reappear (Node itself uses none). */
+/**
+ * Replaced by refusing stubs on the real process too (Node itself calls none of them). This second line matters:
+ * the real process stays reachable to an agent that hooks a prototype of its own realm — e.g. patching
+ * EventEmitter.prototype.emit, then process.emitWarning() makes Node call process.emit on the real process —
+ * and this codebase deliberately does not try to defend the agent's realm against prototype pollution. So the
+ * real process itself must not hold anything that reaches beyond the isolate (see defangRealProcess).
+ */
 const REFUSED_REAL_PROCESS_MEMBERS = [
   'binding', '_linkedBinding', 'dlopen', 'kill', '_kill', 'abort', 'chdir', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups',
   '_debugProcess', 'openStdin', 'loadEnvFile', '_getActiveHandles', '_getActiveRequests',
@@ -82,6 +90,8 @@ export interface AgentProcess {
 export interface HardenOptions {
   /** Ends the isolate (the worker's own process.exit), captured by the entry before anything else ran. */
   exit: (code: number) => void;
+  /** The builtins as agent code gets them (module-policy.ts prepareCuratedBuiltins), for getBuiltinModule. */
+  builtins: CuratedBuiltins;
 }
 
 function denied(message: string): OpenStarryError {
@@ -106,7 +116,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Builds the facade from the real process; nothing in it holds the real process except through closures. */
-export function createAgentProcess(proc: NodeJS.Process, exit: (code: number) => void): AgentProcess {
+export function createAgentProcess(proc: NodeJS.Process, { exit, builtins }: HardenOptions): AgentProcess {
   const stdout = proc.stdout;
   const stderr = proc.stderr;
   const writer = (stream: NodeJS.WritableStream): AgentWriter => ({
@@ -140,15 +150,34 @@ export function createAgentProcess(proc: NodeJS.Process, exit: (code: number) =>
     // Libraries tell Node from browsers by Object.prototype.toString.call(process) === '[object process]'.
     [Symbol.toStringTag]: 'process',
   };
-  const getBuiltin = (proc as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-  if (typeof getBuiltin === 'function') {
+  if (typeof (proc as { getBuiltinModule?: unknown }).getBuiltinModule === 'function') {
     facade.getBuiltinModule = (id: string) => {
       const name = typeof id === 'string' && id.startsWith('node:') ? id.slice(5) : id;
       if (typeof name !== 'string' || !ALLOWED_BUILTINS.has(name)) throw denied(`process.getBuiltinModule("${String(id)}") is refused inside an agent isolate`);
-      return curateBuiltin(name, getBuiltin.call(proc, `node:${name}`));
+      return builtins.defaultExport(name);
     };
   }
   return deepFreeze(facade);
+}
+
+/**
+ * The second line on the real process (see REFUSED_REAL_PROCESS_MEMBERS): refusing stubs, the same filtered
+ * getBuiltinModule as the facade (the real one hands out node:child_process), no `report` (writeReport writes
+ * files as the daemon user, getReport dumps the daemon's environment, report.directory/reportOnFatalError are
+ * process-wide settings), and _rawDebug writing to the worker's captured stderr instead of the daemon's fd 2.
+ */
+function defangRealProcess(proc: NodeJS.Process, agentProcess: AgentProcess): void {
+  const stderr = proc.stderr;
+  const replacements: Record<string, unknown> = Object.fromEntries(REFUSED_REAL_PROCESS_MEMBERS.map((name) => [name, refusedProcessMember(name)]));
+  replacements.getBuiltinModule = agentProcess.getBuiltinModule;
+  replacements.report = undefined;
+  replacements._rawDebug = (...args: unknown[]) => {
+    stderr.write(`${format(...args)}\n`);
+  };
+  for (const [name, value] of Object.entries(replacements)) {
+    if (!(name in proc)) continue;
+    Object.defineProperty(proc, name, { configurable: false, writable: false, enumerable: false, value });
+  }
 }
 
 /** A console like Node's global one, writing through the facade's stdout/stderr. */
@@ -170,12 +199,9 @@ function createAgentConsole(agentProcess: AgentProcess, original: Console | unde
  * host took what it needs from the real process and before any agent module is evaluated.
  */
 export function hardenIsolate(options: HardenOptions, proc: NodeJS.Process = process, global: typeof globalThis = globalThis): AgentProcess {
-  const agentProcess = createAgentProcess(proc, options.exit);
+  const agentProcess = createAgentProcess(proc, options);
 
-  for (const name of REFUSED_REAL_PROCESS_MEMBERS) {
-    if (!(name in proc)) continue;
-    Object.defineProperty(proc, name, { configurable: false, writable: false, value: refusedProcessMember(name) });
-  }
+  defangRealProcess(proc, agentProcess);
 
   const agentConsole = createAgentConsole(agentProcess, global.console);
   Object.defineProperty(global, 'console', { value: agentConsole, writable: true, enumerable: false, configurable: true });

@@ -2,9 +2,10 @@
  * What agent code may import inside an isolate. Agents reach hardware, files and the network through the HAL
  * and the channel only (spec 000 §4: "all physical operations go through the HAL; agents never touch /dev/*"),
  * so builtins that open files, processes, sockets, threads or new V8 contexts are refused, and so are native
- * addons. The allowed builtins are pure computation and data plumbing — and even those are served curated
- * (curatedExports / curateBuiltin below), never whole: a few of their members reach native code or state that
- * the whole daemon process shares.
+ * addons. The allowed builtins are pure computation and data plumbing — yet a few of their members reach native
+ * code or state the whole daemon process shares, so those modules are served as curated copies (curateBuiltin,
+ * curatedExports), prepared before any agent code runs (prepareCuratedBuiltins), both for `import` and for
+ * process.getBuiltinModule.
  */
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
 
@@ -98,27 +99,28 @@ function refusedStub(builtin: string, member: string, reason: string): () => nev
   return Object.freeze(stub);
 }
 
+/** True when agent code gets a curated copy of the builtin rather than the module Node ships. */
+export function needsCuration(builtin: string): boolean {
+  return Object.hasOwn(REFUSED_BUILTIN_MEMBERS, builtin) || Object.hasOwn(OVERRIDES, builtin);
+}
+
 /**
- * The agent-visible `default` export of an allowed builtin (also what process.getBuiltinModule returns): a fresh
- * object with the module's members minus REFUSED_BUILTIN_MEMBERS, plus OVERRIDES. Curated once per raw module
- * object, so `import crypto from 'node:crypto'` and process.getBuiltinModule('crypto') are the same object, and
- * path.posix is path itself as in Node. A default that is a function or class (assert, events, stream) is served
- * as is — copying a class would break `extends`/instanceof — which is safe because the audit found nothing to
- * remove from those; the guard below keeps it that way.
+ * The agent-visible `default` export of a builtin that needsCuration: a fresh object with the module's members
+ * minus REFUSED_BUILTIN_MEMBERS, plus OVERRIDES. Curated once per raw module object, so `import crypto from
+ * 'node:crypto'` and process.getBuiltinModule('crypto') are the same object, and path.posix is path itself as in
+ * Node. Any other allowed builtin is returned as is: the audit above found nothing in it to remove, and serving
+ * Node's own object keeps identities such as util.types === require('util/types') intact.
  */
 export function curateBuiltin(builtin: string, raw: unknown): unknown {
   if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
-  if ((typeof raw !== 'object' && typeof raw !== 'function') || raw === null) return raw;
+  if (!needsCuration(builtin) || (typeof raw !== 'object' && typeof raw !== 'function') || raw === null) return raw;
   const cached = curated.get(raw);
   if (cached !== undefined) return cached;
   const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
   const overrides = OVERRIDES[builtin]?.(raw as Record<string, unknown>) ?? {};
   if (typeof raw === 'function') {
-    if (Object.keys(refused).length > 0 || Object.keys(overrides).length > 0) {
-      throw new OpenStarryError(ErrorCode.INTERNAL, `module-policy: the default export of "${builtin}" is a function and cannot be curated`);
-    }
-    curated.set(raw, raw);
-    return raw;
+    // A class cannot be copied without breaking `extends`/instanceof; none of the curated modules has one.
+    throw new OpenStarryError(ErrorCode.INTERNAL, `module-policy: the default export of "${builtin}" is a function and cannot be curated`);
   }
   const copy: Record<PropertyKey, unknown> = Object.create(Object.getPrototypeOf(raw) as object | null) as Record<PropertyKey, unknown>;
   curated.set(raw, copy);
@@ -154,6 +156,10 @@ export function curateBuiltin(builtin: string, raw: unknown): unknown {
  * exports minus the refused non-function members (refused functions become stubs), with `default` curated.
  */
 export function curatedExports(builtin: string, namespace: Record<string, unknown>): Record<string, unknown> {
+  if (!needsCuration(builtin)) {
+    if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+    return namespace;
+  }
   const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
   const defaultExport = curateBuiltin(builtin, namespace.default);
   const byDefault = (typeof defaultExport === 'object' || typeof defaultExport === 'function') && defaultExport !== null ? (defaultExport as Record<string, unknown>) : undefined;
@@ -173,6 +179,53 @@ export function curatedExports(builtin: string, namespace: Record<string, unknow
     exports[name] = own && 'value' in own ? own.value : value;
   }
   return exports;
+}
+
+/** The allowed builtins as agent code gets them; see prepareCuratedBuiltins. */
+export interface CuratedBuiltins {
+  /** Export name -> value (`default` included) of the module agent code imports as node:<builtin>. */
+  exports(builtin: string): Promise<Record<string, unknown>>;
+  /** Its default export, synchronously: what process.getBuiltinModule returns. Undefined if Node lacks it. */
+  defaultExport(builtin: string): unknown;
+}
+
+export interface PrepareOptions {
+  /** Imports a real builtin's namespace (injectable for tests). */
+  importBuiltin?: (builtin: string) => Promise<Record<string, unknown>>;
+  /** Node's own process.getBuiltinModule (Node >= 20.16), captured before hardening replaces it. */
+  getBuiltinModule?: ((id: string) => unknown) | undefined;
+}
+
+/**
+ * Curates every builtin that needsCuration up front — call it before any agent code runs. Afterwards the host
+ * never touches a raw curated module again: if it curated lazily, at the agent's first import, agent code that
+ * ran earlier could sit in the middle (a patched Object.getOwnPropertyDescriptor, WeakMap.prototype.get or
+ * Promise.prototype.constructor of the realm it shares with the host) and catch the raw node:crypto with its
+ * real setEngine. The other allowed builtins are served as Node ships them, so handling them late is harmless.
+ * Cost: node:crypto is loaded for every agent (a few ms per cold start; a warm spare pays it while it waits).
+ */
+export async function prepareCuratedBuiltins(options: PrepareOptions = {}): Promise<CuratedBuiltins> {
+  const importBuiltin = options.importBuiltin ?? ((builtin: string) => import(`node:${builtin}`) as Promise<Record<string, unknown>>);
+  const getBuiltinModule = options.getBuiltinModule;
+  const prepared = new Map<string, Record<string, unknown>>();
+  for (const builtin of ALLOWED_BUILTINS) {
+    if (needsCuration(builtin)) prepared.set(builtin, curatedExports(builtin, await importBuiltin(builtin)));
+  }
+  const allowed = (builtin: string) => {
+    if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+  };
+  return Object.freeze({
+    async exports(builtin: string) {
+      allowed(builtin);
+      return prepared.get(builtin) ?? importBuiltin(builtin);
+    },
+    defaultExport(builtin: string) {
+      allowed(builtin);
+      const ready = prepared.get(builtin);
+      if (ready) return ready.default;
+      return getBuiltinModule?.(`node:${builtin}`);
+    },
+  });
 }
 
 /** Why a builtin is refused, for the error message an agent author reads. */

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
-import { ALLOWED_BUILTINS, curatedExports, refusalReason } from './module-policy.ts';
+import type { CuratedBuiltins } from './module-policy.ts';
+import { ALLOWED_BUILTINS, refusalReason } from './module-policy.ts';
 
 const BUILTINS = new Set(builtinModules);
 
@@ -22,21 +23,21 @@ export interface ModuleSandboxOptions {
   rootDir: string;
   /** Relative posix path -> source. */
   files: Readonly<Record<string, string>>;
-  /** Imports the real builtin for an allowed name (injected so the policy is testable). */
-  importBuiltin?: (name: string) => Promise<Record<string, unknown>>;
+  /** The allowed builtins as agent code gets them, prepared before any agent code ran (module-policy.ts). */
+  builtins: CuratedBuiltins;
 }
 
 export class ModuleSandbox {
   readonly #rootDir: string;
   readonly #files: Readonly<Record<string, string>>;
-  readonly #importBuiltin: (name: string) => Promise<Record<string, unknown>>;
+  readonly #builtins: CuratedBuiltins;
   readonly #modules = new Map<string, vm.Module>();
   readonly #relOf = new WeakMap<vm.Module, string>();
 
   constructor(options: ModuleSandboxOptions) {
     this.#rootDir = options.rootDir;
     this.#files = options.files;
-    this.#importBuiltin = options.importBuiltin ?? ((name) => import(`node:${name}`) as Promise<Record<string, unknown>>);
+    this.#builtins = options.builtins;
   }
 
   /** Loads, links and evaluates an entry module (a path relative to the agent folder); returns its namespace. */
@@ -95,8 +96,8 @@ export class ModuleSandbox {
     const cached = this.#modules.get(key);
     if (cached) return cached;
     if (!ALLOWED_BUILTINS.has(name)) throw denied(`import of "node:${name}" (by ${from}) is refused: ${refusalReason(name)}`);
-    // Curated, never the real module: see REFUSED_BUILTIN_MEMBERS (crypto.setEngine would dlopen any library).
-    const exports = curatedExports(name, await this.#importBuiltin(name));
+    // Curated where it matters: see REFUSED_BUILTIN_MEMBERS (crypto.setEngine would dlopen any library).
+    const exports = await this.#builtins.exports(name);
     const names = Object.keys(exports);
     const module = new vm.SyntheticModule(names, function (this: vm.SyntheticModule) {
       for (const n of names) this.setExport(n, exports[n]);

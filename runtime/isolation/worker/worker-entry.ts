@@ -9,7 +9,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import type { HostBootstrap } from '../host/agent-host.ts';
-import { runAgentHost } from '../host/agent-host.ts';
+import { realGetBuiltinModule, runAgentHost } from '../host/agent-host.ts';
+import { prepareCuratedBuiltins } from '../host/module-policy.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
 import { isSpareAssignment, SPARE_WAITING } from './spare-protocol.ts';
 
@@ -26,8 +27,13 @@ const channelPort: IChannelPort = {
   close: () => port.close(),
 };
 
+// Curating the builtins loads node:crypto (a few ms): started now, a warm spare has it done before its assignment.
+// runAgentHost awaits this same promise (and reports a failure as a crash) before any agent code runs.
+const builtins = prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule() });
+builtins.catch(() => undefined);
+
 function run(bootstrap: HostBootstrap): void {
-  void runAgentHost({ port: channelPort, bootstrap, keepAlive: { ref: () => port.ref(), unref: () => port.unref() }, exit });
+  void runAgentHost({ port: channelPort, bootstrap, keepAlive: { ref: () => port.ref(), unref: () => port.unref() }, exit, builtins });
 }
 
 port.ref();
