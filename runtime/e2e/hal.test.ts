@@ -138,3 +138,19 @@ t.test('camera frames reach an agent: the sim camera, and a real MJPEG stream fr
     t.ok(r.frames.every((f) => f.soi && f.eoi && f.bytes > 500), `${r.cam}: each a complete JPEG`);
   }
 });
+
+t.test('watch delivers the PIR\'s debounced edges to an agent', async (t) => {
+  const dir = tempDir(t);
+  // Replace the sim board's default pir with a busier simulated sensor (motion about every 0.3 s).
+  writeTree(dir, { 'openstarry.yaml': 'devices:\n  - { id: pir, driver: pir, pin: 13, debounceMs: 20, simulation: { meanIntervalMs: 300, holdMs: [200, 400] } }\n' });
+  const d = await startDaemon(t, { args: ['--config', path.join(dir, 'openstarry.yaml')] });
+  const a = await spawnAgent(t, d, 'motion', ['gpio:pir:watch'], `
+    const edges = [];
+    await new Promise((resolve) => { const stop = ctx.hal.watch('pir', (e) => { edges.push(e); if (edges.length === 4) { stop(); resolve(); } }); });
+    report({ edges: edges.map((e) => e.edge + ':' + e.value) });
+    report({ denied: await attempt(() => new Promise((res, rej) => { ctx.hal.watch('fan', () => {}); setTimeout(res, 300); })) });
+  `);
+  const [got] = (await reports(d, a.pid, 1)) as [{ edges: string[] }];
+  t.same(got.edges, ['rising:1', 'falling:0', 'rising:1', 'falling:0'], 'debounced edges alternate (contact bounce filtered)');
+  await d.waitFor('the denied watch to be logged', async () => /watch\(fan\) failed: ERR_CAPABILITY_DENIED/.test((await d.cli('logs', a.pid)).stdout));
+});

@@ -14,6 +14,14 @@ export const pirConfigSchema = z
     debounceMs: z.number().int().min(0).max(10_000).default(50),
     /** true when the output is inverted (motion = low), e.g. behind an opto-isolator. */
     activeLow: z.boolean().default(false),
+    /** Sim board only: how often the simulated sensor sees motion, and how long its output stays high. */
+    simulation: z
+      .object({
+        meanIntervalMs: z.number().int().min(100).max(86_400_000).optional(),
+        holdMs: z.tuple([z.number().int().min(10), z.number().int().min(10)]).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -30,7 +38,13 @@ export function createPirDriver(options: ChipDriverOptions = {}): DeviceDriverDe
       return PirDevice.open({ id, line, debounceMs: config.debounceMs, clock: context.clock });
     },
     simulate(id: string, config: PirConfig, world: ISimWorld, buses: BusProvider): void {
-      const sensor = new SimPir(world, { line: buses.resolvePin(config.pin), activeLow: config.activeLow, random: context.random });
+      const sensor = new SimPir(world, {
+        line: buses.resolvePin(config.pin),
+        activeLow: config.activeLow,
+        random: context.random,
+        ...(config.simulation?.meanIntervalMs !== undefined ? { meanIntervalMs: config.simulation.meanIntervalMs } : {}),
+        ...(config.simulation?.holdMs !== undefined ? { holdMs: config.simulation.holdMs } : {}),
+      });
       registerSimPeripheral(world, id, sensor);
     },
   };
