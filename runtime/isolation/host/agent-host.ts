@@ -44,8 +44,16 @@ export interface HostOptions {
 
 export async function runAgentHost(options: HostOptions): Promise<void> {
   const { port, bootstrap, keepAlive, exit } = options;
+  let referenced = true; // the entry refs the port before the host runs
   const channel = new ChannelEndpoint(port, {
-    onPendingChange: (n) => (n > 0 ? keepAlive.ref() : keepAlive.unref()),
+    // Edge-triggered: ref on 0 -> 1, unref on 1 -> 0, not a libuv call per request (the HAL's hot path).
+    onPendingChange: (n) => {
+      const busy = n > 0;
+      if (busy === referenced) return;
+      referenced = busy;
+      if (busy) keepAlive.ref();
+      else keepAlive.unref();
+    },
     // Requests beyond this wait in the isolate's own (limited) heap, not in the daemon's queue.
     maxInFlight: 64,
   });
@@ -84,7 +92,11 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
     return;
   }
   lifecycle({ state: 'running' });
-  keepAlive.unref();
+  // From now on only pending calls and subscriptions (a watch started in start()) keep the isolate alive.
+  if (channel.pending === 0 && referenced) {
+    referenced = false;
+    keepAlive.unref();
+  }
 }
 
 /** Node's own process.getBuiltinModule (Node >= 20.16), bound; call before hardening replaces it. */
