@@ -166,3 +166,23 @@ t.test('warm spares: a spawn with the spare memory class takes a booted worker a
   t.equal(warm.spares, 0, 'close() terminates the spares');
   await warm.close();
 });
+
+t.test('a subscription made in start() keeps an otherwise idle agent alive; releasing it lets the agent end', async (t) => {
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'w', start(ctx) { const stop = ctx.hal.watch('pir', (e) => { ctx.log.info('edge ' + e.edge); stop(); }); } };" });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  const isolate = await driver.start({ pid: '11', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/h' } });
+  t.teardown(() => isolate.terminate());
+  isolate.channel.handle('hal.watch', () => ({ watchId: 7 }));
+  isolate.channel.handle('hal.unwatch', () => undefined);
+  const logs: string[] = [];
+  isolate.channel.onNote('log', (p) => logs.push((p as LogNote).message));
+  let ended = false;
+  void isolate.exited.then(() => (ended = true));
+  await new Promise<void>((resolve) => isolate.channel.onNote('lifecycle', () => resolve()));
+  await new Promise((r) => setTimeout(r, 300));
+  t.notOk(ended, 'still alive while watching');
+  isolate.channel.notify('hal.edge', { watchId: 7, edge: { edge: 'rising', value: 1, at: 1 } });
+  const exit = await isolate.exited;
+  t.same(logs, ['edge rising']);
+  t.equal(exit.code, 0, 'ends by itself once the watch is released');
+});
