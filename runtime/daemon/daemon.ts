@@ -74,6 +74,7 @@ export class Daemon implements DaemonApi {
   #masterPid: string | undefined;
   #notifier: SdNotifier;
   #hal: BoardHal | undefined;
+  #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
   #booting: Promise<void> | undefined;
   #stopRequested = false;
@@ -113,6 +114,9 @@ export class Daemon implements DaemonApi {
     await this.#phase('control', async () => {
       this.#control = await ControlServer.listen({ socketPath: this.#socket, api: this, log: (level, msg) => this.#log.child('control')[level](msg) });
     }, () => ({ detail: this.#socket }));
+    // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
+    // HAL and design phases run; the master phase then only hands it the blueprint.
+    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 })];
     const infra = (this.#infra = new InfrastructureRunner(this.#opts.infrastructure ?? [], this.#log.child('infra')));
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)` }));
     const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
@@ -136,7 +140,7 @@ export class Daemon implements DaemonApi {
     });
     const hal = this.#hal.service;
     this.#supervisor = new Supervisor({
-      drivers: this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares })],
+      drivers: this.#drivers,
       hooks: {
         admit: (pid, blueprint) => hal.admit(pid, blueprint.manifest.id, blueprint.manifest.capabilities),
         attach: (pid, isolate) => hal.attach(pid, isolate.channel),
@@ -197,7 +201,8 @@ export class Daemon implements DaemonApi {
       if (this.#state !== 'failed') this.#state = 'stopping';
       this.#log.info('shutting down');
       void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
-      await this.#supervisor?.stopAll(this.#loaded?.config.agents.shutdownTimeoutMs);
+      if (this.#supervisor) await this.#supervisor.stopAll(this.#loaded?.config.agents.shutdownTimeoutMs);
+      else for (const driver of this.#drivers) await driver.close?.(); // boot ended before the supervisor existed
       await this.#hal?.close();
       await this.#infra?.stopAll();
       await this.#control?.close();

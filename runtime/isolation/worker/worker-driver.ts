@@ -27,6 +27,12 @@ export interface WorkerDriverOptions {
    */
   warmSpares?: number;
   spareMemoryMb?: number;
+  /**
+   * Spares made once, at construction, and not replaced: the daemon creates the driver at the start of its boot so
+   * the master agent's thread boots while the board, HAL and design phases run (spec 002 phase 3 then only hands
+   * it the blueprint).
+   */
+  bootSpares?: number;
 }
 
 export function defaultWorkerEntry(): URL {
@@ -50,6 +56,7 @@ export class WorkerDriver implements IIsolationDriver {
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
     this.#warmSpares = options.warmSpares ?? 0;
     this.#spareMemoryMb = options.spareMemoryMb ?? 64;
+    for (let i = 0; i < (options.bootSpares ?? 0); i++) this.#addSpare();
     this.#refill();
   }
 
@@ -114,13 +121,15 @@ export class WorkerDriver implements IIsolationDriver {
   }
 
   #refill(): void {
-    while (!this.#closed && this.#spares.size < this.#warmSpares) {
-      const spare = this.#createWorker(this.#spareMemoryMb, SPARE_WAITING, {}, 'agent:spare');
-      // A spare that dies while waiting (it should not) is simply replaced by the next refill.
-      spare.once('exit', () => this.#spares.delete(spare));
-      spare.on('error', () => this.#spares.delete(spare));
-      this.#spares.add(spare);
-    }
+    while (!this.#closed && this.#spares.size < this.#warmSpares) this.#addSpare();
+  }
+
+  #addSpare(): void {
+    const spare = this.#createWorker(this.#spareMemoryMb, SPARE_WAITING, {}, 'agent:spare');
+    // A spare that dies while waiting (it should not) is simply replaced by the next refill.
+    spare.once('exit', () => this.#spares.delete(spare));
+    spare.on('error', () => this.#spares.delete(spare));
+    this.#spares.add(spare);
   }
 }
 
