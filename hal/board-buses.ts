@@ -20,6 +20,7 @@ import type { ISerialBinding } from '../drivers/serial/serial-port.ts';
 import { SerialportBinding } from '../drivers/serial/serialport-binding.ts';
 import type { SimSerialBinding } from '../drivers/serial/sim-serial.ts';
 import { SimWorld } from './sim-world.ts';
+import { DriverError, DriverErrorCode } from '../drivers/errors.ts';
 
 export interface BoardBuses {
   buses: BusProvider;
@@ -36,12 +37,35 @@ export interface BoardBusOptions {
 }
 
 export async function openBoardBuses(profile: BoardProfile, options: BoardBusOptions): Promise<BoardBuses> {
-  const resolver = await GpioLineResolver.open(profile, options.sysRoot ?? '/');
+  const resolver = await openPinResolver(profile, options.sysRoot ?? '/');
   if (profile.name === 'sim') return openSim(profile, resolver, options.clock);
   return openReal(profile, resolver, options.clock);
 }
 
-async function openSim(profile: BoardProfile, resolver: GpioLineResolver, clock: Clock): Promise<BoardBuses> {
+export interface PinResolver {
+  resolve(pin: number | string): { sysfs: number };
+}
+
+/**
+ * GPIO numbers need /sys/class/gpio and the profile's gpiochips. A board without them (GPIO sysfs not built into
+ * the kernel, a chip label that differs) must still boot its I²C, serial and camera devices: then only devices on
+ * GPIO fail (as `failed`, with the reason), while a pin the profile does not have stays a configuration error.
+ */
+async function openPinResolver(profile: BoardProfile, sysRoot: string): Promise<PinResolver> {
+  try {
+    return await GpioLineResolver.open(profile, sysRoot);
+  } catch (err) {
+    const byProfile = GpioLineResolver.withBases(profile, Object.fromEntries(profile.gpio.chips.map((c) => [c.label, 0])));
+    return {
+      resolve: (pin) => {
+        byProfile.resolve(pin); // unknown pin: a BoardError, reported as a configuration problem
+        throw new DriverError(DriverErrorCode.UNAVAILABLE, `GPIO numbers cannot be computed on this board: ${(err as Error).message}`);
+      },
+    };
+  }
+}
+
+async function openSim(profile: BoardProfile, resolver: PinResolver, clock: Clock): Promise<BoardBuses> {
   const world = new SimWorld(clock);
   let real: ISerialBinding | undefined;
   const frames = await loadSimFrames();
@@ -66,7 +90,7 @@ async function openSim(profile: BoardProfile, resolver: GpioLineResolver, clock:
   } };
 }
 
-function openReal(profile: BoardProfile, resolver: GpioLineResolver, clock: Clock): BoardBuses {
+function openReal(profile: BoardProfile, resolver: PinResolver, clock: Clock): BoardBuses {
   let gpio: IGpioBus | undefined;
   let serial: ISerialBinding | undefined;
   const i2c = new Map<number, Promise<II2cBus>>();

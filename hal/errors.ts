@@ -19,6 +19,8 @@ export const HalErrorCode = {
   RATE_LIMITED: 'ERR_RATE_LIMITED',
   /** A `devices[]` entry or a board profile device is invalid (boot error naming the device). */
   DEVICE_CONFIG_INVALID: 'ERR_DEVICE_CONFIG_INVALID',
+  /** The agent holds as many watches / camera streams as it may. */
+  TOO_MANY_HANDLES: 'ERR_HAL_TOO_MANY_HANDLES',
   /** Unknown stream, watch or port handle (already closed). */
   HANDLE_CLOSED: 'ERR_HANDLE_CLOSED',
 } as const;

@@ -45,24 +45,40 @@ export class HalProxy implements IHAL {
 
   getCameraStream(deviceId: string): ReadableStream<Uint8Array> {
     const channel = this.#channel;
-    let streamId: number | undefined;
     let after = -1;
     let release: (() => void) | undefined;
+    let closed = false;
+    // Opened on construction (not lazily) so that cancel() can always wait for it and close what it opened.
+    const opened = channel.request<{ streamId: number }>('hal.camera.open', { deviceId }).then((r) => {
+      release = channel.retain();
+      return r.streamId;
+    });
+    opened.catch(() => undefined); // surfaced through start()
+    // Whatever ends the stream — cancel, an error, the agent giving up — closes the daemon side and releases the
+    // isolate's keep-alive, or the camera process would run on for nobody.
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      const streamId = await opened.catch(() => undefined);
+      release?.();
+      if (streamId !== undefined) await channel.request('hal.camera.close', { streamId }).catch(() => undefined);
+    };
     return new ReadableStream<Uint8Array>(
       {
         async start() {
-          ({ streamId } = await channel.request<{ streamId: number }>('hal.camera.open', { deviceId }));
-          release = channel.retain();
+          await opened;
         },
         async pull(controller) {
-          const frame = await channel.request<{ seq: number; jpeg: ArrayBuffer }>('hal.camera.next', { streamId, after });
-          after = frame.seq;
-          controller.enqueue(new Uint8Array(frame.jpeg));
+          try {
+            const frame = await channel.request<{ seq: number; jpeg: ArrayBuffer }>('hal.camera.next', { streamId: await opened, after });
+            after = frame.seq;
+            controller.enqueue(new Uint8Array(frame.jpeg));
+          } catch (err) {
+            await close();
+            throw err;
+          }
         },
-        async cancel() {
-          release?.();
-          if (streamId !== undefined) await channel.request('hal.camera.close', { streamId }).catch(() => undefined);
-        },
+        cancel: close,
       },
       { highWaterMark: 1 },
     );
@@ -108,9 +124,19 @@ export class HalProxy implements IHAL {
     const readable = new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
-          const { data } = await channel.request<{ data: ArrayBuffer | null }>('hal.serial.read', { portId });
-          if (data === null) controller.close();
-          else controller.enqueue(new Uint8Array(data));
+          let data: ArrayBuffer | null;
+          try {
+            ({ data } = await channel.request<{ data: ArrayBuffer | null }>('hal.serial.read', { portId }));
+          } catch (err) {
+            await close();
+            throw err;
+          }
+          if (data === null) {
+            controller.close();
+            await close(); // the device ended the stream: release the port for others
+          } else {
+            controller.enqueue(new Uint8Array(data));
+          }
         },
         cancel: close,
       },

@@ -171,3 +171,25 @@ t.test('serial: a duplex of web streams, one opener at a time', async (t) => {
   t.ok(again, 'free again after close');
   await again.close();
 });
+
+t.test('per-agent limits: watches, camera streams, serial write size; closing a port waits for its release', async (t) => {
+  const { agent, devices } = await setup(t);
+  const a = agent('1', 'greedy', ['gpio:pir:watch', 'camera:cam0:stream', 'serial:modem:open']);
+  const stops = Array.from({ length: 17 }, () => a.proxy.watch('pir', () => undefined));
+  for (let i = 0; i < 100 && a.errors.length === 0; i++) await new Promise((r) => setImmediate(r));
+  t.match(a.errors, [/ERR_HAL_TOO_MANY_HANDLES: at most 16 watches/], 'the 17th watch is refused');
+  t.equal((devices.pir as FakeInput).listeners.size, 16);
+  for (const stop of stops) stop();
+
+  const readers = Array.from({ length: 5 }, () => a.proxy.getCameraStream('cam0').getReader());
+  const results = await Promise.allSettled(readers.map((r) => Promise.race([r.read(), new Promise((res) => setTimeout(res, 50))])));
+  t.equal(results.filter((r) => r.status === 'rejected').length, 1, 'the 5th stream is refused');
+  for (const r of readers) await r.cancel().catch(() => undefined);
+
+  const port = await a.proxy.openSerial('modem');
+  await t.rejects(port.writable.getWriter().write(new Uint8Array(64 * 1024 + 1)), { code: 'ERR_INVALID_PARAMS', message: /at most 65536 bytes/ });
+  await port.close();
+  const again = await a.proxy.openSerial('modem');
+  t.ok(again, 'reopened right after close: the claim was freed only once the port was released');
+  await again.close();
+});

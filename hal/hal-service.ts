@@ -99,19 +99,26 @@ export class HalService {
 
   /** The isolate ended (any reason): close its handles, then safe state for every actuator it owns. */
   async detach(pid: string): Promise<void> {
-    this.#sessions.get(pid)?.close();
-    this.#sessions.delete(pid);
+    // Safe state first: nothing that happens while closing the isolate's handles may leave an actuator on.
     for (const [id, owner] of this.#owners) {
       if (owner.pid !== pid) continue;
       const d = this.#registry.get(id)?.device;
       if (d?.kind !== 'actuator') continue;
-      try {
-        await d.apply(d.safeState);
-        this.#log.info(`actuator ${id} -> ${String(d.safeState)} (safe state: agent ${owner.agentId} pid ${pid} ended)`);
-      } catch (err) {
-        this.#log.error(`actuator ${id} could not be driven to its safe state after pid ${pid} ended: ${(err as Error).message}`);
+      // One retry: a transient bus error must not leave the load running (writes on a line are ordered, so this
+      // lands after any command the agent had in flight).
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        try {
+          await d.apply(d.safeState);
+          this.#log.info(`actuator ${id} -> ${String(d.safeState)} (safe state: agent ${owner.agentId} pid ${pid} ended)`);
+          break;
+        } catch (err) {
+          this.#log.error(`actuator ${id} could not be driven to its safe state after pid ${pid} ended (attempt ${attempt}): ${(err as Error).message}`);
+        }
       }
     }
+    const session = this.#sessions.get(pid);
+    this.#sessions.delete(pid);
+    await session?.close().catch((err: Error) => this.#log.error(`closing the HAL handles of pid ${pid} failed: ${err.message}`));
   }
 
   /** The instance ended for good: its actuator claims go. */

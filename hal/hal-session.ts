@@ -20,6 +20,14 @@ import { SerialRelay } from './serial-relay.ts';
 /** How long a camera pull waits for a frame before failing (a stalled camera must not hang the agent forever). */
 export const FRAME_TIMEOUT_MS = 10_000;
 
+/** Handles one isolate may hold: each costs the daemon a subscription and memory, outside the agent's limits. */
+export const MAX_WATCHES = 16;
+export const MAX_CAMERA_STREAMS = 4;
+/** Largest serial write accepted: more would sit in the daemon's memory for minutes at 9600 baud. */
+export const MAX_SERIAL_WRITE_BYTES = 64 * 1024;
+/** Denials logged per isolate before they are only counted (and summarised once a minute). */
+export const DENIALS_LOGGED = 20;
+
 export interface SessionOptions {
   pid: string;
   agentId: string;
@@ -41,6 +49,7 @@ export class HalSession {
   readonly #ports = new Map<number, { deviceId: string; relay: SerialRelay }>();
   #nextHandle = 1;
   #closed = false;
+  #denials = 0;
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -86,6 +95,7 @@ export class HalSession {
     const id = str(deviceId, 'deviceId');
     if (!this.#o.grants.has('gpio', id, 'watch')) throw this.#deny('watch', id, `gpio:${id}:watch`);
     const device = this.#device(id, 'input');
+    if (this.#watches.size >= MAX_WATCHES) throw new OpenStarryError(HalErrorCode.TOO_MANY_HANDLES, `at most ${MAX_WATCHES} watches per agent`);
     const watchId = this.#nextHandle++;
     const stop = device.watch((edge) => this.#o.channel.notify('hal.edge', { watchId, edge: { edge: edge.edge, value: edge.value, at: edge.at } satisfies HalInputEdge }));
     this.#watches.set(watchId, stop);
@@ -102,6 +112,7 @@ export class HalSession {
     const id = str(deviceId, 'deviceId');
     if (!this.#o.grants.has('camera', id, 'stream')) throw this.#deny('getCameraStream', id, `camera:${id}:stream`);
     const device = this.#device(id, 'camera');
+    if (this.#cameras.size >= MAX_CAMERA_STREAMS) throw new OpenStarryError(HalErrorCode.TOO_MANY_HANDLES, `at most ${MAX_CAMERA_STREAMS} camera streams per agent`);
     const streamId = this.#nextHandle++;
     this.#cameras.set(streamId, new CameraRelay(device.source));
     return { streamId };
@@ -127,15 +138,22 @@ export class HalSession {
     if (holder && holder !== this) throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `serial device "${id}" is open by agent ${holder.owner.agentId} (pid ${holder.owner.pid})`);
     if (holder === this) throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `serial device "${id}" is already open by this agent`);
     this.#o.portOwners.set(id, this);
+    let relay: SerialRelay;
     try {
-      const relay = new SerialRelay(await device.open());
-      const portId = this.#nextHandle++;
-      this.#ports.set(portId, { deviceId: id, relay });
-      return { portId };
+      relay = new SerialRelay(await device.open());
     } catch (err) {
       this.#o.portOwners.delete(id);
       throw err;
     }
+    // The isolate may have ended while the port was opening: then nobody will ever close it but us, now.
+    if (this.#closed) {
+      await relay.close();
+      if (this.#o.portOwners.get(id) === this) this.#o.portOwners.delete(id);
+      throw new OpenStarryError(HalErrorCode.HANDLE_CLOSED, `serial device "${id}" opened after its agent ended; closed again`);
+    }
+    const portId = this.#nextHandle++;
+    this.#ports.set(portId, { deviceId: id, relay });
+    return { portId };
   }
 
   readSerial(portId: unknown): Promise<ArrayBuffer | null> {
@@ -144,27 +162,31 @@ export class HalSession {
 
   writeSerial(portId: unknown, data: unknown): Promise<void> {
     if (!(data instanceof ArrayBuffer)) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, 'serial write data must be bytes');
+    if (data.byteLength > MAX_SERIAL_WRITE_BYTES) {
+      throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `a serial write is at most ${MAX_SERIAL_WRITE_BYTES} bytes (got ${data.byteLength}); write in chunks`);
+    }
     return this.#port(portId).relay.write(data);
   }
 
-  closeSerial(portId: unknown): void {
+  /** Resolves once the port is really released (a tty flushes and closes on the thread pool), then frees the claim. */
+  async closeSerial(portId: unknown): Promise<void> {
     const id = num(portId, 'portId');
     const port = this.#ports.get(id);
     if (!port) return;
-    port.relay.close();
     this.#ports.delete(id);
+    await port.relay.close();
     if (this.#o.portOwners.get(port.deviceId) === this) this.#o.portOwners.delete(port.deviceId);
   }
 
-  /** Closes every handle of this isolate. Idempotent. */
-  close(): void {
+  /** Closes every handle of this isolate; resolves when serial ports are released. Idempotent. */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const stop of this.#watches.values()) stop();
     this.#watches.clear();
     for (const relay of this.#cameras.values()) relay.close();
     this.#cameras.clear();
-    for (const id of [...this.#ports.keys()]) this.closeSerial(id);
+    await Promise.all([...this.#ports.keys()].map((id) => this.closeSerial(id)));
   }
 
   #port(portId: unknown): { deviceId: string; relay: SerialRelay } {
@@ -183,7 +205,12 @@ export class HalSession {
 
   #deny(call: string, target: string, needed: string): OpenStarryError {
     this.#o.onDenied();
-    this.#o.log.warn(`denied: agent ${this.#o.agentId} (pid ${this.#o.pid}) ${call}(${target}) without ${needed}`);
+    this.#denials += 1;
+    // Every denial is counted; only the first few are logged, so a looping agent cannot fill the journal.
+    if (this.#denials <= DENIALS_LOGGED) {
+      this.#o.log.warn(`denied: agent ${this.#o.agentId} (pid ${this.#o.pid}) ${call}(${target}) without ${needed}`);
+      if (this.#denials === DENIALS_LOGGED) this.#o.log.warn(`agent ${this.#o.agentId} (pid ${this.#o.pid}): further denials are counted, not logged`);
+    }
     return new OpenStarryError(HalErrorCode.CAPABILITY_DENIED, `${call}(${target}) needs capability ${needed}, which agent ${this.#o.agentId} was not granted`);
   }
 }

@@ -15,8 +15,9 @@ export class SerialRelay {
   #buffered = 0;
   #ended = false;
   #error: Error | undefined;
-  #waiter: (() => void) | undefined;
+  #waiters: (() => void)[] = [];
   #closed = false;
+  #closedPromise: Promise<void> | undefined;
 
   constructor(stream: Duplex) {
     this.#stream = stream;
@@ -42,7 +43,7 @@ export class SerialRelay {
       if (this.#closed) throw new OpenStarryError(HalErrorCode.HANDLE_CLOSED, 'serial port is closed');
       if (this.#error) throw this.#error;
       if (this.#ended) return null;
-      await new Promise<void>((resolve) => (this.#waiter = resolve));
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     const data = Buffer.concat(this.#chunks);
     this.#chunks = [];
@@ -58,16 +59,21 @@ export class SerialRelay {
     });
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stream.destroy();
-    this.#wake();
+  /** Destroys the stream and resolves when the port behind it has closed. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closedPromise = new Promise<void>((resolve) => {
+        if (this.#stream.closed) resolve();
+        else this.#stream.once('close', () => resolve());
+      });
+      this.#stream.destroy();
+      this.#wake();
+    }
+    return this.#closedPromise ?? Promise.resolve();
   }
 
   #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
+    for (const w of this.#waiters.splice(0)) w();
   }
 }

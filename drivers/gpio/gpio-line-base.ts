@@ -16,6 +16,9 @@ export abstract class GpioLineBase implements IGpioLine {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly pending = new Set<Promise<unknown>>();
+  private writeChain: Promise<unknown> = Promise.resolve();
+  /** Listener calls that threw (see deliverEdge). */
+  listenerErrors = 0;
   private readonly listeners = new Set<(event: GpioEdgeEvent) => void>();
   private readonly now: () => number;
   private readonly onClosed: () => void;
@@ -55,7 +58,11 @@ export abstract class GpioLineBase implements IGpioLine {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.track(() => this.writeRaw(value));
+    // Writes reach the line in call order: a real binding's write is an fs.write on libuv's thread pool, where two
+    // writes in flight can land in either order — "on" then the safe "off" must never end as "on".
+    const run = this.writeChain.then(() => this.writeRaw(value));
+    this.writeChain = run.catch(() => undefined);
+    return this.track(() => run);
   }
 
   watch(listener: (event: GpioEdgeEvent) => void): () => void {
@@ -101,11 +108,10 @@ export abstract class GpioLineBase implements IGpioLine {
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
-      } catch (error) {
-        // One failing listener must not starve the others; the error is rethrown (not swallowed) afterwards.
-        queueMicrotask(() => {
-          throw error;
-        });
+      } catch {
+        // One failing listener must not starve the others, nor throw into the binding's event handler: in the
+        // daemon that would be an uncaught exception taking every agent down with it. Counted, not rethrown.
+        this.listenerErrors += 1;
       }
     }
   }

@@ -31,8 +31,11 @@ export const configSchema = z
       .object({
         /** How long SIGTERM waits for stop(ctx) before the isolate is terminated. */
         stopGraceMs: z.number().int().min(0).max(60_000).default(5000),
-        /** The whole shutdown keeps within this (the packaged unit's TimeoutStopSec is 90 s). */
-        shutdownTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+        /**
+         * The whole shutdown keeps within this. Below the packaged unit's TimeoutStopSec (90 s), so systemd never
+         * kills the daemon before the HAL has put every actuator in its safe state.
+         */
+        shutdownTimeoutMs: z.number().int().min(1000).max(80_000).default(60_000),
         /** How long spawnAgent waits for the agent to reach running (or fail) before answering `starting`. */
         startTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /** How often cpu/memory of each agent is sampled for `ps`, `status` and the memory limit. */
