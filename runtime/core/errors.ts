@@ -41,6 +41,12 @@ export const ErrorCode = {
   CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
   /** Anything else; the message says what. */
   INTERNAL: 'ERR_INTERNAL',
+  /** An agent's state snapshot is larger than the state DB's per-agent cap (an SD card is rewritten with it). */
+  STATE_TOO_LARGE: 'ERR_STATE_TOO_LARGE',
+  /** A value given to the state DB is not plain JSON data (function, BigInt, cycle, ...) or fails its schema. */
+  STATE_INVALID: 'ERR_STATE_INVALID',
+  /** The state DB could not read or write its file (disk full, I/O error, read-only file system). */
+  STATE_IO: 'ERR_STATE_IO',
 } as const;
 
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
