@@ -2,6 +2,7 @@
  * Validation of SerialOptions, shared by the real and the sim binding so both refuse the same things
  * (DESIGN §4: "a sim binding with the same timing and validation").
  */
+import { z } from 'zod';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 import type { SerialOptions } from './serial-port.ts';
 
@@ -40,3 +41,10 @@ export function validateSerialOptions(path: string, options: SerialOptions): Res
   if (!PARITIES.includes(parity)) bad('parity', parity, PARITIES.join(', '));
   return { baudRate: options.baudRate, dataBits, stopBits, parity };
 }
+
+/** The baud-rate field of a device config, validated at boot (a typo is a config error, not a failed open later). */
+export const baudRateField = z
+  .number()
+  .int()
+  .refine((b) => STANDARD_BAUD_RATES.includes(b), { message: `must be a standard rate (${STANDARD_BAUD_RATES.join(', ')})` })
+  .default(9600);

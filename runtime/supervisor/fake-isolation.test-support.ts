@@ -2,7 +2,6 @@
 // real channel protocol (ChannelEndpoint on both ends), so the supervisor code under test is unchanged.
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
-import type { Clock } from '../clock.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
 
 export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean';
@@ -70,39 +69,4 @@ export class FakeDriver implements IIsolationDriver {
   }
 }
 
-export class ManualClock implements Clock {
-  #now = 1_000_000;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  get pending(): number {
-    return this.#timers.size;
-  }
-
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#now = due[1].at;
-      due[1].fn();
-    }
-    this.#now = until;
-  }
-}
+export { ManualClock } from '../manual-clock.ts';

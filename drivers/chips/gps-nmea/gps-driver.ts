@@ -1,6 +1,6 @@
 /** The `gps-nmea` entry of the driver table: a GPS receiver speaking NMEA 0183 on a serial port. */
 import { z } from 'zod';
-import { STANDARD_BAUD_RATES } from '../../serial/serial-options.ts';
+import { baudRateField } from '../../serial/serial-options.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, type ChipDriverOptions } from '../driver-context.ts';
@@ -13,11 +13,7 @@ export const gpsNmeaConfigSchema = z
     /** A serial port name from the board profile (e.g. "uart0") or a device path (/dev/ttyAMA0, /dev/ttyUSB0). */
     port: z.string().min(1),
     /** NMEA 0183 is specified at 4800 baud; nearly every current module defaults to 9600. */
-    baudRate: z
-      .number()
-      .int()
-      .refine((b) => STANDARD_BAUD_RATES.includes(b), { message: `must be a standard rate (${STANDARD_BAUD_RATES.join(', ')})` })
-      .default(9600),
+    baudRate: baudRateField,
     /** Values older than this (no sentence since) are not answered. The receiver talks every second. */
     staleAfterMs: z.number().int().min(1000).max(600_000).default(5000),
   })

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
-import { STANDARD_BAUD_RATES } from '../../serial/serial-options.ts';
+import { baudRateField } from '../../serial/serial-options.ts';
 import type { Clock } from '../../../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../../errors.ts';
 import type { BusProvider, DeviceDriverDefinition, DeviceStatus, IDevice, ISerialDevice } from '../../device.ts';
@@ -19,11 +19,7 @@ export const serialConfigSchema = z
   .object({
     /** A serial port name from the board profile or a device path. */
     port: z.string().min(1),
-    baudRate: z
-      .number()
-      .int()
-      .refine((b) => STANDARD_BAUD_RATES.includes(b), { message: `must be a standard rate (${STANDARD_BAUD_RATES.join(', ')})` })
-      .default(9600),
+    baudRate: baudRateField,
     dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
     stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
     parity: z.enum(['none', 'even', 'odd']).optional(),
