@@ -28,7 +28,7 @@ export interface IAgentStatus {
   reason?: string;
 }
 
-export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master';
+export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master' | 'recovery';
 
 export interface BootPhaseReport {
   name: BootPhaseName;
@@ -58,8 +58,20 @@ export interface DaemonStatus {
   infrastructure: { name: string; state: string }[];
   /** MQTT link state; 'absent' until the MQTT link exists in this build. */
   link: { state: string };
+  /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
+  recovery?: RecoveryReport;
   agents: Record<AgentState, number> & { total: number };
   masterPid?: string;
+}
+
+export interface RecoveryReport {
+  /** How the state file loaded: itself, its last-good backup after damage, or fresh. */
+  stateFile: { source: 'file' | 'backup' | 'fresh'; reason?: string };
+  previousRun: 'first-boot' | 'clean' | 'abnormal';
+  reason?: string;
+  /** Agents spawned again from the journal of desired agents. */
+  restored: { agentId: string; pid: string; template: string }[];
+  failed: { agentId: string; template: string; error: string }[];
 }
 
 export interface LogLine {

@@ -5,6 +5,7 @@ import t from 'tap';
 import type { IHAL } from './hal-api.ts';
 import { AgentCore } from './agent-core.ts';
 import { ChannelEndpoint } from './channel-endpoint.ts';
+import { inMemoryChannelPair } from './in-memory-channel.ts';
 import type { IChannelPort, LogNote } from './channel-messages.ts';
 import { ErrorCode, OpenStarryError } from './errors.ts';
 import type { IAgentContext, IPlugin } from './plugin.ts';
@@ -224,7 +225,7 @@ t.test('ctx is frozen and carries agentId, config, bus, log, signal and hal', as
   }, TypeError);
   t.equal(ctx.agentId, 'probe');
   t.equal(ctx.hal, fakeHal, 'the host-built HAL proxy');
-  t.notOk('state' in ctx, 'later members are absent, not stubbed');
+  t.notOk('events' in ctx, 'later members are absent, not stubbed');
 });
 
 t.test('ctx.log sends "log" notes over the channel; fields that cannot be cloned are stringified', async (t) => {
@@ -298,4 +299,25 @@ t.test('stop() before start() aborts the signal and ends stopped', async (t) => 
   t.equal(core.state, 'stopped');
   t.equal(core.context.signal.aborted, true);
   t.same(calls, []);
+});
+
+t.test('ctx.state: hydrated from the host, set() sends a state.save note, bad values are refused', async (t) => {
+  const [agentPort, daemonPort] = inMemoryChannelPair();
+  const channel = new ChannelEndpoint(agentPort);
+  const daemon = new ChannelEndpoint(daemonPort);
+  const saved: unknown[] = [];
+  daemon.onNote('state.save', (v) => saved.push(v));
+  const core = new AgentCore({ agentId: 'probe', config: {}, plugins: [], channel, hal: fakeHal, initialState: { count: 3 } });
+  const state = core.context.state;
+  t.same(state.get(), { count: 3 });
+  const copy = state.get() as { count: number };
+  copy.count = 99;
+  t.same(state.get(), { count: 3 }, 'get() returns a copy');
+  state.set({ count: 4 });
+  await new Promise((r) => setImmediate(r));
+  t.same(saved, [{ count: 4 }]);
+  t.throws(() => state.set({ big: 'x'.repeat(256 * 1024) }), { code: 'ERR_STATE_TOO_LARGE' });
+  t.throws(() => state.set(1n as never), { code: 'ERR_STATE_INVALID' });
+  t.throws(() => state.set((() => 1) as never), { code: 'ERR_STATE_INVALID' });
+  t.same(state.get(), { count: 4 }, 'a refused set changes nothing');
 });

@@ -9,7 +9,7 @@ import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { InternalBus } from './internal-bus.ts';
-import type { IAgentContext, IAgentLog, IPlugin, JsonValue, LogLevel } from './plugin.ts';
+import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel } from './plugin.ts';
 
 export interface AgentCoreOptions {
   agentId: string;
@@ -18,6 +18,8 @@ export interface AgentCoreOptions {
   channel: ChannelEndpoint;
   /** Built by the host over the same channel (hal/hal-proxy.ts); the core only hands it to plugins. */
   hal: IHAL;
+  /** The snapshot the host loaded from the daemon before start (spec 002 phase 3), if there is one. */
+  initialState?: JsonValue;
 }
 
 type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -26,6 +28,8 @@ type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 export const LOG_PER_SECOND = 200;
 export const LOG_BURST = 1000;
 export const LOG_MAX_CHARS = 8 * 1024;
+/** Largest snapshot (serialised), matching the state DB's cap. */
+export const STATE_MAX_CHARS = 256 * 1024;
 
 export class AgentCore {
   readonly #plugins: readonly IPlugin[];
@@ -50,6 +54,7 @@ export class AgentCore {
       log,
       signal: this.#abort.signal,
       hal: options.hal,
+      state: this.#makeState(options.initialState),
     });
     this.#channel.handle('agent.stop', () => this.stop());
     this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());
@@ -115,6 +120,26 @@ export class AgentCore {
         this.#ctx.log.error(`plugin "${plugin.name}" stop failed: ${errorToWire(err).message}`);
       }
     }
+  }
+
+  #makeState(initial: JsonValue | undefined): IAgentState {
+    let current = initial === undefined ? undefined : JSON.stringify(initial);
+    return Object.freeze({
+      get: (): JsonValue | undefined => (current === undefined ? undefined : (JSON.parse(current) as JsonValue)),
+      set: (value: JsonValue): void => {
+        let text: string | undefined;
+        try {
+          text = JSON.stringify(value);
+        } catch (err) {
+          throw new OpenStarryError(ErrorCode.STATE_INVALID, `state.set: not plain JSON: ${(err as Error).message}`);
+        }
+        if (text === undefined) throw new OpenStarryError(ErrorCode.STATE_INVALID, 'state.set: not plain JSON (undefined, a function or a symbol)');
+        if (text.length > STATE_MAX_CHARS) throw new OpenStarryError(ErrorCode.STATE_TOO_LARGE, `state.set: ${text.length} characters, more than ${STATE_MAX_CHARS}`);
+        current = text;
+        // The daemon validates again (the isolate is untrusted) and coalesces the writes to the state file.
+        this.#channel.notify('state.save', JSON.parse(text) as JsonValue);
+      },
+    });
   }
 
   #makeLog(): IAgentLog {

@@ -1,9 +1,9 @@
 /**
  * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
- * `ctx` carries only what exists today: agentId, config, bus, log, signal and hal. Members that later parts of
- * the runtime provide (state, events, agents, metering) are added to this interface when they exist —
- * they are absent, never stubbed, so an agent can feature-test them (`if (ctx.state) ...`).
+ * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal and state. Members that later
+ * parts of the runtime provide (events, agents, metering) are added to this interface when they exist — they are
+ * absent, never stubbed, so an agent can feature-test them (`if (ctx.events) ...`).
  */
 import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
@@ -32,6 +32,19 @@ export interface IAgentContext {
   readonly signal: AbortSignal;
   /** The hardware, as far as the manifest's capabilities grant (spec 000 §4). */
   readonly hal: IHAL;
+  /**
+   * The agent's persisted snapshot (spec 002 phase 3 "restore memory"): hydrated before start() from the state DB,
+   * saved by the daemon (coalesced, atomically) after every set() and kept across restarts, daemon restarts and
+   * power cuts (up to the last flush, about 2 s).
+   */
+  readonly state: IAgentState;
+}
+
+export interface IAgentState {
+  /** A copy of the last snapshot, or undefined when there is none yet. */
+  get(): JsonValue | undefined;
+  /** Replaces the snapshot. Must be plain JSON, at most 256 KiB (ERR_STATE_INVALID / ERR_STATE_TOO_LARGE). */
+  set(value: JsonValue): void;
 }
 
 export interface IPlugin {

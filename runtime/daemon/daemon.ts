@@ -20,7 +20,10 @@ import { systemClock } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
-import type { AgentState, BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, TemplatesResult } from '../control/protocol.ts';
+import type { AgentState, BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, TemplatesResult } from '../control/protocol.ts';
+import { serveAgentState } from '../state/agent-state-service.ts';
+import { restoreAgents } from './recovery.ts';
+import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import { TemplateStore } from '../design/template-store.ts';
@@ -74,6 +77,8 @@ export class Daemon implements DaemonApi {
   #masterPid: string | undefined;
   #notifier: SdNotifier;
   #hal: BoardHal | undefined;
+  #stateDb: StateDbPlugin | undefined;
+  #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
   #booting: Promise<void> | undefined;
@@ -117,7 +122,9 @@ export class Daemon implements DaemonApi {
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
     this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 })];
-    const infra = (this.#infra = new InfrastructureRunner(this.#opts.infrastructure ?? [], this.#log.child('infra')));
+    // The state DB is the first infrastructure plugin: open before anything hydrates from it, stopped last.
+    const stateDb = (this.#stateDb = new StateDbPlugin({ file: path.join(this.#home, 'state.json'), clock: this.#clock, log: this.#log.child('state') }));
+    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)` }));
     const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
       (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
@@ -143,7 +150,10 @@ export class Daemon implements DaemonApi {
       drivers: this.#drivers,
       hooks: {
         admit: (pid, blueprint) => hal.admit(pid, blueprint.manifest.id, blueprint.manifest.capabilities),
-        attach: (pid, isolate) => hal.attach(pid, isolate.channel),
+        attach: (pid, isolate, blueprint) => {
+          hal.attach(pid, isolate.channel);
+          serveAgentState(blueprint.manifest.id, isolate.channel, stateDb.db, this.#log.child('state'));
+        },
         detach: (pid) => hal.detach(pid),
         release: (pid) => hal.release(pid),
       },
@@ -153,14 +163,35 @@ export class Daemon implements DaemonApi {
       startTimeoutMs: config.agents.startTimeoutMs,
       usageIntervalMs: config.agents.usageIntervalMs,
       onLogLine: (line) => this.#onAgentLog(line),
+      onChange: () => this.#journalDesired(),
       clock: this.#clock,
     });
     await this.#phase('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+    const supervisor = this.#supervisor;
+    const store = this.#store;
+    this.#recovery = await this.#phase('recovery', () => restoreAgents({ stateDb, supervisor, store, masterAgent: config.masterAgent, log: this.#log.child('recovery') }), (r) => ({
+      detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
+      degraded: r.failed.length > 0 || r.stateFile.source === 'backup',
+    }));
     this.#boot.ready();
     this.#state = 'ready';
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
     // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
     void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+  }
+
+  /** The desired-agents journal follows the live agents, except during shutdown (a clean stop keeps the list). */
+  #journalDesired(): void {
+    if (this.#stopRequested || !this.#supervisor || !this.#stateDb) return;
+    const desired = this.#supervisor
+      .list()
+      .filter((a) => a.state !== 'exited' && a.state !== 'crashed')
+      .map((a) => ({ agentId: a.agentId, template: a.template, pid: a.pid, since: Date.parse(a.startedAt) }));
+    try {
+      this.#stateDb.db.journal.setDesired(desired);
+    } catch (err) {
+      this.#log.warn(`journal not updated: ${(err as Error).message}`);
+    }
   }
 
   /** One boot phase; a shutdown requested meanwhile stops the boot before the next phase starts. */
@@ -264,6 +295,7 @@ export class Daemon implements DaemonApi {
     if (store && store.invalid.length > 0) degraded.push(`templates-excluded:${store.invalid.length}`);
     const failedDevices = this.#hal?.registry.list().filter((d) => !d.device).length ?? 0;
     if (failedDevices > 0) degraded.push(`devices-failed:${failedDevices}`);
+    if (this.#recovery?.stateFile.source === 'backup') degraded.push('state-from-backup');
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,
@@ -281,6 +313,7 @@ export class Daemon implements DaemonApi {
       templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [] },
       infrastructure: this.#infra?.states() ?? [],
       link: { state: 'absent' },
+      ...(this.#recovery ? { recovery: this.#recovery } : {}),
       agents: counts,
     };
     if (this.#loaded?.file) s.configFile = this.#loaded.file;

@@ -24,7 +24,7 @@ import { LineBudget } from '../logging/line-budget.ts';
  */
 export interface SupervisorHooks {
   admit(pid: string, blueprint: Blueprint): void;
-  attach(pid: string, isolate: IIsolate): void;
+  attach(pid: string, isolate: IIsolate, blueprint: Blueprint): void;
   detach(pid: string): Promise<void>;
   release(pid: string): void;
 }
@@ -130,7 +130,7 @@ export class AgentInstance {
       return;
     }
     this.#isolate = isolate;
-    this.#deps.hooks.attach(this.pid, isolate);
+    this.#deps.hooks.attach(this.pid, isolate, this.blueprint);
     // A stop requested while the driver was still starting the isolate: end it now (stop() could not reach it).
     if (this.#stopRequest) void this.#terminate(isolate);
     isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p));

@@ -77,7 +77,17 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
 
   const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
   // ctx.config is deep-frozen (IAgentContext): the structured clone that brought the bootstrap dropped any freeze.
-  const core = new AgentCore({ agentId: bootstrap.agentId, config: deepFreezeJson(bootstrap.config), plugins, channel, hal });
+  // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. A daemon without a state DB
+  // (or a driver test) answers nothing useful: then there is simply no snapshot.
+  const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
+  const core = new AgentCore({
+    agentId: bootstrap.agentId,
+    config: deepFreezeJson(bootstrap.config),
+    plugins,
+    channel,
+    hal,
+    ...(initialState === undefined || initialState === null ? {} : { initialState }),
+  });
   channel.handle('agent.stop', async () => {
     await core.stop();
     lifecycle({ state: 'stopped' });

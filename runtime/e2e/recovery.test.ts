@@ -1,0 +1,63 @@
+// End to end: state and agents survive a daemon SIGKILL (the journal restores what was running, hydrated from
+// its snapshot); a clean shutdown brings back only restart-policy `always` agents; a truncated state file (a power
+// cut mid-write) boots from the last-good backup and says so.
+import { truncateSync, statSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts';
+import { agentFixture, startDaemon, tempDir, writeTree } from './harness.ts';
+
+/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
+const counter = `export default { name: 'counter', start(ctx) {
+  const start = ctx.state.get()?.count ?? 0;
+  ctx.log.info('resumed from ' + start);
+  let count = start;
+  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
+}, stop() { clearInterval(this.t); } };`;
+
+t.test('SIGKILL of the daemon: the agents that ran come back with their state', async (t) => {
+  const dir = tempDir(t);
+  writeTree(path.join(dir, 'agents', 'counter'), agentFixture({ id: 'counter', plugins: ['./main.js'] }, { 'main.js': counter }));
+  writeTree(path.join(dir, 'agents', 'steady'), agentFixture({ id: 'steady', plugins: ['./main.js'], restart: { policy: 'always' } }, { 'main.js': counter }));
+  const first = await startDaemon(t, { dir });
+  for (const id of ['counter', 'steady']) t.equal((await first.cli('spawn', path.join(dir, 'agents', id, 'agent.json'))).code, 0);
+  // Let a few coalesced writes (every 2 s) happen, then pull the plug.
+  await new Promise((r) => setTimeout(r, 4500));
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  const second = await startDaemon(t, { dir });
+  const status = await second.json<DaemonStatus>('status');
+  t.match(status.recovery, { previousRun: 'abnormal', stateFile: { source: 'file' } });
+  t.same(status.recovery?.restored.map((r) => r.agentId).sort(), ['counter', 'steady'], 'both agents restored');
+  const ps = await second.json<IAgentStatus[]>('ps');
+  t.ok(['counter', 'steady'].every((id) => ps.some((a) => a.agentId === id && a.state === 'running')), 'running again');
+  const resumed = (await second.jsonLines<LogLine>('logs', 'counter')).find((l) => l.message.startsWith('resumed from '));
+  const from = Number(resumed?.message.slice('resumed from '.length));
+  t.ok(from >= 50, `hydrated from its last saved snapshot (count ${from})`);
+
+  // A clean stop: only the restart-policy `always` agent comes back.
+  second.child.kill('SIGTERM');
+  t.equal(await second.exited, 0);
+  const third = await startDaemon(t, { dir });
+  const after = await third.json<DaemonStatus>('status');
+  t.match(after.recovery, { previousRun: 'clean' });
+  t.same(after.recovery?.restored.map((r) => r.agentId), ['steady']);
+});
+
+t.test('a truncated state file boots from the last-good backup and status says so', async (t) => {
+  const dir = tempDir(t);
+  writeTree(path.join(dir, 'agents', 'counter'), agentFixture({ id: 'counter', plugins: ['./main.js'] }, { 'main.js': counter }));
+  const first = await startDaemon(t, { dir });
+  await first.cli('spawn', path.join(dir, 'agents', 'counter', 'agent.json'));
+  await new Promise((r) => setTimeout(r, 4500));
+  first.child.kill('SIGTERM');
+  await first.exited;
+  const file = path.join(first.home, 'state.json');
+  truncateSync(file, Math.floor(statSync(file).size / 2)); // a power cut mid-write on a card without a journal
+  const second = await startDaemon(t, { dir });
+  const status = await second.json<DaemonStatus>('status');
+  t.match(status.recovery, { stateFile: { source: 'backup', reason: /./ } });
+  t.ok(status.degraded.includes('state-from-backup'));
+  t.equal(status.state, 'ready');
+});
