@@ -9,6 +9,7 @@
  *   control round trip     listAgents over the Unix socket, p50/p99              (target only)
  *   HAL sensor reads       from a worker agent, reads/s and p50/p99              vs  a raw MessagePort round trip
  *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
+ *   state file             bytes written per minute, 10 agents saving every 100 ms, vs a write per update
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
+import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -109,6 +111,15 @@ async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promise<void
   }
 }
 
+/** The state DB under 10 agents saving every 100 ms: what reaches the SD card, vs a write per update. */
+async function benchStateFile(work: string): Promise<void> {
+  const dir = path.join(work, 'state');
+  await mkdir(dir, { recursive: true });
+  const r = await benchStateWrites(dir, { agents: 10, hz: 10, seconds: Number(process.env.BENCH_STATE_SECONDS ?? 20) });
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB/min`;
+  rows.push({ metric: 'state file, 10 agents x 10 saves/s', ours: `${kib(r.bytesPerMinute)} (${Math.round(r.writesPerMinute)} writes/min)`, base: kib(r.naiveBytesPerMinute), ratio: `${(r.naiveBytesPerMinute / Math.max(1, r.bytesPerMinute)).toFixed(0)}x less`, target: 'coalesced', met: r.writesPerMinute <= 31 ? 'yes' : 'NO' });
+}
+
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
@@ -119,6 +130,7 @@ try {
   await benchSpawnAndRoundTrip(work, true);
   await benchSensorReads(work);
   await benchCamera(work);
+  await benchStateFile(work);
   print();
 } finally {
   await rm(work, { recursive: true, force: true });
