@@ -24,7 +24,8 @@ import type { AgentState, BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntr
 import { serveAgentState } from '../state/agent-state-service.ts';
 import { restoreAgents } from './recovery.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
-import { loadBlueprint } from '../design/blueprint.ts';
+import { loadBlueprint, normalise } from '../design/blueprint.ts';
+import { contentHash } from '../state/state-registry.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import { TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
@@ -145,6 +146,7 @@ export class Daemon implements DaemonApi {
       for (const bad of s.invalid) this.#log.warn(`template excluded: ${bad.error}`);
       return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${s.dir}`, degraded: s.invalid.length > 0 };
     });
+    this.#recordRegistry(stateDb, this.#store);
     const hal = this.#hal.service;
     this.#supervisor = new Supervisor({
       drivers: this.#drivers,
@@ -178,6 +180,24 @@ export class Daemon implements DaemonApi {
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
     // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
     void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+  }
+
+  /**
+   * The registry service (spec 000 §1.1): the templates the design layer validated and the plugin modules they
+   * load, each with id, version, path and content hash, kept in the state DB so a later run (or a remote
+   * operator) can tell exactly what was installed.
+   */
+  #recordRegistry(stateDb: StateDbPlugin, store: TemplateStore): void {
+    const templates = store.list().map((t) => ({ id: t.id, version: t.version, path: t.path, hash: `sha256:${t.hash}` }));
+    const plugins = store.blueprints().flatMap((b) =>
+      b.manifest.plugins.map((rel) => ({ id: `${b.manifest.id}/${normalise(rel)}`, version: b.manifest.version, path: path.join(b.rootDir, rel), hash: contentHash(b.files[normalise(rel)] ?? '') })),
+    );
+    try {
+      stateDb.db.registry.replace('templates', templates);
+      stateDb.db.registry.replace('plugins', plugins);
+    } catch (err) {
+      this.#log.warn(`registry not recorded: ${(err as Error).message}`);
+    }
   }
 
   /** The desired-agents journal follows the live agents, except during shutdown (a clean stop keeps the list). */

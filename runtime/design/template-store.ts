@@ -102,6 +102,11 @@ export class TemplateStore {
     return this.#scan.invalid;
   }
 
+  /** Every valid template's blueprint (as scanned at boot). */
+  blueprints(): Blueprint[] {
+    return [...this.#scan.templates.values()];
+  }
+
   list(): TemplateInfo[] {
     return [...this.#scan.templates.values()].map(templateInfo);
   }
