@@ -9,7 +9,7 @@ import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { InternalBus } from './internal-bus.ts';
-import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel } from './plugin.ts';
+import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel, ManagedAgent } from './plugin.ts';
 
 export interface AgentCoreOptions {
   agentId: string;
@@ -55,6 +55,11 @@ export class AgentCore {
       signal: this.#abort.signal,
       hal: options.hal,
       state: this.#makeState(options.initialState),
+      agents: Object.freeze({
+        spawn: (templateId: string, config?: Record<string, JsonValue>) => this.#channel.request<ManagedAgent>('agents.spawn', config === undefined ? { templateId } : { templateId, config }),
+        kill: (pid: string) => this.#channel.request<ManagedAgent>('agents.kill', { pid }),
+        list: () => this.#channel.request<ManagedAgent[]>('agents.list'),
+      }),
     });
     this.#channel.handle('agent.stop', () => this.stop());
     this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());

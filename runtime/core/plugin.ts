@@ -1,9 +1,9 @@
 /**
  * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
- * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal and state. Members that later
- * parts of the runtime provide (events, agents, metering) are added to this interface when they exist — they are
- * absent, never stubbed, so an agent can feature-test them (`if (ctx.events) ...`).
+ * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal, state and agents. Members that later
+ * parts of the runtime provide (events, metering) are added to this interface when they exist — they are absent,
+ * never stubbed, so an agent can feature-test them (`if (ctx.events) ...`).
  */
 import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
@@ -38,6 +38,26 @@ export interface IAgentContext {
    * power cuts (up to the last flush, about 2 s).
    */
   readonly state: IAgentState;
+  /**
+   * AgentManagerTool (spec 002 phase 4): spawn worker agents by template id (the daemon fetches the template from
+   * the design layer), kill and list them. Needs `agents:<template>:spawn|kill`, `agents:*:list`.
+   */
+  readonly agents: IAgentManager;
+}
+
+export interface ManagedAgent {
+  pid: string;
+  agentId: string;
+  template: string;
+  state: string;
+  reason?: string;
+}
+
+export interface IAgentManager {
+  /** Spawns a template; `config` is merged over the template's config for this instance (its frozen blueprint). */
+  spawn(templateId: string, config?: Record<string, JsonValue>): Promise<ManagedAgent>;
+  kill(pid: string): Promise<ManagedAgent>;
+  list(): Promise<ManagedAgent[]>;
 }
 
 export interface IAgentState {

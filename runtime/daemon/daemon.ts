@@ -23,6 +23,7 @@ import { ControlServer } from '../control/control-server.ts';
 import type { AgentState, BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, TemplatesResult } from '../control/protocol.ts';
 import { serveAgentState } from '../state/agent-state-service.ts';
 import { restoreAgents } from './recovery.ts';
+import { serveAgentManager } from './agent-manager-service.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { loadBlueprint, normalise } from '../design/blueprint.ts';
 import { contentHash } from '../state/state-registry.ts';
@@ -155,6 +156,13 @@ export class Daemon implements DaemonApi {
         attach: (pid, isolate, blueprint) => {
           hal.attach(pid, isolate.channel);
           serveAgentState(blueprint.manifest.id, isolate.channel, stateDb.db, this.#log.child('state'));
+          serveAgentManager(blueprint, pid, isolate.channel, {
+            template: (id) => this.#store!.fresh(id),
+            spawn: (b, templateId) => this.#supervisor!.spawn(b, { template: templateId }),
+            kill: (target) => this.#supervisor!.kill(target, 'SIGTERM'),
+            list: () => this.listAgents(),
+            log: this.#log.child('agents'),
+          });
         },
         detach: (pid) => hal.detach(pid),
         release: (pid) => hal.release(pid),

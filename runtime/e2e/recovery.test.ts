@@ -1,11 +1,11 @@
 // End to end: state and agents survive a daemon SIGKILL (the journal restores what was running, hydrated from
 // its snapshot); a clean shutdown brings back only restart-policy `always` agents; a truncated state file (a power
-// cut mid-write) boots from the last-good backup and says so.
-import { truncateSync, statSync } from 'node:fs';
+// cut mid-write) boots from the last-good backup and says so; a master delegates to workers through ctx.agents.
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts';
-import { agentFixture, startDaemon, tempDir, writeTree } from './harness.ts';
+import { agentFixture, startDaemon, templatesWithConfig, tempDir, writeTree } from './harness.ts';
 
 /** Counts up in ctx.state every 20 ms and logs where it resumed from. */
 const counter = `export default { name: 'counter', start(ctx) {
@@ -60,4 +60,34 @@ t.test('a truncated state file boots from the last-good backup and status says s
   t.match(status.recovery, { stateFile: { source: 'backup', reason: /./ } });
   t.ok(status.degraded.includes('state-from-backup'));
   t.equal(status.state, 'ready');
+});
+
+t.test('ctx.agents: a master delegates to a worker template; ungranted calls are denied', async (t) => {
+  const dir = tempDir(t);
+  const { config, templates } = templatesWithConfig(dir, {
+    worker: agentFixture({ id: 'worker', plugins: ['./main.js'], config: { job: 'idle' } }, { 'main.js': "export default { name: 'w', start(ctx) { ctx.log.info('worker up for ' + ctx.config.delegatedBy + ' job ' + ctx.config.job); this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };" }),
+    nosy: agentFixture({ id: 'nosy', plugins: ['./main.js'], capabilities: ['agents:worker:list'] }, { 'main.js': `export default { name: 'n', async start(ctx) {
+      this.t = setInterval(() => {}, 60000);
+      for (const [what, f] of [['spawn', () => ctx.agents.spawn('worker')], ['kill', () => ctx.agents.kill('1')], ['path', () => ctx.agents.spawn('/etc/passwd')]]) {
+        try { await f(); ctx.log.info(what + ' ALLOWED'); } catch (e) { ctx.log.info(what + ' ' + e.code); }
+      }
+      ctx.log.info('sees ' + (await ctx.agents.list()).map((a) => a.template).join(','));
+    }, stop() { clearInterval(this.t); } };` }),
+  });
+  // The shipped master, told to delegate to "worker" at start.
+  const masterManifest = path.join(templates, 'master', 'agent.json');
+  const m = JSON.parse(readFileSync(masterManifest, 'utf8')) as { config: Record<string, unknown> };
+  m.config.workers = ['worker'];
+  writeFileSync(masterManifest, JSON.stringify(m));
+  const d = await startDaemon(t, { args: ['--config', config] });
+  await d.waitFor('the delegated worker', async () => (await d.json<IAgentStatus[]>('ps')).some((a) => a.agentId === 'worker' && a.state === 'running'));
+  t.match((await d.cli('logs', 'worker')).stdout, /worker up for master job idle/, 'spawned by template id with the config override merged');
+  t.match((await d.cli('logs', 'master')).stdout, /delegated to worker/);
+  t.equal((await d.cli('spawn', 'nosy')).code, 0);
+  await d.waitFor('nosy to report', async () => /sees /.test((await d.cli('logs', 'nosy')).stdout));
+  const out = (await d.cli('logs', 'nosy')).stdout;
+  t.match(out, /spawn ERR_CAPABILITY_DENIED/);
+  t.match(out, /kill ERR_CAPABILITY_DENIED/);
+  t.match(out, /path ERR_INVALID_PARAMS/, 'paths are refused: template ids only');
+  t.match(out, /sees worker\n/, 'list shows only the templates it may list');
 });
