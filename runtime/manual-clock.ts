@@ -19,7 +19,7 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
     return id;
   }
 
@@ -31,14 +31,19 @@ export class ManualClock implements Clock {
     return this.#timers.size;
   }
 
-  /** Moves time forward, firing due timers in order. */
+  /** Moves time forward WITHOUT firing timers: what a blocked event loop looks like to the code under test. */
+  stall(ms: number): void {
+    this.#now += ms;
+  }
+
+  /** Moves time forward, firing due timers in order (including ones they set, if due). */
   advance(ms: number): void {
     const until = this.#now + ms;
     for (;;) {
       const due = [...this.#timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
       if (!due) break;
       this.#timers.delete(due[0]);
-      this.#now = due[1].at;
+      this.#now = Math.max(this.#now, due[1].at); // time never runs backwards (a timer overdue after stall())
       due[1].fn();
     }
     this.#now = until;

@@ -6,37 +6,14 @@ import type { IHAL } from './hal-api.ts';
 import { AgentCore } from './agent-core.ts';
 import { ChannelEndpoint } from './channel-endpoint.ts';
 import { inMemoryChannelPair } from './in-memory-channel.ts';
-import type { IChannelPort, LogNote } from './channel-messages.ts';
+import type { LogNote } from './channel-messages.ts';
 import { ErrorCode, OpenStarryError } from './errors.ts';
 import type { IAgentContext, IPlugin } from './plugin.ts';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function portPair(): [IChannelPort, IChannelPort] {
-  type Port = IChannelPort & { handler?: (m: unknown) => void; peer?: Port; closed: boolean };
-  const make = (): Port => ({
-    closed: false,
-    post(message) {
-      const copy = structuredClone(message);
-      const peer = this.peer;
-      if (this.closed || !peer || peer.closed) return;
-      queueMicrotask(() => peer.handler?.(copy));
-    },
-    onMessage(handler) {
-      this.handler = handler;
-    },
-    close() {
-      this.closed = true;
-    },
-  });
-  const a = make();
-  const b = make();
-  a.peer = b;
-  b.peer = a;
-  return [a, b];
-}
 
-/** The core only hands ctx.hal to plugins; its behaviour is tested in hal/hal-proxy.test.ts. */
+/** The core only hands ctx.hal to plugins; its behaviour is tested in hal/hal-service.test.ts. */
 const fakeHal: IHAL = {
   getSensorData: async () => 0,
   controlActuator: async () => undefined,
@@ -46,7 +23,7 @@ const fakeHal: IHAL = {
 };
 
 function setup(plugins: IPlugin[], config: Record<string, never> | Record<string, string | number> = {}) {
-  const [agentPort, daemonPort] = portPair();
+  const [agentPort, daemonPort] = inMemoryChannelPair();
   const channel = new ChannelEndpoint(agentPort);
   const daemon = new ChannelEndpoint(daemonPort);
   const logs: LogNote[] = [];

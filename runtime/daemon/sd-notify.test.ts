@@ -1,27 +1,14 @@
 // sd_notify: nothing without NOTIFY_SOCKET; with it, `systemd-notify --pid=<pid> KEY=value...`. The last test
 // sends a real datagram with the real systemd-notify binary to a socat listener standing in for systemd.
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { requireTool } from '../../scripts/testing/system-deps.ts';
 import { createSdNotifier } from './sd-notify.ts';
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function onPath(binary: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    try {
-      await access(path.join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      // not in this folder
-    }
-  }
-  return false;
-}
 
 function recorder() {
   const calls: { file: string; args: readonly string[] }[] = [];
@@ -72,17 +59,9 @@ t.test('a failing runner rejects notify()', async (t) => {
   await t.rejects(n.notify({ READY: '1' }), { message: 'exit 1' });
 });
 
-// A missing tool is a visible skip naming the Debian package, or a failure when OPENSTARRY_REQUIRE_SYSTEM_DEPS=1 (CI).
-const missingDeps: string[] = [];
-if (!(await onPath('socat'))) missingDeps.push('socat is not on PATH (Debian package: socat)');
-if (!(await onPath('systemd-notify'))) missingDeps.push('systemd-notify is not on PATH (Debian package: systemd)');
-const requireDeps = process.env.OPENSTARRY_REQUIRE_SYSTEM_DEPS === '1';
-
-t.test('a real datagram: systemd-notify reaches a socat listener on NOTIFY_SOCKET', { skip: missingDeps.length > 0 && !requireDeps ? missingDeps.join('; ') : false }, async (t) => {
-  if (missingDeps.length > 0) {
-    t.fail(missingDeps.join('; '));
-    return;
-  }
+t.test('a real datagram: systemd-notify reaches a socat listener on NOTIFY_SOCKET', async (t) => {
+  // A missing tool is a visible skip naming the Debian package, or a failure when OPENSTARRY_REQUIRE_SYSTEM_DEPS=1.
+  if (!requireTool(t, 'socat', 'socat') || !requireTool(t, 'systemd-notify', 'systemd')) return;
 
   // A Unix socket path is limited to 107 bytes (sun_path) and tap's testdirs are deep: when needed, reach the
   // testdir through a short symlink, so the socket file still lives (and is cleaned up) in the testdir.

@@ -9,11 +9,11 @@
  *                  frames/s delivered to each and the daemon's RSS sampled through the run (it must stay flat: the
  *                  HAL keeps only the newest frame per stream).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
+import { hasTool } from '../testing/system-deps.ts';
 import { DAEMON, daemonEnv, fmt, rows } from './bench-table.ts';
 import { rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -89,7 +89,7 @@ export async function benchSensorReads(work: string): Promise<void> {
 
 export async function benchCamera(work: string): Promise<void> {
   const seconds = Number(process.env.BENCH_CAMERA_SECONDS ?? 60);
-  if (spawnSync('sh', ['-c', 'command -v ffmpeg']).status !== 0) {
+  if (!hasTool('ffmpeg')) {
     rows.push({ metric: 'camera to agents', ours: 'skipped: ffmpeg not installed', base: '-', ratio: '-', target: '-', met: '-' });
     return;
   }
