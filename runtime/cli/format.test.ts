@@ -63,19 +63,30 @@ t.test('ps table: uptime only for live agents, reason or exit code last', async 
 t.test('templates text lists invalid templates with their errors', async (t) => {
   const text = templatesText({
     dir: '/t',
-    templates: [{ id: 'pump', version: '1.0.0', path: '/t/pump/agent.json', hash: 'abcdef0123456789', isolation: 'worker', capabilities: [] }],
+    templates: [{ id: 'pump', version: '1.0.0', path: '/t/pump/agent.json', hash: 'abcdef0123456789', isolation: 'worker', capabilities: [], source: 'local' }],
     invalid: [{ file: '/t/bad/agent.json', error: '/t/bad/agent.json: version: must be a semantic version' }],
   });
   t.equal(
     text,
     [
-      'ID    VERSION  ISOLATION  HASH          PATH',
-      'pump  1.0.0    worker     abcdef012345  /t/pump/agent.json',
+      'ID    VERSION  ISOLATION  SOURCE  HASH          PATH',
+      'pump  1.0.0    worker     local   abcdef012345  /t/pump/agent.json',
       '',
-      'invalid templates (excluded) in /t:',
+      'invalid templates (excluded):',
       '  /t/bad/agent.json: /t/bad/agent.json: version: must be a semantic version',
     ].join('\n'),
   );
+});
+
+t.test('templates text says where the remote templates come from and when the service is unreachable', async (t) => {
+  const text = templatesText({
+    dir: '/t',
+    templates: [{ id: 'pump', version: '2.0.0', path: '/h/design-cache/pump/agent.json', hash: 'abcdef0123456789', isolation: 'worker', capabilities: [], source: 'cache' }],
+    invalid: [],
+    remote: { url: 'http://d:7410', state: 'unreachable', lastError: 'ECONNREFUSED', cacheDir: '/h/design-cache', syncedAt: '2026-11-21T10:00:00.000Z', templates: 1 },
+  });
+  t.match(text, 'pump  2.0.0    worker     cache');
+  t.match(text, 'design layer http://d:7410: UNREACHABLE (ECONNREFUSED); using the cache in /h/design-cache from 2026-11-21T10:00:00.000Z');
 });
 
 t.test('log lines', async (t) => {

@@ -68,7 +68,7 @@ t.test('ps, kill, templates, status against a daemon', async (t) => {
 
   io = captureIo();
   t.equal(await main(['templates', ...sock], io), 0);
-  t.same(io.stdout, ['ID  VERSION  ISOLATION  HASH  PATH']);
+  t.same(io.stdout, ['ID  VERSION  ISOLATION  SOURCE  HASH  PATH']);
 
   io = captureIo();
   t.equal(await main(['status', ...sock], io), 1, 'a domain error exits 1');

@@ -54,7 +54,7 @@ export interface DaemonStatus {
   socket: string;
   startedAt: string;
   uptimeMs: number;
-  templates: { dir: string; valid: number; invalid: { file: string; error: string }[] };
+  templates: { dir: string; valid: number; invalid: { file: string; error: string }[]; remote?: RemoteDesignStatus };
   infrastructure: { name: string; state: string }[];
   /** MQTT link state; 'absent' until the MQTT link exists in this build. */
   link: { state: string };
@@ -107,12 +107,26 @@ export interface TemplateListEntry {
   hash: string;
   isolation: string;
   capabilities: readonly string[];
+  /** local: the template directory; remote: the design-layer service; cache: its cached copy (service unreachable). */
+  source: 'local' | 'remote' | 'cache';
+}
+
+/** The remote design layer (`templates.url`) as the daemon last saw it. */
+export interface RemoteDesignStatus {
+  url: string;
+  state: 'synced' | 'unreachable';
+  contactAt?: string;
+  syncedAt?: string;
+  lastError?: string;
+  cacheDir: string;
+  templates: number;
 }
 
 export interface TemplatesResult {
   dir: string;
   templates: TemplateListEntry[];
   invalid: { file: string; error: string }[];
+  remote?: RemoteDesignStatus;
 }
 
 const target = z.string().min(1).max(4096);

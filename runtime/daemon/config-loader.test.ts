@@ -12,7 +12,7 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const DEFAULTS = {
   board: 'auto',
-  templates: {},
+  templates: { timeoutMs: 3000 },
   devices: [],
   masterAgent: 'master',
   agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
@@ -56,7 +56,7 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
   t.same(loaded.config, {
     deviceId: 'greenhouse-1',
     board: 'rpi-4b',
-    templates: { dir: './my-templates' },
+    templates: { dir: './my-templates', timeoutMs: 3000 },
     devices: [],
     masterAgent: 'boss',
     agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },

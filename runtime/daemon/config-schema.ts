@@ -1,7 +1,7 @@
 /**
  * The daemon config (DESIGN §3.2), YAML validated against this schema. Unknown keys are errors — a typo such
  * as `masterAgnet` must not be silently ignored on a board nobody is watching. Keys for parts that this build
- * does not include yet (mqtt, orchestration, dashboard, devices) are added by the issues that build them.
+ * does not include yet are added by the issues that build them.
  */
 import { z } from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
@@ -16,9 +16,19 @@ export const configSchema = z
       .object({
         /** Local template directory (relative to the config file). Default: the templates shipped in agents/. */
         dir: z.string().min(1).optional(),
+        /**
+         * A remote design-layer service (`openstarry design-layer serve`): its templates win over local ones with
+         * the same id, its last good set is cached in OPENSTARRY_HOME, and the daemon boots from that cache when
+         * the service is unreachable (spec 002 phase 2).
+         */
+        url: z
+          .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+          .optional(),
+        /** Per request to the service; past it the service counts as unreachable and the cache is used. */
+        timeoutMs: z.number().int().min(100).max(60_000).default(3000),
       })
       .strict()
-      .default({}),
+      .default({ timeoutMs: 3000 }),
     /**
      * Devices beyond the board profile's own (on the sim board: the default set). Each entry is `{ id, driver,
      * rateLimit?, ...driver fields }`, validated by the HAL with the driver's own schema at boot; an entry with the

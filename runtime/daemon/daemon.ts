@@ -143,9 +143,13 @@ export class Daemon implements DaemonApi {
       return { detail: `${devices.length} device(s)${failed ? `, ${failed} failed` : ''}`, degraded: failed > 0 };
     });
     const dir = config.templates.dir ? path.resolve(this.#loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
-    this.#store = await this.#phase('design', () => TemplateStore.open(dir), (s) => {
+    const designLog = this.#log.child('design');
+    const remote = config.templates.url ? { url: config.templates.url, timeoutMs: config.templates.timeoutMs, cacheDir: path.join(this.#home, 'design-cache') } : undefined;
+    this.#store = await this.#phase('design', () => TemplateStore.open(dir, { ...(remote ? { remote } : {}), warn: (m) => designLog.warn(m) }), (s) => {
       for (const bad of s.invalid) this.#log.warn(`template excluded: ${bad.error}`);
-      return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${s.dir}`, degraded: s.invalid.length > 0 };
+      const r = s.remoteState();
+      const from = r ? `${s.dir} and ${r.url} (${r.state === 'synced' ? 'synced' : `unreachable, ${r.templates} from the cache`})` : s.dir;
+      return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${from}`, degraded: s.invalid.length > 0 || r?.state === 'unreachable' };
     });
     this.#recordRegistry(stateDb, this.#store);
     const hal = this.#hal.service;
@@ -300,7 +304,8 @@ export class Daemon implements DaemonApi {
   listTemplates(): TemplatesResult {
     const store = this.#store;
     if (!store) throw new OpenStarryError(ErrorCode.NOT_READY, `the design layer is not loaded yet (boot phase: ${this.#boot.current})`);
-    return { dir: store.dir, templates: store.list(), invalid: store.invalid.map((t) => ({ file: t.file, error: t.error })) };
+    const remote = store.remoteState();
+    return { dir: store.dir, templates: store.list(), invalid: store.invalid.map((t) => ({ file: t.file, error: t.error })), ...(remote ? { remote } : {}) };
   }
 
   readLogs(target: string, lines: number): LogLine[] {
@@ -321,6 +326,8 @@ export class Daemon implements DaemonApi {
     const store = this.#store;
     const degraded: string[] = [];
     if (store && store.invalid.length > 0) degraded.push(`templates-excluded:${store.invalid.length}`);
+    const remote = store?.remoteState();
+    if (remote?.state === 'unreachable') degraded.push('design-layer-unreachable');
     const failedDevices = this.#hal?.registry.list().filter((d) => !d.device).length ?? 0;
     if (failedDevices > 0) degraded.push(`devices-failed:${failedDevices}`);
     if (this.#recovery?.stateFile.source === 'backup') degraded.push('state-from-backup');
@@ -338,7 +345,7 @@ export class Daemon implements DaemonApi {
       socket: this.#socket,
       startedAt: new Date(this.#startedAt).toISOString(),
       uptimeMs: Date.now() - this.#startedAt,
-      templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [] },
+      templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [], ...(remote ? { remote } : {}) },
       infrastructure: this.#infra?.states() ?? [],
       link: { state: 'absent' },
       ...(this.#recovery ? { recovery: this.#recovery } : {}),

@@ -55,6 +55,14 @@ export function parseManifest(text: string, file: string): Manifest {
 
 /** Reads, validates and snapshots an agent folder. Every problem is reported at once, with file and field. */
 export async function loadBlueprint(manifestPath: string): Promise<Blueprint> {
+  return (await loadTemplateFolder(manifestPath)).blueprint;
+}
+
+/**
+ * loadBlueprint plus the manifest text exactly as read: the design-layer service sends both, so the daemon on
+ * the other end recomputes the same hash from the same bytes (runtime/design/template-package.ts).
+ */
+export async function loadTemplateFolder(manifestPath: string): Promise<{ blueprint: Blueprint; manifestText: string }> {
   const absolute = path.resolve(manifestPath);
   let text: string;
   try {
@@ -72,9 +80,15 @@ export async function loadBlueprint(manifestPath: string): Promise<Blueprint> {
   if (problems.length > 0) {
     throw new OpenStarryError(ErrorCode.MANIFEST_INVALID, formatProblems(absolute, problems), { details: { file: absolute, problems } });
   }
-  const hash = createHash('sha256').update(text);
+  const blueprint = deepFreeze({ manifest, manifestPath: absolute, rootDir, files, hash: blueprintHash(text, files) });
+  return { blueprint, manifestText: text };
+}
+
+/** sha256 over the manifest text and every module (sorted by path): the template's identity everywhere. */
+export function blueprintHash(manifestText: string, files: Readonly<Record<string, string>>): string {
+  const hash = createHash('sha256').update(manifestText);
   for (const rel of Object.keys(files).sort()) hash.update(`\0${rel}\0${files[rel]}`);
-  return deepFreeze({ manifest, manifestPath: absolute, rootDir, files, hash: hash.digest('hex') });
+  return hash.digest('hex');
 }
 
 export function normalise(rel: string): string {

@@ -92,6 +92,7 @@ t.test('TemplateStore.list and templateInfo', async (t) => {
     hash: store.get('alpha').hash,
     isolation: 'worker',
     capabilities: ['sensor:env0:read'],
+    source: 'local',
   });
   t.notOk('description' in (list[1] ?? {}), 'no description key when the manifest has none');
   t.same(templateInfo(store.get('beta')).isolation, 'process');

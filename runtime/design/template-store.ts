@@ -1,122 +1,146 @@
 /**
- * The design layer's template store (spec 002 phase 2): scans the local template directory — one folder per
- * template holding `agent.json` and its plugin modules — and validates every template. An invalid template is
- * reported (with file and field) and excluded; the valid ones are served by id. The remote design-layer source
- * and its cache arrive with the state issue; this store is the local source they fall back to.
+ * The design layer as the daemon sees it (spec 002 phase 2): a validated set of templates queried by id, from two
+ * sources —
+ *   local   the template directory (`templates.dir`; default the templates shipped in agents/)
+ *   remote  a design-layer service (`templates.url`, wire format in template-package.ts), whose last good set is
+ *           kept in a cache under OPENSTARRY_HOME (template-cache.ts)
+ * A template id the service has wins over a local template with the same id: the service is how a fleet is
+ * managed, and the local directory is the fallback for what the service does not serve (the shipped master).
+ *
+ * Spec 002 rules, and how they hold here:
+ * - "every template validated": both sources go through the same blueprint validation; an invalid one is
+ *   reported with its file (or URL) and field and excluded — from the service, the cached good version is kept.
+ * - "if the design layer is down, boot from the locally cached templates": at boot and at every spawn, an
+ *   unreachable service means the cached version is used and `remoteState()` says `unreachable` (status: degraded).
+ * - "a running agent's blueprint is immutable": fresh(id) fetches what a spawn runs *now*; an agent already
+ *   running keeps the frozen blueprint it was spawned with.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError, errorToWire } from '../errors.ts';
-import type { Problem } from '../validation.ts';
 import type { Blueprint } from './blueprint.ts';
 import { loadBlueprint } from './blueprint.ts';
+import type { RemoteSourceOptions } from './remote-source.ts';
+import { RemoteTemplateSource } from './remote-source.ts';
+import { TemplateCache } from './template-cache.ts';
+import type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
+import { scanTemplateDir, templateInfo } from './template-scan.ts';
 
-export interface TemplateInfo {
-  id: string;
-  version: string;
-  description?: string;
-  path: string;
-  hash: string;
-  isolation: string;
-  capabilities: readonly string[];
+export type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
+export { scanTemplateDir, templateInfo } from './template-scan.ts';
+
+export interface RemoteStoreOptions extends RemoteSourceOptions {
+  /** Where the last good remote set is kept (`$OPENSTARRY_HOME/design-cache`). */
+  cacheDir: string;
 }
 
-export interface InvalidTemplate {
-  /** The manifest file that failed. */
-  file: string;
-  /** The message as the validator wrote it (file: field: reason lines). */
-  error: string;
-  problems: Problem[];
+export interface TemplateStoreOptions {
+  remote?: RemoteStoreOptions;
+  /** Warnings about the remote source (unreachable, rejected templates); the daemon logs them. */
+  warn?: (message: string) => void;
 }
 
-export interface TemplateScan {
-  dir: string;
-  templates: Map<string, Blueprint>;
-  invalid: InvalidTemplate[];
+/** The remote source as `status` and `templates` report it. */
+export interface RemoteDesignState {
+  url: string;
+  /** `synced`: the service answered the last request; `unreachable`: it did not, cached templates are in use. */
+  state: 'synced' | 'unreachable';
+  /** Last time the service answered (ISO). */
+  contactAt?: string;
+  /** Last full listing from the service, from this run or an earlier one (ISO). */
+  syncedAt?: string;
+  lastError?: string;
+  cacheDir: string;
+  /** Templates the service serves that this daemon holds (fresh or cached). */
+  templates: number;
 }
 
-/** Scans `dir/<name>/agent.json`. A missing directory is an error; a bad template is only excluded. */
-export async function scanTemplateDir(dir: string): Promise<TemplateScan> {
-  const absolute = path.resolve(dir);
-  let entries;
-  try {
-    entries = await readdir(absolute, { withFileTypes: true });
-  } catch (err) {
-    throw new OpenStarryError(ErrorCode.TEMPLATE_NOT_FOUND, `template directory ${absolute} cannot be read: ${(err as Error).message}`, { cause: err });
-  }
-  const templates = new Map<string, Blueprint>();
-  const invalid: InvalidTemplate[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const file = path.join(absolute, entry.name, 'agent.json');
-    try {
-      const blueprint = await loadBlueprint(file);
-      const id = blueprint.manifest.id;
-      const clash = templates.get(id);
-      if (clash) {
-        invalid.push({ file, error: `${file}: id: template id "${id}" is already used by ${clash.manifestPath}`, problems: [{ path: 'id', message: `duplicate template id "${id}"` }] });
-        continue;
-      }
-      templates.set(id, blueprint);
-    } catch (err) {
-      const wire = errorToWire(err);
-      const details = (err as OpenStarryError).details as { problems?: Problem[] } | undefined;
-      // A folder without agent.json is not a template at all (e.g. a shared helpers folder): skip quietly.
-      if (wire.message.includes('cannot read manifest') && (err as { cause?: { code?: string } }).cause?.code === 'ENOENT') continue;
-      invalid.push({ file, error: wire.message, problems: details?.problems ?? [{ path: '', message: wire.message }] });
+interface RemoteEntry {
+  blueprint: Blueprint;
+  source: 'remote' | 'cache';
+}
+
+interface Remote {
+  source: RemoteTemplateSource;
+  cache: TemplateCache;
+  set: Map<string, RemoteEntry>;
+  /** Keyed by template id (or `service:<file>` for what the service itself reports invalid). */
+  invalid: Map<string, InvalidTemplate>;
+  state: RemoteDesignState;
+}
+
+export class TemplateStore {
+  readonly #local: TemplateScan;
+  readonly #remote: Remote | undefined;
+  readonly #warn: (message: string) => void;
+
+  constructor(local: TemplateScan, options: TemplateStoreOptions = {}) {
+    this.#local = local;
+    this.#warn = options.warn ?? (() => undefined);
+    const r = options.remote;
+    if (r) {
+      const source = new RemoteTemplateSource(r);
+      this.#remote = {
+        source,
+        cache: new TemplateCache(r.cacheDir),
+        set: new Map(),
+        invalid: new Map(),
+        state: { url: source.url, state: 'unreachable', cacheDir: path.resolve(r.cacheDir), templates: 0 },
+      };
     }
   }
-  return { dir: absolute, templates, invalid };
-}
 
-export function templateInfo(b: Blueprint): TemplateInfo {
-  const info: TemplateInfo = {
-    id: b.manifest.id,
-    version: b.manifest.version,
-    path: b.manifestPath,
-    hash: b.hash,
-    isolation: b.manifest.isolation,
-    capabilities: b.manifest.capabilities,
-  };
-  if (b.manifest.description !== undefined) info.description = b.manifest.description;
-  return info;
-}
-
-/** The design layer as the daemon sees it: a validated set of templates, queried by id. */
-export class TemplateStore {
-  #scan: TemplateScan;
-
-  constructor(scan: TemplateScan) {
-    this.#scan = scan;
-  }
-
-  static async open(dir: string): Promise<TemplateStore> {
-    return new TemplateStore(await scanTemplateDir(dir));
+  /** Scans the local directory and, with a remote source, syncs it (or falls back to its cache). */
+  static async open(dir: string, options: TemplateStoreOptions = {}): Promise<TemplateStore> {
+    const store = new TemplateStore(await scanTemplateDir(dir), options);
+    await store.#syncRemote();
+    return store;
   }
 
   get dir(): string {
-    return this.#scan.dir;
+    return this.#local.dir;
   }
 
   get invalid(): readonly InvalidTemplate[] {
-    return this.#scan.invalid;
+    return [...this.#local.invalid, ...(this.#remote?.invalid.values() ?? [])];
   }
 
-  /** Every valid template's blueprint (as scanned at boot). */
+  /** The remote source's state, or undefined when no `templates.url` is configured. */
+  remoteState(): RemoteDesignState | undefined {
+    if (!this.#remote) return undefined;
+    return { ...this.#remote.state, templates: this.#remote.set.size };
+  }
+
+  /** Every valid template's blueprint: the remote set, then local templates the service does not shadow. */
   blueprints(): Blueprint[] {
-    return [...this.#scan.templates.values()];
+    return this.#entries().map((e) => e.blueprint);
   }
 
   list(): TemplateInfo[] {
-    return [...this.#scan.templates.values()].map(templateInfo);
+    return this.#entries().map((e) => templateInfo(e.blueprint, e.source));
+  }
+
+  /** Spec 002 phase 3 step 1 "fetch the blueprint", from what the boot validated. */
+  get(id: string): Blueprint {
+    const remote = this.#remote?.set.get(id);
+    if (remote) return remote.blueprint;
+    const b = this.#local.templates.get(id);
+    if (b) return b;
+    const bad = this.#remote?.invalid.get(id) ?? this.#local.invalid.find((t) => path.basename(path.dirname(t.file)) === id);
+    if (bad) throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" is invalid and was excluded:\n${bad.error}`, { details: { problems: bad.problems } });
+    throw new OpenStarryError(ErrorCode.TEMPLATE_NOT_FOUND, `no template "${id}" in ${this.#local.dir}${this.#remote ? ` or at ${this.#remote.source.url}` : ''}`);
   }
 
   /**
-   * The template as it is on disk now, validated again: what a spawn runs. The boot scan decides which ids exist;
-   * an edit since then applies to the next spawn (a running agent keeps its frozen blueprint, spec 002).
-   * @throws ERR_TEMPLATE_INVALID when the edited template no longer validates, ERR_TEMPLATE_NOT_FOUND
+   * What a spawn runs now, validated again (spec 002 phase 4 "the daemon fetches the worker template"): from the
+   * service when it has the id (a template changed there applies to agents spawned from now on), its cached good
+   * version when the service is unreachable or sends an invalid one, else the local directory as it is on disk.
+   * @throws ERR_TEMPLATE_INVALID, ERR_TEMPLATE_NOT_FOUND, ERR_DESIGN_LAYER_UNREACHABLE (no cached or local copy)
    */
   async fresh(id: string): Promise<Blueprint> {
+    if (this.#remote && (this.#remote.set.has(id) || !this.#local.templates.has(id))) {
+      const remote = await this.#freshRemote(this.#remote, id);
+      if (remote) return remote;
+    }
     const known = this.get(id);
     let blueprint: Blueprint;
     try {
@@ -130,12 +154,113 @@ export class TemplateStore {
     return blueprint;
   }
 
-  /** Spec 002 phase 3 step 1 "fetch the blueprint" (`GET /templates/<id>` on the local source). */
-  get(id: string): Blueprint {
-    const b = this.#scan.templates.get(id);
-    if (b) return b;
-    const bad = this.#scan.invalid.find((t) => path.basename(path.dirname(t.file)) === id);
-    if (bad) throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" is invalid and was excluded:\n${bad.error}`, { details: { problems: bad.problems } });
-    throw new OpenStarryError(ErrorCode.TEMPLATE_NOT_FOUND, `no template "${id}" in ${this.#scan.dir}`);
+  #entries(): { blueprint: Blueprint; source: TemplateSource }[] {
+    const remote = [...(this.#remote?.set.values() ?? [])];
+    const local = [...this.#local.templates.values()].filter((b) => !this.#remote?.set.has(b.manifest.id)).map((blueprint) => ({ blueprint, source: 'local' as const }));
+    return [...remote, ...local].sort((a, b) => a.blueprint.manifest.id.localeCompare(b.blueprint.manifest.id));
+  }
+
+  /** Undefined: the service does not have `id` (fall back to the local directory). */
+  async #freshRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
+    const cached = remote.set.get(id);
+    let pkg;
+    try {
+      pkg = await remote.source.get(id);
+    } catch (err) {
+      const code = errorToWire(err).code;
+      if (code === ErrorCode.DESIGN_LAYER_UNREACHABLE) {
+        this.#unreachable(remote, err);
+        if (cached) {
+          cached.source = 'cache';
+          return cached.blueprint;
+        }
+        if (this.#local.templates.has(id)) return undefined;
+        throw new OpenStarryError(ErrorCode.DESIGN_LAYER_UNREACHABLE, `template "${id}" is not cached and ${(err as Error).message}`, { cause: err });
+      }
+      this.#contact(remote);
+      if (code === ErrorCode.TEMPLATE_NOT_FOUND) {
+        remote.set.delete(id);
+        remote.invalid.delete(id);
+        return undefined;
+      }
+      return this.#rejected(remote, id, err, cached);
+    }
+    this.#contact(remote);
+    if (cached && remote.cache.hashOf(id) === pkg.hash) {
+      cached.source = 'remote';
+      return cached.blueprint;
+    }
+    try {
+      const blueprint = await remote.cache.install(pkg, remote.source.origin(id), remote.source.url);
+      remote.set.set(id, { blueprint, source: 'remote' });
+      remote.invalid.delete(id);
+      return blueprint;
+    } catch (err) {
+      return this.#rejected(remote, id, err, cached);
+    }
+  }
+
+  /** An invalid template from the service: reported and excluded; the cached good version, if any, is kept. */
+  #rejected(remote: Remote, id: string, err: unknown, cached: RemoteEntry | undefined): Blueprint {
+    const wire = errorToWire(err);
+    const details = (err as OpenStarryError).details as { problems?: InvalidTemplate['problems'] } | undefined;
+    remote.invalid.set(id, { file: remote.source.origin(id), error: wire.message, problems: details?.problems ?? [{ path: '', message: wire.message }] });
+    if (cached) {
+      this.#warn(`template "${id}" from ${remote.source.url} rejected, keeping the cached good version (${cached.blueprint.manifest.version}): ${wire.message}`);
+      return cached.blueprint;
+    }
+    this.#warn(`template "${id}" from ${remote.source.url} rejected: ${wire.message}`);
+    throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" from the design layer is invalid:\n${wire.message}`, { cause: err, details });
+  }
+
+  async #syncRemote(): Promise<void> {
+    const remote = this.#remote;
+    if (!remote) return;
+    const cached = await remote.cache.open();
+    for (const [id, blueprint] of cached.templates) remote.set.set(id, { blueprint, source: 'cache' });
+    for (const bad of cached.invalid) remote.invalid.set(`cache:${bad.file}`, bad);
+    if (remote.cache.syncedAt) remote.state.syncedAt = remote.cache.syncedAt;
+    let listing;
+    try {
+      listing = await remote.source.list();
+    } catch (err) {
+      this.#unreachable(remote, err);
+      this.#warn(`design layer ${remote.source.url} unreachable; booting from ${remote.set.size} cached template(s): ${(err as Error).message}`);
+      return;
+    }
+    this.#contact(remote);
+    for (const bad of listing.invalid) {
+      remote.invalid.set(`service:${bad.file}`, { file: `${remote.source.url} ${bad.file}`, error: bad.error, problems: [{ path: '', message: bad.error }] });
+    }
+    const ids = new Set(listing.templates.map((t) => t.id));
+    for (const id of [...remote.set.keys()]) if (!ids.has(id)) remote.set.delete(id);
+    for (const entry of listing.templates) {
+      const held = remote.set.get(entry.id);
+      if (held && remote.cache.hashOf(entry.id) === entry.hash) {
+        held.source = 'remote'; // unchanged on the service: no download, no write to the card
+        continue;
+      }
+      await this.#freshRemote(remote, entry.id).catch(() => undefined);
+      if (remote.state.state === 'unreachable') return; // went away mid-sync: keep the cache as it is
+    }
+    try {
+      await remote.cache.synced(remote.source.url, ids, new Date());
+      remote.state.syncedAt = remote.cache.syncedAt;
+    } catch (err) {
+      this.#warn(`design-layer cache index not written: ${(err as Error).message}`);
+    }
+  }
+
+  #contact(remote: Remote): void {
+    remote.state.state = 'synced';
+    remote.state.contactAt = new Date().toISOString();
+    delete remote.state.lastError;
+  }
+
+  #unreachable(remote: Remote, err: unknown): void {
+    if (remote.state.state === 'synced' || remote.state.lastError === undefined) this.#warn(`design layer unreachable: ${(err as Error).message}`);
+    remote.state.state = 'unreachable';
+    remote.state.lastError = (err as Error).message;
+    for (const entry of remote.set.values()) entry.source = 'cache';
   }
 }

@@ -1,5 +1,6 @@
 /** Every `openstarry` command, in the order `help` lists them. */
 import type { Command } from '../args.ts';
+import { designLayer } from './design-layer.ts';
 import { devices } from './devices.ts';
 import { helpCommand } from './help.ts';
 import { kill } from './kill.ts';
@@ -11,4 +12,4 @@ import { status } from './status.ts';
 import { templates } from './templates.ts';
 import { validate } from './validate.ts';
 
-export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, logs, helpCommand(() => commands)];
+export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, logs, designLayer, helpCommand(() => commands)];

@@ -25,6 +25,8 @@ export function statusText(s: DaemonStatus): string {
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
     `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
   ];
+  const r = s.templates.remote;
+  if (r) lines.push(`  design layer ${r.url}: ${r.state}${r.state === 'unreachable' ? ` (${r.lastError ?? 'no answer'}), ${r.templates} template(s) from the cache` : ''}`);
   for (const bad of s.templates.invalid) lines.push(`  invalid: ${bad.file}: ${bad.error.replaceAll('\n', '\n    ')}`);
   if (s.infrastructure.length > 0) lines.push(`infra:      ${s.infrastructure.map((i) => `${i.name} ${i.state}`).join(', ')}`);
   lines.push('', 'boot phases:');

@@ -1,0 +1,117 @@
+/**
+ * The design-layer service (spec 002 phase 2 "Agent Design Layer service online ... query interface such as
+ * GET /templates/master-agent"), shipped as `openstarry design-layer serve --dir D`. It serves a folder of
+ * templates to any number of daemons (`templates.url`); wire format in template-package.ts.
+ *
+ * The folder is read on every request, so a template edited on the service reaches agents spawned afterwards
+ * (the daemons' running agents keep their frozen blueprints). Only templates that validate are served; the
+ * invalid ones are listed with their errors so an operator sees them from any daemon's `openstarry templates`.
+ * Read-only: GET and HEAD, nothing else.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { errorToWire } from '../errors.ts';
+import { loadTemplateFolder } from './blueprint.ts';
+import { AGENT_ID } from './manifest-schema.ts';
+import type { TemplateListing, TemplatePackage } from './template-package.ts';
+import { scanTemplateDir } from './template-scan.ts';
+
+export interface DesignLayerServerOptions {
+  dir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  log?: (line: string) => void;
+}
+
+export class DesignLayerServer {
+  readonly #server: Server;
+  readonly #dir: string;
+  readonly #log: (line: string) => void;
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: Server, dir: string, log: (line: string) => void) {
+    this.#server = server;
+    this.#dir = dir;
+    this.#log = log;
+  }
+
+  static async listen(options: DesignLayerServerOptions): Promise<DesignLayerServer> {
+    const log = options.log ?? (() => undefined);
+    // Fails early, with the reason, when the folder cannot be read at all.
+    await scanTemplateDir(options.dir);
+    const server = createServer();
+    const service = new DesignLayerServer(server, options.dir, log);
+    server.on('request', (req, res) => void service.#handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 7410, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return service;
+  }
+
+  get url(): string {
+    const a = this.#server.address() as AddressInfo;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** Stops listening and ends idle keep-alive connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: 'the design layer is read-only: GET and HEAD only' } });
+      const url = new URL(req.url ?? '/', 'http://design-layer');
+      if (url.pathname === '/templates' || url.pathname === '/templates/') return send(res, 200, await this.#listing());
+      const match = /^\/templates\/([^/]+)$/.exec(url.pathname);
+      if (match?.[1]) return send(res, ...(await this.#package(decodeURIComponent(match[1]))));
+      if (url.pathname === '/healthz') return send(res, 200, { ok: true });
+      return send(res, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${url.pathname}` } });
+    } catch (err) {
+      this.#log(`request ${req.url ?? ''} failed: ${(err as Error).message}`);
+      return send(res, 500, { error: errorToWire(err) });
+    }
+  }
+
+  async #listing(): Promise<TemplateListing> {
+    const scan = await scanTemplateDir(this.#dir);
+    return {
+      templates: [...scan.templates.values()].map((b) => ({ id: b.manifest.id, version: b.manifest.version, hash: b.hash, ...(b.manifest.description ? { description: b.manifest.description } : {}) })),
+      invalid: scan.invalid.map((i) => ({ file: i.file, error: i.error })),
+    };
+  }
+
+  async #package(id: string): Promise<[number, unknown]> {
+    if (!AGENT_ID.test(id)) return [404, { error: { code: 'ERR_TEMPLATE_NOT_FOUND', message: `"${id}" is not a template id` } }];
+    const scan = await scanTemplateDir(this.#dir);
+    const found = scan.templates.get(id);
+    if (!found) {
+      const bad = scan.invalid.find((i) => path.basename(path.dirname(i.file)) === id);
+      if (bad) return [422, { error: { code: 'ERR_TEMPLATE_INVALID', message: bad.error } }];
+      return [404, { error: { code: 'ERR_TEMPLATE_NOT_FOUND', message: `no template "${id}"` } }];
+    }
+    // Read once more with the text: the hash sent is the hash of exactly these bytes.
+    const { blueprint, manifestText } = await loadTemplateFolder(found.manifestPath);
+    if (blueprint.manifest.id !== id) return [503, { error: { code: 'ERR_TEMPLATE_INVALID', message: `template "${id}" changed while it was read; try again` } }];
+    const pkg: TemplatePackage = { id, version: blueprint.manifest.version, hash: blueprint.hash, manifest: manifestText, files: { ...blueprint.files } };
+    this.#log(`GET /templates/${id} -> ${blueprint.manifest.version} ${blueprint.hash.slice(0, 12)}`);
+    return [200, pkg];
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
