@@ -48,7 +48,7 @@ const reconnectSchema = z
     minMs: z.number().int().min(100).max(600_000).default(1000),
     maxMs: z.number().int().min(100).max(3_600_000).default(60_000),
   })
-  .refine((r) => r.minMs <= r.maxMs, { message: 'minMs must not be larger than maxMs', path: ['minMs'] });
+  .refine((r) => r.minMs <= r.maxMs, { message: 'must not be larger than maxMs', path: ['minMs'] });
 
 const queueSchema = z.strictObject({
   /** QoS 1 messages kept while offline (persisted under OPENSTARRY_HOME/mqtt-queue). */
