@@ -39,7 +39,7 @@ const topicPrefix = z
   .min(1)
   .max(MAX_TOPIC_PREFIX)
   .refine((p) => p.endsWith('/'), 'must end in "/"')
-  .refine((p) => !/[+#\u0000]/.test(p), 'must not contain "+", "#" or NUL')
+  .refine((p) => !p.includes('+') && !p.includes('#') && !p.includes('\u0000'), 'must not contain "+", "#" or NUL')
   .refine((p) => !p.startsWith('$'), 'must not start with "$" (reserved for broker topics)');
 
 const reconnectSchema = z
