@@ -1,0 +1,93 @@
+/**
+ * The MQTT link as an infrastructure plugin (spec 002 phase 1.2; DESIGN §4 "Boot": state DB, embedded broker,
+ * MQTT link, dashboard). `createMqttInfrastructure` returns the plugins in start order: the embedded broker
+ * first when `mqtt.url` is absent, then the link — so the daemon stops the link (publishing its offline status)
+ * before the broker goes away.
+ */
+import path from 'node:path';
+import type { Clock } from '../clock.ts';
+import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
+import { OpenStarryError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { EmbeddedBroker } from './embedded-broker.ts';
+import { LinkErrorCode } from './errors.ts';
+import type { MqttConfig } from './mqtt-config.ts';
+import { MqttLink } from './mqtt-link.ts';
+import type { MqttLinkStatus } from './mqtt-link.ts';
+import { resolveMqttSettings } from './mqtt-settings.ts';
+
+export interface MqttLinkPluginOptions {
+  config: MqttConfig;
+  deviceId: string;
+  version: string;
+  /** OPENSTARRY_HOME: the queue lives in `<home>/mqtt-queue`. */
+  home: string;
+  /** The embedded broker to connect to when `config.url` is absent (its actual URL is read at start). */
+  broker?: EmbeddedBroker;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export class MqttLinkPlugin implements InfrastructurePlugin {
+  readonly name = 'mqtt-link';
+  readonly #o: MqttLinkPluginOptions;
+  #link: MqttLink | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: MqttLinkPluginOptions) {
+    this.#o = options;
+  }
+
+  /** Resolves the settings (reads TLS/password files: a missing one fails the boot, naming the field) and connects. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#o;
+    const embeddedUrl = o.config.url === undefined ? o.broker?.url : undefined;
+    const settings = await resolveMqttSettings(o.config, o.deviceId, embeddedUrl !== undefined ? { embeddedUrl } : {});
+    const link = new MqttLink({
+      settings,
+      deviceId: o.deviceId,
+      version: o.version,
+      queueDir: path.join(o.home, 'mqtt-queue'),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
+    this.#link = link;
+    await link.start();
+  }
+
+  /** The running link (publish/subscribe). Throws ERR_LINK_STOPPED before start(). */
+  get link(): MqttLink {
+    if (this.#link === undefined) throw new OpenStarryError(LinkErrorCode.STOPPED, 'the MQTT link has not started');
+    return this.#link;
+  }
+
+  /** For `openstarry status`; undefined before start. */
+  status(): MqttLinkStatus | undefined {
+    return this.#link?.state();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      await this.#link?.close();
+    })();
+    return this.#stopping;
+  }
+}
+
+/** The MQTT infrastructure plugins for a config, in start order. */
+export function createMqttInfrastructure(options: Omit<MqttLinkPluginOptions, 'broker'>): { plugins: InfrastructurePlugin[]; link: MqttLinkPlugin; broker?: EmbeddedBroker } {
+  if (options.config.url !== undefined) {
+    const link = new MqttLinkPlugin(options);
+    return { plugins: [link], link };
+  }
+  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, ...(options.log ? { log: options.log.child('broker') } : {}) });
+  const link = new MqttLinkPlugin({ ...options, broker });
+  return { plugins: [broker, link], link, broker };
+}

@@ -1,0 +1,119 @@
+/**
+ * The `mqtt` key of the daemon config (DESIGN §3.2, §4 "MQTT link"). Strict like the rest of the config: a typo
+ * such as `keepAliveSec` is an error, not a silently ignored key. File paths (TLS, password file) are only
+ * checked for shape here; they are read at link start (see mqtt-settings.ts) so a missing file names its field.
+ *
+ * Use it in the daemon schema as `mqtt: mqttConfigSchema.prefault({})`: zod 4's `.default({})` would hand back
+ * `{}` unparsed, without the inner defaults.
+ *
+ * Defaults that depend on the device (`clientId`, `topicPrefix`) and on the broker (`protocolVersion`) are
+ * resolved by `resolveMqttSettings`: the embedded broker (aedes 1.x) speaks MQTT 3.1.1 only, so with no `url`
+ * the version defaults to 3.1.1 and asking for 5 is an error; with a `url` it defaults to 5.
+ */
+import { z } from 'zod';
+
+const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
+const MAX_TOPIC_PREFIX = 200;
+
+const filePath = z.string().min(1, 'must be a file path');
+
+const urlSchema = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a URL such as mqtt://broker.local:1883' });
+    return;
+  }
+  if (!URL_PROTOCOLS.has(url.protocol)) ctx.addIssue({ code: 'custom', message: `protocol must be mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//)` });
+  if (url.hostname === '') ctx.addIssue({ code: 'custom', message: 'must name a host' });
+});
+
+/** `5`, `4`, `'5'`, `'4'`, `'3.1.1'` -> 5 | 4 (mqtt.js's protocolVersion numbers). */
+const protocolVersion = z
+  .union([z.literal(5), z.literal(4), z.literal('5'), z.literal('4'), z.literal('3.1.1')])
+  .transform((v): 5 | 4 => (v === 5 || v === '5' ? 5 : 4));
+
+const topicPrefix = z
+  .string()
+  .min(1)
+  .max(MAX_TOPIC_PREFIX)
+  .refine((p) => p.endsWith('/'), 'must end in "/"')
+  .refine((p) => !p.includes('+') && !p.includes('#') && !p.includes('\u0000'), 'must not contain "+", "#" or NUL')
+  .refine((p) => !p.startsWith('$'), 'must not start with "$" (reserved for broker topics)');
+
+const reconnectSchema = z
+  .strictObject({
+    /** First retry delay; each failure doubles it (with jitter) up to maxMs. */
+    minMs: z.number().int().min(100).max(600_000).default(1000),
+    maxMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  })
+  .refine((r) => r.minMs <= r.maxMs, { message: 'must not be larger than maxMs', path: ['minMs'] });
+
+const queueSchema = z.strictObject({
+  /** QoS 1 messages kept while offline (persisted under OPENSTARRY_HOME/mqtt-queue). */
+  maxMessages: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Topic + payload bytes kept while offline. */
+  maxBytes: z.number().int().min(1024).max(1024 * 2 ** 20).default(16 * 2 ** 20),
+  /** The only policy so far: drop the oldest message that is not a retained state snapshot (see outbound-queue.ts). */
+  overflow: z.literal('drop-oldest').default('drop-oldest'),
+  /** fsync of the queue file at most this often: a power cut loses at most this much of accepted messages. */
+  fsyncIntervalMs: z.number().int().min(0).max(60_000).default(1000),
+});
+
+const tlsSchema = z.strictObject({
+  /** PEM file of the CA(s) that signed the broker's certificate. Default: Node's built-in CA list. */
+  ca: filePath.optional(),
+  /** PEM client certificate (mutual TLS); needs `key`. */
+  cert: filePath.optional(),
+  /** PEM private key of the client certificate. */
+  key: filePath.optional(),
+  /** false accepts any broker certificate: for a lab only. */
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+const embeddedBrokerSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(1883),
+});
+
+export const mqttConfigSchema = z
+  .strictObject({
+    /** Upstream broker. Absent: the embedded broker (`embeddedBroker`) is started and the link connects to it. */
+    url: urlSchema.optional(),
+    protocolVersion: protocolVersion.optional(),
+    tls: tlsSchema.optional(),
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    /** A file holding the password (first line), so it need not sit in the config. */
+    passwordFile: filePath.optional(),
+    /** Default `openstarry-<deviceId>`. */
+    clientId: z.string().min(1).max(128).optional(),
+    /** Default `openstarry/<deviceId>/`. */
+    topicPrefix: topicPrefix.optional(),
+    keepaliveSec: z.number().int().min(5).max(65_535).default(30),
+    reconnect: reconnectSchema.prefault({}),
+    queue: queueSchema.prefault({}),
+    /** Incoming payloads above this are dropped and counted, never handed to a handler. */
+    maxIncomingBytes: z.number().int().min(16).max(256 * 2 ** 20).default(256 * 1024),
+    /** start() waits at most this long for the first connection, then boot goes on offline (queueing). */
+    startWaitMs: z.number().int().min(0).max(60_000).default(2000),
+    embeddedBroker: embeddedBrokerSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.password !== undefined && c.passwordFile !== undefined) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give password or passwordFile, not both' });
+    if (c.tls !== undefined) {
+      if (c.url === undefined) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs an mqtts:// or wss:// url (the embedded broker has no TLS)' });
+      else if (!/^(mqtts|wss):/.test(c.url)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be mqtts:// or wss:// when tls is set' });
+      if ((c.tls.cert === undefined) !== (c.tls.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert === undefined ? 'cert' : 'key'], message: 'cert and key go together' });
+    }
+    if (c.url === undefined && c.protocolVersion === 5) ctx.addIssue({ code: 'custom', path: ['protocolVersion'], message: 'the embedded broker speaks MQTT 3.1.1 only: use 3.1.1 or set url' });
+  });
+
+export type MqttConfig = z.output<typeof mqttConfigSchema>;
+export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
+
+/** Parses a fragment; errors carry paths relative to the `mqtt` key. */
+export function parseMqttConfig(input: unknown): MqttConfig {
+  return mqttConfigSchema.parse(input ?? {});
+}

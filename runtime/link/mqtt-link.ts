@@ -1,0 +1,439 @@
+/**
+ * The MQTT link to the upstream broker (DESIGN §3.6, §4 "MQTT link"), on mqtt.js.
+ *
+ * Connection: one mqtt.js client per connection attempt, with mqtt.js's own reconnect off (`reconnectPeriod: 0`)
+ * and a clean session. Retries are driven by ONE guarded timer of the link (capped exponential backoff with jitter,
+ * reconnect-backoff.ts; the step is reset once a connection stayed up for min(maxMs, 30 s)). A fresh client per
+ * attempt means no mqtt.js offline queue or in-flight store outlives its connection: the persisted queue is the only
+ * source of QoS 1 messages. Clean session, because commands queued at the broker for hours while the board was off
+ * must not all fire when it comes back; every subscription is re-sent on each connect instead.
+ *
+ * Presence: a retained birth `{"online":true,deviceId,version,startedAt}` on `<prefix>status` after each connect, a
+ * retained last will `{"online":false,...,"reason":"connection lost"}`, and on a clean stop a retained
+ * `{"online":false,...,"reason":"stopped"}` before DISCONNECT (which suppresses the will).
+ *
+ * Outgoing: QoS 1 goes through the persisted queue (outbound-queue.ts) — stored first, sent in queue order with at
+ * most `window` in flight (the broker's Receive Maximum, capped at 32), removed on PUBACK. After a reconnect the
+ * un-acked ones are sent again from the head: delivery is at least once, so a message whose PUBACK was lost with the
+ * connection can arrive twice, never out of order. A PUBACK with an MQTT 5 failure reason (e.g. not authorised)
+ * removes the message and counts it in `rejected`: retrying it would block the queue forever. QoS 0 is sent only
+ * while connected; offline it is dropped and counted.
+ *
+ * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
+ */
+import mqtt from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { OpenStarryError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { LinkErrorCode } from './errors.ts';
+import { IncomingDispatch } from './incoming-dispatch.ts';
+import type { IncomingCounters, MessageHandler, RawIncoming, SubscribeOptions } from './incoming-dispatch.ts';
+import { checkTopicFilter, checkTopicName } from './mqtt-topics.ts';
+import type { MqttLinkSettings } from './mqtt-settings.ts';
+import { redactUrl } from './mqtt-settings.ts';
+import { OutboundQueue } from './outbound-queue.ts';
+import type { OutboundQueueStats } from './outbound-queue.ts';
+import { backoffDelay } from './reconnect-backoff.ts';
+
+export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
+
+/** What `openstarry status` shows for the link. */
+export interface MqttLinkStatus {
+  state: LinkState;
+  url: string;
+  protocolVersion: 5 | 4;
+  clientId: string;
+  topicPrefix: string;
+  /** clock time (ms) the state was entered. */
+  since: number;
+  lastError?: string;
+  queue: OutboundQueueStats;
+  /** Incoming messages dropped: oversized + malformed. */
+  droppedIncoming: number;
+  incoming: IncomingCounters;
+  /** QoS 0 messages dropped because the link was offline. */
+  droppedQos0: number;
+  /** QoS 1 messages the broker refused with an MQTT 5 reason code (removed from the queue). */
+  rejected: number;
+  /** Connections re-established after a loss. */
+  reconnects: number;
+  subscriptions: number;
+}
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+  /** `topic` is a full topic (e.g. `openstarry/all/...`), not relative to the prefix. */
+  absolute?: boolean;
+  /** MQTT 5 correlation data (sent only on MQTT 5). */
+  correlationData?: Buffer;
+}
+
+export type PublishOutcome = 'queued' | 'sent' | 'dropped';
+
+export interface MqttLinkOptions {
+  settings: MqttLinkSettings;
+  deviceId: string;
+  version: string;
+  /** Directory of the persisted outbound queue, e.g. `$OPENSTARRY_HOME/mqtt-queue`. */
+  queueDir: string;
+  /** Shown in the birth message. Default: now. */
+  startedAt?: string;
+  clock?: Clock;
+  random?: () => number;
+  log?: Logger;
+  /** mqtt.js's connect, injected for tests. */
+  connect?: (url: string, options: IClientOptions) => MqttClient;
+  /** How long close() waits for the offline status PUBACK and the DISCONNECT. Default 2000 ms. */
+  stopTimeoutMs?: number;
+  /** Queue compaction threshold (tests). */
+  compactMinBytes?: number;
+}
+
+const MAX_WINDOW = 32;
+const MAX_PACKET = 268_435_455;
+
+export class MqttLink {
+  readonly #s: MqttLinkSettings;
+  readonly #o: MqttLinkOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  readonly #incoming: IncomingDispatch;
+  readonly #startedAt: string;
+  #queue: OutboundQueue | undefined;
+  #client: MqttClient | undefined;
+  #gen = 0;
+  #state: LinkState = 'stopped';
+  #since: number;
+  #lastError: string | undefined;
+  #retryTimer: unknown;
+  #attempt = 0;
+  #connectedAt: number | undefined;
+  #everConnected = false;
+  #window = MAX_WINDOW;
+  readonly #inflight = new Set<number>();
+  #sentUpTo = 0;
+  #counters = { droppedQos0: 0, rejected: 0, reconnects: 0 };
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #onConnected: (() => void) | undefined;
+
+  constructor(options: MqttLinkOptions) {
+    this.#o = options;
+    this.#s = options.settings;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log;
+    this.#since = this.#clock.now();
+    this.#startedAt = options.startedAt ?? new Date().toISOString();
+    this.#incoming = new IncomingDispatch({ maxIncomingBytes: this.#s.maxIncomingBytes, topicPrefix: this.#s.topicPrefix, ...(options.log ? { log: options.log } : {}) });
+  }
+
+  get topicPrefix(): string {
+    return this.#s.topicPrefix;
+  }
+
+  /** Opens the queue and connects; resolves once connected or after `startWaitMs`, whichever comes first. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#closing) throw new OpenStarryError(LinkErrorCode.STOPPED, 'the MQTT link was closed');
+    const prefix = this.#s.topicPrefix;
+    this.#queue = await OutboundQueue.open({
+      dir: this.#o.queueDir,
+      maxMessages: this.#s.queue.maxMessages,
+      maxBytes: this.#s.queue.maxBytes,
+      overflow: this.#s.queue.overflow,
+      fsyncIntervalMs: this.#s.queue.fsyncIntervalMs,
+      coalesce: (topic) => topic === `${prefix}state` || topic.startsWith(`${prefix}state/`),
+      clock: this.#clock,
+      ...(this.#o.compactMinBytes !== undefined ? { compactMinBytes: this.#o.compactMinBytes } : {}),
+      ...(this.#log ? { log: this.#log } : {}),
+    });
+    if (this.#closing) return;
+    const connected = new Promise<void>((resolve) => (this.#onConnected = resolve));
+    this.#connect();
+    let timer: unknown;
+    const waited = new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, this.#s.startWaitMs)));
+    await Promise.race([connected, waited]);
+    this.#clock.clearTimeout(timer);
+    this.#onConnected = undefined;
+    if (this.#state !== 'connected' && !this.#closing) {
+      this.#log?.warn('mqtt: broker not reachable yet, continuing offline (QoS 1 messages are queued)', { url: redactUrl(this.#s.url), error: this.#lastError });
+    }
+  }
+
+  /**
+   * Publishes to `<prefix><topic>` (or `topic` itself with `absolute`). QoS 1 (the default) is stored in the
+   * persisted queue and returns 'queued'; QoS 0 returns 'sent' or, offline, 'dropped'.
+   */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions = {}): PublishOutcome {
+    const queue = this.#queue;
+    if (queue === undefined || this.#closing) throw new OpenStarryError(LinkErrorCode.STOPPED, 'the MQTT link is not running');
+    const full = options.absolute ? topic : `${this.#s.topicPrefix}${topic}`;
+    checkTopicName(full);
+    const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    if ((options.qos ?? 1) === 0) {
+      const client = this.#client;
+      if (this.#state !== 'connected' || client === undefined) {
+        this.#counters.droppedQos0++;
+        return 'dropped';
+      }
+      client.publish(full, body, { qos: 0, retain: options.retain === true, ...this.#corrProps(options.correlationData) });
+      return 'sent';
+    }
+    queue.push(full, body, { retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });
+    this.#pump();
+    return 'queued';
+  }
+
+  /** JSON convenience for publish(). */
+  publishJson(topic: string, value: unknown, options: PublishOptions = {}): PublishOutcome {
+    return this.publish(topic, JSON.stringify(value), options);
+  }
+
+  /**
+   * Subscribes `<prefix><filter>` (or `filter` with `absolute`); the subscription is re-sent on every reconnect.
+   * Returns the unsubscribe function.
+   */
+  subscribe<T = unknown>(filter: string, handler: MessageHandler<T>, options: SubscribeOptions<T> = {}): () => void {
+    if (this.#closing) throw new OpenStarryError(LinkErrorCode.STOPPED, 'the MQTT link was closed');
+    const full = options.absolute ? filter : `${this.#s.topicPrefix}${filter}`;
+    checkTopicFilter(full);
+    const before = this.#incoming.qosOf(full);
+    const { isNew, remove } = this.#incoming.add(full, handler as MessageHandler<unknown>, options as SubscribeOptions<unknown>);
+    if (isNew || this.#incoming.qosOf(full) > before) this.#sendSubscribe([{ filter: full, qos: this.#incoming.qosOf(full) }]);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      if (remove() && this.#state === 'connected') this.#client?.unsubscribe(full);
+    };
+  }
+
+  state(): MqttLinkStatus {
+    const status: MqttLinkStatus = {
+      state: this.#state,
+      url: redactUrl(this.#s.url),
+      protocolVersion: this.#s.protocolVersion,
+      clientId: this.#s.clientId,
+      topicPrefix: this.#s.topicPrefix,
+      since: this.#since,
+      queue: this.#queue?.stats() ?? { queued: 0, bytes: 0, dropped: 0, coalesced: 0, fileBytes: 0, compactions: 0, discardedTailBytes: 0 },
+      droppedIncoming: this.#incoming.dropped,
+      incoming: { ...this.#incoming.counters },
+      ...this.#counters,
+      subscriptions: this.#incoming.filters().length,
+    };
+    if (this.#lastError !== undefined) status.lastError = this.#lastError;
+    return status;
+  }
+
+  /** Publishes the offline status (retained), disconnects, closes the queue. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#onConnected?.();
+    await this.#starting?.catch(() => undefined);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#gen++; // every callback of the old connection is stale from here on
+    if (client !== undefined) {
+      if (this.#state === 'connected') {
+        const offline = Buffer.from(JSON.stringify(this.#presence(false, 'stopped')));
+        await this.#bounded(new Promise<void>((resolve) => client.publish(`${this.#s.topicPrefix}status`, offline, { qos: 1, retain: true }, () => resolve())));
+        await this.#bounded(new Promise<void>((resolve) => client.end(false, {}, () => resolve())));
+      }
+      client.end(true);
+    }
+    this.#inflight.clear();
+    this.#setState('stopped');
+    await this.#queue?.close();
+  }
+
+  #presence(online: boolean, reason?: string): Record<string, unknown> {
+    return { online, deviceId: this.#o.deviceId, version: this.#o.version, startedAt: this.#startedAt, ...(reason ? { reason } : {}) };
+  }
+
+  #clientOptions(): IClientOptions {
+    const s = this.#s;
+    const options: IClientOptions = {
+      protocolVersion: s.protocolVersion,
+      clientId: s.clientId,
+      clean: true,
+      keepalive: s.keepaliveSec,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      resubscribe: false,
+      will: { topic: `${s.topicPrefix}status`, payload: Buffer.from(JSON.stringify(this.#presence(false, 'connection lost'))), qos: 1, retain: true },
+    };
+    // MQTT 5: ask the broker not to send packets far above the incoming limit at all (they are dropped, uncounted,
+    // at the broker); those just above it still arrive and are dropped and counted here.
+    if (s.protocolVersion === 5) options.properties = { maximumPacketSize: Math.min(MAX_PACKET, s.maxIncomingBytes * 4 + 65_536) };
+    if (s.username !== undefined) options.username = s.username;
+    if (s.password !== undefined) options.password = s.password;
+    if (s.tls) {
+      options.rejectUnauthorized = s.tls.rejectUnauthorized;
+      if (s.tls.ca) options.ca = s.tls.ca;
+      if (s.tls.cert) options.cert = s.tls.cert;
+      if (s.tls.key) options.key = s.tls.key;
+    }
+    return options;
+  }
+
+  #connect(): void {
+    if (this.#closing) return;
+    const gen = ++this.#gen;
+    this.#setState('connecting');
+    let client: MqttClient;
+    try {
+      client = (this.#o.connect ?? mqtt.connect)(this.#s.url, this.#clientOptions());
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      this.#scheduleRetry();
+      return;
+    }
+    this.#client = client;
+    client.on('connect', (connack) => this.#onConnect(gen, client, connack));
+    client.on('message', (topic, payload, packet) => this.#onMessage(gen, topic, payload, packet));
+    client.on('error', (err) => {
+      if (gen === this.#gen) this.#lastError = err.message;
+    });
+    client.on('close', () => this.#onClose(gen, client));
+  }
+
+  #onConnect(gen: number, client: MqttClient, connack: IConnackPacket): void {
+    if (gen !== this.#gen) return;
+    this.#connectedAt = this.#clock.now();
+    if (this.#everConnected) this.#counters.reconnects++;
+    this.#everConnected = true;
+    this.#window = Math.max(1, Math.min(MAX_WINDOW, connack.properties?.receiveMaximum ?? MAX_WINDOW));
+    this.#inflight.clear();
+    this.#sentUpTo = 0;
+    this.#setState('connected');
+    this.#log?.info('mqtt: connected', { url: redactUrl(this.#s.url), queued: this.#queue?.size });
+    client.publish(`${this.#s.topicPrefix}status`, JSON.stringify(this.#presence(true)), { qos: 1, retain: true }, (err) => {
+      if (err && gen === this.#gen) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
+    });
+    this.#sendSubscribe(this.#incoming.filters());
+    this.#pump();
+    this.#onConnected?.();
+  }
+
+  #onClose(gen: number, client: MqttClient): void {
+    if (gen !== this.#gen) return;
+    this.#gen++;
+    this.#client = undefined;
+    client.removeAllListeners('message');
+    client.removeAllListeners('connect');
+    client.on('error', () => undefined); // a late socket error of a dead client must not become an uncaught one
+    client.end(true);
+    this.#inflight.clear();
+    if (this.#closing) return;
+    const stableMs = Math.min(this.#s.reconnect.maxMs, 30_000);
+    if (this.#connectedAt !== undefined && this.#clock.now() - this.#connectedAt >= stableMs) this.#attempt = 0;
+    if (this.#state === 'connected') this.#log?.warn('mqtt: connection lost', { error: this.#lastError });
+    this.#connectedAt = undefined;
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closing || this.#retryTimer !== undefined) return;
+    this.#setState('offline');
+    const delay = backoffDelay(this.#attempt++, { ...this.#s.reconnect, ...(this.#o.random ? { random: this.#o.random } : {}) });
+    this.#retryTimer = this.#clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#connect();
+    }, delay);
+  }
+
+  #sendSubscribe(filters: { filter: string; qos: 0 | 1 }[]): void {
+    const client = this.#client;
+    if (client === undefined || this.#state !== 'connected' || filters.length === 0) return;
+    const gen = this.#gen;
+    client.subscribe(Object.fromEntries(filters.map((f) => [f.filter, { qos: f.qos }])), (err, granted) => {
+      if (gen !== this.#gen) return;
+      if (err) this.#lastError = `subscribe failed: ${err.message}`;
+      for (const g of granted ?? []) {
+        if (g.qos === 128 || g.qos > 2) {
+          this.#lastError = `subscription to ${g.topic} refused by the broker`;
+          this.#log?.error('mqtt: subscription refused', { filter: g.topic });
+        }
+      }
+    });
+  }
+
+  #pump(): void {
+    const client = this.#client;
+    const queue = this.#queue;
+    if (this.#state !== 'connected' || client === undefined || queue === undefined || queue.closed) return;
+    const gen = this.#gen;
+    const batch = queue.peekAfter(this.#sentUpTo, this.#window - this.#inflight.size);
+    for (const m of batch) {
+      this.#inflight.add(m.seq);
+      this.#sentUpTo = m.seq;
+      client.publish(m.topic, m.payload, { qos: 1, retain: m.retain, ...this.#corrProps(m.correlationData) }, (err) => this.#onPubAck(gen, m.seq, err));
+    }
+  }
+
+  #onPubAck(gen: number, seq: number, err: Error | undefined): void {
+    if (gen !== this.#gen) return;
+    this.#inflight.delete(seq);
+    const reason = (err as { code?: unknown } | undefined)?.code;
+    if (err && typeof reason === 'number') {
+      // The broker answered, with a failure reason: resending would be refused again and block the queue.
+      this.#counters.rejected++;
+      this.#lastError = `publish refused: ${err.message}`;
+      this.#queue?.ack(seq);
+    } else if (err) {
+      return; // connection trouble: it stays queued and goes again after the reconnect
+    } else {
+      this.#queue?.ack(seq);
+    }
+    this.#pump();
+  }
+
+  #corrProps(correlationData: Buffer | undefined): { properties?: IPublishPacket['properties'] } {
+    return correlationData && this.#s.protocolVersion === 5 ? { properties: { correlationData } } : {};
+  }
+
+  #onMessage(gen: number, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (gen !== this.#gen) return;
+    const raw: RawIncoming = { topic, payload, retain: packet.retain, qos: packet.qos };
+    const props = packet.properties;
+    if (typeof props?.responseTopic === 'string') raw.responseTopic = props.responseTopic;
+    if (Buffer.isBuffer(props?.correlationData)) raw.correlationData = props.correlationData;
+    this.#incoming.dispatch(raw, (req, body, options) => {
+      if (req.responseTopic !== undefined) {
+        this.publish(req.responseTopic, body, { absolute: true, qos: options?.qos ?? 1, ...(req.correlationData ? { correlationData: req.correlationData } : {}) });
+      } else if (options?.fallbackCorrelation !== undefined) {
+        this.publish(`reply/${options.fallbackCorrelation}`, body, { qos: options.qos ?? 1 });
+      } else {
+        throw new OpenStarryError(LinkErrorCode.NO_RESPONSE_TOPIC, `the message on ${req.topic} has no response topic to reply to`);
+      }
+    });
+  }
+
+  #setState(state: LinkState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#since = this.#clock.now();
+  }
+
+  /** Waits for `op`, at most stopTimeoutMs. */
+  async #bounded(op: Promise<void>): Promise<void> {
+    let timer: unknown;
+    const timeout = new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, this.#o.stopTimeoutMs ?? 2000)));
+    await Promise.race([op, timeout]);
+    this.#clock.clearTimeout(timer);
+  }
+}

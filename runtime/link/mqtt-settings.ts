@@ -1,0 +1,87 @@
+/**
+ * Turns the validated `mqtt` config fragment into what the link connects with: defaults that depend on the device
+ * (client id, topic prefix) and on the broker (protocol version), plus the contents of the files the config names
+ * (TLS PEMs, password file), read once at start so that a missing or unreadable file fails the start with the
+ * field that names it.
+ */
+import { readFile as nodeReadFile } from 'node:fs/promises';
+import { OpenStarryError } from '../errors.ts';
+import { LinkErrorCode } from './errors.ts';
+import type { MqttConfig } from './mqtt-config.ts';
+
+export interface MqttLinkSettings {
+  url: string;
+  /** True when the link talks to the embedded broker (no `mqtt.url`). */
+  embedded: boolean;
+  protocolVersion: 5 | 4;
+  clientId: string;
+  topicPrefix: string;
+  keepaliveSec: number;
+  reconnect: { minMs: number; maxMs: number };
+  queue: MqttConfig['queue'];
+  maxIncomingBytes: number;
+  startWaitMs: number;
+  username?: string;
+  password?: string;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+}
+
+export interface ResolveOptions {
+  /** The embedded broker's actual address (it may listen on port 0 in tests). Default from `embeddedBroker`. */
+  embeddedUrl?: string;
+  readFile?: (file: string) => Promise<Buffer>;
+}
+
+export async function resolveMqttSettings(config: MqttConfig, deviceId: string, options: ResolveOptions = {}): Promise<MqttLinkSettings> {
+  const read = options.readFile ?? ((f: string) => nodeReadFile(f));
+  const readField = async (field: string, file: string): Promise<Buffer> => {
+    try {
+      return await read(file);
+    } catch (err) {
+      throw new OpenStarryError(LinkErrorCode.CONFIG, `mqtt.${field}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const embedded = config.url === undefined;
+  const url = config.url ?? options.embeddedUrl ?? `mqtt://${hostForUrl(config.embeddedBroker.host)}:${config.embeddedBroker.port}`;
+  const settings: MqttLinkSettings = {
+    url,
+    embedded,
+    // aedes 1.x refuses MQTT 5 CONNECTs ("unacceptable protocol version"); the schema rejects an explicit 5 there.
+    protocolVersion: config.protocolVersion ?? (embedded ? 4 : 5),
+    clientId: config.clientId ?? `openstarry-${deviceId}`,
+    topicPrefix: config.topicPrefix ?? `openstarry/${deviceId}/`,
+    keepaliveSec: config.keepaliveSec,
+    reconnect: { ...config.reconnect },
+    queue: { ...config.queue },
+    maxIncomingBytes: config.maxIncomingBytes,
+    startWaitMs: config.startWaitMs,
+  };
+  if (config.username !== undefined) settings.username = config.username;
+  if (config.password !== undefined) settings.password = config.password;
+  if (config.passwordFile !== undefined) settings.password = (await readField('passwordFile', config.passwordFile)).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (config.tls !== undefined) {
+    const tls: NonNullable<MqttLinkSettings['tls']> = { rejectUnauthorized: config.tls.rejectUnauthorized };
+    if (config.tls.ca !== undefined) tls.ca = await readField('tls.ca', config.tls.ca);
+    if (config.tls.cert !== undefined) tls.cert = await readField('tls.cert', config.tls.cert);
+    if (config.tls.key !== undefined) tls.key = await readField('tls.key', config.tls.key);
+    settings.tls = tls;
+  }
+  return settings;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** The URL without credentials, for `status` and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The on-disk format of the outbound queue (outbound-queue.ts): an append-only log of frames.
+ *
+ *   frame   = u32 LE bodyLength | u32 LE crc32(body) | body
+ *   body    = PUT:    u8 1 | u48 LE seq | u8 flags (bit0 retain, bit1 correlation data follows)
+ *                     | u16 LE topicLength | topic (UTF-8) | [u16 LE corrLength | corr] | payload (the rest)
+ *           | REMOVE: u8 2 | u48 LE seq, repeated (acked, or dropped on overflow)
+ *
+ * Why binary and not JSON lines: payloads are arbitrary bytes (base64 would add a third to every byte written to
+ * an SD card), and the length + CRC make a torn or garbled record detectable without guessing where text ends.
+ * Coalescing needs no record of its own: replaying the PUTs applies the same "latest value per state topic" rule.
+ */
+import * as zlib from 'node:zlib';
+
+export const FRAME_HEADER = 8;
+const PUT = 1;
+const REMOVE = 2;
+const SEQ_BYTES = 6;
+/** No single record may claim more than this: a garbled length field must not make the reader allocate gigabytes. */
+export const MAX_FRAME_BODY = 512 * 2 ** 20;
+
+export interface PutRecord {
+  kind: 'put';
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  correlationData?: Buffer;
+}
+export interface RemoveRecord {
+  kind: 'remove';
+  seqs: number[];
+}
+export type LogRecord = PutRecord | RemoveRecord;
+
+const crcTable = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE): zlib's own where Node has it (>= 20.15), a table-driven one otherwise. */
+export function crc32(data: Uint8Array): number {
+  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (native) return native(data);
+  let c = -1;
+  for (let i = 0; i < data.length; i++) c = (crcTable[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+function frame(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + body.length);
+  out.writeUInt32LE(body.length, 0);
+  out.writeUInt32LE(crc32(body), 4);
+  body.copy(out, FRAME_HEADER);
+  return out;
+}
+
+export function encodePut(r: Omit<PutRecord, 'kind'>): Buffer {
+  const topic = Buffer.from(r.topic, 'utf8');
+  const corr = r.correlationData;
+  const body = Buffer.allocUnsafe(1 + SEQ_BYTES + 1 + 2 + topic.length + (corr ? 2 + corr.length : 0) + r.payload.length);
+  let o = body.writeUInt8(PUT, 0);
+  o = body.writeUIntLE(r.seq, o, SEQ_BYTES);
+  o = body.writeUInt8((r.retain ? 1 : 0) | (corr ? 2 : 0), o);
+  o = body.writeUInt16LE(topic.length, o);
+  o += topic.copy(body, o);
+  if (corr) {
+    o = body.writeUInt16LE(corr.length, o);
+    o += corr.copy(body, o);
+  }
+  r.payload.copy(body, o);
+  return frame(body);
+}
+
+export function encodeRemove(seqs: readonly number[]): Buffer {
+  const body = Buffer.allocUnsafe(1 + SEQ_BYTES * seqs.length);
+  body.writeUInt8(REMOVE, 0);
+  seqs.forEach((s, i) => body.writeUIntLE(s, 1 + i * SEQ_BYTES, SEQ_BYTES));
+  return frame(body);
+}
+
+function decodeBody(body: Buffer): LogRecord | undefined {
+  const type = body[0];
+  if (type === REMOVE) {
+    if ((body.length - 1) % SEQ_BYTES !== 0 || body.length === 1) return undefined;
+    const seqs: number[] = [];
+    for (let o = 1; o < body.length; o += SEQ_BYTES) seqs.push(body.readUIntLE(o, SEQ_BYTES));
+    return { kind: 'remove', seqs };
+  }
+  if (type !== PUT || body.length < 1 + SEQ_BYTES + 3) return undefined;
+  let o = 1;
+  const seq = body.readUIntLE(o, SEQ_BYTES);
+  o += SEQ_BYTES;
+  const flags = body.readUInt8(o++);
+  const topicLength = body.readUInt16LE(o);
+  o += 2;
+  if (o + topicLength > body.length) return undefined;
+  const topic = body.toString('utf8', o, o + topicLength);
+  o += topicLength;
+  let correlationData: Buffer | undefined;
+  if (flags & 2) {
+    if (o + 2 > body.length) return undefined;
+    const n = body.readUInt16LE(o);
+    o += 2;
+    if (o + n > body.length) return undefined;
+    correlationData = Buffer.from(body.subarray(o, o + n));
+    o += n;
+  }
+  // A copy: the record outlives the file buffer it was read from, which may be megabytes.
+  const record: PutRecord = { kind: 'put', seq, topic, payload: Buffer.from(body.subarray(o)), retain: (flags & 1) === 1 };
+  if (correlationData) record.correlationData = correlationData;
+  return record;
+}
+
+export interface DecodeResult {
+  records: LogRecord[];
+  /** Bytes of the file that hold whole, valid frames; everything after is a torn or garbled tail. */
+  goodBytes: number;
+}
+
+/**
+ * Reads frames until the first that is incomplete (a torn append at a power cut) or fails its CRC (garbled
+ * media). Appends are sequential, so a power cut can only damage the tail; a bad frame in the middle means the
+ * card itself is failing, and the frames after it are dropped with it rather than trusted.
+ */
+export function decodeLog(data: Buffer): DecodeResult {
+  const records: LogRecord[] = [];
+  let o = 0;
+  while (o + FRAME_HEADER <= data.length) {
+    const length = data.readUInt32LE(o);
+    if (length === 0 || length > MAX_FRAME_BODY || o + FRAME_HEADER + length > data.length) break;
+    const body = data.subarray(o + FRAME_HEADER, o + FRAME_HEADER + length);
+    if (crc32(body) !== data.readUInt32LE(o + 4)) break;
+    const record = decodeBody(body);
+    if (!record) break;
+    records.push(record);
+    o += FRAME_HEADER + length;
+  }
+  return { records, goodBytes: o };
+}
