@@ -56,8 +56,11 @@ export interface DaemonStatus {
   uptimeMs: number;
   templates: { dir: string; valid: number; invalid: { file: string; error: string }[]; remote?: RemoteDesignStatus };
   infrastructure: { name: string; state: string }[];
-  /** MQTT link state; 'absent' until the MQTT link exists in this build. */
-  link: { state: string };
+  /**
+   * The MQTT link: state ('connecting' | 'connected' | 'offline' | 'stopped', or 'absent' before the infrastructure
+   * phase), URL (credentials removed), outbound queue counters, incoming drops; `broker` is the embedded broker.
+   */
+  link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
   agents: Record<AgentState, number> & { total: number };

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
+import { mqttConfigSchema } from '../link/mqtt-config.ts';
 
 export const configSchema = z
   .object({
@@ -60,6 +61,8 @@ export const configSchema = z
       })
       .strict()
       .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 }),
+    /** The MQTT link (DESIGN §3.2, §3.6): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
+    mqtt: mqttConfigSchema.prefault({}),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

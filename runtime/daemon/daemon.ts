@@ -25,6 +25,8 @@ import { serveAgentState } from '../state/agent-state-service.ts';
 import { restoreAgents } from './recovery.ts';
 import { serveAgentManager } from './agent-manager-service.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
+import type { MqttInfrastructure } from '../link/link-plugin.ts';
+import { createMqttInfrastructure, embeddedBrokerOverride } from '../link/link-plugin.ts';
 import { loadBlueprint, normalise } from '../design/blueprint.ts';
 import { contentHash } from '../state/state-registry.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
@@ -80,6 +82,7 @@ export class Daemon implements DaemonApi {
   #notifier: SdNotifier;
   #hal: BoardHal | undefined;
   #stateDb: StateDbPlugin | undefined;
+  #mqtt: MqttInfrastructure | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -126,7 +129,19 @@ export class Daemon implements DaemonApi {
     this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 })];
     // The state DB is the first infrastructure plugin: open before anything hydrates from it, stopped last.
     const stateDb = (this.#stateDb = new StateDbPlugin({ file: path.join(this.#home, 'state.json'), clock: this.#clock, log: this.#log.child('state') }));
-    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
+    // Then the embedded broker (no mqtt.url) and the MQTT link: started after the state DB, stopped before it; the
+    // link's start waits at most mqtt.startWaitMs for a broker, then boots on offline (QoS 1 goes to the queue).
+    const env = this.#opts.env ?? process.env;
+    const mqtt = (this.#mqtt = createMqttInfrastructure({
+      config: embeddedBrokerOverride(config.mqtt, env.OPENSTARRY_EMBEDDED_BROKER),
+      deviceId: this.#deviceId(),
+      version: VERSION,
+      home: this.#home,
+      log: this.#log.child('mqtt'),
+      clock: this.#clock,
+      shareIfInUse: true,
+    }));
+    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...mqtt.plugins, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)` }));
     const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
       (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
@@ -334,7 +349,7 @@ export class Daemon implements DaemonApi {
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,
-      deviceId: this.#loaded?.config.deviceId ?? hostname(),
+      deviceId: this.#deviceId(),
       pid: process.pid,
       state: this.#state,
       phase: this.#boot.current,
@@ -347,13 +362,24 @@ export class Daemon implements DaemonApi {
       uptimeMs: Date.now() - this.#startedAt,
       templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [], ...(remote ? { remote } : {}) },
       infrastructure: this.#infra?.states() ?? [],
-      link: { state: 'absent' },
+      link: this.#linkStatus(),
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       agents: counts,
     };
     if (this.#loaded?.file) s.configFile = this.#loaded.file;
     if (this.#masterPid) s.masterPid = this.#masterPid;
     return s;
+  }
+
+  #deviceId(): string {
+    return this.#loaded?.config.deviceId ?? hostname();
+  }
+
+  #linkStatus(): DaemonStatus['link'] {
+    const link = this.#mqtt?.link.status();
+    const broker = this.#mqtt?.broker?.status();
+    if (!link) return { state: 'absent', ...(broker ? { broker } : {}) };
+    return { ...link, ...(broker ? { broker } : {}) };
   }
 
   #ready(): { supervisor: Supervisor; store: TemplateStore } {

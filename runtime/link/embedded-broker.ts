@@ -24,10 +24,16 @@ export interface EmbeddedBrokerOptions {
   /** 0 picks a free port (tests); `url` then tells which. */
   port?: number;
   log?: Logger;
+  /**
+   * When the port is taken (a mosquitto already on the board, a second daemon on a laptop): true -> log it, serve
+   * nothing, and let the link use whatever broker holds the address; false (default) -> fail to start.
+   */
+  shareIfInUse?: boolean;
 }
 
 export interface EmbeddedBrokerStatus {
-  state: 'stopped' | 'running';
+  /** `shared`: the port was taken by another broker, which the link uses instead. */
+  state: 'stopped' | 'running' | 'shared';
   host: string;
   port: number;
   clients: number;
@@ -41,6 +47,8 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   #aedes: Aedes | undefined;
   #server: net.Server | undefined;
   #boundPort: number | undefined;
+  readonly #shareIfInUse: boolean;
+  #shared = false;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -48,6 +56,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 1883;
     this.#log = options.log;
+    this.#shareIfInUse = options.shareIfInUse ?? false;
   }
 
   /** `mqtt://host:port` of the listening broker (the configured port before start). */
@@ -76,6 +85,11 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     } catch (err) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' && this.#shareIfInUse) {
+        this.#shared = true;
+        this.#log?.warn(`embedded MQTT broker not started: ${this.#host}:${this.#port} is in use; the link connects to the broker already there`);
+        return;
+      }
       const why = code === 'EADDRINUSE' ? 'the port is in use (another broker? set mqtt.url to use it, or mqtt.embeddedBroker.port)' : (err as Error).message;
       throw new OpenStarryError(LinkErrorCode.BROKER_LISTEN, `embedded MQTT broker cannot listen on ${this.#host}:${this.#port}: ${why}`, { cause: err });
     }
@@ -104,6 +118,6 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   }
 
   status(): EmbeddedBrokerStatus {
-    return { state: this.#aedes ? 'running' : 'stopped', host: this.#host, port: this.#boundPort ?? this.#port, clients: this.#aedes?.connectedClients ?? 0 };
+    return { state: this.#aedes ? 'running' : this.#shared ? 'shared' : 'stopped', host: this.#host, port: this.#boundPort ?? this.#port, clients: this.#aedes?.connectedClients ?? 0 };
   }
 }

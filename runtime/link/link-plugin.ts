@@ -82,12 +82,32 @@ export class MqttLinkPlugin implements InfrastructurePlugin {
 }
 
 /** The MQTT infrastructure plugins for a config, in start order. */
-export function createMqttInfrastructure(options: Omit<MqttLinkPluginOptions, 'broker'>): { plugins: InfrastructurePlugin[]; link: MqttLinkPlugin; broker?: EmbeddedBroker } {
+export interface MqttInfrastructure {
+  plugins: InfrastructurePlugin[];
+  link: MqttLinkPlugin;
+  broker?: EmbeddedBroker;
+}
+
+/**
+ * `OPENSTARRY_EMBEDDED_BROKER=HOST:PORT` moves the embedded broker (port 0: any free one) without a config file:
+ * for several daemons on one machine (development, the e2e tests). Ignored when mqtt.url is set.
+ */
+export function embeddedBrokerOverride(config: MqttConfig, value: string | undefined): MqttConfig {
+  if (!value || config.url !== undefined) return config;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m?.[1] || port > 65_535) throw new OpenStarryError(LinkErrorCode.CONFIG, `OPENSTARRY_EMBEDDED_BROKER must be HOST:PORT, not "${value}"`);
+  return { ...config, embeddedBroker: { ...config.embeddedBroker, host: m[1].replace(/^\[|\]$/g, ''), port } };
+}
+
+export function createMqttInfrastructure(
+  options: Omit<MqttLinkPluginOptions, 'broker'> & { shareIfInUse?: boolean },
+): MqttInfrastructure {
   if (options.config.url !== undefined) {
     const link = new MqttLinkPlugin(options);
     return { plugins: [link], link };
   }
-  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, ...(options.log ? { log: options.log.child('broker') } : {}) });
+  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, shareIfInUse: options.shareIfInUse ?? false, ...(options.log ? { log: options.log.child('broker') } : {}) });
   const link = new MqttLinkPlugin({ ...options, broker });
   return { plugins: [broker, link], link, broker };
 }

@@ -21,7 +21,7 @@ export function statusText(s: DaemonStatus): string {
     `home:       ${s.home}`,
     `socket:     ${s.socket}`,
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
-    `link:       ${s.link.state}`,
+    `link:       ${linkLine(s.link)}`,
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
     `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
   ];
@@ -33,6 +33,16 @@ export function statusText(s: DaemonStatus): string {
   const rows = s.phases.map((p) => [p.name, p.state, p.durationMs === undefined ? '-' : formatDuration(p.durationMs), p.detail ?? '']);
   lines.push(...formatTable(['PHASE', 'STATE', 'TIME', 'DETAIL'], rows).split('\n').map((l) => `  ${l}`));
   return lines.join('\n');
+}
+
+function linkLine(link: DaemonStatus['link']): string {
+  const parts = [link.state];
+  if (link.url) parts.push(link.url);
+  const queue = link.queue as { queued?: number; dropped?: number } | undefined;
+  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}`);
+  if (typeof link.lastError === 'string') parts.push(`last error: ${link.lastError}`);
+  if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}`);
+  return parts.join(', ');
 }
 
 export const status: Command = {
