@@ -10,6 +10,7 @@
  *   HAL sensor reads       from a worker agent, reads/s and p50/p99              vs  a raw MessagePort round trip
  *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
  *   state file             bytes written per minute, 10 agents saving every 100 ms, vs a write per update
+ *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
+import { benchIsolationDrivers, ISOLATION_DRIVERS } from './isolation-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -158,6 +160,7 @@ try {
   await benchCamera(work);
   await benchStateFile(work);
   await benchRecovery(work, 10);
+  await benchIsolationDrivers(ISOLATION_DRIVERS, { work: path.join(work, 'isolation') });
   print();
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -80,7 +80,6 @@ export class ProcessDriver implements IIsolationDriver {
   readonly name = 'process' as const;
   readonly #options: ProcessDriverOptions;
   #entry: Promise<EntryFile> | undefined;
-  readonly #live = new Set<ProcessIsolate>();
   #closed = false;
 
   constructor(options: ProcessDriverOptions = {}) {
@@ -124,17 +123,17 @@ export class ProcessDriver implements IIsolationDriver {
       child.once('error', reject);
     }).finally(() => child.removeAllListeners('spawn'));
     const isolate = new ProcessIsolate(child, this.#options);
-    this.#live.add(isolate);
-    void isolate.exited.then(() => this.#live.delete(isolate));
     child.send({ t: 'bootstrap', bootstrap }, undefined, undefined, () => undefined);
     return isolate;
   }
 
-  /** Removes an entry built on the fly once no child runs it. Does not end live isolates (the supervisor does). */
+  /**
+   * No new isolates; removes an entry built on the fly. Does not end live isolates (the supervisor does) and does
+   * not wait for them: a child reads its entry once, at start, so removing the file does not disturb it.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#live].map((i) => i.exited));
     const entry = await this.#entry?.catch(() => undefined);
     await entry?.dispose();
   }
