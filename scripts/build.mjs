@@ -3,6 +3,8 @@
 //   dist/openstarryd.js  the daemon (systemd ExecStart)
 //   dist/openstarry.js   the CLI
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
+//   dist/agent-process.mjs  the entry of every process isolate: self-contained, because the child's permission
+//                        model grants read access to this one file only (.mjs: no package.json lookup needed)
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 
@@ -32,6 +34,7 @@ const common = {
 
 await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
 await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
+await build({ ...common, entryPoints: ['runtime/isolation/process/process-entry.ts'], outfile: 'dist/agent-process.mjs' });
 // The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
 await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);

@@ -11,6 +11,7 @@
  *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
  *   state file             bytes written per minute, 10 agents saving every 100 ms, vs a write per update
  *   MQTT link              QoS 1 throughput, drain of 10,000 queued, queue cost vs a rewrite per message (mqtt-bench.ts)
+ *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { ControlClient } from '../../runtime/control/control-client.ts';
 import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { benchMqtt } from './mqtt-bench.ts';
+import { benchIsolationDrivers, ISOLATION_DRIVERS } from './isolation-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -161,6 +163,7 @@ try {
   await benchStateFile(work);
   await benchRecovery(work, 10);
   await benchMqtt(work);
+  await benchIsolationDrivers(ISOLATION_DRIVERS, { work: path.join(work, 'isolation') });
   print();
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -125,6 +125,7 @@ export function curateBuiltin(builtin: string, raw: unknown): unknown {
   const copy: Record<PropertyKey, unknown> = Object.create(Object.getPrototypeOf(raw) as object | null) as Record<PropertyKey, unknown>;
   curated.set(raw, copy);
   const source = raw as Record<PropertyKey, unknown>;
+  const isPath = builtin === 'path' || builtin === 'path/posix';
   for (const key of Reflect.ownKeys(source)) {
     const descriptor = Object.getOwnPropertyDescriptor(source, key);
     if (!descriptor) continue;
@@ -134,6 +135,9 @@ export function curateBuiltin(builtin: string, raw: unknown): unknown {
       }
       continue;
     }
+    // path.posix / path.win32 are defined below, curated. Copying them first would copy a non-configurable
+    // descriptor where Node froze them (the permission model does: --experimental-permission freezes node:path).
+    if (isPath && (key === 'posix' || key === 'win32')) continue;
     if (typeof key === 'string' && Object.hasOwn(overrides, key)) {
       Object.defineProperty(copy, key, { value: overrides[key], writable: true, enumerable: descriptor.enumerable ?? true, configurable: true });
       continue;
@@ -142,7 +146,7 @@ export function curateBuiltin(builtin: string, raw: unknown): unknown {
   }
   // path.posix and path.win32 (and their own .posix/.win32) are path objects too: curate them the same way, so no
   // uncurated resolve() is one property away. On posix Node has path === path.posix; that identity is kept.
-  if (builtin === 'path' || builtin === 'path/posix') {
+  if (isPath) {
     for (const flavour of ['posix', 'win32'] as const) {
       const value = source[flavour];
       if (typeof value === 'object' && value !== null) Object.defineProperty(copy, flavour, { value: value === raw ? copy : curateBuiltin(builtin, value), writable: true, enumerable: true, configurable: true });

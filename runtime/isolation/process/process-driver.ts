@@ -1,0 +1,244 @@
+/**
+ * The process isolation driver (spec 000 §2.1, DESIGN §4): one child Node process per agent, running the same agent
+ * host as a worker (module sandbox + hardened `process`) and, as a second wall that holds even if agent code
+ * escapes the sandbox, Node's permission model (Node 20: --experimental-permission):
+ *   - file reads: only the entry bundle (agent code arrives in the bootstrap message, from the blueprint's
+ *     in-memory snapshot, so the child never reads the agent folder); no file writes at all (ctx.state persists
+ *     through the daemon); no child processes, no worker threads, no native addons, no WASI, no inspector.
+ *   - NOT covered by Node 20's permission model (checked): network (TCP and Unix sockets, so also the control
+ *     socket's path) and signals to other processes (process.kill). The sandbox refuses those APIs to agent code;
+ *     for an OS-level wall run the child as an unprivileged user (`runAs`), which the control socket (0660) and
+ *     other users' processes then refuse.
+ * Env: only the DI variables (spec 000 §2.2); no PATH. Memory: --max-old-space-size from limits.memoryMb; usage()
+ * reads the child's RSS and CPU from /proc. The channel is the child's IPC pipe with `advanced` serialization, so
+ * ArrayBuffers and typed arrays survive (copied: IPC has no transfer).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
+import type { WireError } from '../../core/errors.ts';
+import type { HostBootstrap } from '../host/agent-host.ts';
+import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
+import { LineSplitter } from '../worker/line-splitter.ts';
+import type { EntryFile } from './process-entry-file.ts';
+import { resolveEntryFile } from './process-entry-file.ts';
+import { sampleProc } from './proc-usage.ts';
+
+export interface ProcessDriverOptions {
+  /** The entry bundle. Default: dist/agent-process.mjs beside the daemon bundle, else built from source on the fly. */
+  entry?: string;
+  /** Run each child as this user/group (the daemon must be root). Default: the daemon's own user. */
+  runAs?: { uid: number; gid: number };
+  /** Extra Node flags (before the entry). The permission flags are always set and cannot be widened here. */
+  execArgv?: readonly string[];
+  /**
+   * Command the child is started through, before `node`. Default on Linux: `/usr/bin/env -u NODE_OPTIONS`, so that
+   * nothing that hooks spawn in the daemon (tap's process-info, APM agents) can inject NODE_OPTIONS (an --import
+   * the permission model then refuses to read, or worse, one it would run): the isolate's flags are exactly
+   * processIsolateArgs. `[]` spawns node directly. `env` execs node, so osPid is still node's pid.
+   */
+  launcher?: readonly string[];
+  /** procfs root (tests). */
+  procRoot?: string;
+  /** How long usage() waits for a child to report its memory when procfs has nothing. */
+  usageTimeoutMs?: number;
+}
+
+/** V8's fatal message when the heap limit is reached (then it aborts: SIGABRT). */
+const ENV_BINARY = '/usr/bin/env';
+
+export function defaultLauncher(): string[] {
+  return existsSync(ENV_BINARY) ? [ENV_BINARY, '-u', 'NODE_OPTIONS'] : [];
+}
+
+const OOM_LINE = /JavaScript heap out of memory|Reached heap limit|Allocation failed - process out of memory/;
+
+/**
+ * The Node flags of a process isolate: the permission wall, the module sandbox's vm modules, the heap limit.
+ * Exported so the security tests run a probe under exactly these flags.
+ */
+export function processIsolateArgs(entry: string, memoryMb: number, extra: readonly string[] = []): string[] {
+  // Node 20 takes a comma-separated list: a comma in the path would grant something else.
+  if (entry.includes(',')) throw new Error(`process isolate entry path must not contain a comma: ${entry}`);
+  const semiSpaceMb = Math.max(1, Math.min(4, Math.floor(memoryMb / 32)));
+  return [
+    '--experimental-permission',
+    `--allow-fs-read=${entry}`,
+    '--experimental-vm-modules',
+    '--no-warnings',
+    `--max-old-space-size=${memoryMb}`,
+    `--max-semi-space-size=${semiSpaceMb}`,
+    ...extra.filter((flag) => !/^--(allow-|experimental-permission|permission)/.test(flag)),
+    entry,
+  ];
+}
+
+export class ProcessDriver implements IIsolationDriver {
+  readonly name = 'process' as const;
+  readonly #options: ProcessDriverOptions;
+  #entry: Promise<EntryFile> | undefined;
+  #closed = false;
+
+  constructor(options: ProcessDriverOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The entry bundle's path (built on first use when running from source). */
+  async entryPath(): Promise<string> {
+    const given = this.#options.entry;
+    if (given !== undefined) return given;
+    this.#entry ??= resolveEntryFile();
+    this.#entry.catch(() => (this.#entry = undefined));
+    return (await this.#entry).path;
+  }
+
+  async start(spec: IsolateSpec): Promise<IIsolate> {
+    if (this.#closed) throw new Error('process driver closed');
+    const { blueprint } = spec;
+    const bootstrap: HostBootstrap = {
+      pid: spec.pid,
+      agentId: blueprint.manifest.id,
+      rootDir: blueprint.rootDir,
+      plugins: blueprint.manifest.plugins,
+      files: blueprint.files,
+      config: blueprint.manifest.config as HostBootstrap['config'],
+    };
+    const entry = await this.entryPath();
+    const [command, ...launcherArgs] = [...(this.#options.launcher ?? defaultLauncher()), process.execPath];
+    const args = [...launcherArgs, ...processIsolateArgs(entry, blueprint.manifest.limits.memoryMb, this.#options.execArgv)];
+    const child = spawn(command as string, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      env: { OPENSTARRY_AGENT_ID: spec.env.OPENSTARRY_AGENT_ID, OPENSTARRY_HOME: spec.env.OPENSTARRY_HOME },
+      cwd: '/',
+      // Its own process group: a Ctrl-C in the daemon's terminal reaches the daemon, which stops agents with grace.
+      detached: true,
+      ...(this.#options.runAs ? { uid: this.#options.runAs.uid, gid: this.#options.runAs.gid } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    }).finally(() => child.removeAllListeners('spawn'));
+    const isolate = new ProcessIsolate(child, this.#options);
+    child.send({ t: 'bootstrap', bootstrap }, undefined, undefined, () => undefined);
+    return isolate;
+  }
+
+  /**
+   * No new isolates; removes an entry built on the fly. Does not end live isolates (the supervisor does) and does
+   * not wait for them: a child reads its entry once, at start, so removing the file does not disturb it.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const entry = await this.#entry?.catch(() => undefined);
+    await entry?.dispose();
+  }
+}
+
+/** Exit code as a shell reports it: 128 + the signal number for a process ended by a signal. */
+function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? 128 + (constants.signals[signal] ?? 0) : 1;
+}
+
+function isFatal(message: unknown): message is { t: 'fatal'; error: WireError } {
+  const m = message as { t?: unknown; error?: { code?: unknown; message?: unknown } } | null;
+  return typeof m === 'object' && m !== null && m.t === 'fatal' && typeof m.error?.code === 'string' && typeof m.error.message === 'string';
+}
+
+class ProcessIsolate implements IIsolate {
+  readonly channel: ChannelEndpoint;
+  readonly osPid: number;
+  readonly exited: Promise<IsolateExit>;
+  readonly #child: ChildProcess;
+  readonly #options: ProcessDriverOptions;
+  readonly #outputListeners: ((o: IsolateOutput) => void)[] = [];
+  #last: { at: number; cpuSeconds: number };
+  #memoryBytes = 0;
+  #ended = false;
+
+  constructor(child: ChildProcess, options: ProcessDriverOptions) {
+    this.#child = child;
+    this.#options = options;
+    this.osPid = child.pid as number;
+    this.#last = { at: performance.now(), cpuSeconds: 0 };
+    let fatal: WireError | undefined;
+    let outOfMemory: string | undefined;
+    const handlers: ((message: unknown) => void)[] = [];
+    child.on('message', (message: unknown) => {
+      if (isFatal(message)) {
+        fatal ??= { code: message.error.code, message: message.error.message };
+        return;
+      }
+      for (const h of handlers) h(message);
+    });
+    // A send on a channel that just closed reports here; the exit handler below tells the story.
+    child.on('error', () => undefined);
+    const port: IChannelPort = {
+      post: (message: ChannelMessage) => {
+        if (child.connected) child.send(message, undefined, undefined, () => undefined);
+      },
+      onMessage: (handler) => {
+        handlers.push(handler);
+      },
+      close: () => {
+        if (child.connected) child.disconnect();
+      },
+    };
+    this.channel = new ChannelEndpoint(port);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const splitter = new LineSplitter((line) => {
+        if (stream === 'stderr' && OOM_LINE.test(line)) outOfMemory ??= line.trim();
+        for (const l of this.#outputListeners) l({ stream, line });
+      });
+      child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
+      child[stream]?.on('end', () => splitter.end());
+    }
+    // 'close': the process has exited AND its stdout/stderr are drained (the OOM line is in by then).
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        this.#ended = true;
+        this.channel.close('isolate exited');
+        const c = exitCode(code, signal);
+        if (outOfMemory !== undefined) resolve({ code: c, cause: 'out-of-memory', error: { code: 'ERR_PROCESS_OUT_OF_MEMORY', message: outOfMemory } });
+        else if (fatal) resolve({ code: c, cause: 'uncaught-error', error: fatal });
+        else resolve({ code: c, cause: 'exit' });
+      });
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (!this.#ended && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /**
+   * CPU: utime+stime delta over wall time since the previous sample (the first covers the time since spawn).
+   * Memory: the child's RSS — the whole process, Node's own ~40 MB included, not only the agent's heap.
+   * Without procfs, memory is asked inside (agent.usage) and CPU reads 0.
+   */
+  async usage(): Promise<IsolateUsage> {
+    const now = performance.now();
+    const sample = this.#ended ? undefined : await sampleProc(this.osPid, this.#options.procRoot);
+    if (sample) {
+      const wall = (now - this.#last.at) / 1000;
+      const cpuPercent = wall > 0 ? Math.max(0, Math.round(((sample.cpuSeconds - this.#last.cpuSeconds) / wall) * 1000) / 10) : 0;
+      this.#last = { at: now, cpuSeconds: sample.cpuSeconds };
+      this.#memoryBytes = sample.rssBytes;
+      return { cpuPercent, memoryBytes: sample.rssBytes };
+    }
+    const answer = this.channel.request<{ memoryBytes?: unknown }>('agent.usage').catch(() => undefined);
+    const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), this.#options.usageTimeoutMs ?? 1000).unref());
+    const memory = (await Promise.race([answer, timeout]))?.memoryBytes;
+    if (typeof memory === 'number' && Number.isFinite(memory)) this.#memoryBytes = memory;
+    return { cpuPercent: 0, memoryBytes: this.#memoryBytes };
+  }
+
+  onOutput(listener: (output: IsolateOutput) => void): void {
+    this.#outputListeners.push(listener);
+  }
+}
