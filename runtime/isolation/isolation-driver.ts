@@ -51,6 +51,11 @@ export interface IIsolate {
 
 export interface IIsolationDriver {
   readonly name: Isolation;
+  /**
+   * Memory an isolate of this driver uses before any agent code runs (a child process's own Node, a container's),
+   * counted in usage().memoryBytes. The supervisor allows it on top of `limits.memoryMb`; 0 when absent.
+   */
+  readonly baselineMemoryBytes?: number;
   start(spec: IsolateSpec): Promise<IIsolate>;
   /** Releases what the driver holds besides isolates (pools, connections). Idempotent. */
   close?(): Promise<void>;

@@ -93,6 +93,10 @@ export class AgentInstance {
     return this.#isolate;
   }
 
+  get driver(): IIsolationDriver {
+    return this.#deps.driver;
+  }
+
   status(): IAgentStatus {
     const s: IAgentStatus = {
       pid: this.pid,

@@ -132,7 +132,8 @@ export class Supervisor {
     instance.recordUsage(usage);
     // limits.memoryMb caps the V8 heap through resourceLimits; memory outside it (ArrayBuffers, Wasm memory) is
     // only visible here, so the total is held to the limit plus a quarter of slack for the heap's own overhead.
-    const limit = instance.blueprint.manifest.limits.memoryMb * 1024 * 1024 * MEMORY_SLACK;
+    // A driver whose isolate carries its own runtime (a child process's Node) reports that too; it is allowed extra.
+    const limit = instance.blueprint.manifest.limits.memoryMb * 1024 * 1024 * MEMORY_SLACK + (instance.driver.baselineMemoryBytes ?? 0);
     if (usage.memoryBytes > limit) {
       const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
       await instance.fail(`memory-limit: using ${mb(usage.memoryBytes)}, limit ${mb(instance.blueprint.manifest.limits.memoryMb * 1024 * 1024)}`);
