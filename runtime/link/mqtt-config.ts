@@ -12,6 +12,9 @@
  */
 import { z } from 'zod';
 
+/** Control-plane methods that can be allowed over MQTT (runtime/control/protocol.ts). */
+export const REMOTE_METHODS = ['spawnAgent', 'killAgent', 'listAgents', 'status', 'templates.list', 'devices.list', 'logs.read'] as const;
+
 const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 const MAX_TOPIC_PREFIX = 200;
 
@@ -99,6 +102,11 @@ export const mqttConfigSchema = z
     /** start() waits at most this long for the first connection, then boot goes on offline (queueing). */
     startWaitMs: z.number().int().min(0).max(60_000).default(2000),
     embeddedBroker: embeddedBrokerSchema.prefault({}),
+    /**
+     * Control-plane methods `cmd/<method>` may call (DESIGN §3.6). Default: the read-only ones. Remote
+     * `spawnAgent` takes template ids only, never paths; `logs.follow` (a stream) is never remote.
+     */
+    commands: z.array(z.enum(REMOTE_METHODS)).max(REMOTE_METHODS.length).default(['status', 'listAgents', 'templates.list', 'devices.list']),
   })
   .superRefine((c, ctx) => {
     if (c.password !== undefined && c.passwordFile !== undefined) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give password or passwordFile, not both' });

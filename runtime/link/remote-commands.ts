@@ -1,0 +1,118 @@
+/**
+ * Remote control-plane calls over MQTT (DESIGN §3.6 `cmd/<method>`): `<prefix>cmd/<method>` with a JSON payload
+ * `{ "params": [...] | {...}, "id"?: ... }` runs the same method the CLI would, through the same dispatcher and
+ * the same parameter validation as the control socket, but only for methods in `mqtt.commands`. The answer goes
+ * to the MQTT 5 response topic (with the request's correlation data) or, without one, to
+ * `<prefix>reply/<id>` when the payload carries an `id` — else it is logged and not sent.
+ *
+ * Never code, paths or manifests from the network: a remote spawnAgent takes a template id (the design layer
+ * supplies the manifest), and logs.follow, a stream, cannot be allowed at all.
+ */
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { DaemonApi } from '../control/protocol.ts';
+import { RpcDispatcher } from '../control/rpc-dispatch.ts';
+import type { RpcResponse } from '../control/rpc-dispatch.ts';
+import { AGENT_ID } from '../design/manifest-schema.ts';
+import type { IncomingMessage } from './incoming-dispatch.ts';
+import type { MqttLink } from './mqtt-link.ts';
+
+export interface RemoteCommandCounters {
+  received: number;
+  answered: number;
+  refused: number;
+  invalid: number;
+}
+
+export interface RemoteCommandsOptions {
+  link: Pick<MqttLink, 'subscribe'>;
+  api: DaemonApi;
+  allow: readonly string[];
+  log?: Logger;
+}
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Subscribes `cmd/+`; returns the counters (for status) and the unsubscribe function. */
+export function serveRemoteCommands(options: RemoteCommandsOptions): { counters: RemoteCommandCounters; close(): void } {
+  const counters: RemoteCommandCounters = { received: 0, answered: 0, refused: 0, invalid: 0 };
+  const allow = new Set(options.allow);
+  const dispatcher = new RpcDispatcher(remoteApi(options.api), (level, msg) => options.log?.[level](msg));
+  const refuseFollow = {
+    followLogs: () => {
+      throw new OpenStarryError(ErrorCode.INVALID_REQUEST, 'logs.follow is not available over MQTT');
+    },
+  };
+  const handle = async (message: IncomingMessage): Promise<void> => {
+    counters.received++;
+    const method = message.relativeTopic?.slice('cmd/'.length) ?? '';
+    let body: { params?: unknown; id?: unknown } = {};
+    let id: string | undefined;
+    const answer = (response: RpcResponse | { error: { code: string; message: string } }): void => {
+      const payload = JSON.stringify(response);
+      try {
+        message.reply(payload, id === undefined ? { qos: 1 } : { qos: 1, fallbackCorrelation: id });
+        counters.answered++;
+      } catch {
+        options.log?.warn(`mqtt cmd/${method}: no response topic and no id; answer not sent`);
+      }
+    };
+    try {
+      const parsed: unknown = message.payload.length === 0 ? {} : JSON.parse(message.payload.toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('payload must be a JSON object { "params": ..., "id": ... }');
+      body = parsed as typeof body;
+      const unknown = Object.keys(body).filter((k) => k !== 'params' && k !== 'id');
+      if (unknown.length > 0) throw new Error(`unknown key "${unknown[0]}" (only "params" and "id")`);
+      if (body.id !== undefined) {
+        if (typeof body.id !== 'string' || !ID.test(body.id)) throw new Error('id must be 1-128 letters, digits, ".", "_", ":" or "-"');
+        id = body.id;
+      }
+    } catch (err) {
+      counters.invalid++;
+      options.log?.warn(`mqtt cmd/${method}: rejected: ${(err as Error).message}`);
+      answer({ error: { code: ErrorCode.INVALID_REQUEST, message: `cmd/${method}: ${(err as Error).message}` } });
+      return;
+    }
+    if (!allow.has(method)) {
+      counters.refused++;
+      options.log?.warn(`mqtt cmd/${method}: refused (not in mqtt.commands)`);
+      answer({ error: { code: ErrorCode.METHOD_NOT_FOUND, message: `cmd/${method} is not allowed on this device (mqtt.commands)` } });
+      return;
+    }
+    const line = JSON.stringify({ jsonrpc: '2.0', id: id ?? null, method, ...(body.params === undefined ? {} : { params: body.params }) });
+    const response = await dispatcher.dispatch(line, refuseFollow);
+    if (response && 'error' in response) {
+      counters.invalid++;
+      options.log?.info(`mqtt cmd/${method}: ${response.error.message}`);
+    }
+    if (response) answer(response);
+  };
+  const close = options.link.subscribe('cmd/+', (m) => void handle(m).catch((err: Error) => options.log?.error(`mqtt cmd: ${err.message}`)));
+  return { counters, close };
+}
+
+/** The daemon as the network may use it: spawns by template id only. */
+function remoteApi(api: DaemonApi): DaemonApi {
+  return {
+    ...bindAll(api),
+    spawnAgent: (target, opts) => {
+      if (!AGENT_ID.test(target)) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `params.target: a remote spawn takes a template id, not "${target.slice(0, 80)}"`);
+      return api.spawnAgent(target, opts);
+    },
+  };
+}
+
+function bindAll(api: DaemonApi): DaemonApi {
+  return {
+    spawnAgent: (t, o) => api.spawnAgent(t, o),
+    killAgent: (p, s) => api.killAgent(p, s),
+    listAgents: () => api.listAgents(),
+    status: () => api.status(),
+    listTemplates: () => api.listTemplates(),
+    listDevices: () => api.listDevices(),
+    readLogs: (t, n) => api.readLogs(t, n),
+    followLogs: () => {
+      throw new OpenStarryError(ErrorCode.INVALID_REQUEST, 'logs.follow is not available over MQTT');
+    },
+  };
+}
