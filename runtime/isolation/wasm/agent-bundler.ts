@@ -104,7 +104,7 @@ export async function bundleAgent(input: BundleInput): Promise<string> {
     if (refusals.length > 0) throw new OpenStarryError(ErrorCode.ISOLATE_DENIED, `wasm isolate: ${refusals.join('; ')}`, { cause: err });
     const messages = (err as { errors?: Message[] }).errors;
     if (Array.isArray(messages) && messages.length > 0) {
-      const text = messages.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('; ');
+      const text = messages.map((m) => (m.location ? `${m.location.file.replace(/^openstarry-template:/, '')}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('; ');
       throw new OpenStarryError(ErrorCode.PLUGIN_INVALID, `plugin bundle failed: ${text}`, { cause: err });
     }
     throw err;

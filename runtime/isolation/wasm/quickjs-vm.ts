@@ -36,6 +36,12 @@ const PAGE = 64 * 1024;
 /** The QuickJS build's declared minimum memory (its INITIAL_MEMORY, 16 MiB): a cap can not go below it. */
 export const MIN_WASM_BYTES = 16 * 1024 * 1024;
 const MAX_LINE = 16 * 1024;
+/**
+ * The deadline of the first turn (evaluating the bundle) is at least this long: the first VM in a process spends
+ * 0.4-0.6 s there compiling QuickJS's WebAssembly functions lazily (later VMs reuse the compiled code and take
+ * 20-60 ms), which must not be mistaken for a busy loop. A loop at a plugin's top level is still ended.
+ */
+export const FIRST_TURN_DEADLINE_MS = 5000;
 
 export const WasmErrorCode = {
   OUT_OF_MEMORY: 'ERR_WASM_OUT_OF_MEMORY',
@@ -71,6 +77,7 @@ export class QuickJsAgentVm {
   #deliverFn: QuickJSHandle | undefined;
   #timerFn: QuickJSHandle | undefined;
   #deadline = Number.POSITIVE_INFINITY;
+  #interrupted = false;
   #referenced = true;
   #exitCode: number | undefined;
   #uncaught: VmErrorInfo | undefined;
@@ -85,7 +92,13 @@ export class QuickJsAgentVm {
     this.#rt = rt;
     this.#growRefused = growRefused;
     rt.setMemoryLimit(config.memoryBytes);
-    rt.setInterruptHandler(() => performance.now() > this.#deadline);
+    // Recorded here, not read from the exception: QuickJS makes the interrupt uncatchable by try/catch, but inside an
+    // async function it still becomes a promise rejection that agent code could swallow.
+    rt.setInterruptHandler(() => {
+      if (performance.now() <= this.#deadline) return false;
+      this.#interrupted = true;
+      return true;
+    });
     // A computed import(specifier) esbuild could not resolve at bundle time reaches QuickJS's loader: every one is
     // refused, as a module whose evaluation throws the same coded error a literal refusal does (agent-bundler.ts).
     rt.setModuleLoader((name) => deniedModuleSource(`import("${name}") refused: the wasm isolate loads no modules at run time`));
@@ -216,7 +229,7 @@ export class QuickJsAgentVm {
   #turn(run: () => { error?: QuickJSHandle; value?: QuickJSHandle } | undefined, evaluating = false): void {
     if (this.#ended) return;
     const started = performance.now();
-    this.#deadline = started + this.#config.deadlineMs;
+    this.#deadline = started + (evaluating ? Math.max(this.#config.deadlineMs, FIRST_TURN_DEADLINE_MS) : this.#config.deadlineMs);
     let failure: Dumped | undefined;
     try {
       const result = run();
@@ -246,7 +259,7 @@ export class QuickJsAgentVm {
       this.#finish({ code: 1, cause: 'out-of-memory', error: { code: WasmErrorCode.OUT_OF_MEMORY, message: `agent needed more than its ${mb} MB (limits.memoryMb): QuickJS ran out of memory` } });
       return;
     }
-    if (failure?.interrupted) {
+    if (this.#interrupted || failure?.interrupted) {
       this.#finish({ code: 1, cause: 'uncaught-error', error: { code: WasmErrorCode.DEADLINE, message: `agent code ran for more than ${this.#config.deadlineMs} ms without yielding (a busy loop?); ended by the wasm interrupt deadline` } });
       return;
     }
