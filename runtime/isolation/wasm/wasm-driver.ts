@@ -34,6 +34,8 @@ export interface WasmDriverOptions {
 }
 
 export const DEFAULT_DEADLINE_MS = 1000;
+/** Bundles kept by blueprint hash (a policy restart or a respawn of the same template skips esbuild). */
+export const BUNDLE_CACHE_SIZE = 32;
 
 function beside(name: string): string | undefined {
   const url = new URL(`./${name}`, import.meta.url);
@@ -61,6 +63,7 @@ export class WasmDriver implements IIsolationDriver {
   readonly #entry: URL;
   readonly #runtimeEntry: string;
   #wasm: Promise<WebAssembly.Module> | undefined;
+  readonly #bundles = new Map<string, Promise<string>>();
 
   constructor(options: WasmDriverOptions = {}) {
     this.#deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
@@ -75,7 +78,7 @@ export class WasmDriver implements IIsolationDriver {
     const wasmModule = await this.#wasm;
     let bundle: VmWorkerData['bundle'];
     try {
-      bundle = await bundleAgent({ files: spec.blueprint.files, plugins: manifest.plugins, runtimeEntry: this.#runtimeEntry });
+      bundle = await this.#bundle(spec);
     } catch (err) {
       bundle = { failure: errorToWire(err) };
     }
@@ -100,8 +103,26 @@ export class WasmDriver implements IIsolationDriver {
     return new WasmIsolate(worker, new Float64Array(stats));
   }
 
-  /** Nothing pooled: each isolate owns its worker. Idempotent. */
-  async close(): Promise<void> {}
+  /** The blueprint is frozen and its hash covers the manifest and every file, so the hash names the bundle. */
+  #bundle(spec: IsolateSpec): Promise<string> {
+    const { blueprint } = spec;
+    const cached = this.#bundles.get(blueprint.hash);
+    if (cached) {
+      this.#bundles.delete(blueprint.hash); // re-inserted below: most recently used last
+      this.#bundles.set(blueprint.hash, cached);
+      return cached;
+    }
+    const made = bundleAgent({ files: blueprint.files, plugins: blueprint.manifest.plugins, runtimeEntry: this.#runtimeEntry });
+    made.catch(() => this.#bundles.delete(blueprint.hash));
+    this.#bundles.set(blueprint.hash, made);
+    while (this.#bundles.size > BUNDLE_CACHE_SIZE) this.#bundles.delete(this.#bundles.keys().next().value as string);
+    return made;
+  }
+
+  /** Nothing pooled: each isolate owns its worker; drops the bundle cache. Idempotent. */
+  async close(): Promise<void> {
+    this.#bundles.clear();
+  }
 }
 
 class WasmIsolate implements IIsolate {
