@@ -5,6 +5,9 @@
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
 //   dist/agent-process.mjs  the entry of every process isolate: self-contained, because the child's permission
 //                        model grants read access to this one file only (.mjs: no package.json lookup needed)
+//   dist/wasm-host.js    the entry of every wasm isolate's worker thread (QuickJS host)
+//   dist/wasm-vm-runtime.js  the runtime that runs INSIDE QuickJS (core + HAL proxy); the wasm driver bundles it with
+//                        an agent's plugins at spawn, so a packaged daemon needs no TypeScript sources for that
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 
@@ -27,7 +30,8 @@ const common = {
   logLevel: 'warning',
   // Native addons locate their .node file relative to their own package (bindings / node-gyp-build): they stay in
   // node_modules and are loaded at run time, only by the real bindings, lazily.
-  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam'],
+  // esbuild's own JS API (used by the wasm driver at spawn) finds its native binary from its package: never bundled.
+  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam', 'esbuild'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
@@ -35,6 +39,9 @@ const common = {
 await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
 await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
 await build({ ...common, entryPoints: ['runtime/isolation/process/process-entry.ts'], outfile: 'dist/agent-process.mjs' });
+await build({ ...common, entryPoints: { 'wasm-host': 'runtime/isolation/wasm/vm-worker.ts' }, outdir: 'dist' });
+// Runs inside QuickJS, not Node: no banner, no node builtins, ES2022 (the wasm driver's esbuild pass re-bundles it).
+await build({ entryPoints: { 'wasm-vm-runtime': 'runtime/isolation/wasm/vm/agent-runtime.ts' }, outdir: 'dist', bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', logLevel: 'warning' });
 // The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
 await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);

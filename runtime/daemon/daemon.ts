@@ -34,6 +34,7 @@ import { TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
 import { ProcessDriver } from '../isolation/process/process-driver.ts';
+import { WasmDriver } from '../isolation/wasm/wasm-driver.ts';
 import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -127,7 +128,7 @@ export class Daemon implements DaemonApi {
     }, () => ({ detail: this.#socket }));
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
-    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 }), new ProcessDriver()];
+    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
     // The state DB is the first infrastructure plugin: open before anything hydrates from it, stopped last.
     const stateDb = (this.#stateDb = new StateDbPlugin({ file: path.join(this.#home, 'state.json'), clock: this.#clock, log: this.#log.child('state') }));
     // Then the embedded broker (no mqtt.url) and the MQTT link: started after the state DB, stopped before it; the
