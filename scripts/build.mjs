@@ -3,6 +3,7 @@
 //   dist/openstarryd.js  the daemon (systemd ExecStart)
 //   dist/openstarry.js   the CLI
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
+//   dist/agent-container.js  the entry of a docker isolate, baked into the agent image (scripts/docker/)
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 
@@ -25,13 +26,15 @@ const common = {
   logLevel: 'warning',
   // Native addons locate their .node file relative to their own package (bindings / node-gyp-build): they stay in
   // node_modules and are loaded at run time, only by the real bindings, lazily.
-  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam'],
+  // dockerode too: its ssh2 dependency carries optional .node addons esbuild cannot bundle (docker isolation only).
+  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam', 'dockerode'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
 
 await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
 await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
+await build({ ...common, entryPoints: { 'agent-container': 'runtime/isolation/docker/container-entry.ts' }, outdir: 'dist' });
 // The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
 await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);
