@@ -37,6 +37,21 @@ export interface PodmanEngine {
 /** Starts the service (one per call) and makes sure the image is current. Undefined when podman/runc are missing. */
 export async function startPodman(t: Test): Promise<PodmanEngine | undefined> {
   if (!requireTool(t, 'podman', 'podman') || !requireTool(t, 'runc', 'runc')) return undefined;
+  const service = await startPodmanService();
+  t.teardown(() => service.stop());
+  await ensureImage(TEST_IMAGE);
+  return { socketPath: service.socketPath, image: TEST_IMAGE, dir: service.dir };
+}
+
+export interface PodmanService {
+  socketPath: string;
+  dir: string;
+  /** Stops the service and removes its temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** `podman system service` on a socket in a new temp dir, answering /_ping (no test framework needed: benches). */
+export async function startPodmanService(): Promise<PodmanService> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'openstarry-podman-'));
   const socketPath = path.join(dir, 'podman.sock');
   const service: ChildProcess = spawn('podman', ['--runtime', 'runc', '--cgroup-manager=cgroupfs', 'system', 'service', '--time=0', `unix://${socketPath}`], {
@@ -44,19 +59,23 @@ export async function startPodman(t: Test): Promise<PodmanEngine | undefined> {
   });
   let serviceErr = '';
   service.stderr?.on('data', (c: Buffer) => (serviceErr = (serviceErr + c.toString()).slice(-4000)));
-  const stopped = new Promise<void>((resolve) => service.once('exit', () => resolve()));
-  t.teardown(async () => {
+  const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
+  const stop = async () => {
     if (service.exitCode === null && service.signalCode === null) {
       service.kill('SIGTERM');
       const timer = setTimeout(() => service.kill('SIGKILL'), 5000);
-      await stopped;
+      await exited;
       clearTimeout(timer);
     }
     await rm(dir, { recursive: true, force: true });
-  });
-  await waitForPing(socketPath, () => service.exitCode !== null, () => serviceErr);
-  await ensureImage(TEST_IMAGE);
-  return { socketPath, image: TEST_IMAGE, dir };
+  };
+  try {
+    await waitForPing(socketPath, () => service.exitCode !== null, () => serviceErr);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { socketPath, dir, stop };
 }
 
 async function waitForPing(socketPath: string, died: () => boolean, stderr: () => string): Promise<void> {

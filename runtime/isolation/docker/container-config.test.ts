@@ -38,11 +38,11 @@ t.test('locked down by default: no devices, no network, no capabilities, read-on
   t.ok(o.Cmd?.includes('--max-old-space-size=32'), 'the heap limit is limits.memoryMb, as in a worker');
 });
 
-t.test('DI protocol: only the two variables, the template read-only, home read-write, the socket folder; labels', async (t) => {
+t.test('DI protocol: only the two variables, the template read-only, home read-write at its own path, the socket folder; labels', async (t) => {
   const o = await options(t);
-  t.same(o.Env, ['OPENSTARRY_AGENT_ID=probe', 'OPENSTARRY_HOME=/var/lib/openstarry/home']);
+  t.same(o.Env, ['OPENSTARRY_AGENT_ID=probe', 'OPENSTARRY_HOME=/var/lib/openstarry/agents/probe']);
   const mounts = o.HostConfig!.Mounts!.map((m) => [m.Target, m.ReadOnly]);
-  t.same(mounts, [['/opt/openstarry/agent', true], ['/var/lib/openstarry/home', false], ['/run/openstarry', false]]);
+  t.same(mounts, [['/opt/openstarry/agent', true], ['/var/lib/openstarry/agents/probe', false], ['/run/openstarry', false]]);
   t.equal(o.HostConfig!.Mounts![1]!.Source, '/var/lib/openstarry/agents/probe');
   t.same(o.Labels, { [LABELS.daemon]: 'd1', [LABELS.pid]: '12', [LABELS.agent]: 'probe' });
 });

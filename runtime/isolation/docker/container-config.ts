@@ -8,7 +8,7 @@
  *   runtime's own overhead, with no swap; CPU from limits.cpuPercent as NanoCpus; a pids limit; explicit ulimits
  *   (TESTING.md: a container only starts on podman/runc here when Ulimits is set; a sane default anyway);
  * - spec 000 §2.2 DI protocol: OPENSTARRY_AGENT_ID / OPENSTARRY_HOME in the env, the template folder mounted
- *   read-only, the agent's home read-write, the channel socket's folder mounted from the daemon's run dir;
+ *   read-only, the agent's home read-write at its own path, the channel socket's folder from the daemon's run dir;
  * - labels that tie the container to this daemon, so a later run removes what a crashed one left behind.
  */
 import type { ContainerCreateOptions } from 'dockerode';
@@ -65,7 +65,7 @@ export function containerCreateOptions(input: ContainerConfigInput): ContainerCr
     Entrypoint: ['/usr/bin/node'],
     Cmd: ['--experimental-vm-modules', '--no-warnings', `--max-old-space-size=${manifest.limits.memoryMb}`, CONTAINER_PATHS.entry, CONTAINER_PATHS.channelSocket],
     // Only the DI variables: nothing of the daemon's environment reaches an agent.
-    Env: [`OPENSTARRY_AGENT_ID=${spec.env.OPENSTARRY_AGENT_ID}`, `OPENSTARRY_HOME=${CONTAINER_PATHS.home}`],
+    Env: [`OPENSTARRY_AGENT_ID=${spec.env.OPENSTARRY_AGENT_ID}`, `OPENSTARRY_HOME=${spec.env.OPENSTARRY_HOME}`],
     User: input.user,
     WorkingDir: '/',
     Labels: { [LABELS.daemon]: input.daemonId, [LABELS.pid]: spec.pid, [LABELS.agent]: manifest.id },
@@ -79,7 +79,8 @@ export function containerCreateOptions(input: ContainerConfigInput): ContainerCr
       NetworkMode: grantsNetwork(manifest.capabilities) ? input.grantedNetwork : 'none',
       Mounts: [
         { Type: 'bind', Source: spec.blueprint.rootDir, Target: CONTAINER_PATHS.agentDir, ReadOnly: true },
-        { Type: 'bind', Source: spec.env.OPENSTARRY_HOME, Target: CONTAINER_PATHS.home, ReadOnly: false },
+        // At the same path inside: OPENSTARRY_HOME means the same folder to the agent, its logs and the daemon.
+        { Type: 'bind', Source: spec.env.OPENSTARRY_HOME, Target: spec.env.OPENSTARRY_HOME, ReadOnly: false },
         { Type: 'bind', Source: input.channelDir, Target: CONTAINER_PATHS.channelDir, ReadOnly: false },
       ],
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },

@@ -13,8 +13,6 @@ export const FATAL_NOTE = 'host.fatal';
 export const CONTAINER_PATHS = {
   /** The template's folder (agent.json and plugin modules), mounted read-only: spec 000 §2.2 "plugin mount". */
   agentDir: '/opt/openstarry/agent',
-  /** The agent's own data dir, mounted read-write; this is the OPENSTARRY_HOME the agent sees. */
-  home: '/var/lib/openstarry/home',
   /** The folder holding the channel socket, mounted from the daemon's run dir. */
   channelDir: '/run/openstarry',
   channelSocket: '/run/openstarry/channel.sock',

@@ -1,8 +1,9 @@
 // The docker isolation driver against a real engine: podman's Docker-compatible API with runc (TESTING.md), one
 // service for this file (scripts/testing/podman.ts). Real containers from the real agent image: spawn, HAL calls
 // answered by the real HAL over the sim board (binary camera frames included), state, stop, terminate, crash
-// causes, the memory limit, the container wall (devices, network, root fs, capabilities) and orphan removal.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+// causes, the memory limit, the container wall (devices, network, root fs, capabilities) and orphan removal;
+// then the shared isolation contract suite (runtime/isolation/isolation-contract.ts) against the same engine.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -19,11 +20,19 @@ import { startPodman } from '../../../scripts/testing/podman.ts';
 import type { IIsolate, IsolateOutput } from '../isolation-driver.ts';
 import { LABELS } from './container-config.ts';
 import { DockerDriver } from './docker-driver.ts';
+import { runIsolationContract } from '../isolation-contract.ts';
 
 const engine = await startPodman(t);
 if (engine) await runSuite(engine);
 
 async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodman>>>): Promise<void> {
+  // The contract suite passes /tmp/openstarry-contract/<pid> as OPENSTARRY_HOME; the driver creates what it mounts.
+  const contractHomes = '/tmp/openstarry-contract';
+  const homesBefore = new Set(await readdir(contractHomes).catch(() => [] as string[]));
+  t.teardown(async () => {
+    for (const e of await readdir(contractHomes).catch(() => [] as string[])) if (!homesBefore.has(e)) await rm(path.join(contractHomes, e), { recursive: true, force: true });
+    if (homesBefore.size === 0) await rm(contractHomes, { recursive: true, force: true });
+  });
   // Short paths: the channel socket's path must stay under 108 bytes.
   const work = await mkdtemp(path.join(os.tmpdir(), 'os-dk-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -91,7 +100,7 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
     t.same(await a.first, { state: 'running' });
     t.type(a.isolate.osPid, 'number', 'osPid from the container state');
     t.ok((a.isolate.osPid ?? 0) > 1);
-    t.same(a.logs[0], { level: 'info', message: 'env', fields: { id: 'probe', home: '/var/lib/openstarry/home', path: null } }, 'only the DI variables, home as seen inside');
+    t.same(a.logs[0], { level: 'info', message: 'env', fields: { id: 'probe', home: path.join(work, 'homes', a.pid), path: null } }, 'only the DI variables; home at the same path inside');
     t.same(a.logs.slice(1).map((l) => l.message), ['temp number true', 'fan ERR_CAPABILITY_DENIED', 'jpeg true ffd8 true']);
     t.same(a.saved, [{ count: 42 }], 'hydrated from state.load, saved through state.save');
     t.same(await a.isolate.channel.request('agent.snapshot'), { k: { n: 21 } });
@@ -182,7 +191,7 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
       for (const d of ['/dev/mem', '/dev/gpiomem', '/dev/i2c-1', '/dev/sda']) { try { fs.openSync(d, 'r'); r[d] = 'OPENED'; } catch (e) { r[d] = e.code; } }
       try { fs.writeFileSync('/usr/bin/x', 'x'); r.rootfs = 'WRITABLE'; } catch (e) { r.rootfs = e.code; }
       try { fs.readFileSync('/opt/openstarry/agent/main.js'); fs.writeFileSync('/opt/openstarry/agent/x', 'x'); r.agentDir = 'WRITABLE'; } catch (e) { r.agentDir = e.code; }
-      try { fs.writeFileSync('/var/lib/openstarry/home/x', 'x'); r.home = 'writable'; } catch (e) { r.home = e.code; }
+      try { fs.writeFileSync(process.env.OPENSTARRY_HOME + '/x', 'x'); r.home = 'writable'; } catch (e) { r.home = e.code; }
       const status = fs.readFileSync('/proc/self/status', 'utf8');
       r.capEff = /CapEff:\\s*(\\S+)/.exec(status)[1];
       r.noNewPrivs = /NoNewPrivs:\\s*(\\S+)/.exec(status)[1];
@@ -193,7 +202,11 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
       s.on('error', (e) => { r.net = e.code; done(); });
       function done() { console.log(JSON.stringify(r)); process.exit(0); }
     `;
-    const exec = await containerOf(a.isolate).exec({ Cmd: ['/usr/bin/node', '-e', probe], AttachStdout: true, AttachStderr: true, User: '65534:65534' });
+    const exec = await containerOf(a.isolate).exec({ Cmd: ['/usr/bin/node', '-e', probe], AttachStdout: true, AttachStderr: true, User: '65534:65534', Env: [`OPENSTARRY_HOME=${path.join(work, 'homes', a.pid)}`] });
+    // podman keeps an exec session's conmon alive for 5 minutes after the exec ends (--exit-delay 300), even once
+    // the container is removed: end exactly those processes (by pid, found by this container's id).
+    const containerId = (a.isolate as unknown as { containerId: string }).containerId;
+    t.teardown(() => killExecMonitors(containerId));
     const stream = await exec.start({ hijack: true, stdin: false });
     const chunks: Buffer[] = [];
     const { PassThrough } = await import('node:stream');
@@ -242,8 +255,33 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
     await t.rejects(DockerDriver.open({ socketPath: path.join(work, 'no.sock'), runDir: path.join(work, 'x') }), { code: 'ERR_ISOLATION_UNAVAILABLE', message: /does not answer/ });
   });
 
-  t.test('no container of this daemon is left after the tests above', async (t) => {
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.daemon}=${daemonId}`] } });
-    t.same(left.map((c) => c.Names), []);
+  await t.test('the shared isolation contract', async (t) => {
+    await runIsolationContract(t, {
+      name: 'docker',
+      makeDriver: () => DockerDriver.open({ socketPath: engine.socketPath, image: engine.image, runDir: path.join(work, 'run-contract'), daemonId: `${daemonId}-contract` }),
+      ownProcess: true,
+    });
   });
+
+  t.test('no container of this daemon is left after the tests above', async (t) => {
+    for (const id of [daemonId, `${daemonId}-contract`]) {
+      const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.daemon}=${id}`] } });
+      t.same(left.map((c) => c.Names), [], id);
+    }
+  });
+}
+
+async function killExecMonitors(containerId: string): Promise<void> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const args = cmdline.split('\0');
+    if (args[0]?.endsWith('conmon') && args.includes('--exec-attach') && args.includes(containerId)) {
+      try {
+        process.kill(Number(entry), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
 }

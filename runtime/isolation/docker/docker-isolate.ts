@@ -80,7 +80,9 @@ export class DockerIsolate implements IIsolate {
       try {
         await this.#container.kill({ signal: 'SIGKILL' });
       } catch (err) {
-        if (!isGone(err) && !/not running|is not running|no such container/i.test((err as Error).message)) throw err;
+        // Already ended by itself (Docker answers 409, podman 500 "container state improper: stopped"): fine.
+        const running = isGone(err) ? false : await this.#container.inspect().then((i) => i.State.Running, () => false);
+        if (running) throw err;
       }
     }
     await this.exited;
