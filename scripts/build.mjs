@@ -8,6 +8,7 @@
 //   dist/wasm-host.js    the entry of every wasm isolate's worker thread (QuickJS host)
 //   dist/wasm-vm-runtime.js  the runtime that runs INSIDE QuickJS (core + HAL proxy); the wasm driver bundles it with
 //                        an agent's plugins at spawn, so a packaged daemon needs no TypeScript sources for that
+//   dist/agent-container.js  the entry of a docker isolate, baked into the agent image (scripts/docker/)
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 
@@ -31,7 +32,8 @@ const common = {
   // Native addons locate their .node file relative to their own package (bindings / node-gyp-build): they stay in
   // node_modules and are loaded at run time, only by the real bindings, lazily.
   // esbuild's own JS API (used by the wasm driver at spawn) finds its native binary from its package: never bundled.
-  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam', 'esbuild'],
+  // dockerode too: its ssh2 dependency carries optional .node addons esbuild cannot bundle (docker isolation only).
+  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam', 'esbuild', 'dockerode'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
@@ -42,6 +44,7 @@ await build({ ...common, entryPoints: ['runtime/isolation/process/process-entry.
 await build({ ...common, entryPoints: { 'wasm-host': 'runtime/isolation/wasm/vm-worker.ts' }, outdir: 'dist' });
 // Runs inside QuickJS, not Node: no banner, no node builtins, ES2022 (the wasm driver's esbuild pass re-bundles it).
 await build({ entryPoints: { 'wasm-vm-runtime': 'runtime/isolation/wasm/vm/agent-runtime.ts' }, outdir: 'dist', bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', logLevel: 'warning' });
+await build({ ...common, entryPoints: { 'agent-container': 'runtime/isolation/docker/container-entry.ts' }, outdir: 'dist' });
 // The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
 await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);
