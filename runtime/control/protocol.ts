@@ -60,6 +60,8 @@ export interface DaemonStatus {
    * The MQTT link: state ('connecting' | 'connected' | 'offline' | 'stopped', or 'absent' before the infrastructure
    * phase), URL (credentials removed), outbound queue counters, incoming drops; `broker` is the embedded broker.
    */
+  /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
+  isolation?: { drivers: string[]; unavailable: Record<string, string> };
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;

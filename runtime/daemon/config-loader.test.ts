@@ -17,6 +17,16 @@ const DEFAULTS = {
   masterAgent: 'master',
   agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
   log: { level: 'info' },
+  isolation: { docker: { enabled: 'auto', runtimeOverheadMb: 48, pidsLimit: 64 } },
+  mqtt: {
+    keepaliveSec: 30,
+    reconnect: { minMs: 1000, maxMs: 60_000 },
+    queue: { maxMessages: 10_000, maxBytes: 16_777_216, overflow: 'drop-oldest', fsyncIntervalMs: 1000 },
+    maxIncomingBytes: 262_144,
+    startWaitMs: 2000,
+    embeddedBroker: { host: '127.0.0.1', port: 1883 },
+    commands: ['status', 'listAgents', 'templates.list', 'devices.list'],
+  },
 };
 
 /** Writes `text` as a config file in a fresh testdir and loads it through a *relative* path. */
@@ -61,6 +71,8 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
     masterAgent: 'boss',
     agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
     log: { level: 'debug' },
+    isolation: DEFAULTS.isolation,
+    mqtt: DEFAULTS.mqtt,
   });
   t.equal(loaded.file, path.join(dir, 'c.yaml'));
   t.equal(loaded.baseDir, dir, 'relative paths in the config resolve against its folder');
@@ -87,8 +99,8 @@ t.test('unknown keys are errors whose path is the key', async (t) => {
   t.match(top.err.message, `${top.absolute}: masterAgnet: `);
   const nested = await loadError(t, 'agents:\n  stopGrace: 10\n');
   t.same(nested.problems.map((p) => p.path), ['agents.stopGrace']);
-  const later = await loadError(t, 'mqtt:\n  url: mqtt://x\n');
-  t.same(later.problems.map((p) => p.path), ['mqtt'], 'keys of parts not built yet are unknown, not ignored');
+  const deep = await loadError(t, 'mqtt:\n  queue:\n    maxMesages: 5\n');
+  t.same(deep.problems.map((p) => p.path), ['mqtt.queue.maxMesages'], 'typos deep inside a part are caught too');
 });
 
 t.test('wrong types and ranges name the field path', async (t) => {
@@ -105,6 +117,10 @@ t.test('wrong types and ranges name the field path', async (t) => {
     ['deviceId: "has space"\n', 'deviceId'],
     ['templates:\n  dir: ""\n', 'templates.dir'],
     ['templates: [a, b]\n', 'templates'],
+    ['templates:\n  url: ftp://x\n', 'templates.url'],
+    ['mqtt:\n  url: http://broker\n', 'mqtt.url'],
+    ['mqtt:\n  commands: [logs.follow]\n', 'mqtt.commands.0'],
+    ['isolation:\n  docker:\n    enabled: maybe\n', 'isolation.docker.enabled'],
   ];
   for (const [text, field] of cases) {
     const { problems, err, absolute } = await loadError(t, text);

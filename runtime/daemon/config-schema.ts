@@ -61,6 +61,29 @@ export const configSchema = z
       })
       .strict()
       .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 }),
+    isolation: z
+      .object({
+        /** Docker isolation (one container per agent through the Engine API; scripts/docker/ builds the image). */
+        docker: z
+          .object({
+            enabled: z.union([z.literal('auto'), z.boolean()]).default('auto'),
+            /** Default localhost/openstarry-agent:<version>. */
+            image: z.string().min(1).max(256).optional(),
+            /** Default DOCKER_HOST, else /var/run/docker.sock. */
+            socketPath: z.string().min(1).optional(),
+            /** "uid:gid" inside the container; default 65534:65534 (nobody). */
+            user: z.string().regex(/^\d+:\d+$/, 'must be "uid:gid"').optional(),
+            /** Network for agents granted net:*; default bridge. Without the grant: none. */
+            network: z.string().min(1).max(64).optional(),
+            /** Added to limits.memoryMb for the container's memory limit (Node's own RSS). */
+            runtimeOverheadMb: z.number().int().min(0).max(1024).default(48),
+            pidsLimit: z.number().int().min(8).max(4096).default(64),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     /** The MQTT link (DESIGN §3.2, §3.6): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
     mqtt: mqttConfigSchema.prefault({}),
     log: z

@@ -48,6 +48,7 @@ import { InfrastructureRunner } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import type { SdNotifier } from './sd-notify.ts';
 import { createSdNotifier } from './sd-notify.ts';
+import { DockerIsolationPlugin } from './docker-isolation.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonOptions {
@@ -85,6 +86,7 @@ export class Daemon implements DaemonApi {
   #hal: BoardHal | undefined;
   #stateDb: StateDbPlugin | undefined;
   #mqtt: MqttInfrastructure | undefined;
+  #docker: DockerIsolationPlugin | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -143,8 +145,10 @@ export class Daemon implements DaemonApi {
       clock: this.#clock,
       shareIfInUse: true,
     }));
-    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...mqtt.plugins, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
-    await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)` }));
+    const docker = (this.#docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: this.#home, daemonId: this.#deviceId(), env, log: this.#log.child('docker') }));
+    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
+    await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)`, degraded: docker.degraded }));
+    if (docker.driver && !this.#opts.drivers) this.#drivers = [...this.#drivers, docker.driver];
     const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
       (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
     this.#hal = await this.#phase('hal', () => openBoardHal({
@@ -172,6 +176,7 @@ export class Daemon implements DaemonApi {
     const hal = this.#hal.service;
     this.#supervisor = new Supervisor({
       drivers: this.#drivers,
+      unavailable: () => this.#unavailableIsolation(),
       hooks: {
         admit: (pid, blueprint) => hal.admit(pid, blueprint.manifest.id, blueprint.manifest.capabilities),
         attach: (pid, isolate, blueprint) => {
@@ -348,6 +353,7 @@ export class Daemon implements DaemonApi {
     const failedDevices = this.#hal?.registry.list().filter((d) => !d.device).length ?? 0;
     if (failedDevices > 0) degraded.push(`devices-failed:${failedDevices}`);
     if (this.#recovery?.stateFile.source === 'backup') degraded.push('state-from-backup');
+    if (this.#docker?.degraded) degraded.push('docker-unavailable');
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,
@@ -365,12 +371,18 @@ export class Daemon implements DaemonApi {
       templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [], ...(remote ? { remote } : {}) },
       infrastructure: this.#infra?.states() ?? [],
       link: this.#linkStatus(),
+      isolation: { drivers: this.#drivers.map((d) => d.name), unavailable: this.#unavailableIsolation() },
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       agents: counts,
     };
     if (this.#loaded?.file) s.configFile = this.#loaded.file;
     if (this.#masterPid) s.masterPid = this.#masterPid;
     return s;
+  }
+
+  #unavailableIsolation(): Record<string, string> {
+    const why = this.#docker?.unavailable;
+    return why && !this.#drivers.some((d) => d.name === 'docker') ? { docker: why } : {};
   }
 
   #deviceId(): string {

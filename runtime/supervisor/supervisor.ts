@@ -20,6 +20,8 @@ export const MEMORY_SLACK = 1.25;
 
 export interface SupervisorOptions {
   drivers: readonly IIsolationDriver[];
+  /** Why a driver this build has is not offered here (docker without an engine), for the spawn error. */
+  unavailable?: () => Readonly<Record<string, string>>;
   /** The HAL's admit/attach/detach/release around each agent (none by default). */
   hooks?: SupervisorHooks;
   agentHome: (agentId: string) => string;
@@ -36,7 +38,8 @@ export interface SupervisorOptions {
 
 export class Supervisor {
   readonly #drivers: Map<Isolation, IIsolationDriver>;
-  readonly #opts: Required<Omit<SupervisorOptions, 'drivers'>>;
+  readonly #unavailable: () => Readonly<Record<string, string>>;
+  readonly #opts: Required<Omit<SupervisorOptions, 'drivers' | 'unavailable'>>;
   readonly #instances = new Map<string, AgentInstance>();
   #nextPid = 1;
   #usageTimer: ReturnType<typeof setInterval> | undefined;
@@ -44,6 +47,7 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#drivers = new Map(options.drivers.map((d) => [d.name, d]));
+    this.#unavailable = options.unavailable ?? (() => ({}));
     this.#opts = {
       agentHome: options.agentHome,
       clock: options.clock ?? systemClock,
@@ -69,7 +73,8 @@ export class Supervisor {
     const isolation = options.isolation ?? blueprint.manifest.isolation;
     const driver = this.#drivers.get(isolation);
     if (!driver) {
-      throw new OpenStarryError(ErrorCode.ISOLATION_UNAVAILABLE, `isolation "${isolation}" is not available in this build (available: ${[...this.#drivers.keys()].join(', ')})`);
+      const why = this.#unavailable()[isolation];
+      throw new OpenStarryError(ErrorCode.ISOLATION_UNAVAILABLE, `isolation "${isolation}" is not available${why ? `: ${why}` : ' in this build'} (available: ${[...this.#drivers.keys()].join(', ')})`);
     }
     const id = blueprint.manifest.id;
     const live = this.findLive(id);

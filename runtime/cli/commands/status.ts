@@ -22,6 +22,7 @@ export function statusText(s: DaemonStatus): string {
     `socket:     ${s.socket}`,
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
     `link:       ${linkLine(s.link)}`,
+    ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
     `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
   ];
