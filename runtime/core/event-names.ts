@@ -62,7 +62,8 @@ export function compileEventPattern(pattern: string, options?: { anySeparator?: 
 }
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[.\-]/g, '\\$&');
+  // Levels hold only [A-Za-z0-9_.-] besides *, so "." is the one character with a meaning in a RegExp.
+  return text.replace(/\./g, '\\.');
 }
 
 /** The event payload as plain JSON text within the cap, or the reason it cannot be one. */
