@@ -2,7 +2,7 @@
 // and an idempotent stop that also ends kept-alive connections.
 import http from 'node:http';
 import t from 'tap';
-import { createDashboardServer, parseListen } from './dashboard-server.ts';
+import { createDashboardServer, deferredDashboardSources, parseListen } from './dashboard-server.ts';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -88,4 +88,17 @@ t.test('a port in use fails start with ERR_INFRA_FAILED; stop is idempotent and 
   const never = createDashboardServer({ listen: '127.0.0.1:0', sources });
   await never.stop();
   t.pass('stop before start is harmless');
+});
+
+t.test('deferred sources answer 503 until bound', async (t) => {
+  const sources = deferredDashboardSources();
+  const server = createDashboardServer({ listen: '127.0.0.1:0', sources });
+  await server.start();
+  t.teardown(() => server.stop());
+  const port = server.address()?.port ?? 0;
+  t.equal((await get(port, '/api/rules')).status, 503);
+  sources.bind({ state: () => ({ s: 1 }), agents: () => [], telemetry: () => ({}), rules: () => ({ rules: 2 }) });
+  t.same(JSON.parse((await get(port, '/api/rules')).body), { rules: 2 });
+  sources.bind(undefined);
+  t.equal((await get(port, '/api/state')).status, 503, 'unbound again at shutdown');
 });

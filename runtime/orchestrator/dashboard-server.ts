@@ -37,6 +37,21 @@ export interface DashboardServer extends InfrastructurePlugin {
   address(): { host: string; port: number } | undefined;
 }
 
+/**
+ * Sources that answer 503 until bound: the dashboard is an infrastructure plugin (boot phase 1) and starts before
+ * the orchestrator and the projection exist (after the master agent); the daemon binds them when they do.
+ */
+export function deferredDashboardSources(): DashboardSources & { bind(sources: DashboardSources | undefined): void } {
+  let bound: DashboardSources | undefined;
+  return {
+    bind: (sources) => void (bound = sources),
+    state: () => bound?.state(),
+    agents: () => bound?.agents(),
+    telemetry: () => bound?.telemetry(),
+    rules: () => bound?.rules(),
+  };
+}
+
 /** Parses `127.0.0.1:8080` / `[::1]:8080`; throws a plain Error naming what is wrong. */
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen.trim());
