@@ -19,6 +19,7 @@ import { silentLogger } from '../logging/logger.ts';
 import type { CompiledRule, RuleSet } from './rules-schema.ts';
 import type { DropReason, OrchestratorStats, RuleStats } from './orchestrator-stats.ts';
 import { StatsBook } from './orchestrator-stats.ts';
+import { SourceRateLimit } from './source-rate-limit.ts';
 
 /** An event as sources hand it in. `source`: `mqtt`, `cli`, `timer`, `gpio`, `sensor`, `lifecycle`, `agent:<id>`. */
 export interface OrchestratorEvent {
@@ -82,8 +83,6 @@ interface Job {
   waiting: TriggerEvent[];
 }
 
-const MAX_SOURCES = 1024;
-
 export class Orchestrator {
   readonly #executor: ActionExecutor;
   readonly #clock: Clock;
@@ -93,7 +92,7 @@ export class Orchestrator {
   #stats: StatsBook;
   readonly #edgeHeld = new Map<CompiledRule, boolean>();
   readonly #lastFired = new Map<CompiledRule, number>();
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #rate: SourceRateLimit;
   readonly #queue: Job[] = [];
   readonly #running = new Map<string, Job>();
   #idleWaiters: (() => void)[] = [];
@@ -111,6 +110,7 @@ export class Orchestrator {
       maxHops: options.maxHops ?? 4,
       maxWaitingPerSpawn: options.maxWaitingPerSpawn ?? 16,
     };
+    this.#rate = new SourceRateLimit(this.#opts.maxEventsPerSecond, this.#opts.burst, this.#clock);
     this.#rules = options.rules;
     this.#stats = new StatsBook(options.rules, this.#log, this.#clock);
   }
@@ -136,7 +136,7 @@ export class Orchestrator {
       return this.#drop('invalid');
     }
     if (hops > this.#opts.maxHops) return this.#drop('loop');
-    if (!this.#takeToken(input.source)) return this.#drop('rate');
+    if (!this.#rate.take(input.source)) return this.#drop('rate');
     const event: TriggerEvent = { name: input.name, data: JSON.parse(serialised.text) as JsonValue, source: input.source, at: new Date(this.#clock.now()).toISOString() };
     this.#stats.seen();
     try {
@@ -285,24 +285,6 @@ export class Orchestrator {
       for (let i = 0; i < job.waiting.length; i++) this.#stats.drop('spawn-failed', job.rule);
     }
     this.#pump();
-  }
-
-  #takeToken(source: string): boolean {
-    const rate = this.#opts.maxEventsPerSecond;
-    if (rate <= 0) return true;
-    const key = source.startsWith('rule:') ? 'rules' : source;
-    const now = this.#clock.now();
-    let bucket = this.#buckets.get(key);
-    if (!bucket) {
-      if (this.#buckets.size >= MAX_SOURCES) this.#buckets.delete(this.#buckets.keys().next().value as string);
-      bucket = { tokens: this.#opts.burst, at: now };
-      this.#buckets.set(key, bucket);
-    }
-    bucket.tokens = Math.min(this.#opts.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
   }
 
   #drop(reason: DropReason): EmitResult {
