@@ -185,7 +185,7 @@ t.test('stop() arriving while a plugin is still starting: nothing more starts an
   t.same(calls, ['a:start', 'slow:start', 'slow:stop', 'a:stop'], '"later" never starts; "slow" is stopped once its start settled');
 });
 
-t.test('ctx is frozen and carries agentId, config, bus, log, signal and hal', async (t) => {
+t.test('ctx is frozen and carries agentId, config, bus, log, signal, hal and events', async (t) => {
   const { core } = setup([recorder('a', [])], { target: 22.5 });
   const ctx = core.context;
   t.ok(Object.isFrozen(ctx));
@@ -202,7 +202,8 @@ t.test('ctx is frozen and carries agentId, config, bus, log, signal and hal', as
   }, TypeError);
   t.equal(ctx.agentId, 'probe');
   t.equal(ctx.hal, fakeHal, 'the host-built HAL proxy');
-  t.notOk('events' in ctx, 'later members are absent, not stubbed');
+  t.ok(Object.isFrozen(ctx.events), 'ctx.events is there, frozen');
+  t.notOk('metering' in ctx, 'later members are absent, not stubbed');
 });
 
 t.test('ctx.log sends "log" notes over the channel; fields that cannot be cloned are stringified', async (t) => {

@@ -4,6 +4,7 @@
  * and stops them in reverse. It imports nothing from node:* (enforced by eslint.config.js), so the same core
  * runs in a worker thread, a child process, a container and QuickJS-in-WASM.
  */
+import { createAgentEvents } from './agent-events.ts';
 import type { ChannelEndpoint } from './channel-endpoint.ts';
 import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
@@ -36,6 +37,7 @@ export class AgentCore {
   readonly #channel: ChannelEndpoint;
   readonly #abort = new AbortController();
   readonly #bus: InternalBus;
+  readonly #closeEvents: () => void;
   readonly #ctx: IAgentContext;
   #started: IPlugin[] = [];
   #state: CoreState = 'idle';
@@ -47,6 +49,8 @@ export class AgentCore {
     this.#channel = options.channel;
     const log = this.#makeLog();
     this.#bus = new InternalBus((err, topic) => log.error(`bus handler for ${topic} threw: ${errorToWire(err).message}`));
+    const events = createAgentEvents(this.#channel, log);
+    this.#closeEvents = events.close;
     this.#ctx = Object.freeze({
       agentId: options.agentId,
       config: options.config,
@@ -60,6 +64,7 @@ export class AgentCore {
         kill: (pid: string) => this.#channel.request<ManagedAgent>('agents.kill', { pid }),
         list: () => this.#channel.request<ManagedAgent[]>('agents.list'),
       }),
+      events: events.events,
     });
     this.#channel.handle('agent.stop', () => this.stop());
     this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());
@@ -93,6 +98,7 @@ export class AgentCore {
         this.#started.push(plugin);
       } catch (err) {
         await this.#stopStarted();
+        this.#closeEvents();
         this.#state = 'stopped';
         throw new OpenStarryError(ErrorCode.PLUGIN_START_FAILED, `plugin "${plugin.name}" failed to start: ${errorToWire(err).message}`, { cause: err });
       }
@@ -109,6 +115,7 @@ export class AgentCore {
       await this.#starting?.catch(() => undefined);
       await this.#stopStarted();
       this.#bus.clear();
+      this.#closeEvents();
       this.#state = 'stopped';
     })();
     return this.#stopping;

@@ -49,6 +49,12 @@ export const ErrorCode = {
   STATE_IO: 'ERR_STATE_IO',
   /** The remote design-layer service (templates.url) did not answer, answered an error, or timed out. */
   DESIGN_LAYER_UNREACHABLE: 'ERR_DESIGN_LAYER_UNREACHABLE',
+  /** A boundary event with a bad name (not topic-safe, too long) or data that is not JSON or over 64 KiB. */
+  EVENT_INVALID: 'ERR_EVENT_INVALID',
+  /** An agent publishes events faster than the daemon accepts them from one agent. */
+  EVENT_RATE_LIMITED: 'ERR_EVENT_RATE_LIMITED',
+  /** An orchestration rules file (orchestration.yaml) is not valid YAML or does not match the schema. */
+  RULES_INVALID: 'ERR_RULES_INVALID',
 } as const;
 
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,10 +1,11 @@
 /**
  * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
- * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal, state and agents. Members that later
- * parts of the runtime provide (events, metering) are added to this interface when they exist — they are absent,
- * never stubbed, so an agent can feature-test them (`if (ctx.events) ...`).
+ * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal, state, agents and events. Members
+ * that later parts of the runtime provide (metering) are added to this interface when they exist — they are absent,
+ * never stubbed, so an agent can feature-test them (`if (ctx.metering) ...`).
  */
+import type { IAgentEvents } from './agent-events.ts';
 import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
 
@@ -43,6 +44,17 @@ export interface IAgentContext {
    * the design layer), kill and list them. Needs `agents:<template>:spawn|kill`, `agents:*:list`.
    */
   readonly agents: IAgentManager;
+  /**
+   * Boundary events (DESIGN §3.4, §3.7). `publish(name, data)` sends one out — to the orchestrator's rules, to the
+   * agents that subscribe to it and to MQTT `out/<name>` — and needs `events:<pattern>:publish` covering the name
+   * (else ERR_CAPABILITY_DENIED). `on(pattern, handler)` receives events matching the pattern (`*` allowed) among
+   * those the daemon sends this agent: events its `events:<pattern>:subscribe` grants cover, and events a rule
+   * addresses to it by `notify(<agent>)` or by `spawn(<agent>)` while it already runs (one live process per id).
+   * `on` returns the unsubscribe function and keeps the agent alive while subscribed. Data is plain JSON, at most
+   * 64 KiB; names are levels of [A-Za-z0-9_.-] joined by ":" or "/" (`alert:server_down`, `climate/too_hot`).
+   * An agent spawned by a rule finds the triggering event in `ctx.config.trigger` ({ name, data, source, at }).
+   */
+  readonly events: IAgentEvents;
 }
 
 export interface ManagedAgent {

@@ -1,0 +1,117 @@
+/**
+ * The agent side of ctx.events (DESIGN §3.4): boundary events in and out of an agent.
+ *
+ *   publish(name, data)  -> channel request `events.publish` {name, data}; the daemon checks the agent's
+ *                           `events:<pattern>:publish` grant, then feeds the orchestrator and MQTT `out/<name>`.
+ *   on(pattern, handler) -> handler(data, event) for every `events.deliver` note {name, data, source} whose name
+ *                           matches; returns the unsubscribe function. The daemon sends an agent only events it
+ *                           holds an `events:<pattern>:subscribe` grant for, or events a rule addresses to it
+ *                           (`notify(agent)`, or `spawn(agent)` while it already runs).
+ *
+ * Checks done here (name, JSON, size) are repeated by the daemon, which does not trust the isolate; doing them
+ * first gives the agent a synchronous, precise error and keeps junk off the channel. A subscription holds the
+ * channel (like a HAL watch), so an agent that only listens for events stays alive. Pure: no node:* imports.
+ */
+import type { ChannelEndpoint } from './channel-endpoint.ts';
+import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
+import { compileEventPattern, eventNameProblem, eventPatternProblem, serialiseEventData } from './event-names.ts';
+import type { EventMatcher } from './event-names.ts';
+import type { IAgentLog, JsonValue } from './plugin.ts';
+
+/** One delivered event: its name, its JSON data and where it came from (`mqtt`, `cli`, `agent:<id>`, `rule:<n>`, ...). */
+export interface AgentEvent {
+  name: string;
+  data: JsonValue;
+  source: string;
+}
+
+export type AgentEventHandler = (data: JsonValue, event: AgentEvent) => void | Promise<void>;
+
+export interface IAgentEvents {
+  /**
+   * Publishes a boundary event. Resolves when the daemon accepted it; rejects with ERR_EVENT_INVALID (bad name,
+   * not JSON, larger than 64 KiB), ERR_CAPABILITY_DENIED (no `events:<pattern>:publish` grant covering the name)
+   * or ERR_EVENT_RATE_LIMITED.
+   */
+  publish(name: string, data?: JsonValue): Promise<void>;
+  /** `pattern` is an event name or a pattern with `*` (see runtime/core/event-names.ts). Returns unsubscribe. */
+  on(pattern: string, handler: AgentEventHandler): () => void;
+}
+
+/** The `events.deliver` note's params, as the daemon sends them. */
+export interface EventDeliverNote {
+  name: string;
+  data: JsonValue;
+  source: string;
+}
+
+interface Subscription {
+  matches: EventMatcher;
+  handler: AgentEventHandler;
+}
+
+/** ctx.events plus close(), which the core calls after the plugins stopped: drops every subscription and its hold. */
+export function createAgentEvents(channel: ChannelEndpoint, log: IAgentLog): { events: IAgentEvents; close(): void } {
+  const subscriptions = new Set<Subscription>();
+  const releases = new Set<() => void>();
+  let closed = false;
+  const fail = (err: unknown, name: string) => log.error(`event handler for ${name} failed: ${errorToWire(err).message}`);
+
+  channel.onNote('events.deliver', (params) => {
+    const event = asDeliverNote(params);
+    if (event === undefined) {
+      log.warn('ignored a malformed events.deliver note');
+      return;
+    }
+    for (const s of [...subscriptions]) {
+      if (!subscriptions.has(s) || !s.matches(event.name)) continue;
+      // Each handler gets its own copy: one handler mutating the data must not change what the next one sees.
+      const copy: AgentEvent = { name: event.name, source: event.source, data: structuredClone(event.data) };
+      try {
+        const result = s.handler(copy.data, copy);
+        if (result instanceof Promise) result.catch((err: unknown) => fail(err, event.name));
+      } catch (err) {
+        fail(err, event.name);
+      }
+    }
+  });
+
+  const events: IAgentEvents = Object.freeze({
+    publish: (name: string, data?: JsonValue): Promise<void> => {
+      const nameProblem = eventNameProblem(name);
+      if (nameProblem !== undefined) return Promise.reject(new OpenStarryError(ErrorCode.EVENT_INVALID, `events.publish: ${nameProblem}`));
+      const serialised = serialiseEventData(data);
+      if ('error' in serialised) return Promise.reject(new OpenStarryError(ErrorCode.EVENT_INVALID, `events.publish(${name}): ${serialised.error}`));
+      return channel.request<void>('events.publish', { name, data: JSON.parse(serialised.text) as JsonValue }).then(() => undefined);
+    },
+    on: (pattern: string, handler: AgentEventHandler): (() => void) => {
+      const problem = eventPatternProblem(pattern);
+      if (problem !== undefined) throw new OpenStarryError(ErrorCode.EVENT_INVALID, `events.on: ${problem}`);
+      if (typeof handler !== 'function') throw new OpenStarryError(ErrorCode.EVENT_INVALID, 'events.on: the handler must be a function');
+      if (closed) return () => undefined;
+      const entry: Subscription = { matches: compileEventPattern(pattern), handler };
+      subscriptions.add(entry);
+      const release = channel.retain();
+      releases.add(release);
+      return () => {
+        subscriptions.delete(entry);
+        releases.delete(release);
+        release();
+      };
+    },
+  });
+  const close = (): void => {
+    closed = true;
+    subscriptions.clear();
+    for (const release of releases) release();
+    releases.clear();
+  };
+  return { events, close };
+}
+
+function asDeliverNote(params: unknown): EventDeliverNote | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const p = params as Record<string, unknown>;
+  if (typeof p.name !== 'string' || typeof p.source !== 'string') return undefined;
+  return { name: p.name, source: p.source, data: (p.data ?? null) as JsonValue };
+}

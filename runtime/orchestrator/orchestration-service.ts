@@ -1,0 +1,165 @@
+/**
+ * Everything the orchestrator needs, composed for the daemon in one call (DESIGN §4 "then rules and the control
+ * plane"): the rules, the engine with its daemon executor, the event sources, the agents' events services, the state
+ * projection and the dashboard's data. The daemon injects its supervisor, template store, HAL and MQTT link and calls:
+ *   serveAgent(blueprint, pid, channel)   from the supervisor's attach hook (ctx.events for that isolate)
+ *   detachAgent(pid)                      from the detach hook
+ *   onAgentChange(status)                 from the supervisor's onChange (agent:<id>:started|exited|crashed)
+ *   emit(event)                           for MQTT `event/<name>` (source 'mqtt') and `openstarry emit` ('cli')
+ *   stats() / projection / dashboardSources()   for `status` and the dashboard
+ *   close()                               at shutdown, before the supervisor stops the agents
+ */
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import type { IAgentStatus } from '../control/protocol.ts';
+import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { HalInputEdge } from '../core/hal-api.ts';
+import type { JsonValue } from '../core/plugin.ts';
+import { serveAgentEvents } from '../daemon/agent-events-service.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { OrchestrationConfig } from './config.ts';
+import type { DashboardSources } from './dashboard-server.ts';
+import { AgentEventsRegistry, createDaemonExecutor } from './daemon-executor.ts';
+import type { EmitResult, OrchestratorEvent } from './orchestrator.ts';
+import { Orchestrator } from './orchestrator.ts';
+import type { OrchestratorStats } from './orchestrator-stats.ts';
+import { loadRulesFile } from './rules-loader.ts';
+import type { RuleSet } from './rules-schema.ts';
+import type { RuleSources } from './sources/rule-sources.ts';
+import { startRuleSources } from './sources/rule-sources.ts';
+import { StateProjection } from './state-projection.ts';
+import type { ProjectionPublisher } from './state-projection.ts';
+
+/** What the MQTT link offers (topics relative to its prefix `openstarry/<deviceId>/`). */
+export type OrchestrationLink = ProjectionPublisher;
+
+export interface OrchestrationDeps {
+  deviceId: string;
+  config: OrchestrationConfig;
+  /** config.rules resolved against the config file's folder; undefined: no rules (events still reach subscribers). */
+  rulesPath?: string;
+  log: Logger;
+  clock?: Clock;
+  supervisor: {
+    findLive(agentId: string): unknown;
+    spawn(blueprint: Blueprint, options: { template: string }): Promise<IAgentStatus>;
+    kill(target: string, signal: 'SIGTERM'): Promise<IAgentStatus>;
+    list(): IAgentStatus[];
+  };
+  /** The design layer's fresh template (TemplateStore.fresh). */
+  template(templateId: string): Promise<Blueprint>;
+  /** The channel request `agent.snapshot` to that pid's isolate. */
+  snapshot(pid: string): Promise<unknown>;
+  hal?: {
+    watch?(deviceId: string, listener: (edge: HalInputEdge) => void): () => void;
+    inputDevices?(): string[];
+    read?(device: string, quantity: string): Promise<number>;
+  };
+  /** Absent while there is no MQTT link: nothing goes out, the rest works. */
+  link?: OrchestrationLink;
+}
+
+export interface Orchestration {
+  readonly orchestrator: Orchestrator;
+  readonly registry: AgentEventsRegistry;
+  readonly projection: StateProjection;
+  readonly sources: RuleSources;
+  readonly rules: RuleSet;
+  emit(event: OrchestratorEvent): EmitResult;
+  serveAgent(blueprint: Blueprint, pid: string, channel: ChannelEndpoint): void;
+  detachAgent(pid: string): void;
+  onAgentChange(status: IAgentStatus): void;
+  stats(): OrchestratorStats;
+  dashboardSources(): DashboardSources;
+  close(): Promise<void>;
+}
+
+export function emptyRuleSet(file = '(no rules file)'): RuleSet {
+  return { file, rules: [], timers: [], sensors: [], gpioDevices: [], gpioAllInputs: false };
+}
+
+/** Loads the rules (ERR_RULES_INVALID fails the boot phase, naming file, rule and field) and starts everything. */
+export async function startOrchestration(deps: OrchestrationDeps): Promise<Orchestration> {
+  const rules = deps.rulesPath === undefined ? emptyRuleSet() : await loadRulesFile(deps.rulesPath);
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log;
+  const registry = new AgentEventsRegistry();
+  const out = (name: string, data: JsonValue) => {
+    try {
+      deps.link?.publish(`out/${name}`, data, { retain: false });
+    } catch (err) {
+      log.warn(`out/${name} not published: ${(err as Error).message}`);
+    }
+  };
+  const orchestrator = new Orchestrator({
+    rules,
+    clock,
+    log: log.child('rules'),
+    maxConcurrentSpawns: deps.config.maxConcurrentSpawns,
+    maxPending: deps.config.maxPending,
+    maxEventsPerSecond: deps.config.maxEventsPerSecond,
+    burst: deps.config.burst,
+    executor: createDaemonExecutor({
+      registry,
+      isLive: (id) => deps.supervisor.findLive(id) !== undefined,
+      template: (id) => deps.template(id),
+      spawn: (blueprint, templateId) => deps.supervisor.spawn(blueprint, { template: templateId }),
+      kill: (id) => deps.supervisor.kill(id, 'SIGTERM'),
+      publishOut: out,
+    }),
+  });
+  const emit = (event: OrchestratorEvent) => orchestrator.emit(event);
+  const sources = startRuleSources(rules, { emit, clock, log: log.child('sources'), ...deps.hal });
+  const projection = new StateProjection({
+    deviceId: deps.deviceId,
+    listAgents: () => deps.supervisor.list(),
+    snapshot: (pid) => deps.snapshot(pid),
+    ...(deps.link ? { publisher: deps.link } : {}),
+    clock,
+    log: log.child('projection'),
+    intervalMs: deps.config.projectionIntervalMs,
+    snapshotTimeoutMs: deps.config.snapshotTimeoutMs,
+  });
+  projection.start();
+  log.info(`orchestration: ${rules.rules.length} rule(s) from ${rules.file}, ${rules.timers.length} timer(s), ${rules.sensors.length} sensor reading(s), ${rules.gpioDevices.length} gpio input(s)`);
+  let closing: Promise<void> | undefined;
+
+  return {
+    orchestrator,
+    registry,
+    projection,
+    sources,
+    rules,
+    emit,
+    serveAgent(blueprint, pid, channel) {
+      registry.add(
+        serveAgentEvents(blueprint, pid, channel, {
+          publish: (agentId, name, data) => {
+            orchestrator.emit({ name, data, source: `agent:${agentId}` });
+            out(name, data);
+          },
+          log: log.child('events'),
+          clock,
+        }),
+      );
+    },
+    detachAgent: (pid) => registry.remove(pid),
+    onAgentChange: (status) => sources.lifecycle.observe(status),
+    stats: () => orchestrator.stats(),
+    dashboardSources: () => ({
+      state: () => projection.view(),
+      agents: () => deps.supervisor.list(),
+      telemetry: () => projection.telemetry(),
+      rules: () => orchestrator.stats(),
+    }),
+    close() {
+      closing ??= (async () => {
+        sources.stop();
+        await projection.close();
+        await orchestrator.close();
+      })();
+      return closing;
+    },
+  };
+}

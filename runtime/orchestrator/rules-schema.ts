@@ -1,0 +1,122 @@
+/**
+ * The orchestration rules file (`orchestration.yaml`, spec 000 §3.1, DESIGN §3.7): its YAML shape (zod) and the
+ * compiled form the engine runs. The specification's example is valid as written:
+ *
+ *   rules:
+ *     - on: "git:commit_pushed"
+ *       if: "branch == 'main'"
+ *       action: "spawn(code-reviewer-agent)"
+ *
+ * Extensions, all optional:
+ *   rules[].name          a label for logs and `status` (default `rules[<index>]`)
+ *   rules[].on            an event name or pattern with `*` (runtime/core/event-names.ts); special sources:
+ *                           timer:<name>                    a timer from `timers:`
+ *                           gpio:<device>:rising|falling    an input edge (the daemon watches the device)
+ *                           sensor:<device>.<quantity>      a reading polled every `every` (data: {value, ...})
+ *                           agent:<id>:started|exited|crashed
+ *   rules[].if            a CEL expression over the event's data fields and `event` (see condition.ts)
+ *   rules[].action        one action; rules[].actions: several, run in order. An action is a string
+ *                           `spawn(<template>)`, `kill(<agent>)`, `notify(<agent>)`, `publish(<event-name>)`
+ *                         or an object with one of those keys: `{ spawn: devops-agent }`,
+ *                           `{ publish: climate/too_hot, data: { level: high } }` (default data: the event's)
+ *   rules[].cooldown      (or cooldownMs) after the rule fires, matching events are dropped for this long
+ *   rules[].edge          true: fire only when the condition turns from false to true (thresholds)
+ *   rules[].every         sensor rules: the polling interval (default 10s)
+ *   rules[].enabled       false: loaded and validated, never fires
+ *   timers[]              { name, every }: emits `timer:<name>` with { name, count } every interval
+ */
+import { z } from 'zod';
+import type { EventMatcher } from '../core/event-names.ts';
+import type { JsonValue } from '../core/plugin.ts';
+import type { CompiledCondition } from './condition.ts';
+import { durationSchema } from './duration.ts';
+
+export const RULES_LIMITS = { maxRules: 500, maxTimers: 64, maxActionsPerRule: 16, maxFileChars: 256 * 1024 } as const;
+export const ACTION_VERBS = ['spawn', 'kill', 'notify', 'publish'] as const;
+export type ActionVerb = (typeof ACTION_VERBS)[number];
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+const actionObject = z
+  .object({
+    spawn: z.string().optional(),
+    kill: z.string().optional(),
+    notify: z.string().optional(),
+    publish: z.string().optional(),
+    data: jsonValue.optional(),
+  })
+  .strict();
+
+export const actionSpecSchema = z.union([z.string(), actionObject]);
+export type ActionSpec = z.output<typeof actionSpecSchema>;
+
+export const ruleSchema = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    on: z.string(),
+    if: z.string().optional(),
+    action: actionSpecSchema.optional(),
+    actions: z.array(actionSpecSchema).min(1).max(RULES_LIMITS.maxActionsPerRule).optional(),
+    cooldown: durationSchema(0, 86_400_000).optional(),
+    cooldownMs: durationSchema(0, 86_400_000).optional(),
+    edge: z.boolean().default(false),
+    every: durationSchema(100, 86_400_000).optional(),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export const timerSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"'),
+    every: durationSchema(100, 7 * 86_400_000),
+  })
+  .strict();
+
+export const rulesFileSchema = z
+  .object({
+    rules: z.array(ruleSchema).max(RULES_LIMITS.maxRules),
+    timers: z.array(timerSchema).max(RULES_LIMITS.maxTimers).default([]),
+  })
+  .strict();
+
+export type RulesFileInput = z.input<typeof rulesFileSchema>;
+
+/** One action, checked: a template or agent id, or an event name for publish. */
+export type RuleAction =
+  | { verb: 'spawn' | 'kill' | 'notify'; target: string }
+  | { verb: 'publish'; target: string; data?: JsonValue };
+
+/** Where the engine needs a source started for a rule (the daemon's adapters read these). */
+export interface SensorWatch {
+  device: string;
+  quantity: string;
+  everyMs: number;
+}
+
+export interface CompiledRule {
+  index: number;
+  /** `name`, or `rules[<index>]`. */
+  label: string;
+  on: string;
+  matches: EventMatcher;
+  condition: CompiledCondition | undefined;
+  actions: readonly RuleAction[];
+  cooldownMs: number;
+  edge: boolean;
+  enabled: boolean;
+}
+
+export interface RuleSet {
+  /** The file as named to the loader (used in every message). */
+  file: string;
+  rules: readonly CompiledRule[];
+  timers: readonly { name: string; everyMs: number }[];
+  /** One entry per sensor reading some rule needs, with the shortest interval asked for. */
+  sensors: readonly SensorWatch[];
+  /** Input devices named by `gpio:<device>:...` rules. */
+  gpioDevices: readonly string[];
+  /** Some rule's `on` could match an edge of any input (`gpio:*:rising`, `*`): watch every input device. */
+  gpioAllInputs: boolean;
+}
