@@ -62,15 +62,20 @@ t.test('daemon configs', async (t) => {
   t.match(r.stderr.join('\n'), /bad\.yml: agents\.stopGraceMs: /);
 });
 
-t.test('board profiles, kinds this build cannot validate yet, and unknown files', async (t) => {
+t.test('rules files, board profiles and unknown files', async (t) => {
   const cwd = t.testdir({
-    'orchestration.yaml': 'rules:\n  - on: "alert:server_down"\n    action: "spawn(devops-agent)"\n',
+    'orchestration.yaml': 'rules:\n  - on: "git:commit_pushed"\n    if: "branch == \'main\'"\n    action: "spawn(code-reviewer-agent)"\n  - on: "alert:server_down"\n    action: "spawn(devops-agent)"\n',
+    'bad-rules.yaml': 'rules:\n  - on: "a"\n    action: "spawn(x)"\n  - on: "b"\n    if: "foo(1)"\n    action: "explode(x)"\n',
     'rpi-4b.json': JSON.stringify({ name: 'rpi-4b', title: 'x', match: { model: [], compatible: [] }, gpio: { chips: [] } }),
     'notes.txt': 'hello',
     'other.json': '{"a":1}',
   });
   let r = await validate(cwd, 'orchestration.yaml');
-  t.same(r, { code: 1, stdout: [], stderr: ['openstarry: orchestration rules are validated by the orchestrator, which this build does not include yet'] });
+  t.same(r, { code: 0, stdout: ['orchestration.yaml: ok (orchestration rules)'], stderr: [] }, "the specification's example validates unchanged");
+  r = await validate(cwd, 'bad-rules.yaml');
+  t.equal(r.code, 1);
+  t.match(r.stderr.join('\n'), 'bad-rules.yaml: rules[1].if: unknown function "foo"', 'an unknown function names the rule index and field');
+  t.match(r.stderr.join('\n'), 'bad-rules.yaml: rules[1].action: "explode(x)" is not an action', 'every problem is listed');
   r = await validate(cwd, 'rpi-4b.json');
   t.equal(r.code, 1);
   t.match(r.stderr.join('\n'), /rpi-4b\.json: i2c: .*\n.*rpi-4b\.json: serial: /, 'every problem of the profile, with its field');

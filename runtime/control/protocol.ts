@@ -28,7 +28,7 @@ export interface IAgentStatus {
   reason?: string;
 }
 
-export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master' | 'recovery';
+export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master' | 'recovery' | 'rules';
 
 export interface BootPhaseReport {
   name: BootPhaseName;
@@ -60,6 +60,10 @@ export interface DaemonStatus {
    * The MQTT link: state ('connecting' | 'connected' | 'offline' | 'stopped', or 'absent' before the infrastructure
    * phase), URL (credentials removed), outbound queue counters, incoming drops; `broker` is the embedded broker.
    */
+  /** Rules engine counters (events seen, fired, dropped by reason) and the MQTT inbound counters. */
+  orchestration?: Record<string, unknown>;
+  /** Where the dashboard JSON is served, or why it is not. */
+  dashboard?: { listen?: string; error?: string };
   /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
   isolation?: { drivers: string[]; unavailable: Record<string, string> };
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
@@ -145,6 +149,8 @@ export const methodParams = {
   'devices.list': z.tuple([]),
   'logs.read': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(1).max(10_000).optional() }).strict().optional()]),
   'logs.follow': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(0).max(10_000).optional() }).strict().optional()]),
+  /** A boundary event as if it came from outside (`openstarry emit`); the orchestrator validates name and data. */
+  'events.emit': z.tuple([z.string().min(1).max(200), z.json().optional()]),
 } as const;
 
 export type MethodName = keyof typeof methodParams;
@@ -162,6 +168,7 @@ export const methodParamNames: { readonly [M in MethodName]: readonly string[] }
   'devices.list': [],
   'logs.read': ['target', 'options'],
   'logs.follow': ['target', 'options'],
+  'events.emit': ['name', 'data'],
 };
 export type MethodParams<M extends MethodName> = z.output<(typeof methodParams)[M]>;
 
@@ -175,6 +182,8 @@ export interface MethodResults {
   'logs.read': LogLine[];
   /** Returns the backlog; then the server sends `logs.line` notifications with a LogLine until the client leaves. */
   'logs.follow': LogLine[];
+  /** accepted: the orchestrator took it; fired: how many rules matched; reason: why it was dropped. */
+  'events.emit': { accepted: boolean; fired: number; reason?: string };
 }
 
 /** What the daemon offers the control server; one implementation (runtime/daemon), tests can fake it. */
@@ -188,6 +197,7 @@ export interface DaemonApi {
   readLogs(target: string, lines: number): LogLine[];
   /** Calls `listener` with every new line of that agent until the returned function is called. */
   followLogs(target: string, listener: (line: LogLine) => void): () => void;
+  emitEvent(name: string, data: unknown): { accepted: boolean; fired: number; reason?: string };
 }
 
 /** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined range for domain errors. */

@@ -45,6 +45,7 @@ function handlersFor(api: DaemonApi): Handlers {
       scope.followLogs(target);
       return backlog;
     },
+    'events.emit': ([name, data]) => api.emitEvent(name, data),
   };
 }
 

@@ -85,6 +85,14 @@ export class FakeDaemonApi implements DaemonApi {
     return () => this.listeners.delete(listener);
   }
 
+  /** Events passed to events.emit, in order. */
+  events: { name: string; data: unknown }[] = [];
+
+  emitEvent(name: string, data: unknown): { accepted: boolean; fired: number } {
+    this.events.push({ name, data });
+    return { accepted: true, fired: name === 'git:commit_pushed' ? 1 : 0 };
+  }
+
   emit(line: LogLine): void {
     for (const l of this.listeners) l(line);
   }

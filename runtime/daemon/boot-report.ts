@@ -2,7 +2,7 @@
 import type { BootPhaseName, BootPhaseReport } from '../control/protocol.ts';
 import type { Logger } from '../logging/logger.ts';
 
-export const BOOT_PHASES: readonly BootPhaseName[] = ['control', 'infrastructure', 'board', 'hal', 'design', 'master', 'recovery'];
+export const BOOT_PHASES: readonly BootPhaseName[] = ['control', 'infrastructure', 'board', 'hal', 'design', 'master', 'recovery', 'rules'];
 
 export class BootReport {
   readonly #phases = new Map<BootPhaseName, BootPhaseReport>();

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 import { mqttConfigSchema } from '../link/mqtt-config.ts';
+import { dashboardConfigSchema, orchestrationConfigSchema } from '../orchestrator/config.ts';
 
 export const configSchema = z
   .object({
@@ -84,6 +85,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Orchestration (DESIGN §3.7): the rules file (relative to this config) and the engine's storm limits. */
+    orchestration: orchestrationConfigSchema.prefault({}),
+    /** The local dashboard's JSON (GET /api/state, /api/agents, /api/telemetry, /api/rules); `false` turns it off. */
+    dashboard: dashboardConfigSchema.prefault({}),
     /** The MQTT link (DESIGN §3.2, §3.6): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
     mqtt: mqttConfigSchema.prefault({}),
     log: z

@@ -26,6 +26,7 @@ import { restoreAgents } from './recovery.ts';
 import { serveAgentManager } from './agent-manager-service.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import type { MqttInfrastructure } from '../link/link-plugin.ts';
+import type { MqttLink } from '../link/mqtt-link.ts';
 import { createMqttInfrastructure, embeddedBrokerOverride } from '../link/link-plugin.ts';
 import { loadBlueprint, normalise } from '../design/blueprint.ts';
 import { contentHash } from '../state/state-registry.ts';
@@ -49,6 +50,17 @@ import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import type { SdNotifier } from './sd-notify.ts';
 import { createSdNotifier } from './sd-notify.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
+import { TolerantDashboard, linkPublisher, subscribeInboundEvents } from './orchestration-wiring.ts';
+import type { InboundEventCounters } from './orchestration-wiring.ts';
+import { createDashboardServer, deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
+import type { Orchestration } from '../orchestrator/orchestration-service.ts';
+import { startOrchestration } from '../orchestrator/orchestration-service.ts';
+import type { EmitResult } from '../orchestrator/orchestrator.ts';
+import { serveRemoteCommands } from '../link/remote-commands.ts';
+import type { RemoteCommandCounters } from '../link/remote-commands.ts';
+import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { JsonValue } from '../core/plugin.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonOptions {
@@ -87,6 +99,13 @@ export class Daemon implements DaemonApi {
   #stateDb: StateDbPlugin | undefined;
   #mqtt: MqttInfrastructure | undefined;
   #docker: DockerIsolationPlugin | undefined;
+  #dashboard: TolerantDashboard | undefined;
+  readonly #dashSources = deferredDashboardSources();
+  #orchestration: Orchestration | undefined;
+  /** Live isolates' channels, so orchestration (started after the master) can serve ctx.events to every one. */
+  readonly #attached = new Map<string, { blueprint: Blueprint; channel: ChannelEndpoint }>();
+  #inbound: { counters: InboundEventCounters; close(): void } | undefined;
+  #remoteCommands: { counters: RemoteCommandCounters; close(): void } | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -146,7 +165,10 @@ export class Daemon implements DaemonApi {
       shareIfInUse: true,
     }));
     const docker = (this.#docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: this.#home, daemonId: this.#deviceId(), env, log: this.#log.child('docker') }));
-    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
+    const dashboard = config.dashboard.enabled
+      ? (this.#dashboard = new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: this.#dashSources, log: this.#log.child('dashboard') }), this.#log.child('dashboard')))
+      : undefined;
+    const infra = (this.#infra = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(dashboard ? [dashboard] : []), ...(this.#opts.infrastructure ?? [])], this.#log.child('infra')));
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)`, degraded: docker.degraded }));
     if (docker.driver && !this.#opts.drivers) this.#drivers = [...this.#drivers, docker.driver];
     const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
@@ -181,6 +203,8 @@ export class Daemon implements DaemonApi {
         admit: (pid, blueprint) => hal.admit(pid, blueprint.manifest.id, blueprint.manifest.capabilities),
         attach: (pid, isolate, blueprint) => {
           hal.attach(pid, isolate.channel);
+          this.#attached.set(pid, { blueprint, channel: isolate.channel });
+          this.#orchestration?.serveAgent(blueprint, pid, isolate.channel);
           serveAgentState(blueprint.manifest.id, isolate.channel, stateDb.db, this.#log.child('state'));
           serveAgentManager(blueprint, pid, isolate.channel, {
             template: (id) => this.#store!.fresh(id),
@@ -190,7 +214,11 @@ export class Daemon implements DaemonApi {
             log: this.#log.child('agents'),
           });
         },
-        detach: (pid) => hal.detach(pid),
+        detach: async (pid) => {
+          this.#attached.delete(pid);
+          this.#orchestration?.detachAgent(pid);
+          await hal.detach(pid);
+        },
         release: (pid) => hal.release(pid),
       },
       agentHome: (id) => agentHome(this.#home, id),
@@ -199,7 +227,10 @@ export class Daemon implements DaemonApi {
       startTimeoutMs: config.agents.startTimeoutMs,
       usageIntervalMs: config.agents.usageIntervalMs,
       onLogLine: (line) => this.#onAgentLog(line),
-      onChange: () => this.#journalDesired(),
+      onChange: (status) => {
+        this.#journalDesired();
+        this.#orchestration?.onAgentChange(status);
+      },
       clock: this.#clock,
     });
     await this.#phase('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
@@ -209,6 +240,7 @@ export class Daemon implements DaemonApi {
       detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
       degraded: r.failed.length > 0 || r.stateFile.source === 'backup',
     }));
+    await this.#phase('rules', () => this.#startOrchestration(config, supervisor, store), (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     this.#boot.ready();
     this.#state = 'ready';
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
@@ -232,6 +264,59 @@ export class Daemon implements DaemonApi {
     } catch (err) {
       this.#log.warn(`registry not recorded: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Rules and the state projection (DESIGN §4 "then rules"), after the master and the recovered agents, so a rule
+   * never races the boot. Every live isolate gets ctx.events now; later ones from the attach hook.
+   */
+  async #startOrchestration(config: LoadedConfig['config'], supervisor: Supervisor, store: TemplateStore): Promise<Orchestration> {
+    const rulesFile = config.orchestration.rules;
+    const registry = this.#hal!.registry;
+    const link = (): MqttLink | undefined => {
+      try {
+        return this.#mqtt?.link.link;
+      } catch {
+        return undefined; // the link plugin did not start
+      }
+    };
+    const o = await startOrchestration({
+      deviceId: this.#deviceId(),
+      config: config.orchestration,
+      ...(rulesFile ? { rulesPath: path.resolve(this.#loaded!.baseDir, rulesFile) } : {}),
+      log: this.#log.child('orchestrator'),
+      clock: this.#clock,
+      supervisor,
+      template: (id) => store.fresh(id),
+      snapshot: (pid) => {
+        const channel = this.#attached.get(pid)?.channel;
+        return channel ? channel.request('agent.snapshot') : Promise.reject(new Error(`no isolate for pid ${pid}`));
+      },
+      hal: {
+        watch: (id, listener) => {
+          const device = registry.get(id)?.device as { watch?: (l: typeof listener) => () => void } | undefined;
+          if (!device?.watch) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not an input that can be watched`);
+          return device.watch(listener);
+        },
+        inputDevices: () => registry.list().filter((d) => d.kind === 'input' && d.device).map((d) => d.id),
+        read: async (id, quantity) => {
+          const device = registry.get(id)?.device as { read?: (q: string) => Promise<number> } | undefined;
+          if (!device?.read) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not a sensor`);
+          return device.read(quantity);
+        },
+      },
+      link: linkPublisher(link, this.#log.child('projection')),
+    });
+    this.#orchestration = o;
+    for (const [pid, { blueprint, channel }] of this.#attached) o.serveAgent(blueprint, pid, channel);
+    for (const a of supervisor.list()) o.onAgentChange(a);
+    this.#dashSources.bind(o.dashboardSources());
+    const l = link();
+    if (l) {
+      this.#inbound = subscribeInboundEvents(l, (e) => o.emit(e), this.#log.child('mqtt'));
+      this.#remoteCommands = serveRemoteCommands({ link: l, api: this, allow: config.mqtt.commands, log: this.#log.child('mqtt') });
+    }
+    return o;
   }
 
   /** The desired-agents journal follows the live agents, except during shutdown (a clean stop keeps the list). */
@@ -286,6 +371,11 @@ export class Daemon implements DaemonApi {
       if (this.#state !== 'failed') this.#state = 'stopping';
       this.#log.info('shutting down');
       void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
+      this.#remoteCommands?.close();
+      this.#inbound?.close();
+      await this.#orchestration?.close();
+      this.#dashSources.bind(undefined);
       if (this.#supervisor) await this.#supervisor.stopAll(this.#loaded?.config.agents.shutdownTimeoutMs);
       else for (const driver of this.#drivers) await driver.close?.(); // boot ended before the supervisor existed
       await this.#hal?.close();
@@ -312,6 +402,13 @@ export class Daemon implements DaemonApi {
   async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
     if (!this.#supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
     return this.#supervisor.kill(pid, signal);
+  }
+
+  emitEvent(name: string, data: unknown): EmitResult {
+    this.#ready();
+    const o = this.#orchestration;
+    if (!o) throw new OpenStarryError(ErrorCode.NOT_READY, 'orchestration is not running');
+    return o.emit(data === undefined ? { name, source: 'cli' } : { name, data: data as JsonValue, source: 'cli' });
   }
 
   listDevices(): DeviceListEntry[] {
@@ -354,6 +451,7 @@ export class Daemon implements DaemonApi {
     if (failedDevices > 0) degraded.push(`devices-failed:${failedDevices}`);
     if (this.#recovery?.stateFile.source === 'backup') degraded.push('state-from-backup');
     if (this.#docker?.degraded) degraded.push('docker-unavailable');
+    if (this.#dashboard?.error) degraded.push('dashboard-unavailable');
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,
@@ -371,6 +469,8 @@ export class Daemon implements DaemonApi {
       templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [], ...(remote ? { remote } : {}) },
       infrastructure: this.#infra?.states() ?? [],
       link: this.#linkStatus(),
+      ...(this.#orchestration ? { orchestration: { ...this.#orchestration.stats(), ...(this.#inbound ? { mqttEvents: this.#inbound.counters } : {}), ...(this.#remoteCommands ? { mqttCommands: this.#remoteCommands.counters } : {}) } } : {}),
+      ...(this.#dashboard ? { dashboard: this.#dashboard.error ? { error: this.#dashboard.error } : { listen: addressText(this.#dashboard.address()) } } : {}),
       isolation: { drivers: this.#drivers.map((d) => d.name), unavailable: this.#unavailableIsolation() },
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       agents: counts,
@@ -407,4 +507,9 @@ export class Daemon implements DaemonApi {
     this.#logBook.append(line);
     this.#log.child('agent')[line.level](`${line.agentId}[${line.pid}] ${line.message}${formatFields(line.fields)}`);
   }
+}
+
+function addressText(a: { host: string; port: number } | undefined): string {
+  if (!a) return '';
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

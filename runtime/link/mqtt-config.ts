@@ -13,7 +13,7 @@
 import { z } from 'zod';
 
 /** Control-plane methods that can be allowed over MQTT (runtime/control/protocol.ts). */
-export const REMOTE_METHODS = ['spawnAgent', 'killAgent', 'listAgents', 'status', 'templates.list', 'devices.list', 'logs.read'] as const;
+export const REMOTE_METHODS = ['spawnAgent', 'killAgent', 'listAgents', 'status', 'templates.list', 'devices.list', 'logs.read', 'events.emit'] as const;
 
 const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 const MAX_TOPIC_PREFIX = 200;

@@ -111,6 +111,7 @@ function bindAll(api: DaemonApi): DaemonApi {
     listTemplates: () => api.listTemplates(),
     listDevices: () => api.listDevices(),
     readLogs: (t, n) => api.readLogs(t, n),
+    emitEvent: (n, d) => api.emitEvent(n, d),
     followLogs: () => {
       throw new OpenStarryError(ErrorCode.INVALID_REQUEST, 'logs.follow is not available over MQTT');
     },

@@ -2,6 +2,7 @@
 import type { Command } from '../args.ts';
 import { designLayer } from './design-layer.ts';
 import { devices } from './devices.ts';
+import { emit } from './emit.ts';
 import { helpCommand } from './help.ts';
 import { kill } from './kill.ts';
 import { logs } from './logs.ts';
@@ -12,4 +13,4 @@ import { status } from './status.ts';
 import { templates } from './templates.ts';
 import { validate } from './validate.ts';
 
-export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, logs, designLayer, helpCommand(() => commands)];
+export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, emit, logs, designLayer, helpCommand(() => commands)];

@@ -66,8 +66,11 @@ async function check(kind: FileKind, absolute: string): Promise<void> {
       await loadConfigFile(absolute);
       return;
     }
-    case 'orchestration rules':
-      throw new Error('orchestration rules are validated by the orchestrator, which this build does not include yet');
+    case 'orchestration rules': {
+      const { loadRulesFile } = await import('../../orchestrator/rules-loader.ts');
+      await loadRulesFile(absolute); // schema, event patterns, CEL conditions type-checked, action targets
+      return;
+    }
     case 'board profile':
       await loadProfileFile(absolute);
       return;

@@ -1,0 +1,118 @@
+/**
+ * The glue between the orchestrator and the daemon's infrastructure (DESIGN §3.6, §3.7, §4): MQTT boundary events
+ * in, the state projection's topics out, and the dashboard as an infrastructure plugin that never fails a boot.
+ * Kept out of daemon.ts so the boot sequence there reads as the specification's phases.
+ */
+import type { JsonValue } from '../core/plugin.ts';
+import type { InfrastructurePlugin } from './infrastructure.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { MqttLink } from '../link/mqtt-link.ts';
+import type { IncomingMessage } from '../link/incoming-dispatch.ts';
+import type { DashboardServer } from '../orchestrator/dashboard-server.ts';
+import type { EmitResult, OrchestratorEvent } from '../orchestrator/orchestrator.ts';
+import type { ProjectionPublisher } from '../orchestrator/state-projection.ts';
+
+/**
+ * The projection's publisher on the link: `state` and `state/<id>` retained at QoS 1 (the link's queue keeps only
+ * the latest of each while offline), `telemetry` at QoS 0 (a reading from an hour ago is noise, not a backlog).
+ */
+export function linkPublisher(link: () => MqttLink | undefined, log: Logger): ProjectionPublisher {
+  const send = (topic: string, payload: string, retain: boolean): void => {
+    const l = link();
+    if (!l) return;
+    try {
+      l.publish(topic, payload, { retain, qos: topic === 'telemetry' ? 0 : 1 });
+    } catch (err) {
+      log.warn(`${topic} not published: ${(err as Error).message}`);
+    }
+  };
+  return {
+    publish: (topic, payload, { retain }) => send(topic, JSON.stringify(payload), retain),
+    clearRetained: (topic) => send(topic, '', true),
+  };
+}
+
+export interface InboundEventCounters {
+  received: number;
+  accepted: number;
+  /** Not JSON: logged and dropped. (Oversized payloads never get here: the link drops and counts them.) */
+  malformed: number;
+  /** Refused by the orchestrator (bad name, rate limit, ...); its own stats say why. */
+  refused: number;
+}
+
+/**
+ * `<prefix>event/<name>` and `openstarry/all/event/<name>` (DESIGN §3.6) -> the orchestrator. The payload is the
+ * event's JSON data; an empty payload is an event without data (`mosquitto_pub -n`).
+ */
+export function subscribeInboundEvents(link: MqttLink, emit: (event: OrchestratorEvent) => EmitResult, log: Logger): { counters: InboundEventCounters; close(): void } {
+  const counters: InboundEventCounters = { received: 0, accepted: 0, malformed: 0, refused: 0 };
+  const handle = (prefix: string) => (message: IncomingMessage) => {
+    counters.received++;
+    const name = message.topic.slice(prefix.length);
+    let data: JsonValue | undefined;
+    if (message.payload.length > 0) {
+      try {
+        data = JSON.parse(message.payload.toString('utf8')) as JsonValue;
+      } catch (err) {
+        counters.malformed++;
+        log.warn(`mqtt ${message.topic}: payload is not JSON, dropped: ${(err as Error).message}`);
+        return;
+      }
+    }
+    const result = emit(data === undefined ? { name, source: 'mqtt' } : { name, data, source: 'mqtt' });
+    if (result.accepted) counters.accepted++;
+    else {
+      counters.refused++;
+      log.info(`mqtt event ${JSON.stringify(name.slice(0, 80))} refused: ${result.reason ?? 'unknown'}`);
+    }
+  };
+  const prefix = `${link.state().topicPrefix}event/`;
+  const all = 'openstarry/all/event/';
+  const offOwn = link.subscribe('event/#', handle(prefix));
+  const offAll = link.subscribe(`${all}#`, handle(all), { absolute: true });
+  return {
+    counters,
+    close: () => {
+      offOwn();
+      offAll();
+    },
+  };
+}
+
+/**
+ * The dashboard server as an infrastructure plugin that does not fail the boot: a taken port (another service on
+ * 8080) is logged and shown in `status`, and the board keeps running without its dashboard.
+ */
+export class TolerantDashboard implements InfrastructurePlugin {
+  readonly name = 'dashboard';
+  readonly #server: DashboardServer;
+  readonly #log: Logger;
+  #error: string | undefined;
+
+  constructor(server: DashboardServer, log: Logger) {
+    this.#server = server;
+    this.#log = log;
+  }
+
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  address(): { host: string; port: number } | undefined {
+    return this.#server.address();
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#server.start();
+    } catch (err) {
+      this.#error = (err as Error).message;
+      this.#log.warn(`${this.#error}; running without the dashboard`);
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.#server.stop();
+  }
+}
