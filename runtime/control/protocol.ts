@@ -21,7 +21,15 @@ export interface IAgentStatus {
   restarts: number;
   cpuPercent: number;
   memoryBytes: number;
+  /** Tokens reported through ctx.metering since this agent was spawned (kept across policy restarts). */
   tokensUsed: number;
+  /** The manifest's limits.tokens, when it sets one. */
+  tokensBudget?: number;
+  /**
+   * Present (true) when the restart policy gave up on a crash loop: the agent stays `crashed`, its reason starts
+   * with `quarantined: `, and only a new spawn runs it again.
+   */
+  quarantined?: boolean;
   /** OS pid of the isolate when it is its own process. */
   osPid?: number;
   exitCode?: number;
