@@ -15,7 +15,7 @@ const DEFAULTS = {
   templates: { timeoutMs: 3000 },
   devices: [],
   masterAgent: 'master',
-  agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
+  agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 },
   log: { level: 'info' },
 };
 
@@ -59,7 +59,7 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
     templates: { dir: './my-templates', timeoutMs: 3000 },
     devices: [],
     masterAgent: 'boss',
-    agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
+    agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 },
     log: { level: 'debug' },
   });
   t.equal(loaded.file, path.join(dir, 'c.yaml'));
@@ -98,6 +98,7 @@ t.test('wrong types and ranges name the field path', async (t) => {
     ['agents:\n  stopGraceMs: 1.5\n', 'agents.stopGraceMs'],
     ['agents:\n  startTimeoutMs: 10\n', 'agents.startTimeoutMs'],
     ['agents:\n  logLines: 5\n', 'agents.logLines'],
+    ['agents:\n  cpuLimitWindowMs: 50\n', 'agents.cpuLimitWindowMs'],
     ['agents: 5\n', 'agents'],
     ['log:\n  level: verbose\n', 'log.level'],
     ['board: Raspberry Pi\n', 'board'],
