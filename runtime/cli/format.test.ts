@@ -39,23 +39,25 @@ t.test('formatBytes', async (t) => {
   for (const [n, text] of cases) t.equal(formatBytes(n), text, String(n));
 });
 
-t.test('ps table: uptime only for live agents, reason or exit code last', async (t) => {
+t.test('ps table: uptime only for live agents, tokens with their budget, reason or exit code last', async (t) => {
   const now = Date.parse('2024-01-01T00:04:05.000Z');
   const text = psTable(
     [
       agentStatus({ pid: '1', agentId: 'master', template: 'master' }),
       agentStatus({ pid: '12', agentId: 'pump', template: '/srv/pump/agent.json', state: 'crashed', exitCode: 1, reason: 'start() threw: no sensor', memoryBytes: 0, cpuPercent: 0, restarts: 3 }),
       agentStatus({ pid: '13', agentId: 'fan', state: 'exited', exitCode: 0 }),
+      agentStatus({ pid: '14', agentId: 'llm', state: 'crashed', exitCode: 1, cpuPercent: 0, memoryBytes: 0, restarts: 1, tokensUsed: 1201, tokensBudget: 1000, quarantined: true, reason: 'quarantined: token-budget: used 1201 of 1000 tokens; gave up after 1 restarts' }),
     ],
     now,
   );
   t.equal(
     text,
     [
-      'PID  AGENT   TEMPLATE              ISOLATION  STATE    RESTARTS  CPU%  MEM      UPTIME  REASON',
-      '1    master  master                worker     running  0         1.5   12.0MiB  4m05s',
-      '12   pump    /srv/pump/agent.json  worker     crashed  3         0.0   0B       -       start() threw: no sensor',
-      '13   fan     thermostat            worker     exited   0         1.5   12.0MiB  -       exit code 0',
+      'PID  AGENT   TEMPLATE              ISOLATION  STATE    RESTARTS  CPU%  MEM      TOKENS     UPTIME  REASON',
+      '1    master  master                worker     running  0         1.5   12.0MiB  0          4m05s',
+      '12   pump    /srv/pump/agent.json  worker     crashed  3         0.0   0B       0          -       start() threw: no sensor',
+      '13   fan     thermostat            worker     exited   0         1.5   12.0MiB  0          -       exit code 0',
+      '14   llm     thermostat            worker     crashed  1         0.0   0B       1201/1000  -       quarantined: token-budget: used 1201 of 1000 tokens; gave up after 1 restarts',
     ].join('\n'),
   );
 });
@@ -142,4 +144,26 @@ t.test('status text', async (t) => {
       '  control         pending   -',
     ].join('\n'),
   );
+});
+
+t.test('status text lists resources per driver and in total when the daemon sends them', async (t) => {
+  const zero = { agents: 0, cpuPercent: 0, memoryBytes: 0, tokensUsed: 0, quarantined: 0 };
+  const text = statusText({
+    version: '0.1.0', deviceId: 'd', pid: 1, state: 'ready', phase: 'ready', phases: [], board: { name: 'sim', detectedBy: 'fallback' }, degraded: [],
+    home: '/h', socket: '/s', startedAt: '2024-01-01T00:00:00.000Z', uptimeMs: 1000, templates: { dir: '/t', valid: 2, invalid: [] }, infrastructure: [],
+    link: { state: 'absent' }, agents: { starting: 0, running: 2, stopping: 0, exited: 0, crashed: 1, restarting: 0, total: 3 },
+    resources: {
+      byDriver: { worker: { agents: 2, cpuPercent: 12.5, memoryBytes: 30 * 1024 * 1024, tokensUsed: 1201, quarantined: 1 }, process: zero },
+      total: { agents: 2, cpuPercent: 12.5, memoryBytes: 30 * 1024 * 1024, tokensUsed: 1201, quarantined: 1 },
+    },
+  });
+  t.match(text, [
+    'resources (live agents; tokens include ended ones):',
+    '  DRIVER   AGENTS  CPU%  MEM      TOKENS  QUARANTINED',
+    '  worker   2       12.5  30.0MiB  1201    1',
+    '  process  0       0.0   0B       0       0',
+    '  total    2       12.5  30.0MiB  1201    1',
+    '',
+    'boot phases:',
+  ].join('\n'));
 });

@@ -51,8 +51,8 @@ t.test('ps, kill, templates, status against a daemon', async (t) => {
   const { api, sock } = await daemon(t);
   let io = captureIo();
   t.equal(await main(['ps', ...sock], io), 0);
-  t.match(io.stdout[0], /^PID\s+AGENT\s+TEMPLATE\s+ISOLATION\s+STATE\s+RESTARTS\s+CPU%\s+MEM\s+UPTIME\s+REASON$/);
-  t.match(io.stdout[1], /^1\s+thermostat\s+thermostat\s+worker\s+running\s+0\s+1\.5\s+12\.0MiB\s+\S+$/);
+  t.match(io.stdout[0], /^PID\s+AGENT\s+TEMPLATE\s+ISOLATION\s+STATE\s+RESTARTS\s+CPU%\s+MEM\s+TOKENS\s+UPTIME\s+REASON$/);
+  t.match(io.stdout[1], /^1\s+thermostat\s+thermostat\s+worker\s+running\s+0\s+1\.5\s+12\.0MiB\s+0\s+\S+$/);
 
   io = captureIo();
   t.equal(await main(['ps', '--json', ...sock], io), 0);

@@ -21,11 +21,38 @@ export interface IAgentStatus {
   restarts: number;
   cpuPercent: number;
   memoryBytes: number;
+  /** Tokens reported through ctx.metering since this agent was spawned (kept across policy restarts). */
   tokensUsed: number;
+  /** The manifest's limits.tokens, when it sets one. */
+  tokensBudget?: number;
+  /**
+   * Present (true) when the restart policy gave up on a crash loop: the agent stays `crashed`, its reason starts
+   * with `quarantined: `, and only a new spawn runs it again.
+   */
+  quarantined?: boolean;
   /** OS pid of the isolate when it is its own process. */
   osPid?: number;
   exitCode?: number;
   reason?: string;
+}
+
+/** Resource use of a group of agents (runtime/supervisor/resource-summary.ts computes it from IAgentStatus rows). */
+export interface ResourceTotals {
+  /** Live instances (starting, running, stopping, restarting). */
+  agents: number;
+  /** Sum of shares of one core, so above 100 on a multi-core board. */
+  cpuPercent: number;
+  memoryBytes: number;
+  /** Every listed instance's tokens, ended ones included (they were spent). */
+  tokensUsed: number;
+  /** Instances the restart policy gave up on (quarantined: true). */
+  quarantined: number;
+}
+
+export interface ResourceSummary {
+  /** Keyed by isolation driver name; every driver the daemon has is listed, with zeros when unused. */
+  byDriver: Record<string, ResourceTotals>;
+  total: ResourceTotals;
 }
 
 export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master' | 'recovery' | 'rules';
@@ -70,6 +97,11 @@ export interface DaemonStatus {
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
   agents: Record<AgentState, number> & { total: number };
+  /**
+   * CPU, memory and tokens per isolation driver and in total (runtime/supervisor/resource-summary.ts). Optional
+   * in the type only so older daemons' answers still parse; this daemon always sends it.
+   */
+  resources?: ResourceSummary;
   masterPid?: string;
 }
 

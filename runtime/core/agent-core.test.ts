@@ -203,7 +203,7 @@ t.test('ctx is frozen and carries agentId, config, bus, log, signal, hal and eve
   t.equal(ctx.agentId, 'probe');
   t.equal(ctx.hal, fakeHal, 'the host-built HAL proxy');
   t.ok(Object.isFrozen(ctx.events), 'ctx.events is there, frozen');
-  t.notOk('metering' in ctx, 'later members are absent, not stubbed');
+  t.ok(Object.isFrozen(ctx.metering), 'ctx.metering is there, frozen');
 });
 
 t.test('ctx.log sends "log" notes over the channel; fields that cannot be cloned are stringified', async (t) => {

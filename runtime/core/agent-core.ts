@@ -10,6 +10,8 @@ import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { InternalBus } from './internal-bus.ts';
+import type { CoreTimers } from './metering.ts';
+import { Metering } from './metering.ts';
 import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel, ManagedAgent } from './plugin.ts';
 
 export interface AgentCoreOptions {
@@ -21,6 +23,8 @@ export interface AgentCoreOptions {
   hal: IHAL;
   /** The snapshot the host loaded from the daemon before start (spec 002 phase 3), if there is one. */
   initialState?: JsonValue;
+  /** Timers for coalescing ctx.metering reports (default: the global setTimeout); tests pass a manual clock. */
+  timers?: CoreTimers;
 }
 
 type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -39,6 +43,7 @@ export class AgentCore {
   readonly #bus: InternalBus;
   readonly #closeEvents: () => void;
   readonly #ctx: IAgentContext;
+  readonly #metering: Metering;
   #started: IPlugin[] = [];
   #state: CoreState = 'idle';
   #stopping: Promise<void> | undefined;
@@ -51,12 +56,14 @@ export class AgentCore {
     this.#bus = new InternalBus((err, topic) => log.error(`bus handler for ${topic} threw: ${errorToWire(err).message}`));
     const events = createAgentEvents(this.#channel, log);
     this.#closeEvents = events.close;
+    this.#metering = new Metering(this.#channel, options.timers);
     this.#ctx = Object.freeze({
       agentId: options.agentId,
       config: options.config,
       bus: this.#bus,
       log,
       signal: this.#abort.signal,
+      metering: this.#metering.api,
       hal: options.hal,
       state: this.#makeState(options.initialState),
       agents: Object.freeze({
@@ -99,6 +106,7 @@ export class AgentCore {
       } catch (err) {
         await this.#stopStarted();
         this.#closeEvents();
+        this.#metering.close();
         this.#state = 'stopped';
         throw new OpenStarryError(ErrorCode.PLUGIN_START_FAILED, `plugin "${plugin.name}" failed to start: ${errorToWire(err).message}`, { cause: err });
       }
@@ -114,6 +122,8 @@ export class AgentCore {
       // A plugin still inside start() is stopped too, once its start settles.
       await this.#starting?.catch(() => undefined);
       await this.#stopStarted();
+      // Tokens reported by stop(ctx) included; the host exits right after the stop reply.
+      this.#metering.close();
       this.#bus.clear();
       this.#closeEvents();
       this.#state = 'stopped';

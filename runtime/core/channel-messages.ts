@@ -4,7 +4,8 @@
  * a request (`req`) that gets exactly one response (`res`), and a one-way note (`note`).
  *
  * Methods the daemon calls in the isolate:   agent.stop, agent.snapshot, agent.usage
- * Methods/notes the isolate sends the daemon: note lifecycle {state, error?}, note log {level, message, fields}
+ * Methods/notes the isolate sends the daemon: note lifecycle {state, error?}, note log {level, message, fields},
+ *   note metering.tokens {n, info?} (coalesced; runtime/core/metering.ts)
  * Later parts add their own methods (hal.*, state.*, events.*, agents.*, metering.*) on the same channel.
  */
 import type { WireError } from './errors.ts';

@@ -47,6 +47,8 @@ export const ErrorCode = {
   STATE_INVALID: 'ERR_STATE_INVALID',
   /** The state DB could not read or write its file (disk full, I/O error, read-only file system). */
   STATE_IO: 'ERR_STATE_IO',
+  /** ctx.metering was given a token count that is not an integer from 0 to the per-call cap, or a bad `info`. */
+  METERING_INVALID: 'ERR_METERING_INVALID',
   /** The remote design-layer service (templates.url) did not answer, answered an error, or timed out. */
   DESIGN_LAYER_UNREACHABLE: 'ERR_DESIGN_LAYER_UNREACHABLE',
   /** A boundary event with a bad name (not topic-safe, too long) or data that is not JSON or over 64 KiB. */

@@ -1,9 +1,9 @@
 /**
  * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
- * `ctx` carries only what exists today: agentId, config, bus, log, signal, hal, state, agents and events. Members
- * that later parts of the runtime provide (metering) are added to this interface when they exist — they are absent,
- * never stubbed, so an agent can feature-test them (`if (ctx.metering) ...`).
+ * `ctx` carries only what exists today: agentId, config, bus, log, signal, metering, hal, state, agents and events.
+ * Members that later parts of the runtime provide are added to this interface when they exist — absent, never
+ * stubbed, so an agent can feature-test them.
  */
 import type { IAgentEvents } from './agent-events.ts';
 import type { IHAL } from './hal-api.ts';
@@ -31,6 +31,8 @@ export interface IAgentContext {
   readonly log: IAgentLog;
   /** Aborted when the agent is asked to stop (SIGTERM); long-running work should listen to it. */
   readonly signal: AbortSignal;
+  /** Token use counted against the manifest's `limits.tokens` (spec 000 §1.1 resource monitoring). */
+  readonly metering: IAgentMetering;
   /** The hardware, as far as the manifest's capabilities grant (spec 000 §4). */
   readonly hal: IHAL;
   /**
@@ -70,6 +72,25 @@ export interface IAgentManager {
   spawn(templateId: string, config?: Record<string, JsonValue>): Promise<ManagedAgent>;
   kill(pid: string): Promise<ManagedAgent>;
   list(): Promise<ManagedAgent[]>;
+}
+
+/**
+ * Token accounting (DESIGN §3.4). Report what the agent spent (e.g. an LLM call's prompt + completion tokens)
+ * right after spending it. The daemon adds it to the agent's `tokensUsed` (shown by `ps` and `status`); once the
+ * total passes the manifest's `limits.tokens`, the daemon stops the agent as `crashed` with the reason
+ * `token-budget: used N of M tokens`. The count is kept across restarts by the restart policy and starts at 0
+ * only when the agent is spawned again (`openstarry spawn`), so restarting does not refill the budget.
+ *
+ * Reports are coalesced in the isolate and reach the daemon within about 100 ms (and when the agent stops); a
+ * report made just before a crash may be lost. Enforcement is after the fact: an agent that must not overspend
+ * should keep its own count too.
+ */
+export interface IAgentMetering {
+  /**
+   * Counts `n` tokens. `n` must be an integer from 0 to 10,000,000; `info` (optional, e.g. `{ model: 'gpt-4o' }`)
+   * is a plain JSON object of at most 1 KiB that travels with the count. Throws ERR_METERING_INVALID otherwise.
+   */
+  tokens(n: number, info?: Record<string, JsonValue>): void;
 }
 
 export interface IAgentState {

@@ -15,9 +15,11 @@ const DEFAULTS = {
   templates: { timeoutMs: 3000 },
   devices: [],
   masterAgent: 'master',
-  agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
+  agents: { stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 },
   log: { level: 'info' },
   isolation: { docker: { enabled: 'auto', runtimeOverheadMb: 48, pidsLimit: 64 } },
+  orchestration: { maxConcurrentSpawns: 2, maxPending: 32, maxEventsPerSecond: 100, burst: 500, projectionIntervalMs: 10_000, snapshotTimeoutMs: 2000 },
+  dashboard: { enabled: true, listen: '127.0.0.1:8080' },
   mqtt: {
     keepaliveSec: 30,
     reconnect: { minMs: 1000, maxMs: 60_000 },
@@ -69,9 +71,11 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
     templates: { dir: './my-templates', timeoutMs: 3000 },
     devices: [],
     masterAgent: 'boss',
-    agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 },
+    agents: { stopGraceMs: 100, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 },
     log: { level: 'debug' },
     isolation: DEFAULTS.isolation,
+    orchestration: DEFAULTS.orchestration,
+    dashboard: DEFAULTS.dashboard,
     mqtt: DEFAULTS.mqtt,
   });
   t.equal(loaded.file, path.join(dir, 'c.yaml'));
@@ -110,6 +114,7 @@ t.test('wrong types and ranges name the field path', async (t) => {
     ['agents:\n  stopGraceMs: 1.5\n', 'agents.stopGraceMs'],
     ['agents:\n  startTimeoutMs: 10\n', 'agents.startTimeoutMs'],
     ['agents:\n  logLines: 5\n', 'agents.logLines'],
+    ['agents:\n  cpuLimitWindowMs: 50\n', 'agents.cpuLimitWindowMs'],
     ['agents: 5\n', 'agents'],
     ['log:\n  level: verbose\n', 'log.level'],
     ['board: Raspberry Pi\n', 'board'],

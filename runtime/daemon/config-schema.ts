@@ -52,6 +52,12 @@ export const configSchema = z
         startTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /** How often cpu/memory of each agent is sampled for `ps`, `status` and the memory limit. */
         usageIntervalMs: z.number().int().min(200).max(3_600_000).default(2000),
+        /**
+         * How long an agent's CPU use must stay over its limits.cpuPercent before it is stopped (reason
+         * `cpu-limit: ...`); shorter bursts are allowed. Effectively at least usageIntervalMs. Not applied to
+         * drivers that throttle CPU themselves (docker).
+         */
+        cpuLimitWindowMs: z.number().int().min(200).max(3_600_000).default(10_000),
         /** Log lines kept per agent for `openstarry logs`. */
         logLines: z.number().int().min(10).max(100_000).default(1000),
         /**
@@ -61,7 +67,7 @@ export const configSchema = z
         warmSpares: z.number().int().min(0).max(4).default(0),
       })
       .strict()
-      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, logLines: 1000, warmSpares: 0 }),
+      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 }),
     isolation: z
       .object({
         /** Docker isolation (one container per agent through the Engine API; scripts/docker/ builds the image). */

@@ -40,6 +40,7 @@ import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createLogger, formatFields } from '../logging/logger.ts';
+import { resourceSummary } from '../supervisor/resource-summary.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { BootReport } from './boot-report.ts';
 import type { LoadedConfig } from './config-loader.ts';
@@ -226,6 +227,7 @@ export class Daemon implements DaemonApi {
       stopGraceMs: config.agents.stopGraceMs,
       startTimeoutMs: config.agents.startTimeoutMs,
       usageIntervalMs: config.agents.usageIntervalMs,
+      cpuLimitWindowMs: config.agents.cpuLimitWindowMs,
       onLogLine: (line) => this.#onAgentLog(line),
       onChange: (status) => {
         this.#journalDesired();
@@ -474,6 +476,7 @@ export class Daemon implements DaemonApi {
       isolation: { drivers: this.#drivers.map((d) => d.name), unavailable: this.#unavailableIsolation() },
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       agents: counts,
+      resources: resourceSummary(agents, this.#drivers.map((d) => d.name)),
     };
     if (this.#loaded?.file) s.configFile = this.#loaded.file;
     if (this.#masterPid) s.masterPid = this.#masterPid;

@@ -88,7 +88,7 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   mkdirSync(home, { recursive: true });
   const socket = path.join(home, 'openstarryd.sock');
   // Each test daemon gets its own embedded broker on a free port (tests run in parallel; 1883 is one port).
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0', ...options.env };
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
   const entry = options.viaCli ? [CLI, 'start'] : [DAEMON];
   const child = spawn(process.execPath, [...entry, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -56,6 +56,12 @@ export interface IIsolationDriver {
    * counted in usage().memoryBytes. The supervisor allows it on top of `limits.memoryMb`; 0 when absent.
    */
   readonly baselineMemoryBytes?: number;
+  /**
+   * True when the driver throttles an isolate to limits.cpuPercent itself (docker: NanoCpus, a cgroup quota), so
+   * the supervisor does not stop agents for sustained CPU use. Absent/false (worker, process): the supervisor
+   * watches usage().cpuPercent and stops an agent over its limit for agents.cpuLimitWindowMs (cpu-watch.ts).
+   */
+  readonly enforcesCpuLimit?: boolean;
   start(spec: IsolateSpec): Promise<IIsolate>;
   /** Releases what the driver holds besides isolates (pools, connections). Idempotent. */
   close?(): Promise<void>;

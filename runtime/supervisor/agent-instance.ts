@@ -6,6 +6,10 @@
  *   starting | running -> exited                          (the agent ended with code 0 of its own accord)
  *   starting | running -> crashed                         (throw in start, uncaught error, unhandled rejection, OOM)
  *   crashed/exited by itself -> restarting -> starting    (restart policy, backoff; never after an explicit kill)
+ *   crashed, restart series exhausted -> quarantined       (still `crashed`; restart-series.ts)
+ *
+ * Failures the daemon detects (memory-limit, cpu-limit, token-budget) go through fail(): `crashed` with that
+ * reason, restart policy applies.
  */
 import type { Clock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
@@ -16,6 +20,10 @@ import type { Logger } from '../logging/logger.ts';
 import { decideRestart, nextAttempt } from './restart-policy.ts';
 import { sanitiseFields, sanitiseLevel, sanitiseMessage } from '../logging/log-sanitiser.ts';
 import { LineBudget } from '../logging/line-budget.ts';
+import { CpuWatch } from './cpu-watch.ts';
+import { RestartSeries } from './restart-series.ts';
+import type { TokenReport } from './token-meter.ts';
+import { TokenMeter } from './token-meter.ts';
 
 /**
  * What the rest of the daemon does around an agent's life (the HAL today): admit at spawn (may refuse), attach to
@@ -44,6 +52,10 @@ export interface InstanceDeps {
   onChange: (status: IAgentStatus) => void;
   /** True once the daemon is shutting down: restart timers then do not start new isolates. */
   closing: () => boolean;
+  /** How long usage must stay over limits.cpuPercent before the agent is stopped (cpu-watch.ts). */
+  cpuLimitWindowMs: number;
+  /** Every valid token report (for telemetry); optional. */
+  onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
 }
 
 export class AgentInstance {
@@ -67,6 +79,11 @@ export class AgentInstance {
   /** Per-instance log budget: a flooding agent loses its excess lines (counted), the daemon keeps its pace. */
   readonly #logLimiter: LineBudget;
   #endWaiters: (() => void)[] = [];
+  /** Per instance, so kept across policy restarts and reset by a new spawn (token-meter.ts). */
+  readonly #tokens: TokenMeter;
+  readonly #cpu: CpuWatch;
+  readonly #series = new RestartSeries();
+  #quarantined = false;
 
   constructor(pid: string, blueprint: Blueprint, template: string, deps: InstanceDeps) {
     this.pid = pid;
@@ -74,6 +91,8 @@ export class AgentInstance {
     this.template = template;
     this.#deps = deps;
     this.#logLimiter = new LineBudget(deps.clock, (dropped) => this.#logLine('warn', `${dropped} log lines dropped (more than ${LineBudget.PER_SECOND}/s)`));
+    this.#tokens = new TokenMeter(blueprint.manifest.limits.tokens);
+    this.#cpu = new CpuWatch(blueprint.manifest.limits.cpuPercent, deps.cpuLimitWindowMs, deps.clock.now());
   }
 
   get agentId(): string {
@@ -108,8 +127,10 @@ export class AgentInstance {
       restarts: this.#restarts,
       cpuPercent: this.#state === 'running' ? this.#usage.cpuPercent : 0,
       memoryBytes: this.live ? this.#usage.memoryBytes : 0,
-      tokensUsed: 0,
+      tokensUsed: this.#tokens.used,
     };
+    if (this.#tokens.budget !== undefined) s.tokensBudget = this.#tokens.budget;
+    if (this.#quarantined) s.quarantined = true;
     if (this.#isolate?.osPid !== undefined) s.osPid = this.#isolate.osPid;
     if (this.#exitCode !== undefined) s.exitCode = this.#exitCode;
     if (this.#reason !== undefined) s.reason = this.#reason;
@@ -120,6 +141,7 @@ export class AgentInstance {
   async launch(): Promise<void> {
     this.#setState('starting');
     this.#startedAt = this.#deps.clock.now();
+    this.#cpu.reset(this.#startedAt);
     this.#crashNote = undefined;
     this.#exitCode = undefined;
     let isolate: IIsolate;
@@ -144,6 +166,7 @@ export class AgentInstance {
       const note = (typeof p === 'object' && p !== null ? p : {}) as Partial<LogNote>;
       this.#logLine(sanitiseLevel(note.level), sanitiseMessage(note.message), sanitiseFields(note.fields));
     });
+    isolate.channel.onNote('metering.tokens', (p) => this.#onTokens(p));
     isolate.onOutput((o) => {
       if (this.#logLimiter.take()) this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', sanitiseMessage(o.line));
     });
@@ -210,8 +233,13 @@ export class AgentInstance {
     return Promise.race([ended, isolate.exited.then(() => ended), new Promise<void>((r) => this.#deps.clock.setTimeout(r, TERMINATE_WAIT_MS))]);
   }
 
-  recordUsage(usage: IsolateUsage): void {
+  /**
+   * Stores a usage sample; returns the cpu-limit failure reason when usage has stayed over limits.cpuPercent for
+   * the window (the caller decides whether the driver enforces CPU itself and fails the instance).
+   */
+  recordUsage(usage: IsolateUsage): string | undefined {
     this.#usage = usage;
+    return this.#cpu.sample(usage.cpuPercent, this.#deps.clock.now());
   }
 
   /**
@@ -232,6 +260,15 @@ export class AgentInstance {
     const deadline = new Promise<void>((resolve) => (timer = this.#deps.clock.setTimeout(resolve, TERMINATE_WAIT_MS)));
     await Promise.race([isolate.terminate(), deadline]);
     this.#deps.clock.clearTimeout(timer);
+  }
+
+  #onTokens(raw: unknown): void {
+    const over = this.#tokens.record(
+      raw,
+      (why) => this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}): metering.tokens note ignored: ${why} (further bad notes are not logged)`),
+      (report) => this.#deps.onTokens?.(this.pid, this.agentId, report),
+    );
+    if (over !== undefined) void this.fail(over);
   }
 
   #onLifecycle(raw: unknown): void {
@@ -261,6 +298,7 @@ export class AgentInstance {
     this.#reason = forced ?? (failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)');
     if (failed) this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) crashed: ${this.#reason}`);
     this.#attempt = nextAttempt(this.#attempt, uptime);
+    if (failed) this.#series.record({ at: this.#deps.clock.now(), reason: this.#reason }, this.#attempt === 0);
     const decision = decideRestart(this.blueprint.manifest.restart, failed, this.#attempt);
     if (decision.restart) {
       this.#attempt += 1;
@@ -277,8 +315,20 @@ export class AgentInstance {
       }, decision.delayMs);
       return;
     }
-    if (decision.exhausted) this.#reason += `; gave up after ${this.blueprint.manifest.restart.maxRestarts} restarts`;
+    if (decision.exhausted) {
+      this.#reason += `; gave up after ${this.blueprint.manifest.restart.maxRestarts} restarts`;
+      if (failed) this.#quarantine();
+    }
     this.#setState(failed ? 'crashed' : 'exited');
+  }
+
+  /** The restart policy gave up on a crash loop: visible in ps, logged with the whole series, never restarted. */
+  #quarantine(): void {
+    this.#quarantined = true;
+    this.#reason = `quarantined: ${this.#reason ?? 'unknown'}`;
+    const message = `quarantined (not restarted until spawned again); restart series: ${this.#series.describe()}`;
+    this.#deps.log.error(`agent ${this.agentId} (pid ${this.pid}) ${message}`);
+    this.#logLine('error', message);
   }
 
   #logLine(level: LogLine['level'], message: string, fields?: Record<string, unknown>): void {

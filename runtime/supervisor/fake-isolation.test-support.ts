@@ -12,6 +12,8 @@ export class FakeIsolate implements IIsolate {
   readonly exited: Promise<IsolateExit>;
   readonly spec: IsolateSpec;
   terminated = false;
+  /** What usage() answers; tests change it to drive the memory and CPU limits. */
+  nextUsage: IsolateUsage = { cpuPercent: 1.5, memoryBytes: 1234 };
   #end!: (exit: IsolateExit) => void;
 
   constructor(spec: IsolateSpec, script: AgentScript) {
@@ -49,7 +51,7 @@ export class FakeIsolate implements IIsolate {
   }
 
   async usage(): Promise<IsolateUsage> {
-    return { cpuPercent: 1.5, memoryBytes: 1234 };
+    return { ...this.nextUsage };
   }
 
   onOutput(_listener: (o: IsolateOutput) => void): void {}
@@ -57,6 +59,10 @@ export class FakeIsolate implements IIsolate {
 
 export class FakeDriver implements IIsolationDriver {
   readonly name = 'worker' as const;
+  /** Set to act like a driver that throttles CPU itself (docker). */
+  enforcesCpuLimit = false;
+  /** Usage every new isolate starts with. */
+  usage: IsolateUsage = { cpuPercent: 1.5, memoryBytes: 1234 };
   readonly started: FakeIsolate[] = [];
   /** Scripts handed out in order; the last one repeats. */
   scripts: AgentScript[] = ['run'];
@@ -64,6 +70,7 @@ export class FakeDriver implements IIsolationDriver {
   async start(spec: IsolateSpec): Promise<IIsolate> {
     const script = this.scripts.length > 1 ? (this.scripts.shift() as AgentScript) : (this.scripts[0] ?? 'run');
     const isolate = new FakeIsolate(spec, script);
+    isolate.nextUsage = { ...this.usage };
     this.started.push(isolate);
     return isolate;
   }

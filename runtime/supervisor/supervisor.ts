@@ -2,6 +2,11 @@
  * The supervisor (spec 000 §1.1 process management): spawns agents into isolates, kills them, lists them,
  * enforces "one live process per agent id" (spec 002 key rules), applies restart policies, and samples each
  * isolate's CPU and memory for `ps`. Shutdown stops agents in reverse start order.
+ *
+ * Resource governance (spec 000 §1.1, DESIGN §3.3 `limits`): memory over limits.memoryMb (with slack), CPU over
+ * limits.cpuPercent for agents.cpuLimitWindowMs (cpu-watch.ts; skipped for drivers that enforce CPU themselves)
+ * and reported tokens past limits.tokens (token-meter.ts) each stop the agent as `crashed` with a reason
+ * (memory-limit / cpu-limit / token-budget); the restart policy applies, and a crash loop ends quarantined.
  */
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -14,9 +19,11 @@ import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import { AgentInstance, noHooks, TERMINATE_WAIT_MS } from './agent-instance.ts';
 import type { SupervisorHooks } from './agent-instance.ts';
+import type { TokenReport } from './token-meter.ts';
 
 /** Total memory (heap + external) an agent may use, as a multiple of limits.memoryMb. */
 export const MEMORY_SLACK = 1.25;
+export const DEFAULT_CPU_LIMIT_WINDOW_MS = 10_000;
 
 export interface SupervisorOptions {
   drivers: readonly IIsolationDriver[];
@@ -30,6 +37,10 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
   startTimeoutMs?: number;
   usageIntervalMs?: number;
+  /** How long an agent may stay over limits.cpuPercent before it is stopped (default 10 s). */
+  cpuLimitWindowMs?: number;
+  /** Every valid ctx.metering report, for telemetry. */
+  onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
   /** Ended instances kept for `ps` (oldest dropped first). */
   keepEnded?: number;
   onLogLine?: (line: LogLine) => void;
@@ -55,6 +66,8 @@ export class Supervisor {
       stopGraceMs: options.stopGraceMs ?? 5000,
       startTimeoutMs: options.startTimeoutMs ?? 10_000,
       usageIntervalMs: options.usageIntervalMs ?? 5000,
+      cpuLimitWindowMs: options.cpuLimitWindowMs ?? DEFAULT_CPU_LIMIT_WINDOW_MS,
+      onTokens: options.onTokens ?? (() => undefined),
       keepEnded: options.keepEnded ?? 100,
       onLogLine: options.onLogLine ?? (() => undefined),
       hooks: options.hooks ?? noHooks,
@@ -88,6 +101,8 @@ export class Supervisor {
       log: this.#opts.log,
       closing: () => this.#closed,
       agentHome: this.#opts.agentHome,
+      cpuLimitWindowMs: this.#opts.cpuLimitWindowMs,
+      onTokens: this.#opts.onTokens,
       onLogLine: this.#opts.onLogLine,
       onChange: (s) => this.#onChange(s),
     });
@@ -134,7 +149,7 @@ export class Supervisor {
     } catch {
       return; // The isolate ended between the check and the answer; the next sample skips it.
     }
-    instance.recordUsage(usage);
+    const cpuOver = instance.recordUsage(usage);
     // limits.memoryMb caps the V8 heap through resourceLimits; memory outside it (ArrayBuffers, Wasm memory) is
     // only visible here, so the total is held to the limit plus a quarter of slack for the heap's own overhead.
     // A driver whose isolate carries its own runtime (a child process's Node) reports that too; it is allowed extra.
@@ -142,7 +157,10 @@ export class Supervisor {
     if (usage.memoryBytes > limit) {
       const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
       await instance.fail(`memory-limit: using ${mb(usage.memoryBytes)}, limit ${mb(instance.blueprint.manifest.limits.memoryMb * 1024 * 1024)}`);
+      return;
     }
+    // A driver that throttles the isolate itself (docker's NanoCpus) keeps it at the limit: nothing to stop.
+    if (cpuOver !== undefined && !instance.driver.enforcesCpuLimit) await instance.fail(cpuOver);
   }
 
   /**

@@ -11,7 +11,7 @@ export const fmt = (n: number, unit: string) => `${n.toFixed(unit === 'MB' ? 1 :
 
 export async function daemonEnv(home: string): Promise<NodeJS.ProcessEnv> {
   await mkdir(home, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0' };
   delete env.NOTIFY_SOCKET;
   delete env.OPENSTARRY_CONFIG;
   delete env.OPENSTARRY_SOCKET;

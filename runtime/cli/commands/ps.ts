@@ -1,4 +1,7 @@
-/** `openstarry ps [--json]` (DESIGN §3.1): one row per agent the supervisor knows. */
+/**
+ * `openstarry ps [--json]` (DESIGN §3.1): one row per agent the supervisor knows. TOKENS is `used` or
+ * `used/budget` (limits.tokens); a quarantined agent is `crashed` with a reason starting `quarantined: `.
+ */
 import type { AgentState, IAgentStatus } from '../../control/protocol.ts';
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';
@@ -17,10 +20,11 @@ export function psTable(agents: readonly IAgentStatus[], now: number): string {
     String(a.restarts),
     formatPercent(a.cpuPercent),
     formatBytes(a.memoryBytes),
+    a.tokensBudget === undefined ? String(a.tokensUsed) : `${a.tokensUsed}/${a.tokensBudget}`,
     LIVE.has(a.state) ? formatDuration(since(a.startedAt, now)) : '-',
     a.reason ?? (a.exitCode !== undefined ? `exit code ${a.exitCode}` : ''),
   ]);
-  return formatTable(['PID', 'AGENT', 'TEMPLATE', 'ISOLATION', 'STATE', 'RESTARTS', 'CPU%', 'MEM', 'UPTIME', 'REASON'], rows);
+  return formatTable(['PID', 'AGENT', 'TEMPLATE', 'ISOLATION', 'STATE', 'RESTARTS', 'CPU%', 'MEM', 'TOKENS', 'UPTIME', 'REASON'], rows);
 }
 
 export const ps: Command = {

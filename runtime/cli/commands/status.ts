@@ -2,10 +2,10 @@
  * `openstarry status [--json]` (DESIGN §3.1, §4 "Boot ... reports each phase"): what the daemon is doing,
  * how each boot phase went and anything running in a reduced mode, in a form a person reads top to bottom.
  */
-import type { AgentState, DaemonStatus } from '../../control/protocol.ts';
+import type { AgentState, DaemonStatus, ResourceTotals } from '../../control/protocol.ts';
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';
-import { formatDuration, formatTable } from '../format.ts';
+import { formatBytes, formatDuration, formatPercent, formatTable } from '../format.ts';
 
 const STATES: readonly AgentState[] = ['starting', 'running', 'stopping', 'restarting', 'exited', 'crashed'];
 
@@ -30,10 +30,18 @@ export function statusText(s: DaemonStatus): string {
   if (r) lines.push(`  design layer ${r.url}: ${r.state}${r.state === 'unreachable' ? ` (${r.lastError ?? 'no answer'}), ${r.templates} template(s) from the cache` : ''}`);
   for (const bad of s.templates.invalid) lines.push(`  invalid: ${bad.file}: ${bad.error.replaceAll('\n', '\n    ')}`);
   if (s.infrastructure.length > 0) lines.push(`infra:      ${s.infrastructure.map((i) => `${i.name} ${i.state}`).join(', ')}`);
+  if (s.resources) lines.push('', 'resources (live agents; tokens include ended ones):', ...resourceRows(s.resources).split('\n').map((l) => `  ${l}`));
   lines.push('', 'boot phases:');
   const rows = s.phases.map((p) => [p.name, p.state, p.durationMs === undefined ? '-' : formatDuration(p.durationMs), p.detail ?? '']);
   lines.push(...formatTable(['PHASE', 'STATE', 'TIME', 'DETAIL'], rows).split('\n').map((l) => `  ${l}`));
   return lines.join('\n');
+}
+
+function resourceRows(r: NonNullable<DaemonStatus['resources']>): string {
+  const row = (name: string, t: ResourceTotals) => [name, String(t.agents), formatPercent(t.cpuPercent), formatBytes(t.memoryBytes), String(t.tokensUsed), String(t.quarantined)];
+  const rows = Object.entries(r.byDriver).map(([name, t]) => row(name, t));
+  rows.push(row('total', r.total));
+  return formatTable(['DRIVER', 'AGENTS', 'CPU%', 'MEM', 'TOKENS', 'QUARANTINED'], rows);
 }
 
 function linkLine(link: DaemonStatus['link']): string {
@@ -48,7 +56,7 @@ function linkLine(link: DaemonStatus['link']): string {
 
 export const status: Command = {
   name: 'status',
-  summary: 'daemon state: board, boot phases, degraded flags, templates, agents, MQTT link',
+  summary: 'daemon state: board, boot phases, degraded flags, templates, agents, resources, MQTT link',
   synopsis: 'status [--json]',
   args: [0, 0],
   async run(ctx) {
