@@ -29,7 +29,9 @@ import type { Blueprint } from '../../runtime/design/blueprint.ts';
 import type { IIsolate, IIsolationDriver } from '../../runtime/isolation/isolation-driver.ts';
 import { ProcessDriver } from '../../runtime/isolation/process/process-driver.ts';
 import { ENTRY_FILE_NAME } from '../../runtime/isolation/process/process-entry-file.ts';
+import { WasmDriver } from '../../runtime/isolation/wasm/wasm-driver.ts';
 import { WorkerDriver } from '../../runtime/isolation/worker/worker-driver.ts';
+import { hasTool } from '../testing/system-deps.ts';
 import { silentLogger } from '../../runtime/logging/logger.ts';
 import { fmt, print, ROOT, rows } from './bench-table.ts';
 import { percentile, sleep } from './measure.ts';
@@ -159,12 +161,39 @@ export async function benchIsolationDrivers(drivers: readonly [string, () => IIs
  * The drivers this checkout has, on the bundled entries in dist/ (what a board runs; `npm run build` first) when
  * they are there. From source a worker registers tsx in each thread, which makes its spawn ~20x slower.
  */
+const dist = (file: string) => path.join(ROOT, 'dist', file);
+
 export const ISOLATION_DRIVERS: readonly [string, () => IIsolationDriver][] = [
-  ['worker', () => (existsSync(path.join(ROOT, 'dist', 'agent-host.js')) ? new WorkerDriver({ entry: pathToFileURL(path.join(ROOT, 'dist', 'agent-host.js')) }) : new WorkerDriver())],
-  ['process', () => (existsSync(path.join(ROOT, 'dist', ENTRY_FILE_NAME)) ? new ProcessDriver({ entry: path.join(ROOT, 'dist', ENTRY_FILE_NAME) }) : new ProcessDriver())],
+  ['worker', () => (existsSync(dist('agent-host.js')) ? new WorkerDriver({ entry: pathToFileURL(dist('agent-host.js')) }) : new WorkerDriver())],
+  ['process', () => (existsSync(dist(ENTRY_FILE_NAME)) ? new ProcessDriver({ entry: dist(ENTRY_FILE_NAME) }) : new ProcessDriver())],
+  ['wasm', () => (existsSync(dist('wasm-host.js')) ? new WasmDriver({ entry: pathToFileURL(dist('wasm-host.js')), runtimeEntry: dist('wasm-vm-runtime.js') }) : new WasmDriver())],
 ];
 
+/**
+ * All four drivers side by side (issue 6): docker through podman's Engine API when podman and runc are installed
+ * (a service started for the run, the test image built once), else through DOCKER_HOST; skipped otherwise.
+ */
+export async function benchAllIsolationDrivers(work: string): Promise<void> {
+  const drivers: [string, () => IIsolationDriver | Promise<IIsolationDriver>][] = [...ISOLATION_DRIVERS];
+  let service: { stop(): Promise<void> } | undefined;
+  if (hasTool('podman') && hasTool('runc')) {
+    const { startPodmanService, ensureImage, TEST_IMAGE } = await import('../testing/podman.ts');
+    const { DockerDriver } = await import('../../runtime/isolation/docker/docker-driver.ts');
+    const podman = await startPodmanService();
+    service = podman;
+    await ensureImage(TEST_IMAGE);
+    drivers.push(['docker', () => DockerDriver.open({ socketPath: podman.socketPath, image: TEST_IMAGE, runDir: path.join(work, 'docker-run'), daemonId: `bench-${process.pid}` })]);
+  } else {
+    rows.push({ metric: 'isolation docker', ours: 'skipped: podman/runc not installed', base: '-', ratio: '-', target: '-', met: '-' });
+  }
+  try {
+    await benchIsolationDrivers(drivers, { work: path.join(work, 'isolation') });
+  } finally {
+    await service?.stop();
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchIsolationDrivers(ISOLATION_DRIVERS);
+  await benchAllIsolationDrivers(path.join(tmpdir(), `openstarry-isolation-bench-${process.pid}`));
   print();
 }

@@ -10,6 +10,7 @@
  *   HAL sensor reads       from a worker agent, reads/s and p50/p99              vs  a raw MessagePort round trip
  *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
  *   state file             bytes written per minute, 10 agents saving every 100 ms, vs a write per update
+ *   event -> action        mosquitto publish -> rule -> spawn -> the agent's start(), p50/p99 (orchestration-bench.ts)
  *   MQTT link              QoS 1 throughput, drain of 10,000 queued, queue cost vs a rewrite per message (mqtt-bench.ts)
  *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  */
@@ -21,7 +22,8 @@ import { ControlClient } from '../../runtime/control/control-client.ts';
 import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { benchMqtt } from './mqtt-bench.ts';
-import { benchIsolationDrivers, ISOLATION_DRIVERS } from './isolation-bench.ts';
+import { benchAllIsolationDrivers } from './isolation-bench.ts';
+import { benchEventToAction } from './orchestration-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -163,7 +165,8 @@ try {
   await benchStateFile(work);
   await benchRecovery(work, 10);
   await benchMqtt(work);
-  await benchIsolationDrivers(ISOLATION_DRIVERS, { work: path.join(work, 'isolation') });
+  await benchEventToAction(work);
+  await benchAllIsolationDrivers(work);
   print();
 } finally {
   await rm(work, { recursive: true, force: true });
