@@ -35,6 +35,7 @@ function config(dir: string, broker: Mosquitto, extra = ''): string {
     `  dir: ${path.join(dir, 'templates')}`,
     'orchestration:',
     '  rules: ./rules.yaml',
+    '  projectionInterval: 1s',
     'mqtt:',
     `  url: ${broker.url}`,
     '  startWaitMs: 500',
@@ -94,7 +95,7 @@ t.test('remote triggers with the specification rules, remote commands, bad paylo
   t.match(status.link, { state: 'connected', url: b.url, topicPrefix: 'openstarry/dev1/' });
   t.match(status.phases.find((p) => p.name === 'rules'), { state: 'done', detail: /2 rule\(s\)/ });
 
-  const watcher = await recordMessages(b.url, ['openstarry/dev1/status', 'openstarry/dev1/out/#', 'replies/#'], { protocolVersion: 5 });
+  const watcher = await recordMessages(b.url, ['openstarry/dev1/status', 'openstarry/dev1/out/#', 'openstarry/dev1/state/#', 'openstarry/dev1/state', 'openstarry/dev1/telemetry', 'replies/#'], { protocolVersion: 5 });
   t.teardown(() => watcher.close());
   await waitFor(() => watcher.messages.some((m) => m.topic === 'openstarry/dev1/status' && m.retain && JSON.parse(m.payload).online === true), 'the retained birth');
 
@@ -109,6 +110,19 @@ t.test('remote triggers with the specification rules, remote commands, bad paylo
   // To every device, with no payload at all.
   await pub(b, 'openstarry/all/event/alert:server_down', null);
   await d.waitFor('the devops agent to be spawned', async () => (await d.json<IAgentStatus[]>('ps')).some((a) => a.agentId === 'devops-agent' && a.state === 'running'));
+
+  // The state projection: the global view and each agent's snapshot retained upstream, resource use as telemetry,
+  // and the same view as JSON on the dashboard address.
+  await waitFor(() => watcher.messages.some((m) => m.topic === 'openstarry/dev1/state/devops-agent'), 'state/devops-agent', 15_000);
+  const late = await recordMessages(b.url, ['openstarry/dev1/state/#']);
+  await waitFor(() => late.messages.some((m) => m.topic === 'openstarry/dev1/state/devops-agent' && m.retain), 'state/devops-agent retained for a late subscriber');
+  await late.close();
+  await waitFor(() => watcher.messages.some((m) => m.topic === 'openstarry/dev1/telemetry'), 'telemetry', 15_000);
+  const global = watcher.messages.filter((m) => m.topic === 'openstarry/dev1/state').at(-1);
+  t.match(JSON.parse(global?.payload ?? '{}'), { deviceId: 'dev1', agents: { master: { state: 'running' } } });
+  const listen = (await d.json<DaemonStatus>('status')).dashboard?.listen ?? '';
+  const view = (await (await fetch(`http://${listen}/api/state`)).json()) as { agents: Record<string, unknown> };
+  t.ok('devops-agent' in view.agents, 'the dashboard serves the same view');
 
   // Remote commands: an allowed one answered on the MQTT 5 response topic, the rest refused with a reason.
   const ask = (method: string, body: unknown, corr: string) =>
