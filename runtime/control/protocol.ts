@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
+import type { TemplateInfo } from '../design/template-scan.ts';
+import type { RemoteDesignState } from '../design/template-store.ts';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
 export type KillSignal = 'SIGTERM' | 'SIGKILL';
@@ -140,28 +142,11 @@ export interface DeviceListEntry {
   owner?: { pid: string; agentId: string };
 }
 
-export interface TemplateListEntry {
-  id: string;
-  version: string;
-  description?: string;
-  path: string;
-  hash: string;
-  isolation: string;
-  capabilities: readonly string[];
-  /** local: the template directory; remote: the design-layer service; cache: its cached copy (service unreachable). */
-  source: 'local' | 'remote' | 'cache';
-}
+/** A template as `templates.list` shows it (runtime/design/template-scan.ts). */
+export type TemplateListEntry = TemplateInfo;
 
 /** The remote design layer (`templates.url`) as the daemon last saw it. */
-export interface RemoteDesignStatus {
-  url: string;
-  state: 'synced' | 'unreachable';
-  contactAt?: string;
-  syncedAt?: string;
-  lastError?: string;
-  cacheDir: string;
-  templates: number;
-}
+export type RemoteDesignStatus = RemoteDesignState;
 
 export interface TemplatesResult {
   dir: string;

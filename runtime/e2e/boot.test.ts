@@ -12,7 +12,7 @@ t.test('boots with no config at all: sim board, every phase done, master agent r
   const d = await startDaemon(t);
   const status = await d.json<DaemonStatus>('status');
   t.match(status, { state: 'ready', phase: 'ready', board: { name: 'sim' }, degraded: [], link: { state: 'connected', protocolVersion: 4, broker: { state: 'running', host: '127.0.0.1' } } });
-  t.same(status.phases.map((p) => [p.name, p.state]), [['control', 'done'], ['infrastructure', 'done'], ['board', 'done'], ['hal', 'done'], ['design', 'done'], ['master', 'done'], ['recovery', 'done']]);
+  t.same(status.phases.map((p) => [p.name, p.state]), [['control', 'done'], ['infrastructure', 'done'], ['board', 'done'], ['hal', 'done'], ['design', 'done'], ['master', 'done'], ['recovery', 'done'], ['rules', 'done']]);
   t.ok(status.phases.every((p) => typeof p.durationMs === 'number'), 'each phase has a duration');
   t.ok(status.templates.valid >= 2, 'shipped templates loaded');
   const ps = await d.json<IAgentStatus[]>('ps');

@@ -17,7 +17,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { ErrorCode, OpenStarryError } from '../../errors.ts';
 import { VERSION } from '../../daemon/version.ts';
-import type { HostBootstrap } from '../host/agent-host.ts';
+import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateSpec } from '../isolation-driver.ts';
 import type { ContainerLimits } from './container-config.ts';
 import { DEFAULT_CONTAINER_LIMITS, LABELS, containerCreateOptions } from './container-config.ts';
@@ -131,14 +131,7 @@ export class DockerDriver implements IIsolationDriver {
     await prepareHome(spec.env.OPENSTARRY_HOME, this.#user);
 
     const port = new SocketPort(this.#maxFrameBytes === undefined ? {} : { maxFrameBytes: this.#maxFrameBytes });
-    const bootstrap: HostBootstrap = {
-      pid: spec.pid,
-      agentId: blueprint.manifest.id,
-      rootDir: CONTAINER_PATHS.agentDir,
-      plugins: blueprint.manifest.plugins,
-      files: blueprint.files,
-      config: blueprint.manifest.config as HostBootstrap['config'],
-    };
+    const bootstrap = bootstrapOf(spec, CONTAINER_PATHS.agentDir);
     // The first frame on the connection, whenever the container connects.
     port.post({ t: 'note', method: BOOTSTRAP_NOTE, params: bootstrap });
     let server: Server | undefined;

@@ -20,7 +20,7 @@ import { constants } from 'node:os';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import type { WireError } from '../../core/errors.ts';
-import type { HostBootstrap } from '../host/agent-host.ts';
+import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
 import { LineSplitter } from '../worker/line-splitter.ts';
 import type { EntryFile } from './process-entry-file.ts';
@@ -100,14 +100,7 @@ export class ProcessDriver implements IIsolationDriver {
   async start(spec: IsolateSpec): Promise<IIsolate> {
     if (this.#closed) throw new Error('process driver closed');
     const { blueprint } = spec;
-    const bootstrap: HostBootstrap = {
-      pid: spec.pid,
-      agentId: blueprint.manifest.id,
-      rootDir: blueprint.rootDir,
-      plugins: blueprint.manifest.plugins,
-      files: blueprint.files,
-      config: blueprint.manifest.config as HostBootstrap['config'],
-    };
+    const bootstrap = bootstrapOf(spec);
     const entry = await this.entryPath();
     const [command, ...launcherArgs] = [...(this.#options.launcher ?? defaultLauncher()), process.execPath];
     const args = [...launcherArgs, ...processIsolateArgs(entry, blueprint.manifest.limits.memoryMb, this.#options.execArgv)];

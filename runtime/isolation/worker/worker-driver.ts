@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
-import type { HostBootstrap } from '../host/agent-host.ts';
+import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
 import { LineSplitter } from './line-splitter.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
@@ -67,14 +67,7 @@ export class WorkerDriver implements IIsolationDriver {
 
   async start(spec: IsolateSpec): Promise<IIsolate> {
     const { blueprint } = spec;
-    const bootstrap: HostBootstrap = {
-      pid: spec.pid,
-      agentId: blueprint.manifest.id,
-      rootDir: blueprint.rootDir,
-      plugins: blueprint.manifest.plugins,
-      files: blueprint.files,
-      config: blueprint.manifest.config as HostBootstrap['config'],
-    };
+    const bootstrap = bootstrapOf(spec);
     const memoryMb = blueprint.manifest.limits.memoryMb;
     const spare = memoryMb === this.#spareMemoryMb ? this.#takeSpare() : undefined;
     if (spare) {
