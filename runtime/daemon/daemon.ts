@@ -51,7 +51,7 @@ import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import type { SdNotifier } from './sd-notify.ts';
 import { createSdNotifier } from './sd-notify.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
-import { TolerantDashboard, linkPublisher, subscribeInboundEvents } from './orchestration-wiring.ts';
+import { TolerantDashboard, linkPublisher, registryHal, subscribeInboundEvents } from './orchestration-wiring.ts';
 import type { InboundEventCounters } from './orchestration-wiring.ts';
 import { createDashboardServer, deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
 import type { Orchestration } from '../orchestrator/orchestration-service.ts';
@@ -294,19 +294,7 @@ export class Daemon implements DaemonApi {
         const channel = this.#attached.get(pid)?.channel;
         return channel ? channel.request('agent.snapshot') : Promise.reject(new Error(`no isolate for pid ${pid}`));
       },
-      hal: {
-        watch: (id, listener) => {
-          const device = registry.get(id)?.device as { watch?: (l: typeof listener) => () => void } | undefined;
-          if (!device?.watch) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not an input that can be watched`);
-          return device.watch(listener);
-        },
-        inputDevices: () => registry.list().filter((d) => d.kind === 'input' && d.device).map((d) => d.id),
-        read: async (id, quantity) => {
-          const device = registry.get(id)?.device as { read?: (q: string) => Promise<number> } | undefined;
-          if (!device?.read) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not a sensor`);
-          return device.read(quantity);
-        },
-      },
+      hal: registryHal(registry),
       link: linkPublisher(link, this.#log.child('projection')),
     });
     this.#orchestration = o;

@@ -3,7 +3,10 @@
  * in, the state projection's topics out, and the dashboard as an infrastructure plugin that never fails a boot.
  * Kept out of daemon.ts so the boot sequence there reads as the specification's phases.
  */
+import type { DeviceRegistry } from '../../hal/device-registry.ts';
+import type { HalInputEdge } from '../core/hal-api.ts';
 import type { JsonValue } from '../core/plugin.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
@@ -11,6 +14,30 @@ import type { IncomingMessage } from '../link/incoming-dispatch.ts';
 import type { DashboardServer } from '../orchestrator/dashboard-server.ts';
 import type { EmitResult, OrchestratorEvent } from '../orchestrator/orchestrator.ts';
 import type { ProjectionPublisher } from '../orchestrator/state-projection.ts';
+
+/**
+ * The rules' view of the hardware (GPIO edges, sensor thresholds): the daemon-side devices themselves, not an
+ * agent's HAL session — rules belong to the operator, not to an agent, so no capability applies.
+ */
+export function registryHal(registry: DeviceRegistry): {
+  watch(id: string, listener: (edge: HalInputEdge) => void): () => void;
+  inputDevices(): string[];
+  read(id: string, quantity: string): Promise<number>;
+} {
+  return {
+    watch: (id, listener) => {
+      const device = registry.get(id)?.device as { watch?: (l: typeof listener) => () => void } | undefined;
+      if (!device?.watch) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not an input that can be watched`);
+      return device.watch(listener);
+    },
+    inputDevices: () => registry.list().filter((d) => d.kind === 'input' && d.device).map((d) => d.id),
+    read: async (id, quantity) => {
+      const device = registry.get(id)?.device as { read?: (q: string) => Promise<number> } | undefined;
+      if (!device?.read) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `device "${id}" is not a sensor`);
+      return device.read(quantity);
+    },
+  };
+}
 
 /**
  * The projection's publisher on the link: `state` and `state/<id>` retained at QoS 1 (the link's queue keeps only
