@@ -52,6 +52,8 @@ export function defaultImage(): string {
 
 export class DockerDriver implements IIsolationDriver {
   readonly name = 'docker' as const;
+  /** limits.cpuPercent becomes the container's CPU quota (NanoCpus): the kernel throttles, the supervisor need not stop. */
+  readonly enforcesCpuLimit = true;
   readonly docker: Docker;
   readonly image: string;
   readonly daemonId: string;
