@@ -133,6 +133,8 @@ export class Daemon implements DaemonApi {
   boot(): Promise<void> {
     this.#booting ??= this.#bootPhases().catch(async (err: unknown) => {
       if (!this.#stopRequested) this.#state = 'failed';
+      // Not a clean run: the next boot must still restore what the previous one was running.
+      this.#stateDb?.withholdCleanMark();
       await this.#teardown();
       throw err;
     });
@@ -245,6 +247,7 @@ export class Daemon implements DaemonApi {
     await this.#phase('rules', () => this.#startOrchestration(config, supervisor, store), (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     this.#boot.ready();
     this.#state = 'ready';
+    this.#journalDesired(); // the first write of this run's list: the master, the restored agents
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
     // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
     void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
@@ -309,9 +312,13 @@ export class Daemon implements DaemonApi {
     return o;
   }
 
-  /** The desired-agents journal follows the live agents, except during shutdown (a clean stop keeps the list). */
+  /**
+   * The desired-agents journal follows the live agents once the boot is complete — not during it (the previous run's
+   * list is what recovery restores, and a boot that fails must leave it for the next attempt) and not during shutdown
+   * (a clean stop keeps the list).
+   */
   #journalDesired(): void {
-    if (this.#stopRequested || !this.#supervisor || !this.#stateDb) return;
+    if (this.#state !== 'ready' || this.#stopRequested || !this.#supervisor || !this.#stateDb) return;
     const desired = this.#supervisor
       .list()
       .filter((a) => a.state !== 'exited' && a.state !== 'crashed')

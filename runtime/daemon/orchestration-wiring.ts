@@ -76,6 +76,12 @@ export function subscribeInboundEvents(link: MqttLink, emit: (event: Orchestrato
   const counters: InboundEventCounters = { received: 0, accepted: 0, malformed: 0, refused: 0 };
   const handle = (prefix: string) => (message: IncomingMessage) => {
     counters.received++;
+    // A retained event would fire its rules again at every reconnect (the link resubscribes): an event happens once.
+    if (message.retain) {
+      counters.refused++;
+      log.warn(`mqtt ${message.topic}: retained event ignored (events are never retained; clear it with an empty retained publish)`);
+      return;
+    }
     const name = message.topic.slice(prefix.length);
     let data: JsonValue | undefined;
     if (message.payload.length > 0) {

@@ -46,6 +46,20 @@ export function serveRemoteCommands(options: RemoteCommandsOptions): { counters:
   const handle = async (message: IncomingMessage): Promise<void> => {
     counters.received++;
     const method = message.relativeTopic?.slice('cmd/'.length) ?? '';
+    // A retained command would run again at every reconnect (the link resubscribes): never act on one.
+    if (message.retain) {
+      counters.refused++;
+      options.log?.warn(`mqtt cmd/${method}: retained message ignored (commands are never retained; clear it with an empty retained publish)`);
+      return;
+    }
+    // The answer is published with this device's own credentials: a response topic inside the openstarry/ space
+    // would let anyone allowed to ask `status` inject events or commands into this or every device.
+    const rt = message.responseTopic;
+    if (rt !== undefined && (rt.startsWith('openstarry/') || rt.startsWith('$') || /[+#]/.test(rt))) {
+      counters.refused++;
+      options.log?.warn(`mqtt cmd/${method}: refused: response topic ${JSON.stringify(rt.slice(0, 100))} is inside openstarry/ (or reserved)`);
+      return;
+    }
     let body: { params?: unknown; id?: unknown } = {};
     let id: string | undefined;
     const answer = (response: RpcResponse | { error: { code: string; message: string } }): void => {
@@ -97,7 +111,9 @@ function remoteApi(api: DaemonApi): DaemonApi {
     ...bindAll(api),
     spawnAgent: (target, opts) => {
       if (!AGENT_ID.test(target)) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, `params.target: a remote spawn takes a template id, not "${target.slice(0, 80)}"`);
-      return api.spawnAgent(target, opts);
+      // The template's author chose its isolation; the network may not move it into the daemon's own process.
+      if (opts.isolation !== undefined) throw new OpenStarryError(ErrorCode.INVALID_PARAMS, 'params.options.isolation: a remote spawn runs the template\'s own isolation');
+      return api.spawnAgent(target, {});
     },
   };
 }

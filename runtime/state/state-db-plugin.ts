@@ -26,6 +26,7 @@ export class StateDbPlugin implements InfrastructurePlugin {
   #db: StateDb | undefined;
   #boot: BootScan | undefined;
   #stopping: Promise<void> | undefined;
+  #withhold = false;
 
   constructor(options: StateDbOptions) {
     this.#options = options;
@@ -58,6 +59,14 @@ export class StateDbPlugin implements InfrastructurePlugin {
     return status;
   }
 
+  /**
+   * A boot that did not complete is not a clean run: the next boot must still see the previous run's journal as
+   * interrupted and restore its agents (a failed boot writes neither the journal nor the clean-shutdown marker).
+   */
+  withholdCleanMark(): void {
+    this.#withhold = true;
+  }
+
   /** Idempotent; a never-started plugin stops as a no-op (InfrastructurePlugin contract). */
   stop(): Promise<void> {
     const db = this.#db;
@@ -65,7 +74,7 @@ export class StateDbPlugin implements InfrastructurePlugin {
     this.#stopping ??= (async () => {
       try {
         // Closed by someone else already: the marker can no longer be written, and that is the honest result.
-        if (!db.closed) await db.journal.markCleanShutdown();
+        if (!db.closed && !this.#withhold) await db.journal.markCleanShutdown();
       } finally {
         await db.close();
       }
