@@ -95,6 +95,18 @@ export interface MqttLinkOptions {
 const MAX_WINDOW = 32;
 const MAX_PACKET = 268_435_455;
 
+/**
+ * What `status` shows for a connection error. An error raised by OpenSSL (e.g. the broker's alert when it requires a
+ * client certificate) has a message like "808C...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
+ * certificate required:../deps/openssl/...:SSL alert number 116\n"; its `reason` and `code` say the same, readably.
+ * Certificate verification errors ("self-signed certificate in certificate chain") are readable already.
+ */
+function connectionErrorText(err: Error): string {
+  const e = err as Error & { library?: unknown; reason?: unknown; code?: unknown };
+  if (typeof e.library === 'string' && typeof e.reason === 'string') return `TLS: ${e.reason}${typeof e.code === 'string' ? ` (${e.code})` : ''}`;
+  return err.message;
+}
+
 export class MqttLink {
   readonly #s: MqttLinkSettings;
   readonly #o: MqttLinkOptions;
@@ -306,7 +318,7 @@ export class MqttLink {
     client.on('connect', (connack) => this.#onConnect(gen, client, connack));
     client.on('message', (topic, payload, packet) => this.#onMessage(gen, topic, payload, packet));
     client.on('error', (err) => {
-      if (gen === this.#gen) this.#lastError = err.message;
+      if (gen === this.#gen) this.#lastError = connectionErrorText(err);
     });
     client.on('close', () => this.#onClose(gen, client));
   }
