@@ -64,6 +64,9 @@ import type { Blueprint } from '../design/blueprint.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import { VERSION } from './version.ts';
 
+/** How often the remote design layer's listing is fetched again. */
+const DESIGN_RESYNC_MS = 5 * 60_000;
+
 export interface DaemonOptions {
   configFile?: string;
   socket?: string;
@@ -107,6 +110,7 @@ export class Daemon implements DaemonApi {
   readonly #attached = new Map<string, { blueprint: Blueprint; channel: ChannelEndpoint }>();
   #inbound: { counters: InboundEventCounters; close(): void } | undefined;
   #remoteCommands: { counters: RemoteCommandCounters; close(): void } | undefined;
+  #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -157,6 +161,7 @@ export class Daemon implements DaemonApi {
     const stateDb = (this.#stateDb = new StateDbPlugin({ file: path.join(this.#home, 'state.json'), clock: this.#clock, log: this.#log.child('state') }));
     // Then the embedded broker (no mqtt.url) and the MQTT link: started after the state DB, stopped before it; the
     // link's start waits at most mqtt.startWaitMs for a broker, then boots on offline (QoS 1 goes to the queue).
+    // A taken broker port is not fatal: the board runs without MQTT and `status` says why.
     const env = this.#opts.env ?? process.env;
     const mqtt = (this.#mqtt = createMqttInfrastructure({
       config: embeddedBrokerOverride(config.mqtt, env.OPENSTARRY_EMBEDDED_BROKER),
@@ -165,7 +170,7 @@ export class Daemon implements DaemonApi {
       home: this.#home,
       log: this.#log.child('mqtt'),
       clock: this.#clock,
-      shareIfInUse: true,
+      portInUse: 'skip',
     }));
     const docker = (this.#docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: this.#home, daemonId: this.#deviceId(), env, log: this.#log.child('docker') }));
     const dashboard = config.dashboard.enabled
@@ -198,6 +203,13 @@ export class Daemon implements DaemonApi {
       return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${from}`, degraded: s.invalid.length > 0 || r?.state === 'unreachable' };
     });
     this.#recordRegistry(stateDb, this.#store);
+    if (remote) {
+      // The service's listing again every few minutes: templates added there appear, and `status` follows the
+      // service going and coming even when nothing is spawned (a spawn checks it anyway).
+      const store = this.#store;
+      this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS);
+      this.#resyncTimer.unref();
+    }
     const hal = this.#hal.service;
     this.#supervisor = new Supervisor({
       drivers: this.#drivers,
@@ -368,6 +380,7 @@ export class Daemon implements DaemonApi {
       if (this.#state !== 'failed') this.#state = 'stopping';
       this.#log.info('shutting down');
       void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      clearInterval(this.#resyncTimer);
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       this.#remoteCommands?.close();
       this.#inbound?.close();
@@ -449,6 +462,7 @@ export class Daemon implements DaemonApi {
     if (this.#recovery?.stateFile.source === 'backup') degraded.push('state-from-backup');
     if (this.#docker?.degraded) degraded.push('docker-unavailable');
     if (this.#dashboard?.error) degraded.push('dashboard-unavailable');
+    if (this.#mqtt?.broker?.status().state === 'port-in-use') degraded.push('embedded-broker-port-in-use');
     const board = this.#board;
     const s: DaemonStatus = {
       version: VERSION,
@@ -490,7 +504,10 @@ export class Daemon implements DaemonApi {
   #linkStatus(): DaemonStatus['link'] {
     const link = this.#mqtt?.link.status();
     const broker = this.#mqtt?.broker?.status();
-    if (!link) return { state: 'absent', ...(broker ? { broker } : {}) };
+    if (!link) {
+      const why = broker?.state === 'port-in-use' ? { lastError: `the embedded broker's port ${broker.host}:${broker.port} is taken by another program; set mqtt.url to use that broker` } : {};
+      return { state: 'absent', ...why, ...(broker ? { broker } : {}) };
+    }
     return { ...link, ...(broker ? { broker } : {}) };
   }
 

@@ -54,16 +54,16 @@ t.test('boot syncs the service into the cache; the service wins over a local tem
   t.same(store.list().map((i) => [i.id, i.source, i.version]), [['alpha', 'remote', '1.0.0'], ['local-only', 'local', '1.0.0'], ['shared', 'remote', '2.0.0']]);
   t.match(store.remoteState(), { url: s.url, state: 'synced', templates: 2, cacheDir: s.cacheDir });
   t.ok(store.remoteState()?.syncedAt, 'a full sync is recorded');
-  t.equal(store.get('alpha').rootDir, path.join(s.cacheDir, 'alpha'), 'remote templates run from the cache folder');
+  t.equal(store.get('alpha').rootDir, path.join(s.cacheDir, 'templates', 'alpha'), 'remote templates run from the cache folder');
   t.match(store.get('shared').files['main.js'], 'from the service');
   const index = JSON.parse(await readFile(path.join(s.cacheDir, 'index.json'), 'utf8')) as { url: string; hashes: Record<string, string> };
   t.same(index.hashes, { alpha: store.get('alpha').hash, shared: store.get('shared').hash });
   t.same(s.warnings, []);
 
   // A second boot with nothing changed downloads nothing and rewrites nothing but the index.
-  const before = (await readdir(s.cacheDir)).sort();
+  const before = (await readdir(path.join(s.cacheDir, 'templates'))).sort();
   const again = await s.open();
-  t.same((await readdir(s.cacheDir)).sort(), before);
+  t.same((await readdir(path.join(s.cacheDir, 'templates'))).sort(), before);
   t.equal(again.get('alpha').hash, store.get('alpha').hash);
 });
 
@@ -94,7 +94,7 @@ t.test('an invalid template from the service is rejected with its URL and field;
   await writeFile(path.join(s.serviceDir, 'alpha', 'agent.json'), manifest('alpha', '9.0.0', { capabilities: ['sensor:env0:explode'] }));
   const served = await store.fresh('alpha');
   t.equal(served.hash, good.hash, 'the spawn runs the cached good version');
-  t.match(await readFile(path.join(s.cacheDir, 'alpha', 'agent.json'), 'utf8'), '"1.0.0"', 'the cache still holds the good version');
+  t.match(await readFile(path.join(s.cacheDir, 'templates', 'alpha', 'agent.json'), 'utf8'), '"1.0.0"', 'the cache still holds the good version');
   // The service itself excludes it, so the daemon sees a 422 with the service's own validation message.
   const bad = store.invalid.find((i) => i.file === `${s.url}/templates/alpha`);
   t.match(bad?.error, /capabilities\.0/);
@@ -139,26 +139,55 @@ t.test('the service down at boot: the daemon boots from the cache and says so', 
   t.match(store.remoteState(), { state: 'unreachable', templates: 2 });
   t.match(s.warnings.join('\n'), /unreachable; booting from 2 cached template\(s\)/);
 
+  // The service comes back: the periodic resync picks it up without any spawn, and finds what is new there.
+  await s.startService();
+  await writeTemplate(s.serviceDir, 'added-later', '1.0.0');
+  await store.resync();
+  t.match(store.remoteState(), { state: 'synced', templates: 3 });
+  t.same(store.list().filter((i) => i.source !== 'local').map((i) => [i.id, i.source]), [['added-later', 'remote'], ['alpha', 'remote'], ['shared', 'remote']]);
+  await s.stopService();
+
   // Never synced and down: the local templates still boot.
   await rm(s.cacheDir, { recursive: true });
   const bare = await s.open();
   t.same(bare.list().map((i) => [i.id, i.source]), [['local-only', 'local'], ['shared', 'local']]);
 });
 
+t.test('two spawns of an updated template share one download and install', async (t) => {
+  const s = await setup(t);
+  const store = await s.open();
+  await writeTemplate(s.serviceDir, 'alpha', '2.0.0');
+  const all = await Promise.all(Array.from({ length: 10 }, () => store.fresh('alpha')));
+  t.ok(all.every((b) => b.manifest.version === '2.0.0'));
+  t.same(store.invalid.filter((i) => i.file.startsWith(s.url)), [], 'no install raced another into a rejection');
+});
+
 t.test('the cache: a damaged entry is not run, an interrupted install is repaired', async (t) => {
   const s = await setup(t);
   await s.open();
   // A card that lost blocks: the module no longer matches the index.
-  await writeFile(path.join(s.cacheDir, 'shared', 'main.js'), 'export default { name: "p", start() { /* garbage */ } };');
+  await writeFile(path.join(s.cacheDir, 'templates', 'shared', 'main.js'), 'export default { name: "p", start() { /* garbage */ } };');
   // A power cut between the two renames of an install: only the old folder is there.
-  await rename(path.join(s.cacheDir, 'alpha'), path.join(s.cacheDir, '.old-alpha-0badf00d'));
-  await mkdir(path.join(s.cacheDir, '.staging-alpha-12345678'));
+  await rename(path.join(s.cacheDir, 'templates', 'alpha'), path.join(s.cacheDir, 'templates', '.old-alpha-0badf00d'));
+  await mkdir(path.join(s.cacheDir, 'templates', '.staging-alpha-12345678'));
   await s.stopService();
   const store = await s.open();
   t.equal(store.get('alpha').manifest.version, '1.0.0', 'the old folder was put back');
-  t.same((await readdir(s.cacheDir)).filter((n) => n.startsWith('.')), [], 'no staging or old folders left');
+  t.same((await readdir(path.join(s.cacheDir, 'templates'))).filter((n) => n.startsWith('.')), [], 'no staging or old folders left');
   t.match(store.get('shared').files['main.js'], 'local', 'the damaged cached template is not run; the local one is');
   t.ok(store.invalid.some((i) => /does not match the cached/.test(i.error)));
+});
+
+t.test('a template id can never name the cache index', async (t) => {
+  const home = t.testdir({});
+  const cache = new TemplateCache(path.join(home, 'c'));
+  await cache.open();
+  const m = JSON.stringify({ id: 'index.json', version: '1.0.0', plugins: ['./main.js'] });
+  const files = { 'main.js': plugin('x') };
+  const { blueprintHash } = await import('./blueprint.ts');
+  await cache.install({ id: 'index.json', version: '1.0.0', manifest: m, files, hash: blueprintHash(m, files) }, 'http://svc/templates/index.json', 'http://svc');
+  const reopened = await new TemplateCache(path.join(home, 'c')).open();
+  t.same([...reopened.templates.keys()], ['index.json'], 'the index is still a file and the template is still trusted');
 });
 
 t.test('what a hostile or broken service sends is refused', async (t) => {
@@ -185,7 +214,7 @@ t.test('what a hostile or broken service sends is refused', async (t) => {
   const hold = setInterval(() => undefined, 50); // AbortSignal.timeout's timer is unref'd: keep this test alive for it
   await t.rejects(never.list(), { code: ErrorCode.DESIGN_LAYER_UNREACHABLE, message: /no answer within 100 ms/ });
   clearInterval(hold);
-  t.same(await readdir(cache.dir), [], 'nothing refused was ever written to the cache');
+  t.same(await readdir(cache.templatesDir), [], 'nothing refused was ever written to the cache');
 });
 
 t.test('the service: read-only JSON routes', async (t) => {

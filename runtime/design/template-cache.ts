@@ -1,7 +1,8 @@
 /**
  * The local copy of the last good remote template set (spec 002 rule "if the design layer is down, boot from the
- * locally cached templates"). It lives in `$OPENSTARRY_HOME/design-cache/`, one ordinary template folder per id
- * (`<id>/agent.json` + modules), so booting from the cache is the same scan and validation as a local directory,
+ * locally cached templates"). It lives in `$OPENSTARRY_HOME/design-cache/`: `index.json` beside `templates/`, which
+ * holds one ordinary template folder per id (`templates/<id>/agent.json` + modules; a subfolder, so no template id
+ * can ever name the index), so booting from the cache is the same scan and validation as a local directory,
  * and the docker driver can mount a cached template like any other.
  *
  * A package from the service is installed only after it validated as a whole:
@@ -37,12 +38,15 @@ export interface CacheIndex {
 
 export class TemplateCache {
   readonly dir: string;
+  /** Where the template folders are. */
+  readonly templatesDir: string;
   readonly #index: DurableTextFile;
   #hashes: Record<string, string> = {};
   #syncedAt: string | undefined;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
+    this.templatesDir = path.join(this.dir, 'templates');
     this.#index = new DurableTextFile(path.join(this.dir, 'index.json'));
   }
 
@@ -52,12 +56,12 @@ export class TemplateCache {
 
   /** Repairs an interrupted install, then scans the cached templates (validated, hashes checked against the index). */
   async open(): Promise<TemplateScan> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.templatesDir, { recursive: true });
     await this.#repair();
     const index = await this.#readIndex();
     this.#hashes = index?.hashes ?? {};
     this.#syncedAt = index?.syncedAt;
-    const scan = await scanTemplateDir(this.dir);
+    const scan = await scanTemplateDir(this.templatesDir);
     const invalid: InvalidTemplate[] = [...scan.invalid];
     for (const [id, b] of scan.templates) {
       const expected = this.#hashes[id];
@@ -66,7 +70,7 @@ export class TemplateCache {
       const why = expected === undefined ? 'is not in the cache index' : `content hash ${b.hash.slice(0, 12)} does not match the cached ${expected.slice(0, 12)}`;
       invalid.push({ file: b.manifestPath, error: `${b.manifestPath}: (document): cached template "${id}" ${why}; it is not run`, problems: [{ path: '', message: `cache entry ${why}` }] });
     }
-    return { dir: this.dir, templates: scan.templates, invalid };
+    return { dir: this.templatesDir, templates: scan.templates, invalid };
   }
 
   /** The cached hash of `id`, if it is cached. */
@@ -81,8 +85,8 @@ export class TemplateCache {
    */
   async install(pkg: TemplatePackage, origin: string, url: string): Promise<Blueprint> {
     const suffix = randomBytes(4).toString('hex');
-    const staging = path.join(this.dir, `.staging-${pkg.id}-${suffix}`);
-    const final = path.join(this.dir, pkg.id);
+    const staging = path.join(this.templatesDir, `.staging-${pkg.id}-${suffix}`);
+    const final = path.join(this.templatesDir, pkg.id);
     try {
       await writeSynced(path.join(staging, 'agent.json'), pkg.manifest);
       for (const [rel, source] of Object.entries(pkg.files)) await writeSynced(path.join(staging, ...rel.split('/')), source);
@@ -96,13 +100,13 @@ export class TemplateCache {
       const { blueprint } = loaded;
       if (blueprint.manifest.id !== pkg.id) throw invalid(origin, 'id', `the package is "${pkg.id}" but its agent.json says "${blueprint.manifest.id}"`);
       if (blueprint.hash !== pkg.hash) throw invalid(origin, 'hash', `content hash ${blueprint.hash.slice(0, 12)} does not match the service's ${pkg.hash.slice(0, 12)} (damaged in transfer?)`);
-      const old = path.join(this.dir, `.old-${pkg.id}-${suffix}`);
+      const old = path.join(this.templatesDir, `.old-${pkg.id}-${suffix}`);
       const hadOld = await rename(final, old).then(() => true, (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return false;
         throw err;
       });
       await rename(staging, final);
-      await syncDir(this.dir);
+      await syncDir(this.templatesDir);
       if (hadOld) await rm(old, { recursive: true, force: true });
       this.#hashes = { ...this.#hashes, [pkg.id]: pkg.hash };
       await this.#writeIndex(url);
@@ -115,7 +119,7 @@ export class TemplateCache {
   /** After a full listing: drops cached templates the service no longer has, and records the sync time. */
   async synced(url: string, ids: ReadonlySet<string>, at: Date): Promise<void> {
     const gone = Object.keys(this.#hashes).filter((id) => !ids.has(id));
-    for (const id of gone) await rm(path.join(this.dir, id), { recursive: true, force: true });
+    for (const id of gone) await rm(path.join(this.templatesDir, id), { recursive: true, force: true });
     const hashes = Object.fromEntries(Object.entries(this.#hashes).filter(([id]) => ids.has(id)));
     this.#hashes = hashes;
     this.#syncedAt = at.toISOString();
@@ -147,13 +151,14 @@ export class TemplateCache {
 
   /** Undoes what a power cut in install() may have left: a lone `.old-<id>-` folder goes back, staging goes away. */
   async #repair(): Promise<void> {
-    const names = await readdir(this.dir);
+    const dir = this.templatesDir;
+    const names = await readdir(dir);
     for (const name of names) {
-      if (name.startsWith('.staging-')) await rm(path.join(this.dir, name), { recursive: true, force: true });
+      if (name.startsWith('.staging-')) await rm(path.join(dir, name), { recursive: true, force: true });
       const old = /^\.old-(.+)-[0-9a-f]{8}$/.exec(name);
       if (!old?.[1]) continue;
-      if (names.includes(old[1])) await rm(path.join(this.dir, name), { recursive: true, force: true });
-      else await rename(path.join(this.dir, name), path.join(this.dir, old[1]));
+      if (names.includes(old[1])) await rm(path.join(dir, name), { recursive: true, force: true });
+      else await rename(path.join(dir, name), path.join(dir, old[1]));
     }
   }
 }

@@ -65,6 +65,8 @@ interface Remote {
   set: Map<string, RemoteEntry>;
   /** Keyed by template id (or `service:<file>` for what the service itself reports invalid). */
   invalid: Map<string, InvalidTemplate>;
+  /** One fetch and install per id at a time: two spawns of an updated template share it. */
+  inFlight: Map<string, Promise<Blueprint | undefined>>;
   state: RemoteDesignState;
 }
 
@@ -84,6 +86,7 @@ export class TemplateStore {
         cache: new TemplateCache(r.cacheDir),
         set: new Map(),
         invalid: new Map(),
+        inFlight: new Map(),
         state: { url: source.url, state: 'unreachable', cacheDir: path.resolve(r.cacheDir), templates: 0 },
       };
     }
@@ -161,7 +164,15 @@ export class TemplateStore {
   }
 
   /** Undefined: the service does not have `id` (fall back to the local directory). */
-  async #freshRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
+  #freshRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
+    const pending = remote.inFlight.get(id);
+    if (pending) return pending;
+    const run = this.#fetchRemote(remote, id).finally(() => remote.inFlight.delete(id));
+    remote.inFlight.set(id, run);
+    return run;
+  }
+
+  async #fetchRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
     const cached = remote.set.get(id);
     let pkg;
     try {
@@ -213,6 +224,15 @@ export class TemplateStore {
     throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" from the design layer is invalid:\n${wire.message}`, { cause: err, details });
   }
 
+  /**
+   * Asks the service for its listing again (the daemon does this every few minutes): templates added or changed on
+   * the service are fetched, removed ones dropped, and `remoteState()` follows the service coming and going even
+   * when nothing is spawned. Never throws; a no-op without `templates.url`.
+   */
+  async resync(): Promise<void> {
+    if (this.#remote) await this.#syncListing(this.#remote).catch((err: Error) => this.#warn(`design layer resync failed: ${err.message}`));
+  }
+
   async #syncRemote(): Promise<void> {
     const remote = this.#remote;
     if (!remote) return;
@@ -220,15 +240,20 @@ export class TemplateStore {
     for (const [id, blueprint] of cached.templates) remote.set.set(id, { blueprint, source: 'cache' });
     for (const bad of cached.invalid) remote.invalid.set(`cache:${bad.file}`, bad);
     if (remote.cache.syncedAt) remote.state.syncedAt = remote.cache.syncedAt;
+    await this.#syncListing(remote, true);
+  }
+
+  async #syncListing(remote: Remote, atBoot = false): Promise<void> {
     let listing;
     try {
       listing = await remote.source.list();
     } catch (err) {
       this.#unreachable(remote, err);
-      this.#warn(`design layer ${remote.source.url} unreachable; booting from ${remote.set.size} cached template(s): ${(err as Error).message}`);
+      if (atBoot) this.#warn(`design layer ${remote.source.url} unreachable; booting from ${remote.set.size} cached template(s): ${(err as Error).message}`);
       return;
     }
     this.#contact(remote);
+    for (const key of [...remote.invalid.keys()]) if (key.startsWith('service:')) remote.invalid.delete(key);
     for (const bad of listing.invalid) {
       remote.invalid.set(`service:${bad.file}`, { file: `${remote.source.url} ${bad.file}`, error: bad.error, problems: [{ path: '', message: bad.error }] });
     }

@@ -71,7 +71,7 @@ t.test('templates from the service: synced, changed, rejected, stopped mid-run a
   let d = await startDaemon(t, { dir, args: ['--config', config] });
   const listed = await d.json<TemplatesResult>('templates');
   t.match(listed.remote, { url: service.url, state: 'synced', templates: 1 });
-  t.match(listed.templates.find((x) => x.id === 'remote-worker'), { source: 'remote', version: '1.0.0', path: path.join(d.home, 'design-cache', 'remote-worker', 'agent.json') });
+  t.match(listed.templates.find((x) => x.id === 'remote-worker'), { source: 'remote', version: '1.0.0', path: path.join(d.home, 'design-cache', 'templates', 'remote-worker', 'agent.json') });
   t.match(listed.templates.find((x) => x.id === 'master'), { source: 'local' });
   t.match((await d.cli('templates')).stdout, `design layer ${service.url}: synced`);
 

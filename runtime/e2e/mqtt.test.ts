@@ -2,6 +2,7 @@
 // remote triggers with the specification's rules, remote commands, bad payloads, the retained status and last
 // will, and 1,000 QoS 1 events published while the broker is down — across a daemon restart — delivered in order.
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -139,6 +140,15 @@ t.test('remote triggers with the specification rules, remote commands, bad paylo
   t.match((await answer('c3')).error, { message: /template id/ }, 'never a path from the network');
   await ask('spawnAgent', { params: ['code-reviewer-agent', { isolation: 'worker' }], extra: 1 }, 'c4');
   t.match((await answer('c4')).error, { message: /unknown key "extra"/ });
+  await ask('spawnAgent', { params: ['devops-agent', { isolation: 'worker' }] }, 'c5');
+  t.match((await answer('c5')).error, { message: /runs the template's own isolation/ }, 'the network cannot move an agent into the daemon');
+  // An answer aimed back into openstarry/ (event injection with the device's credentials) and a retained command:
+  // neither is acted on.
+  const before = ((await d.json<DaemonStatus>('status')).orchestration?.mqttCommands as { refused: number }).refused;
+  await watcher.client.publishAsync('openstarry/dev1/cmd/status', '{}', { qos: 1, properties: { responseTopic: 'openstarry/all/event/alert:server_down' } });
+  await watcher.client.publishAsync('openstarry/dev1/cmd/status', '{}', { qos: 1, retain: true });
+  await d.waitFor('both refused', async () => ((await d.json<DaemonStatus>('status')).orchestration?.mqttCommands as { refused: number }).refused >= before + 2);
+  await watcher.client.publishAsync('openstarry/dev1/cmd/status', '', { qos: 1, retain: true }); // clear it
 
   // Malformed and oversized events: dropped, counted, the daemon carries on.
   await pub(b, 'openstarry/dev1/event/x', '{not json');
@@ -194,4 +204,16 @@ t.test('last will after SIGKILL; 1,000 events published with the broker down sur
   }
   t.same(seen, Array.from({ length: 1000 }, (_, i) => i), 'every event, in order (duplicates from at-least-once removed)');
   await d.waitFor('the queue drained', async () => ((await d.json<DaemonStatus>('status')).link as unknown as { queue: { queued: number } }).queue.queued === 0);
+});
+
+t.test('the embedded broker\'s port taken by another program: the board runs without MQTT and says why', async (t) => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const port = (holder.address() as net.AddressInfo).port;
+  const d = await startDaemon(t, { env: { OPENSTARRY_EMBEDDED_BROKER: `127.0.0.1:${port}` } });
+  const status = await d.json<DaemonStatus>('status');
+  t.equal(status.state, 'ready');
+  t.ok(status.degraded.includes('embedded-broker-port-in-use'));
+  t.match(status.link, { state: 'absent', lastError: /taken by another program; set mqtt.url/, broker: { state: 'port-in-use', port } });
 });

@@ -25,15 +25,16 @@ export interface EmbeddedBrokerOptions {
   port?: number;
   log?: Logger;
   /**
-   * When the port is taken (a mosquitto already on the board, a second daemon on a laptop): true -> log it, serve
-   * nothing, and let the link use whatever broker holds the address; false (default) -> fail to start.
+   * When the port is taken (a mosquitto already on the board, a second daemon on a laptop): 'skip' -> log it and
+   * serve nothing (status `port-in-use`; the daemon then runs without a link rather than talk to a broker nobody
+   * configured — any local user could have bound the port first); 'fail' (default) -> start() throws.
    */
-  shareIfInUse?: boolean;
+  portInUse?: 'fail' | 'skip';
 }
 
 export interface EmbeddedBrokerStatus {
-  /** `shared`: the port was taken by another broker, which the link uses instead. */
-  state: 'stopped' | 'running' | 'shared';
+  /** `port-in-use`: another program held the port; no embedded broker runs (see `portInUse`). */
+  state: 'stopped' | 'running' | 'port-in-use';
   host: string;
   port: number;
   clients: number;
@@ -47,8 +48,8 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   #aedes: Aedes | undefined;
   #server: net.Server | undefined;
   #boundPort: number | undefined;
-  readonly #shareIfInUse: boolean;
-  #shared = false;
+  readonly #portInUse: 'fail' | 'skip';
+  #skipped = false;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -56,7 +57,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 1883;
     this.#log = options.log;
-    this.#shareIfInUse = options.shareIfInUse ?? false;
+    this.#portInUse = options.portInUse ?? 'fail';
   }
 
   /** `mqtt://host:port` of the listening broker (the configured port before start). */
@@ -85,9 +86,9 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     } catch (err) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' && this.#shareIfInUse) {
-        this.#shared = true;
-        this.#log?.warn(`embedded MQTT broker not started: ${this.#host}:${this.#port} is in use; the link connects to the broker already there`);
+      if (code === 'EADDRINUSE' && this.#portInUse === 'skip') {
+        this.#skipped = true;
+        this.#log?.warn(`embedded MQTT broker not started: ${this.#host}:${this.#port} is in use by another program; running without MQTT (set mqtt.url to use the broker there)`);
         return;
       }
       const why = code === 'EADDRINUSE' ? 'the port is in use (another broker? set mqtt.url to use it, or mqtt.embeddedBroker.port)' : (err as Error).message;
@@ -118,6 +119,6 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   }
 
   status(): EmbeddedBrokerStatus {
-    return { state: this.#aedes ? 'running' : this.#shared ? 'shared' : 'stopped', host: this.#host, port: this.#boundPort ?? this.#port, clients: this.#aedes?.connectedClients ?? 0 };
+    return { state: this.#aedes ? 'running' : this.#skipped ? 'port-in-use' : 'stopped', host: this.#host, port: this.#boundPort ?? this.#port, clients: this.#aedes?.connectedClients ?? 0 };
   }
 }

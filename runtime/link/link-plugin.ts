@@ -47,6 +47,8 @@ export class MqttLinkPlugin implements InfrastructurePlugin {
 
   async #start(): Promise<void> {
     const o = this.#o;
+    // The embedded broker could not take its port: no link to a broker nobody configured (status says why).
+    if (o.config.url === undefined && o.broker?.status().state === 'port-in-use') return;
     const embeddedUrl = o.config.url === undefined ? o.broker?.url : undefined;
     const settings = await resolveMqttSettings(o.config, o.deviceId, embeddedUrl !== undefined ? { embeddedUrl } : {});
     const link = new MqttLink({
@@ -101,13 +103,13 @@ export function embeddedBrokerOverride(config: MqttConfig, value: string | undef
 }
 
 export function createMqttInfrastructure(
-  options: Omit<MqttLinkPluginOptions, 'broker'> & { shareIfInUse?: boolean },
+  options: Omit<MqttLinkPluginOptions, 'broker'> & { portInUse?: 'fail' | 'skip' },
 ): MqttInfrastructure {
   if (options.config.url !== undefined) {
     const link = new MqttLinkPlugin(options);
     return { plugins: [link], link };
   }
-  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, shareIfInUse: options.shareIfInUse ?? false, ...(options.log ? { log: options.log.child('broker') } : {}) });
+  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, portInUse: options.portInUse ?? 'fail', ...(options.log ? { log: options.log.child('broker') } : {}) });
   const link = new MqttLinkPlugin({ ...options, broker });
   return { plugins: [broker, link], link, broker };
 }

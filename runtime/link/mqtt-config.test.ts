@@ -19,6 +19,7 @@ t.test('an empty fragment gets every default', async (t) => {
     maxIncomingBytes: 256 * 1024,
     startWaitMs: 2000,
     embeddedBroker: { host: '127.0.0.1', port: 1883 },
+    commands: ['status', 'listAgents', 'templates.list', 'devices.list'],
   });
 });
 

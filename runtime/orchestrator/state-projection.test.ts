@@ -70,7 +70,7 @@ t.test('state/<id> only when it changed; cleared when the agent is gone; usage a
   publisher.messages.length = 0;
   (agents[1] as IAgentStatus).cpuPercent = 55;
   await projection.tick();
-  t.same(publisher.topics(), ['state', 'telemetry'], 'nothing changed but usage');
+  t.same(publisher.topics(), ['telemetry'], 'nothing changed but usage: only telemetry (no retained QoS 1 rewrite of state)');
   publisher.messages.length = 0;
   beats = 2;
   agents.pop();

@@ -72,6 +72,8 @@ export class StateProjection {
   readonly #o: Required<Omit<StateProjectionOptions, 'publisher'>> & { publisher: ProjectionPublisher | undefined };
   #view: GlobalView | undefined;
   #telemetry: Telemetry | undefined;
+  /** What `state` last carried (its agents' entries, without usage or time). */
+  #publishedGlobal: string | undefined;
   /** Per agent id: the JSON of what `state/<id>` last carried. */
   readonly #published = new Map<string, string>();
   #timer: unknown;
@@ -187,9 +189,17 @@ export class StateProjection {
     const publisher = this.#o.publisher;
     if (!publisher) return;
     try {
-      publisher.publish('state', view as unknown as JsonValue, { retain: true });
-      for (const [id, a] of Object.entries(view.agents)) {
-        const key = JSON.stringify({ pid: a.pid, state: a.state, template: a.template, snapshot: a.snapshot });
+      // `state` only when some agent's entry changed, like `state/<id>`: a retained QoS 1 message is appended to the
+      // link's queue file, and a view republished every tick for its usage figures alone would rewrite the SD card
+      // for nothing (usage goes out as `telemetry`, QoS 0, which touches no disk).
+      const entries = Object.entries(view.agents).map(([id, a]) => [id, JSON.stringify({ pid: a.pid, state: a.state, template: a.template, snapshot: a.snapshot })] as const);
+      const globalKey = JSON.stringify(entries);
+      if (globalKey !== this.#publishedGlobal) {
+        this.#publishedGlobal = globalKey;
+        publisher.publish('state', view as unknown as JsonValue, { retain: true });
+      }
+      for (const [id, key] of entries) {
+        const a = view.agents[id] as AgentView;
         if (this.#published.get(id) === key) continue;
         this.#published.set(id, key);
         publisher.publish(`state/${id}`, a as unknown as JsonValue, { retain: true });
