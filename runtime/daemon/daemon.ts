@@ -378,6 +378,7 @@ export class Daemon implements DaemonApi {
   #teardown(): Promise<void> {
     this.#tearingDown ??= (async () => {
       if (this.#state !== 'failed') this.#state = 'stopping';
+      const began = Date.now();
       this.#log.info('shutting down');
       void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
       clearInterval(this.#resyncTimer);
@@ -386,7 +387,9 @@ export class Daemon implements DaemonApi {
       this.#inbound?.close();
       await this.#orchestration?.close();
       this.#dashSources.bind(undefined);
-      if (this.#supervisor) await this.#supervisor.stopAll(this.#loaded?.config.agents.shutdownTimeoutMs);
+      // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
+      const budget = this.#loaded?.config.agents.shutdownTimeoutMs;
+      if (this.#supervisor) await this.#supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
       else for (const driver of this.#drivers) await driver.close?.(); // boot ended before the supervisor existed
       await this.#hal?.close();
       await this.#infra?.stopAll();
