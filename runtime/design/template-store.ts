@@ -28,6 +28,9 @@ import { scanTemplateDir, templateInfo } from './template-scan.ts';
 export type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
 export { scanTemplateDir, templateInfo } from './template-scan.ts';
 
+/** How often the daemon asks the service for its listing again (resync()). */
+export const DESIGN_RESYNC_MS = 5 * 60_000;
+
 export interface RemoteStoreOptions extends RemoteSourceOptions {
   /** Where the last good remote set is kept (`$OPENSTARRY_HOME/design-cache`). */
   cacheDir: string;

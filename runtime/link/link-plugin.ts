@@ -69,6 +69,11 @@ export class MqttLinkPlugin implements InfrastructurePlugin {
     return this.#link;
   }
 
+  /** The running link, or undefined (not started, or no broker to link to). */
+  get running(): MqttLink | undefined {
+    return this.#link;
+  }
+
   /** For `openstarry status`; undefined before start. */
   status(): MqttLinkStatus | undefined {
     return this.#link?.state();
@@ -88,6 +93,15 @@ export interface MqttInfrastructure {
   plugins: InfrastructurePlugin[];
   link: MqttLinkPlugin;
   broker?: EmbeddedBroker;
+}
+
+/** What `openstarry status` shows as `link`: the link's own state, or `absent` and why; the embedded broker beside. */
+export function mqttStatus(mqtt: MqttInfrastructure | undefined): { state: string; lastError?: string; broker?: ReturnType<EmbeddedBroker['status']> } & Record<string, unknown> {
+  const link = mqtt?.link.status();
+  const broker = mqtt?.broker?.status();
+  if (link) return { ...link, ...(broker ? { broker } : {}) };
+  const why = broker?.state === 'port-in-use' ? { lastError: `the embedded broker's port ${broker.host}:${broker.port} is taken by another program; set mqtt.url to use that broker` } : {};
+  return { state: 'absent', ...why, ...(broker ? { broker } : {}) };
 }
 
 /**

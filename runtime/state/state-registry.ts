@@ -4,6 +4,10 @@
  * cached. Changes are coalesced into the next flush like every other state change.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Blueprint } from '../design/blueprint.ts';
+import { normalise } from '../design/blueprint.ts';
+import type { TemplateInfo } from '../design/template-scan.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { zodProblems } from '../validation.ts';
 import type { DocumentHost } from './document-host.ts';
@@ -13,6 +17,21 @@ import type { RegistryEntry, RegistryKind } from './state-schema.ts';
 /** The registry's hash format: `sha256:<hex>` of the bytes (a string is hashed as UTF-8). */
 export function contentHash(data: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/**
+ * The registry service (spec 000 §1.1) at boot: the templates the design layer validated and the plugin modules
+ * they load, each with id, version, path and content hash, so a later run (or a remote operator) can tell exactly
+ * what was installed. Throws ERR_STATE_INVALID / ERR_STATE_IO.
+ */
+export function recordInstalled(registry: StateRegistry, templates: readonly TemplateInfo[], blueprints: readonly Blueprint[]): void {
+  registry.replace('templates', templates.map((t) => ({ id: t.id, version: t.version, path: t.path, hash: `sha256:${t.hash}` })));
+  registry.replace(
+    'plugins',
+    blueprints.flatMap((b) =>
+      b.manifest.plugins.map((rel) => ({ id: `${b.manifest.id}/${normalise(rel)}`, version: b.manifest.version, path: path.join(b.rootDir, rel), hash: contentHash(b.files[normalise(rel)] ?? '') })),
+    ),
+  );
 }
 
 export class StateRegistry {

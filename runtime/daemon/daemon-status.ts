@@ -1,0 +1,91 @@
+/**
+ * `openstarry status` (DESIGN §3.1): the daemon's parts, read into one DaemonStatus. Kept apart from the boot
+ * sequence: which flags count as degraded, and how each part reports itself, is its own concern.
+ */
+import type { BoardDetection } from '../../board-profiles/detect.ts';
+import type { BoardHal } from '../../hal/board-hal.ts';
+import type { AgentState, DaemonStatus, IAgentStatus, RecoveryReport } from '../control/protocol.ts';
+import type { TemplateStore } from '../design/template-store.ts';
+import type { MqttInfrastructure } from '../link/link-plugin.ts';
+import { mqttStatus } from '../link/link-plugin.ts';
+import { resourceSummary } from '../supervisor/resource-summary.ts';
+import type { BootReport } from './boot-report.ts';
+import type { DockerIsolationPlugin } from './docker-isolation.ts';
+import type { InfrastructureRunner } from './infrastructure.ts';
+import type { TolerantDashboard } from './orchestration-wiring.ts';
+import { VERSION } from './version.ts';
+
+export interface StatusParts {
+  deviceId: string;
+  state: DaemonStatus['state'];
+  boot: BootReport;
+  home: string;
+  socket: string;
+  startedAt: number;
+  configFile?: string;
+  masterPid?: string;
+  agents: IAgentStatus[];
+  drivers: string[];
+  unavailableIsolation: Record<string, string>;
+  board?: BoardDetection;
+  store?: TemplateStore;
+  hal?: BoardHal;
+  infra?: InfrastructureRunner;
+  mqtt?: MqttInfrastructure;
+  docker?: DockerIsolationPlugin;
+  dashboard?: TolerantDashboard;
+  orchestration?: DaemonStatus['orchestration'];
+  recovery?: RecoveryReport;
+}
+
+/** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
+export function degradedFlags(p: StatusParts): string[] {
+  const flags: string[] = [];
+  if (p.store && p.store.invalid.length > 0) flags.push(`templates-excluded:${p.store.invalid.length}`);
+  if (p.store?.remoteState()?.state === 'unreachable') flags.push('design-layer-unreachable');
+  const failedDevices = p.hal?.registry.list().filter((d) => !d.device).length ?? 0;
+  if (failedDevices > 0) flags.push(`devices-failed:${failedDevices}`);
+  if (p.recovery?.stateFile.source === 'backup') flags.push('state-from-backup');
+  if (p.docker?.degraded) flags.push('docker-unavailable');
+  if (p.dashboard?.error) flags.push('dashboard-unavailable');
+  if (p.mqtt?.broker?.status().state === 'port-in-use') flags.push('embedded-broker-port-in-use');
+  return flags;
+}
+
+export function composeStatus(p: StatusParts): DaemonStatus {
+  const counts = { starting: 0, running: 0, stopping: 0, exited: 0, crashed: 0, restarting: 0, total: p.agents.length } satisfies Record<AgentState, number> & { total: number };
+  for (const a of p.agents) counts[a.state] += 1;
+  const { store, board, dashboard } = p;
+  const remote = store?.remoteState();
+  const s: DaemonStatus = {
+    version: VERSION,
+    deviceId: p.deviceId,
+    pid: process.pid,
+    state: p.state,
+    phase: p.boot.current,
+    phases: p.boot.phases(),
+    board: board ? { name: board.profile.name, detectedBy: board.detectedBy, ...(board.model ? { model: board.model } : {}) } : { name: 'unknown', detectedBy: 'fallback' },
+    degraded: degradedFlags(p),
+    home: p.home,
+    socket: p.socket,
+    startedAt: new Date(p.startedAt).toISOString(),
+    uptimeMs: Date.now() - p.startedAt,
+    templates: { dir: store?.dir ?? '', valid: store?.list().length ?? 0, invalid: store?.invalid.map((t) => ({ file: t.file, error: t.error })) ?? [], ...(remote ? { remote } : {}) },
+    infrastructure: p.infra?.states() ?? [],
+    link: mqttStatus(p.mqtt),
+    ...(p.orchestration ? { orchestration: p.orchestration } : {}),
+    ...(dashboard ? { dashboard: dashboard.error ? { error: dashboard.error } : { listen: addressText(dashboard.address()) } } : {}),
+    isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
+    ...(p.recovery ? { recovery: p.recovery } : {}),
+    agents: counts,
+    resources: resourceSummary(p.agents, p.drivers),
+  };
+  if (p.configFile) s.configFile = p.configFile;
+  if (p.masterPid) s.masterPid = p.masterPid;
+  return s;
+}
+
+function addressText(a: { host: string; port: number } | undefined): string {
+  if (!a) return '';
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

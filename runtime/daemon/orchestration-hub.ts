@@ -1,0 +1,128 @@
+/**
+ * Everything the daemon holds for orchestration (DESIGN §3.6-3.7, §4 "then rules"), in one place: the live
+ * isolates' channels (so ctx.events can be served to agents spawned before the rules phase), the orchestration
+ * itself, the MQTT inbound events and remote commands, and the dashboard's data. The daemon forwards its supervisor
+ * hooks here, starts it in the `rules` boot phase and closes it first at shutdown.
+ */
+import path from 'node:path';
+import type { DeviceRegistry } from '../../hal/device-registry.ts';
+import type { Clock } from '../clock.ts';
+import type { DaemonApi, DaemonStatus, IAgentStatus } from '../control/protocol.ts';
+import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { JsonValue } from '../core/plugin.ts';
+import type { Blueprint } from '../design/blueprint.ts';
+import type { TemplateStore } from '../design/template-store.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { MqttLink } from '../link/mqtt-link.ts';
+import { serveRemoteCommands } from '../link/remote-commands.ts';
+import type { RemoteCommandCounters } from '../link/remote-commands.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { OrchestrationConfig } from '../orchestrator/config.ts';
+import { deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
+import type { Orchestration } from '../orchestrator/orchestration-service.ts';
+import { startOrchestration } from '../orchestrator/orchestration-service.ts';
+import type { EmitResult } from '../orchestrator/orchestrator.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { InboundEventCounters } from './orchestration-wiring.ts';
+import { linkPublisher, registryHal, subscribeInboundEvents } from './orchestration-wiring.ts';
+
+export interface HubStartOptions {
+  config: OrchestrationConfig;
+  /** Folder `config.rules` is relative to (the config file's). */
+  baseDir: string;
+  deviceId: string;
+  commands: readonly string[];
+  log: Logger;
+  clock: Clock;
+  supervisor: Supervisor;
+  store: TemplateStore;
+  registry: DeviceRegistry;
+  /** The running MQTT link, or undefined when there is none. */
+  link: () => MqttLink | undefined;
+  /** What remote commands call (the daemon's control-plane API). */
+  api: DaemonApi;
+}
+
+export class OrchestrationHub {
+  /** The dashboard serves these; they are bound once the rules phase ran. */
+  readonly dashboardSources = deferredDashboardSources();
+  readonly #attached = new Map<string, { blueprint: Blueprint; channel: ChannelEndpoint }>();
+  #orchestration: Orchestration | undefined;
+  #inbound: { counters: InboundEventCounters; close(): void } | undefined;
+  #remoteCommands: { counters: RemoteCommandCounters; close(): void } | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Supervisor attach hook: ctx.events for this isolate (now, or when the rules phase runs). */
+  attach(pid: string, blueprint: Blueprint, channel: ChannelEndpoint): void {
+    this.#attached.set(pid, { blueprint, channel });
+    this.#orchestration?.serveAgent(blueprint, pid, channel);
+  }
+
+  /** Supervisor detach hook. */
+  detach(pid: string): void {
+    this.#attached.delete(pid);
+    this.#orchestration?.detachAgent(pid);
+  }
+
+  /** Supervisor onChange: agent:<id>:started|exited|crashed for the rules. */
+  onAgentChange(status: IAgentStatus): void {
+    this.#orchestration?.onAgentChange(status);
+  }
+
+  /**
+   * Loads the rules (ERR_RULES_INVALID fails the phase), starts the projection, serves ctx.events to every live
+   * isolate and subscribes the MQTT inbound events and commands.
+   */
+  async start(o: HubStartOptions): Promise<Orchestration> {
+    const orchestration = await startOrchestration({
+      deviceId: o.deviceId,
+      config: o.config,
+      ...(o.config.rules ? { rulesPath: path.resolve(o.baseDir, o.config.rules) } : {}),
+      log: o.log.child('orchestrator'),
+      clock: o.clock,
+      supervisor: o.supervisor,
+      template: (id) => o.store.fresh(id),
+      snapshot: (pid) => {
+        const channel = this.#attached.get(pid)?.channel;
+        return channel ? channel.request('agent.snapshot') : Promise.reject(new Error(`no isolate for pid ${pid}`));
+      },
+      hal: registryHal(o.registry),
+      link: linkPublisher(o.link, o.log.child('projection')),
+    });
+    this.#orchestration = orchestration;
+    for (const [pid, { blueprint, channel }] of this.#attached) orchestration.serveAgent(blueprint, pid, channel);
+    for (const a of o.supervisor.list()) orchestration.onAgentChange(a);
+    this.dashboardSources.bind(orchestration.dashboardSources());
+    const link = o.link();
+    if (link) {
+      this.#inbound = subscribeInboundEvents(link, (e) => orchestration.emit(e), o.log.child('mqtt'));
+      this.#remoteCommands = serveRemoteCommands({ link, api: o.api, allow: o.commands, log: o.log.child('mqtt') });
+    }
+    return orchestration;
+  }
+
+  /** `openstarry emit` / events.emit. */
+  emit(name: string, data: unknown): EmitResult {
+    const o = this.#orchestration;
+    if (!o) throw new OpenStarryError(ErrorCode.NOT_READY, 'orchestration is not running');
+    return o.emit(data === undefined ? { name, source: 'cli' } : { name, data: data as JsonValue, source: 'cli' });
+  }
+
+  /** For `status`: the rules engine's counters and the MQTT inbound ones; undefined before the rules phase. */
+  status(): DaemonStatus['orchestration'] {
+    const o = this.#orchestration;
+    if (!o) return undefined;
+    return { ...o.stats(), ...(this.#inbound ? { mqttEvents: this.#inbound.counters } : {}), ...(this.#remoteCommands ? { mqttCommands: this.#remoteCommands.counters } : {}) };
+  }
+
+  /** Nothing new comes in (remote commands, MQTT events), the rules stop and drain. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#remoteCommands?.close();
+      this.#inbound?.close();
+      await this.#orchestration?.close();
+      this.dashboardSources.bind(undefined);
+    })();
+    return this.#closing;
+  }
+}
