@@ -22,78 +22,24 @@
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
 import mqtt from 'mqtt';
-import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
 import { IncomingDispatch } from './incoming-dispatch.ts';
-import type { IncomingCounters, MessageHandler, RawIncoming, SubscribeOptions } from './incoming-dispatch.ts';
+import type { MessageHandler, RawIncoming, SubscribeOptions } from './incoming-dispatch.ts';
+import type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 import { checkTopicFilter, checkTopicName } from './mqtt-topics.ts';
 import type { MqttLinkSettings } from './mqtt-settings.ts';
-import { redactUrl } from './mqtt-settings.ts';
+import { mqttClientOptions, redactUrl } from './mqtt-settings.ts';
 import { OutboundQueue } from './outbound-queue.ts';
-import type { OutboundQueueStats } from './outbound-queue.ts';
 import { backoffDelay } from './reconnect-backoff.ts';
 
-export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
-
-/** What `openstarry status` shows for the link. */
-export interface MqttLinkStatus {
-  state: LinkState;
-  url: string;
-  protocolVersion: 5 | 4;
-  clientId: string;
-  topicPrefix: string;
-  /** clock time (ms) the state was entered. */
-  since: number;
-  lastError?: string;
-  queue: OutboundQueueStats;
-  /** Incoming messages dropped: oversized + malformed. */
-  droppedIncoming: number;
-  incoming: IncomingCounters;
-  /** QoS 0 messages dropped because the link was offline. */
-  droppedQos0: number;
-  /** QoS 1 messages the broker refused with an MQTT 5 reason code (removed from the queue). */
-  rejected: number;
-  /** Connections re-established after a loss. */
-  reconnects: number;
-  subscriptions: number;
-}
-
-export interface PublishOptions {
-  qos?: 0 | 1;
-  retain?: boolean;
-  /** `topic` is a full topic (e.g. `openstarry/all/...`), not relative to the prefix. */
-  absolute?: boolean;
-  /** MQTT 5 correlation data (sent only on MQTT 5). */
-  correlationData?: Buffer;
-}
-
-export type PublishOutcome = 'queued' | 'sent' | 'dropped';
-
-export interface MqttLinkOptions {
-  settings: MqttLinkSettings;
-  deviceId: string;
-  version: string;
-  /** Directory of the persisted outbound queue, e.g. `$OPENSTARRY_HOME/mqtt-queue`. */
-  queueDir: string;
-  /** Shown in the birth message. Default: now. */
-  startedAt?: string;
-  clock?: Clock;
-  random?: () => number;
-  log?: Logger;
-  /** mqtt.js's connect, injected for tests. */
-  connect?: (url: string, options: IClientOptions) => MqttClient;
-  /** How long close() waits for the offline status PUBACK and the DISCONNECT. Default 2000 ms. */
-  stopTimeoutMs?: number;
-  /** Queue compaction threshold (tests). */
-  compactMinBytes?: number;
-}
+export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 
 const MAX_WINDOW = 32;
-const MAX_PACKET = 268_435_455;
 
 /**
  * What `status` shows for a connection error. An error raised by OpenSSL (e.g. the broker's alert when it requires a
@@ -276,39 +222,13 @@ export class MqttLink {
     return { online, deviceId: this.#o.deviceId, version: this.#o.version, startedAt: this.#startedAt, ...(reason ? { reason } : {}) };
   }
 
-  #clientOptions(): IClientOptions {
-    const s = this.#s;
-    const options: IClientOptions = {
-      protocolVersion: s.protocolVersion,
-      clientId: s.clientId,
-      clean: true,
-      keepalive: s.keepaliveSec,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      resubscribe: false,
-      will: { topic: `${s.topicPrefix}status`, payload: Buffer.from(JSON.stringify(this.#presence(false, 'connection lost'))), qos: 1, retain: true },
-    };
-    // MQTT 5: ask the broker not to send packets far above the incoming limit at all (they are dropped, uncounted,
-    // at the broker); those just above it still arrive and are dropped and counted here.
-    if (s.protocolVersion === 5) options.properties = { maximumPacketSize: Math.min(MAX_PACKET, s.maxIncomingBytes * 4 + 65_536) };
-    if (s.username !== undefined) options.username = s.username;
-    if (s.password !== undefined) options.password = s.password;
-    if (s.tls) {
-      options.rejectUnauthorized = s.tls.rejectUnauthorized;
-      if (s.tls.ca) options.ca = s.tls.ca;
-      if (s.tls.cert) options.cert = s.tls.cert;
-      if (s.tls.key) options.key = s.tls.key;
-    }
-    return options;
-  }
-
   #connect(): void {
     if (this.#closing) return;
     const gen = ++this.#gen;
     this.#setState('connecting');
     let client: MqttClient;
     try {
-      client = (this.#o.connect ?? mqtt.connect)(this.#s.url, this.#clientOptions());
+      client = (this.#o.connect ?? mqtt.connect)(this.#s.url, mqttClientOptions(this.#s, Buffer.from(JSON.stringify(this.#presence(false, 'connection lost')))));
     } catch (err) {
       this.#lastError = (err as Error).message;
       this.#scheduleRetry();

@@ -4,6 +4,7 @@
  * (TLS PEMs, password file), read once at start so that a missing or unreadable file fails the start with the
  * field that names it.
  */
+import type { IClientOptions } from 'mqtt';
 import { readFile as nodeReadFile } from 'node:fs/promises';
 import { OpenStarryError } from '../errors.ts';
 import { LinkErrorCode } from './errors.ts';
@@ -84,4 +85,35 @@ export function redactUrl(url: string): string {
   } catch {
     return url;
   }
+}
+
+const MAX_PACKET = 268_435_455;
+
+/**
+ * The mqtt.js options of one connection attempt: a clean session, mqtt.js's own reconnect and resubscribe off (the
+ * link drives both), the retained last will `will` on `<prefix>status`, credentials and TLS material.
+ */
+export function mqttClientOptions(s: MqttLinkSettings, will: Buffer): IClientOptions {
+  const options: IClientOptions = {
+    protocolVersion: s.protocolVersion,
+    clientId: s.clientId,
+    clean: true,
+    keepalive: s.keepaliveSec,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    resubscribe: false,
+    will: { topic: `${s.topicPrefix}status`, payload: will, qos: 1, retain: true },
+  };
+  // MQTT 5: ask the broker not to send packets far above the incoming limit at all (they are dropped, uncounted,
+  // at the broker); those just above it still arrive and are dropped and counted by the link.
+  if (s.protocolVersion === 5) options.properties = { maximumPacketSize: Math.min(MAX_PACKET, s.maxIncomingBytes * 4 + 65_536) };
+  if (s.username !== undefined) options.username = s.username;
+  if (s.password !== undefined) options.password = s.password;
+  if (s.tls) {
+    options.rejectUnauthorized = s.tls.rejectUnauthorized;
+    if (s.tls.ca) options.ca = s.tls.ca;
+    if (s.tls.cert) options.cert = s.tls.cert;
+    if (s.tls.key) options.key = s.tls.key;
+  }
+  return options;
 }
