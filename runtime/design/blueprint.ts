@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { deepFreeze } from '../core/deep-freeze.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Problem } from '../validation.ts';
 import { formatProblems, zodProblems } from '../validation.ts';
@@ -27,13 +28,7 @@ export interface Blueprint {
 /** Limits on what one agent folder may hold; a folder over them is a manifest error, not a slow spawn. */
 export const BLUEPRINT_LIMITS = { maxFiles: 256, maxBytes: 8 * 1024 * 1024, maxDepth: 8 } as const;
 
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
+export { deepFreeze } from '../core/deep-freeze.ts';
 
 /** Parses and validates manifest text; throws ERR_MANIFEST_INVALID listing every problem with its field path. */
 export function parseManifest(text: string, file: string): Manifest {

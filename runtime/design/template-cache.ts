@@ -17,12 +17,12 @@
  * daemon that reboots every day does not rewrite its SD card every day.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import { DurableTextFile } from '../state/durable-file.ts';
+import { DurableTextFile, syncDir, writeFileSynced } from '../state/durable-file.ts';
 import type { Blueprint } from './blueprint.ts';
-import { loadBlueprint, loadTemplateFolder } from './blueprint.ts';
+import { deepFreeze, loadTemplateFolder } from './blueprint.ts';
 import type { TemplatePackage } from './template-package.ts';
 import type { InvalidTemplate, TemplateScan } from './template-store.ts';
 import { scanTemplateDir } from './template-store.ts';
@@ -87,6 +87,7 @@ export class TemplateCache {
     const suffix = randomBytes(4).toString('hex');
     const staging = path.join(this.templatesDir, `.staging-${pkg.id}-${suffix}`);
     const final = path.join(this.templatesDir, pkg.id);
+    let validated: Blueprint;
     try {
       await writeSynced(path.join(staging, 'agent.json'), pkg.manifest);
       for (const [rel, source] of Object.entries(pkg.files)) await writeSynced(path.join(staging, ...rel.split('/')), source);
@@ -98,6 +99,7 @@ export class TemplateCache {
         throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, message, { cause: err, details: (err as OpenStarryError).details });
       }
       const { blueprint } = loaded;
+      validated = blueprint;
       if (blueprint.manifest.id !== pkg.id) throw invalid(origin, 'id', `the package is "${pkg.id}" but its agent.json says "${blueprint.manifest.id}"`);
       if (blueprint.hash !== pkg.hash) throw invalid(origin, 'hash', `content hash ${blueprint.hash.slice(0, 12)} does not match the service's ${pkg.hash.slice(0, 12)} (damaged in transfer?)`);
       const old = path.join(this.templatesDir, `.old-${pkg.id}-${suffix}`);
@@ -113,7 +115,8 @@ export class TemplateCache {
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
-    return loadBlueprint(path.join(final, 'agent.json'));
+    // The same bytes, validated and hashed above, now under their final name: no second read of the folder.
+    return deepFreeze({ ...validated, manifestPath: path.join(final, 'agent.json'), rootDir: final });
   }
 
   /** After a full listing: drops cached templates the service no longer has, and records the sync time. */
@@ -169,20 +172,5 @@ function invalid(origin: string, field: string, message: string): OpenStarryErro
 
 async function writeSynced(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeFileSynced(file, text);
 }

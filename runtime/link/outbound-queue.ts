@@ -38,6 +38,7 @@ import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
 import { decodeLog, encodePut, encodeRemove } from './queue-log-format.ts';
+import { syncDir } from '../state/durable-file.ts';
 
 export interface QueuedMessage {
   readonly seq: number;
@@ -344,7 +345,8 @@ export class OutboundQueue {
       await handle.close();
     }
     await fsp.rename(tmp, this.file);
-    await syncDir(this.#o.dir);
+    // Best effort, as before: a directory that cannot be fsynced does not fail a compaction.
+    await syncDir(this.#o.dir).catch(() => undefined);
     const fd = fs.openSync(this.file, 'a');
     const old = this.#fd;
     this.#fd = fd;
@@ -363,18 +365,6 @@ export class OutboundQueue {
 
 function encodedLength(r: { topic: string; payload: Buffer; correlationData?: Buffer }): number {
   return 8 + 1 + 6 + 1 + 2 + Buffer.byteLength(r.topic, 'utf8') + (r.correlationData ? 2 + r.correlationData.length : 0) + r.payload.length;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some file systems refuse to fsync a directory; the rename is then as durable as they make it.
-  } finally {
-    await handle?.close();
-  }
 }
 
 function ioError(message: string, cause: unknown): OpenStarryError {

@@ -122,14 +122,8 @@ export class DurableTextFile {
   }
 
   async #writeSynced(file: string, text: string): Promise<void> {
-    const handle = await this.#fs.open(file, 'w');
-    try {
-      await handle.writeFile(text, 'utf8');
-      this.#stats.bytesWritten += Buffer.byteLength(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(file, text, this.#fs);
+    this.#stats.bytesWritten += Buffer.byteLength(text, 'utf8');
   }
 
   async #backupCurrent(): Promise<void> {
@@ -146,26 +140,8 @@ export class DurableTextFile {
     await this.#fs.rename(this.#backupTmp, this.backupFile);
   }
 
-  /**
-   * fsync(2) on the directory: without it the renames can be lost at a power cut even though the data blocks are
-   * on the card. Some file systems (and non-Linux platforms) refuse to open or fsync a directory; there the
-   * rename is as durable as that file system makes it, which is the best available.
-   */
-  async #syncDir(): Promise<void> {
-    let handle: DurableFileHandle;
-    try {
-      handle = await this.#fs.open(path.dirname(this.file), 'r');
-    } catch (err) {
-      if (DIR_SYNC_UNSUPPORTED.has(errnoCode(err) ?? '')) return;
-      throw err;
-    }
-    try {
-      await handle.sync();
-    } catch (err) {
-      if (!DIR_SYNC_UNSUPPORTED.has(errnoCode(err) ?? '')) throw err;
-    } finally {
-      await handle.close();
-    }
+  #syncDir(): Promise<void> {
+    return syncDir(path.dirname(this.file), this.#fs);
   }
 
   async #readOrNull(file: string): Promise<string | null> {
@@ -188,5 +164,38 @@ async function ignoreCode(op: Promise<void>, code: string): Promise<void> {
     await op;
   } catch (err) {
     if (errnoCode(err) !== code) throw err;
+  }
+}
+
+/** Writes `text` to `file` (created or truncated) and fsyncs it before returning. */
+export async function writeFileSynced(file: string, text: string, fs: DurableFs = nodeDurableFs): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * fsync(2) on a directory: without it renames can be lost at a power cut even though the data blocks are on the
+ * card. Some file systems (and non-Linux platforms) refuse to open or fsync a directory; there the rename is as
+ * durable as that file system makes it, which is the best available. Other errors (EIO) are thrown.
+ */
+export async function syncDir(dir: string, fs: DurableFs = nodeDurableFs): Promise<void> {
+  let handle: DurableFileHandle;
+  try {
+    handle = await fs.open(dir, 'r');
+  } catch (err) {
+    if (DIR_SYNC_UNSUPPORTED.has(errnoCode(err) ?? '')) return;
+    throw err;
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    if (!DIR_SYNC_UNSUPPORTED.has(errnoCode(err) ?? '')) throw err;
+  } finally {
+    await handle.close();
   }
 }

@@ -7,6 +7,7 @@
  * plugins have nothing left to do (no timers, no handles, no pending calls) ends with code 0, like a process.
  */
 import { getHeapStatistics } from 'node:v8';
+import { deepFreeze } from '../../core/deep-freeze.ts';
 import { AgentCore } from '../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { IChannelPort, LifecycleNote } from '../../core/channel-messages.ts';
@@ -82,7 +83,7 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
   const core = new AgentCore({
     agentId: bootstrap.agentId,
-    config: deepFreezeJson(bootstrap.config),
+    config: deepFreeze(bootstrap.config),
     plugins,
     channel,
     hal,
@@ -131,13 +132,4 @@ async function loadPlugins(b: HostBootstrap, builtins: CuratedBuiltins): Promise
     plugins.push(ns.default as IPlugin);
   }
   return plugins;
-}
-
-/** Freezes a JSON value and everything in it (config from the manifest: no cycles, no accessors). */
-export function deepFreezeJson<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreezeJson(child);
-  }
-  return value;
 }

@@ -12,6 +12,7 @@ import './process-facade.ts';
 import './timers-console.ts';
 import './web-globals.ts';
 import './web-streams.ts';
+import { deepFreeze } from '../../../core/deep-freeze.ts';
 import { AgentCore } from '../../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../../core/channel-endpoint.ts';
 import type { IChannelPort, LifecycleNote } from '../../../core/channel-messages.ts';
@@ -82,7 +83,7 @@ async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], por
   const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
   const core = new AgentCore({
     agentId: bootstrap.agentId,
-    config: deepFreezeJson(bootstrap.config),
+    config: deepFreeze(bootstrap.config),
     plugins,
     channel,
     hal,
@@ -105,12 +106,4 @@ async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], por
     referenced = false;
     host.keepAlive(false);
   }
-}
-
-function deepFreezeJson<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreezeJson(child);
-  }
-  return value;
 }
