@@ -13,10 +13,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { errorToWire } from '../errors.ts';
-import { loadTemplateFolder } from './blueprint.ts';
 import { AGENT_ID } from './manifest-schema.ts';
 import type { TemplateListing, TemplatePackage } from './template-package.ts';
 import { scanTemplateDir } from './template-scan.ts';
+import type { TemplateScan } from './template-scan.ts';
 
 export interface DesignLayerServerOptions {
   dir: string;
@@ -32,7 +32,11 @@ export class DesignLayerServer {
   readonly #log: (line: string) => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: Server, dir: string, log: (line: string) => void) {
+  /** The folder as it was when the service started (the CLI prints it). */
+  readonly initial: TemplateScan;
+
+  private constructor(server: Server, dir: string, log: (line: string) => void, initial: TemplateScan) {
+    this.initial = initial;
     this.#server = server;
     this.#dir = dir;
     this.#log = log;
@@ -41,9 +45,9 @@ export class DesignLayerServer {
   static async listen(options: DesignLayerServerOptions): Promise<DesignLayerServer> {
     const log = options.log ?? (() => undefined);
     // Fails early, with the reason, when the folder cannot be read at all.
-    await scanTemplateDir(options.dir);
+    const initial = await scanTemplateDir(options.dir);
     const server = createServer();
-    const service = new DesignLayerServer(server, options.dir, log);
+    const service = new DesignLayerServer(server, options.dir, log, initial);
     server.on('request', (req, res) => void service.#handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -101,11 +105,9 @@ export class DesignLayerServer {
       if (bad) return [422, { error: { code: 'ERR_TEMPLATE_INVALID', message: bad.error } }];
       return [404, { error: { code: 'ERR_TEMPLATE_NOT_FOUND', message: `no template "${id}"` } }];
     }
-    // Read once more with the text: the hash sent is the hash of exactly these bytes.
-    const { blueprint, manifestText } = await loadTemplateFolder(found.manifestPath);
-    if (blueprint.manifest.id !== id) return [503, { error: { code: 'ERR_TEMPLATE_INVALID', message: `template "${id}" changed while it was read; try again` } }];
-    const pkg: TemplatePackage = { id, version: blueprint.manifest.version, hash: blueprint.hash, manifest: manifestText, files: { ...blueprint.files } };
-    this.#log(`GET /templates/${id} -> ${blueprint.manifest.version} ${blueprint.hash.slice(0, 12)}`);
+    // The manifest text from the same read as the modules: the hash sent is the hash of exactly these bytes.
+    const pkg: TemplatePackage = { id, version: found.manifest.version, hash: found.hash, manifest: scan.manifestTexts.get(id) ?? '', files: { ...found.files } };
+    this.#log(`GET /templates/${id} -> ${found.manifest.version} ${found.hash.slice(0, 12)}`);
     return [200, pkg];
   }
 }

@@ -70,7 +70,7 @@ export class TemplateCache {
       const why = expected === undefined ? 'is not in the cache index' : `content hash ${b.hash.slice(0, 12)} does not match the cached ${expected.slice(0, 12)}`;
       invalid.push({ file: b.manifestPath, error: `${b.manifestPath}: (document): cached template "${id}" ${why}; it is not run`, problems: [{ path: '', message: `cache entry ${why}` }] });
     }
-    return { dir: this.templatesDir, templates: scan.templates, invalid };
+    return { ...scan, dir: this.templatesDir, invalid };
   }
 
   /** The cached hash of `id`, if it is cached. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ErrorCode, OpenStarryError, errorToWire } from '../errors.ts';
 import type { Problem } from '../validation.ts';
 import type { Blueprint } from './blueprint.ts';
-import { loadBlueprint } from './blueprint.ts';
+import { loadTemplateFolder } from './blueprint.ts';
 
 /** Where a template in the store came from: the local directory, the design-layer service, or its cache. */
 export type TemplateSource = 'local' | 'remote' | 'cache';
@@ -36,6 +36,8 @@ export interface TemplateScan {
   dir: string;
   templates: Map<string, Blueprint>;
   invalid: InvalidTemplate[];
+  /** Each valid template's agent.json exactly as read (what the design-layer service sends beside the modules). */
+  manifestTexts: Map<string, string>;
 }
 
 /** Scans `dir/<name>/agent.json`. A missing directory is an error; a bad template is only excluded. */
@@ -48,12 +50,13 @@ export async function scanTemplateDir(dir: string): Promise<TemplateScan> {
     throw new OpenStarryError(ErrorCode.TEMPLATE_NOT_FOUND, `template directory ${absolute} cannot be read: ${(err as Error).message}`, { cause: err });
   }
   const templates = new Map<string, Blueprint>();
+  const manifestTexts = new Map<string, string>();
   const invalid: InvalidTemplate[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const file = path.join(absolute, entry.name, 'agent.json');
     try {
-      const blueprint = await loadBlueprint(file);
+      const { blueprint, manifestText } = await loadTemplateFolder(file);
       const id = blueprint.manifest.id;
       const clash = templates.get(id);
       if (clash) {
@@ -61,6 +64,7 @@ export async function scanTemplateDir(dir: string): Promise<TemplateScan> {
         continue;
       }
       templates.set(id, blueprint);
+      manifestTexts.set(id, manifestText);
     } catch (err) {
       const wire = errorToWire(err);
       const details = (err as OpenStarryError).details as { problems?: Problem[] } | undefined;
@@ -69,7 +73,7 @@ export async function scanTemplateDir(dir: string): Promise<TemplateScan> {
       invalid.push({ file, error: wire.message, problems: details?.problems ?? [{ path: '', message: wire.message }] });
     }
   }
-  return { dir: absolute, templates, invalid };
+  return { dir: absolute, templates, invalid, manifestTexts };
 }
 
 export function templateInfo(b: Blueprint, source: TemplateSource = 'local'): TemplateInfo {

@@ -37,9 +37,8 @@ export const designLayer: Command = {
     const { host, port } = parseListen(stringOption(ctx.options, 'listen') ?? '127.0.0.1:7410');
     const dir = path.resolve(ctx.io.cwd, dirFlag);
     const { DesignLayerServer } = await import('../../design/design-layer-server.ts');
-    const { scanTemplateDir } = await import('../../design/template-scan.ts');
     const server = await DesignLayerServer.listen({ dir, host, port, log: (line) => ctx.io.err(line) });
-    const scan = await scanTemplateDir(dir);
+    const scan = server.initial;
     ctx.io.out(`design layer serving ${scan.templates.size} template(s) from ${dir} on ${server.url}`);
     for (const bad of scan.invalid) ctx.io.err(`invalid (not served): ${bad.error}`);
     await new Promise<void>((resolve) => {
