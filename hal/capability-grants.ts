@@ -89,16 +89,18 @@ export class CapabilityGrants {
     return this.#granted.has(`sensor:${deviceId}:read`) || this.#quantities.has(quantity);
   }
 
-  /** Devices this agent may read `quantity` from, directly granted first (the order of the manifest). */
-  sensorCandidates(quantity: string, devices: Iterable<DeviceView>): string[] {
-    const direct: string[] = [];
-    const byQuantity: string[] = [];
+  /**
+   * The device this agent reads `quantity` from: the first directly granted sensor measuring it, else the first one a
+   * quantity grant covers (devices in registry order).
+   */
+  sensorFor(quantity: string, devices: Iterable<DeviceView>): string | undefined {
+    let byQuantity: string | undefined;
     for (const d of devices) {
       if (d.kind !== 'sensor' || !d.quantities?.includes(quantity)) continue;
-      if (this.#granted.has(`sensor:${d.id}:read`)) direct.push(d.id);
-      else if (this.#quantities.has(quantity)) byQuantity.push(d.id);
+      if (this.#granted.has(`sensor:${d.id}:read`)) return d.id;
+      if (byQuantity === undefined && this.#quantities.has(quantity)) byQuantity = d.id;
     }
-    return [...direct, ...byQuantity];
+    return byQuantity;
   }
 
   has(kind: 'actuator' | 'gpio' | 'camera' | 'serial', deviceId: string, operation: string): boolean {

@@ -58,6 +58,7 @@ interface Planned {
 
 export class DeviceRegistry {
   readonly #devices = new Map<string, RegisteredDevice>();
+  #views: ReadonlyMap<string, DeviceView> | undefined;
   readonly #log: Logger;
   #closed = false;
 
@@ -99,13 +100,18 @@ export class DeviceRegistry {
     return [...this.#devices.values()];
   }
 
-  /** Kind and quantities of every device, for resolving capability grants. */
-  views(): Map<string, DeviceView> {
+  /**
+   * Kind and quantities of every device, for resolving capability grants and quantity reads. The device set is fixed
+   * once build() returns, so this is computed once, not on every getSensorData('temperature').
+   */
+  views(): ReadonlyMap<string, DeviceView> {
+    if (this.#views) return this.#views;
     const views = new Map<string, DeviceView>();
     for (const d of this.#devices.values()) {
       const quantities = d.device?.kind === 'sensor' ? d.device.quantities : undefined;
-      views.set(d.id, quantities ? { id: d.id, kind: d.kind, quantities } : { id: d.id, kind: d.kind });
+      views.set(d.id, Object.freeze(quantities ? { id: d.id, kind: d.kind, quantities } : { id: d.id, kind: d.kind }));
     }
+    this.#views = views;
     return views;
   }
 

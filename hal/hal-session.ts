@@ -74,8 +74,7 @@ export class HalSession {
       if (!device.quantities.includes(quantity)) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `${deviceId} does not measure "${quantity}" (it measures ${device.quantities.join(', ')})`);
       return device.read(quantity);
     }
-    const views = this.#o.registry.views().values();
-    const [first] = this.#o.grants.sensorCandidates(type, views);
+    const first = this.#o.grants.sensorFor(type, this.#o.registry.views().values());
     if (first === undefined) throw this.#deny('getSensorData', type, `sensor:${type}:read or sensor:<device>:read for a device measuring ${type}`);
     return this.#device(first, 'sensor').read(type);
   }

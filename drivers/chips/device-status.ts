@@ -4,12 +4,12 @@
  */
 import type { Clock } from '../../runtime/clock.ts';
 import type { DeviceStatus } from '../device.ts';
-import { isoTime } from './driver-context.ts';
 
 export class DeviceStatusTracker {
   readonly #clock: Clock;
   #value: unknown;
-  #updatedAt: string | undefined;
+  /** Clock time of the last success; formatted only when someone asks (a camera calls ok() for every frame). */
+  #updatedAtMs: number | undefined;
   #error: string | undefined;
 
   constructor(clock: Clock, initialValue?: unknown) {
@@ -20,7 +20,7 @@ export class DeviceStatusTracker {
   /** A successful read or command: records the value and clears the error. */
   ok(value: unknown): void {
     this.#value = value;
-    this.#updatedAt = isoTime(this.#clock);
+    this.#updatedAtMs = this.#clock.now();
     this.#error = undefined;
   }
 
@@ -32,7 +32,7 @@ export class DeviceStatusTracker {
   snapshot(): DeviceStatus {
     const status: DeviceStatus = {};
     if (this.#value !== undefined) status.value = this.#value;
-    if (this.#updatedAt !== undefined) status.updatedAt = this.#updatedAt;
+    if (this.#updatedAtMs !== undefined) status.updatedAt = new Date(this.#updatedAtMs).toISOString();
     if (this.#error !== undefined) status.error = this.#error;
     return status;
   }

@@ -4,6 +4,7 @@
  * is built by a factory (`createDeviceDrivers({ clock })`): on the sim board the daemon passes the sim world's
  * clock so that a driver's conversion waits and the simulated chip's conversion time agree.
  */
+import { z } from 'zod';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 
@@ -49,6 +50,12 @@ export function closedError(id: string): DriverError {
  * number, a numeric string, `i2c-1` or `/dev/i2c-1`. BusProvider has no synchronous I²C-name resolver, so
  * simulate() accepts those spellings only.
  */
+/** I²C bus field of a chip's config: a number (1 = /dev/i2c-1) or a name the board profile knows (i2cBusNumber). */
+export const i2cBusField = z.union([z.number().int().min(0), z.string().min(1)]).default(1);
+
+/** GPIO pin field: a header pin number or a name from the board profile (`11`, `GPIO17`). */
+export const pinField = z.union([z.number().int().min(0), z.string().min(1)]);
+
 export function i2cBusNumber(bus: number | string): number {
   if (typeof bus === 'number') return bus;
   const match = /^(?:\/dev\/)?(?:i2c-)?(\d+)$/.exec(bus.trim());

@@ -5,15 +5,14 @@
 import { z } from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
-import { chipDriverContext, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
+import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
 import { registerSimPeripheral } from '../sim-registry.ts';
 import { Bme280Device } from './bme280-device.ts';
 import { SimBme280 } from './sim-bme280.ts';
 
 export const bme280ConfigSchema = z
   .object({
-    /** I²C bus: a number (1 = /dev/i2c-1) or a name the board profile knows. */
-    bus: z.union([z.number().int().min(0), z.string().min(1)]).default(1),
+    bus: i2cBusField,
     /** SDO to GND -> 0x76, SDO to VDDIO -> 0x77 (§6.2). */
     address: z.union([z.literal(0x76), z.literal(0x77)]).default(0x76),
   })

@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
-import { chipDriverContext, type ChipDriverOptions } from '../driver-context.ts';
+import { chipDriverContext, pinField, type ChipDriverOptions } from '../driver-context.ts';
 import { registerSimPeripheral } from '../sim-registry.ts';
 import { PirDevice } from './pir-device.ts';
 import { SimPir } from './sim-pir.ts';
 
 export const pirConfigSchema = z
   .object({
-    pin: z.union([z.number().int().min(0), z.string().min(1)]),
+    pin: pinField,
     /** An edge counts once the level has been stable this long. 0 disables debouncing. */
     debounceMs: z.number().int().min(0).max(10_000).default(50),
     /** true when the output is inverted (motion = low), e.g. behind an opto-isolator. */

@@ -1,13 +1,13 @@
 /** The `relay` entry of the driver table: an on/off actuator on a GPIO output. */
 import { z } from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
-import { chipDriverContext, type ChipDriverOptions } from '../driver-context.ts';
+import { chipDriverContext, pinField, type ChipDriverOptions } from '../driver-context.ts';
 import { RelayDevice } from './relay-device.ts';
 
 export const relayConfigSchema = z
   .object({
     /** Header pin number or SoC line name as the board profile knows it (e.g. 11 or "GPIO17"). */
-    pin: z.union([z.number().int().min(0), z.string().min(1)]),
+    pin: pinField,
     /** true when the module switches on with its input low. */
     activeLow: z.boolean().default(false),
     /** What the relay is driven to when its owner ends and at daemon start/stop; also its level at open. */

@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
-import { chipDriverContext, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
+import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
 import { registerSimPeripheral } from '../sim-registry.ts';
 import { Sht31Device } from './sht31-device.ts';
 import { SimSht31 } from './sim-sht31.ts';
 
 export const sht31ConfigSchema = z
   .object({
-    bus: z.union([z.number().int().min(0), z.string().min(1)]).default(1),
+    bus: i2cBusField,
     /** ADDR pin to VSS -> 0x44, to VDD -> 0x45 (datasheet §3, pin assignment / I2C address). */
     address: z.union([z.literal(0x44), z.literal(0x45)]).default(0x44),
   })
