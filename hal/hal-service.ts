@@ -22,6 +22,7 @@ import { CapabilityGrants } from './capability-grants.ts';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.ts';
 import { HalErrorCode } from './errors.ts';
 import { HalSession } from './hal-session.ts';
+import { isRecord } from '../runtime/validation.ts';
 
 export class HalService {
   readonly #registry: DeviceRegistry;
@@ -151,6 +152,3 @@ function describe(d: RegisteredDevice, owner: { pid: string; agentId: string } |
   return entry;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -27,3 +27,8 @@ export function zodProblems(error: z.ZodError): Problem[] {
 export function formatProblems(file: string, problems: readonly Problem[]): string {
   return problems.map((p) => `${file}: ${p.path === '' ? '(document)' : p.path}: ${p.message}`).join('\n');
 }
+
+/** A plain JSON object (not null, not an array): the first check on anything parsed from outside. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -9,6 +9,7 @@ import { LineFramer } from './json-lines.ts';
 import type { NotificationParams } from './notifications.ts';
 import type { MethodName, MethodResults } from './protocol.ts';
 import { MAX_REQUEST_BYTES } from './protocol.ts';
+import { isRecord } from '../validation.ts';
 
 export interface ControlClientOptions {
   /** How long to wait for the socket to accept; default 5000 ms. */
@@ -37,9 +38,6 @@ function unreachable(socketPath: string, reason: string, cause?: unknown): OpenS
   });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export class ControlClient {
   readonly socketPath: string;

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import { pathToString } from '../validation.ts';
+import { pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';
 import { methodParamNames, methodParams, RpcCode } from './protocol.ts';
 
@@ -54,9 +54,6 @@ export function errorResponse(id: RpcId, code: number, message: string, dataCode
   return { jsonrpc: '2.0', id, error: { code, message, data } };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isRpcId(value: unknown): value is RpcId {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));

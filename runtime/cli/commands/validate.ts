@@ -10,15 +10,12 @@ import { BoardError } from '../../../board-profiles/errors.ts';
 import { loadProfileFile } from '../../../board-profiles/detect.ts';
 import { OpenStarryError } from '../../errors.ts';
 import type { Problem } from '../../validation.ts';
-import { formatProblems } from '../../validation.ts';
+import { formatProblems, isRecord } from '../../validation.ts';
 import type { CliIo, Command } from '../args.ts';
 import { ExitCode } from '../args.ts';
 
 export type FileKind = 'agent manifest' | 'daemon config' | 'orchestration rules' | 'board profile';
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 type Detected = { kind: FileKind } | { problem: Problem } | { unknown: true };
 
