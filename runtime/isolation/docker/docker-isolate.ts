@@ -14,7 +14,7 @@ import type Docker from 'dockerode';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { WireError } from '../../core/errors.ts';
 import type { IIsolate, IsolateExit, IsolateOutput, IsolateUsage } from '../isolation-driver.ts';
-import { LineSplitter } from '../worker/line-splitter.ts';
+import { pipeLines } from '../line-splitter.ts';
 import { FATAL_NOTE, fatalError } from './container-protocol.ts';
 import type { SocketPort } from './socket-port.ts';
 import { isGone } from './engine-errors.ts';
@@ -112,12 +112,10 @@ export class DockerIsolate implements IIsolate {
     const out = new PassThrough();
     const err = new PassThrough();
     for (const [name, pass] of [['stdout', out], ['stderr', err]] as const) {
-      const splitter = new LineSplitter((line) => {
+      pipeLines(pass, (line) => {
         if (name === 'stderr' && HEAP_OOM.test(line)) this.#heapOom = true;
         for (const l of this.#listeners) l({ stream: name, line });
       });
-      pass.on('data', (chunk: Buffer) => splitter.push(chunk));
-      pass.on('end', () => splitter.end());
     }
     this.#container.modem.demuxStream(stream, out, err);
     return new Promise<void>((resolve) => {

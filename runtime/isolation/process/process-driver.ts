@@ -22,7 +22,7 @@ import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.t
 import type { WireError } from '../../core/errors.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
-import { LineSplitter } from '../worker/line-splitter.ts';
+import { pipeLines } from '../line-splitter.ts';
 import type { EntryFile } from './process-entry-file.ts';
 import { resolveEntryFile } from './process-entry-file.ts';
 import { sampleProc } from './proc-usage.ts';
@@ -186,12 +186,10 @@ class ProcessIsolate implements IIsolate {
     };
     this.channel = new ChannelEndpoint(port);
     for (const stream of ['stdout', 'stderr'] as const) {
-      const splitter = new LineSplitter((line) => {
+      pipeLines(child[stream], (line) => {
         if (stream === 'stderr' && OOM_LINE.test(line)) outOfMemory ??= line.trim();
         for (const l of this.#outputListeners) l({ stream, line });
       });
-      child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
-      child[stream]?.on('end', () => splitter.end());
     }
     // 'close': the process has exited AND its stdout/stderr are drained (the OOM line is in by then).
     this.exited = new Promise((resolve) => {

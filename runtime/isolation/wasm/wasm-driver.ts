@@ -17,6 +17,7 @@ import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import { errorToWire } from '../../core/errors.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
+import { workerErrorExit } from '../worker-error-exit.ts';
 import { bundleAgent } from './agent-bundler.ts';
 import type { FromWorker, ToWorker, VmWorkerData } from './worker-protocol.ts';
 import { STAT_MEMORY, STAT_VM_MS } from './worker-protocol.ts';
@@ -154,10 +155,7 @@ class WasmIsolate implements IIsolate {
       else if (message.k === 'end') reported = message.exit;
     });
     worker.on('error', (err: Error & { code?: string }) => {
-      workerError =
-        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? { code: 1, cause: 'out-of-memory', error: { code: err.code, message: err.message } }
-          : { code: 1, cause: 'uncaught-error', error: { code: typeof err.code === 'string' ? err.code : 'ERR_UNCAUGHT', message: err.message } };
+      workerError = { code: 1, ...workerErrorExit(err) };
     });
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {

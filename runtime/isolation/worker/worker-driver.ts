@@ -11,7 +11,8 @@ import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
-import { LineSplitter } from './line-splitter.ts';
+import { workerErrorExit } from '../worker-error-exit.ts';
+import { pipeLines } from '../line-splitter.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
 import { SPARE_WAITING } from './spare-protocol.ts';
 
@@ -161,20 +162,12 @@ class WorkerIsolate implements IIsolate {
     let error: IsolateExit['error'];
     let cause: IsolateExit['cause'] = 'exit';
     worker.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        cause = 'out-of-memory';
-        error = { code: 'ERR_WORKER_OUT_OF_MEMORY', message: err.message };
-      } else {
-        cause = 'uncaught-error';
-        error = { code: typeof err.code === 'string' ? err.code : 'ERR_UNCAUGHT', message: err.message };
-      }
+      ({ cause, error } = workerErrorExit(err));
     });
     for (const stream of ['stdout', 'stderr'] as const) {
-      const splitter = new LineSplitter((line) => {
+      pipeLines(worker[stream], (line) => {
         for (const l of this.#outputListeners) l({ stream, line });
       });
-      worker[stream].on('data', (chunk: Buffer) => splitter.push(chunk));
-      worker[stream].on('end', () => splitter.end());
     }
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {

@@ -1,5 +1,18 @@
-/** Splits a byte stream into lines; a line longer than `maxLine` is cut so a runaway writer cannot grow memory. */
+/**
+ * An isolate's stdout/stderr as lines (console.log in agent code -> `openstarry logs`), the same for every driver
+ * that has a byte stream (worker, process, docker). A line longer than `maxLine` is cut so a runaway writer cannot
+ * grow the daemon's memory.
+ */
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+
+/** Feeds `stream` into a LineSplitter until it ends. */
+export function pipeLines(stream: Readable | null | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
+  const splitter = new LineSplitter(onLine);
+  stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+  stream.on('end', () => splitter.end());
+}
 
 export class LineSplitter {
   readonly #onLine: (line: string) => void;
