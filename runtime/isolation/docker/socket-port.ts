@@ -109,7 +109,8 @@ export class SocketPort implements IChannelPort {
     for (const m of messages) {
       if (this.#ended) return;
       if (this.#handlers.length === 0) this.#early.push(m);
-      else for (const h of [...this.#handlers]) h(m);
+      else if (this.#handlers.length === 1) this.#handlers[0]?.(m); // the usual case: the channel endpoint alone
+      else for (const h of this.#handlers.slice()) h(m);
     }
   }
 

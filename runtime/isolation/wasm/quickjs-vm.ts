@@ -252,10 +252,16 @@ export class QuickJsAgentVm {
     this.#afterTurn(failure, evaluating);
   }
 
+  /** Whether a referenced timer keeps the agent alive (checked after every turn: no array built for it). */
+  #anyTimerRef(): boolean {
+    for (const t of this.#timers.values()) if (t.ref) return true;
+    return false;
+  }
+
   #afterTurn(failure: Dumped | undefined, evaluating: boolean): void {
     if (this.#ended) return;
-    const mb = Math.round(Math.max(MIN_WASM_BYTES, this.#config.memoryBytes) / (1024 * 1024));
     if (this.#growRefused() || failure?.outOfMemory) {
+      const mb = Math.round(Math.max(MIN_WASM_BYTES, this.#config.memoryBytes) / (1024 * 1024));
       this.#finish({ code: 1, cause: 'out-of-memory', error: { code: WasmErrorCode.OUT_OF_MEMORY, message: `agent needed more than its ${mb} MB (limits.memoryMb): QuickJS ran out of memory` } });
       return;
     }
@@ -286,7 +292,7 @@ export class QuickJsAgentVm {
         return;
       }
     }
-    if (!this.#referenced && ![...this.#timers.values()].some((t) => t.ref) && !this.#rt.hasPendingJob()) {
+    if (!this.#referenced && !this.#anyTimerRef() && !this.#rt.hasPendingJob()) {
       this.#finish({ code: 0, cause: 'exit' });
       return;
     }
