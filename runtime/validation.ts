@@ -32,3 +32,16 @@ export function formatProblems(file: string, problems: readonly Problem[]): stri
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * `HOST:PORT` or `[v6]:PORT` (with `hostOptional`, also `:PORT` and `PORT`): the host without brackets, or
+ * undefined when absent; undefined for anything else, so each caller words its own error.
+ */
+export function splitHostPort(raw: string, options: { hostOptional?: boolean } = {}): { host?: string; port: number } | undefined {
+  const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port > 65_535) return undefined;
+  const host = m[1]?.replace(/^\[|\]$/g, '');
+  if (!host) return options.hostOptional ? { port } : undefined;
+  return { host, port };
+}

@@ -15,6 +15,7 @@ import type { MqttConfig } from './mqtt-config.ts';
 import { MqttLink } from './mqtt-link.ts';
 import type { MqttLinkStatus } from './mqtt-link.ts';
 import { resolveMqttSettings } from './mqtt-settings.ts';
+import { splitHostPort } from '../validation.ts';
 
 export interface MqttLinkPluginOptions {
   config: MqttConfig;
@@ -110,10 +111,9 @@ export function mqttStatus(mqtt: MqttInfrastructure | undefined): { state: strin
  */
 export function embeddedBrokerOverride(config: MqttConfig, value: string | undefined): MqttConfig {
   if (!value || config.url !== undefined) return config;
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  const port = Number(m?.[2]);
-  if (!m?.[1] || port > 65_535) throw new OpenStarryError(LinkErrorCode.CONFIG, `OPENSTARRY_EMBEDDED_BROKER must be HOST:PORT, not "${value}"`);
-  return { ...config, embeddedBroker: { ...config.embeddedBroker, host: m[1].replace(/^\[|\]$/g, ''), port } };
+  const hp = splitHostPort(value);
+  if (!hp?.host) throw new OpenStarryError(LinkErrorCode.CONFIG, `OPENSTARRY_EMBEDDED_BROKER must be HOST:PORT, not "${value}"`);
+  return { ...config, embeddedBroker: { ...config.embeddedBroker, host: hp.host, port: hp.port } };
 }
 
 export function createMqttInfrastructure(

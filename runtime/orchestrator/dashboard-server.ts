@@ -16,6 +16,7 @@ import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
+import { splitHostPort } from '../validation.ts';
 
 export interface DashboardSources {
   /** undefined = not available yet (503). */
@@ -54,10 +55,9 @@ export function deferredDashboardSources(): DashboardSources & { bind(sources: D
 
 /** Parses `127.0.0.1:8080` / `[::1]:8080`; throws a plain Error naming what is wrong. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen.trim());
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port > 65535) throw new Error(`"${listen}" is not a listen address (host:port, e.g. 127.0.0.1:8080, or [::1]:8080)`);
-  return { host: (m[1] ?? m[2]) as string, port };
+  const hp = splitHostPort(listen.trim());
+  if (!hp?.host) throw new Error(`"${listen}" is not a listen address (host:port, e.g. 127.0.0.1:8080, or [::1]:8080)`);
+  return { host: hp.host, port: hp.port };
 }
 
 const ROUTES: Record<string, keyof DashboardSources> = {

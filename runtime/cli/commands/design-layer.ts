@@ -6,14 +6,13 @@
 import path from 'node:path';
 import type { Command } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
+import { splitHostPort } from '../../validation.ts';
 
 /** `HOST:PORT`, `:PORT` or `PORT`; IPv6 hosts in brackets (`[::1]:7410`). */
 export function parseListen(raw: string): { host: string; port: number } {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(raw);
-  const port = Number(m?.[2]);
-  if (!m || !Number.isInteger(port) || port > 65_535) throw new UsageError(`design-layer: --listen must be HOST:PORT (e.g. 0.0.0.0:7410), not "${raw}"`);
-  const host = (m[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
-  return { host, port };
+  const hp = splitHostPort(raw, { hostOptional: true });
+  if (!hp) throw new UsageError(`design-layer: --listen must be HOST:PORT (e.g. 0.0.0.0:7410), not "${raw}"`);
+  return { host: hp.host ?? '127.0.0.1', port: hp.port };
 }
 
 export const designLayer: Command = {
