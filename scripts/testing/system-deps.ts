@@ -18,8 +18,15 @@ export function hasTool(tool: string): boolean {
 /** True when the tool is there; otherwise fails (CI) or skips (a developer's machine) and returns false. */
 export function requireTool(t: Test, tool: string, debianPackage: string): boolean {
   if (hasTool(tool)) return true;
-  const message = `${tool} is not installed (apt-get install ${debianPackage})`;
+  unavailable(t, `${tool} is not installed (apt-get install ${debianPackage})`);
+  return false;
+}
+
+/**
+ * Something a test needs from the machine is not there (a tool, a runtime that could not be fetched, root): fails
+ * under OPENSTARRY_REQUIRE_SYSTEM_DEPS=1, otherwise a visible skip saying why.
+ */
+export function unavailable(t: Test, message: string): void {
   if (process.env.OPENSTARRY_REQUIRE_SYSTEM_DEPS === '1') t.fail(message);
   else t.pass(`SKIP: ${message}`, { skip: message });
-  return false;
 }
