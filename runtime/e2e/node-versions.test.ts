@@ -3,7 +3,7 @@
 // Node. On each, a worker agent and a process agent read env0.temperature through the HAL, and the process agent is
 // still behind both walls: the module sandbox refuses node:fs and /dev imports, and Node's permission model (whose
 // flag 22.13+ and 24 spell --permission: permission-flag.ts) grants it no /dev read and no write. One daemon per
-// version. The runtimes come from npm (scripts/testing/node-runtime.ts).
+// version. The runtimes come from npm, as the package's own (scripts/testing/node-runtime.ts).
 import { readFileSync, readlinkSync } from 'node:fs';
 import t from 'tap';
 import { permissionFlag } from '../isolation/process/permission-flag.ts';
@@ -18,8 +18,8 @@ for (const major of [22, 24] as const) {
     if (!runtime) return;
     const dir = tempDir(t);
     const { config } = templatesWithConfig(dir, { 'probe-worker': halProbe('worker'), 'probe-process': halProbe('process') });
-    const d = await startDaemon(t, { dir, args: ['--config', config], runtime: [runtime.node] });
-    t.equal(readlinkSync(`/proc/${d.child.pid}/exe`), runtime.node, `the daemon runs on Node ${runtime.version}`);
+    const d = await startDaemon(t, { dir, args: ['--config', config], runtime: [runtime.binary] });
+    t.equal(readlinkSync(`/proc/${d.child.pid}/exe`), runtime.binary, `the daemon runs on Node ${runtime.version}`);
     t.equal((await d.json<DaemonStatus>('status')).state, 'ready');
 
     const logsOf = async (a: IAgentStatus, last: string) => {
@@ -41,7 +41,7 @@ for (const major of [22, 24] as const) {
       }
     }
     const cmdline = readFileSync(`/proc/${child.osPid}/cmdline`, 'utf8').split('\0');
-    t.equal(cmdline[0], runtime.node, 'the process agent runs on the same Node as its daemon');
+    t.equal(cmdline[0], runtime.binary, 'the process agent runs on the same Node as its daemon');
     t.ok(cmdline.includes(permissionFlag(`v${runtime.version}`)), `its permission flag as Node ${runtime.version} spells it (${permissionFlag(`v${runtime.version}`)})`);
 
     t.match(await d.json<IAgentStatus>('kill', child.pid), { state: 'exited', exitCode: 0 });

@@ -21,9 +21,10 @@ import { halProbe, PROCESS_PERMISSIONS } from '../../runtime/e2e/hal-probe.ts';
 import { requireBuild, ROOT, startDaemon, templatesWithConfig, tempDir } from '../../runtime/e2e/harness.ts';
 import { requireArm64Emulation } from '../testing/qemu-arm64.ts';
 import { requireTool } from '../testing/system-deps.ts';
+import { ARCHES, hostDebArch, NODE_VERSION } from './arch.ts';
+import { requiredTools } from './tools.ts';
 
 const run = promisify(execFile);
-const PACKAGED_NODE = '22.23.5';
 const EM_AARCH64 = 183;
 
 t.setTimeout(20 * 60_000);
@@ -32,7 +33,7 @@ t.setTimeout(20 * 60_000);
 async function arm64Deb(t: Test): Promise<string | undefined> {
   const given = process.env.OPENSTARRY_ARM64_DEB;
   if (given) return given;
-  if (!requireTool(t, 'aarch64-linux-gnu-g++', 'g++-aarch64-linux-gnu') || !requireTool(t, 'dpkg-deb', 'dpkg')) return undefined;
+  for (const tool of requiredTools([ARCHES.arm64], hostDebArch())) if (!requireTool(t, tool.command, tool.aptPackage)) return undefined;
   requireBuild();
   const out = tempDir(t);
   // gzip: the xz default saves space on a board's card, here it only costs a minute.
@@ -83,7 +84,7 @@ t.test('the arm64 .deb under qemu: boots to READY, the x86 CLI drives it, worker
   t.equal(await elfMachine(node), EM_AARCH64, 'the packaged Node is an arm64 program');
   const emulated = [arm64.qemu, '-L', arm64.sysroot, node];
   const { stdout: about } = await run(emulated[0] as string, [...emulated.slice(1), '-p', 'process.version + " " + process.arch'], { timeout: 120_000 });
-  t.equal(about.trim(), `v${PACKAGED_NODE} arm64`, 'it runs under qemu: its own Node 22 on arm64');
+  t.equal(about.trim(), `v${NODE_VERSION} arm64`, 'it runs under qemu: its own Node 22 on arm64');
 
   // Every arm64 native addon in the package loads with the packaged runtime (one emulated process for all).
   const addons: string[] = [];
@@ -130,7 +131,7 @@ t.test('the arm64 .deb under qemu: boots to READY, the x86 CLI drives it, worker
   for (const [agent, isolation] of [[worker, 'worker'], [child, 'process']] as const) {
     await d.waitFor(`${isolation} probe to finish`, async () => (await d.cli('logs', agent.pid)).stdout.includes('permissions'), 180_000);
     const lines = await d.jsonLines<LogLine>('logs', agent.pid);
-    t.match(lines.find((l) => l.message === 'reading')?.fields, { ok: true, node: `v${PACKAGED_NODE}`, arch: 'arm64' }, `${isolation}: env0.temperature through the HAL on arm64`);
+    t.match(lines.find((l) => l.message === 'reading')?.fields, { ok: true, node: `v${NODE_VERSION}`, arch: 'arm64' }, `${isolation}: env0.temperature through the HAL on arm64`);
     if (isolation === 'process') t.same(lines.find((l) => l.message === 'permissions')?.fields, PROCESS_PERMISSIONS, 'process: behind the permission model on arm64 too');
   }
   t.match(await d.json<IAgentStatus>('kill', child.pid), { state: 'exited', exitCode: 0 });

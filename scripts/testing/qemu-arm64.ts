@@ -21,14 +21,15 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
+import { cachedDir } from '../package/cache.ts';
 import { testCacheDir } from './node-runtime.ts';
 import { requireTool, unavailable } from './system-deps.ts';
 
-const run = promisify(execFile);
+const execute = promisify(execFile);
 
 /** What an arm64 Node and its native addons link (readelf -d: NEEDED), as Debian packages. */
 export const ARM64_SYSROOT_PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1'] as const;
@@ -61,46 +62,34 @@ function failure(what: string, err: unknown): Error {
 
 /** The sysroot folder, built on first use. Needs apt-get and dpkg, and Debian's apt sources reachable once. */
 export async function ensureArm64Sysroot(cacheDir: string = arm64SysrootCacheDir()): Promise<string> {
-  const sysroot = path.join(cacheDir, 'sysroot');
-  const complete = path.join(sysroot, '.complete');
-  if (existsSync(complete)) return sysroot;
-  const apt = path.join(cacheDir, 'apt');
-  for (const d of ['lists/partial', 'archives/partial', 'debs']) await mkdir(path.join(apt, d), { recursive: true });
-  // An apt of its own: arm64 only, its own lists, no dpkg status (nothing is installed, only downloaded), and no
-  // privilege drop to _apt (the folder is ours, not apt's).
-  const options = [
-    '-o', 'APT::Architecture=arm64',
-    '-o', 'APT::Architectures=arm64',
-    '-o', `Dir::State::Lists=${path.join(apt, 'lists')}`,
-    '-o', `Dir::Cache::Archives=${path.join(apt, 'archives')}`,
-    '-o', 'Dir::Cache::pkgcache=',
-    '-o', 'Dir::Cache::srcpkgcache=',
-    '-o', 'Dir::State::status=/dev/null',
-    '-o', 'APT::Sandbox::User=root',
-  ];
-  const debs = path.join(apt, 'debs');
-  const have = async () => (await readdir(debs)).filter((f) => f.endsWith('.deb'));
-  if ((await have()).length < ARM64_SYSROOT_PACKAGES.length) {
-    try {
-      await run('apt-get', ['-qq', ...options, 'update'], { timeout: 600_000 });
-      await run('apt-get', ['-qq', ...options, 'download', ...ARM64_SYSROOT_PACKAGES.map((p) => `${p}:arm64`)], { cwd: debs, timeout: 600_000 });
-    } catch (err) {
-      throw failure(`apt-get download ${ARM64_SYSROOT_PACKAGES.join(' ')} (arm64)`, err);
+  return cachedDir(cacheDir, 'sysroot', async (sysroot) => {
+    const apt = path.join(cacheDir, 'apt');
+    const debs = path.join(apt, 'debs');
+    for (const d of ['lists/partial', 'archives/partial', 'debs']) await mkdir(path.join(apt, d), { recursive: true });
+    // An apt of its own: arm64 only, its own lists, no dpkg status (nothing is installed, only downloaded), and no
+    // privilege drop to _apt (the folder is ours, not apt's).
+    const options = [
+      '-o', 'APT::Architecture=arm64',
+      '-o', 'APT::Architectures=arm64',
+      '-o', `Dir::State::Lists=${path.join(apt, 'lists')}`,
+      '-o', `Dir::Cache::Archives=${path.join(apt, 'archives')}`,
+      '-o', 'Dir::Cache::pkgcache=',
+      '-o', 'Dir::Cache::srcpkgcache=',
+      '-o', 'Dir::State::status=/dev/null',
+      '-o', 'APT::Sandbox::User=root',
+    ];
+    const downloaded = async () => (await readdir(debs)).filter((f) => f.endsWith('.deb'));
+    if ((await downloaded()).length < ARM64_SYSROOT_PACKAGES.length) {
+      try {
+        await execute('apt-get', ['-qq', ...options, 'update'], { timeout: 600_000 });
+        await execute('apt-get', ['-qq', ...options, 'download', ...ARM64_SYSROOT_PACKAGES.map((p) => `${p}:arm64`)], { cwd: debs, timeout: 600_000 });
+      } catch (err) {
+        throw failure(`apt-get download ${ARM64_SYSROOT_PACKAGES.join(' ')} (arm64)`, err);
+      }
     }
-  }
-  const scratch = await mkdtemp(path.join(cacheDir, '.sysroot-'));
-  try {
-    const files = await have();
-    for (const deb of files) await run('dpkg', ['-x', path.join(debs, deb), scratch]);
-    if (!existsSync(path.join(scratch, 'lib', 'ld-linux-aarch64.so.1'))) throw new Error(`the arm64 libc6 in ${debs} has no lib/ld-linux-aarch64.so.1`);
-    await writeFile(path.join(scratch, '.complete'), `${files.join('\n')}\n`);
-    await rm(sysroot, { recursive: true, force: true });
-    await rename(scratch, sysroot);
-  } catch (err) {
-    await rm(scratch, { recursive: true, force: true });
-    throw err;
-  }
-  return sysroot;
+    for (const deb of await downloaded()) await execute('dpkg', ['-x', path.join(debs, deb), sysroot]);
+    if (!lexists(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) throw new Error(`the arm64 libc6 in ${debs} has no lib/ld-linux-aarch64.so.1`);
+  });
 }
 
 export interface BinfmtRegistration {
@@ -144,12 +133,12 @@ export async function registerArm64Binfmt(sysroot: string, paths: Arm64Paths = D
 
     if (!existsSync(path.join(paths.binfmtDir, 'register'))) {
       try {
-        await run('mount', ['-t', 'binfmt_misc', 'binfmt_misc', paths.binfmtDir]);
+        await execute('mount', ['-t', 'binfmt_misc', 'binfmt_misc', paths.binfmtDir]);
       } catch (err) {
         throw failure(`mount -t binfmt_misc binfmt_misc ${paths.binfmtDir}`, err);
       }
       actions.push(`mounted binfmt_misc on ${paths.binfmtDir}`);
-      undo.push(() => run('umount', [paths.binfmtDir]));
+      undo.push(() => execute('umount', [paths.binfmtDir]));
     }
     const entry = path.join(paths.binfmtDir, BINFMT_NAME);
     if (existsSync(entry)) {
@@ -215,6 +204,6 @@ export async function requireArm64Emulation(t: Test): Promise<Arm64Emulation | u
     return undefined;
   }
   t.teardown(() => binfmt.release());
-  const { stdout } = await run('sh', ['-c', 'command -v qemu-aarch64-static']);
+  const { stdout } = await execute('sh', ['-c', 'command -v qemu-aarch64-static']);
   return { qemu: stdout.trim(), sysroot, binfmt };
 }
