@@ -8,17 +8,13 @@ import type { Test } from 'tap';
 import type { DaemonStatus } from '../control/protocol.ts';
 import { loadSdNotifyAddon } from '../daemon/sd-notify-addon.ts';
 import { startNotifyListener } from '../../scripts/testing/notify-listener.ts';
-import { requireTool } from '../../scripts/testing/system-deps.ts';
+import { requirePart, requireTool } from '../../scripts/testing/system-deps.ts';
 import { agentFixture, startDaemon, templatesWithConfig, tempDir } from './harness.ts';
 
 /** The addon must be built for these (npm test builds it); without it: a failure in CI, a visible skip elsewhere. */
 function addonBuilt(t: Test): boolean {
   const load = loadSdNotifyAddon();
-  if ('addon' in load) return true;
-  const message = `the sd_notify addon is not built (${load.error}): run npm run build (needs gcc, make, python3)`;
-  if (process.env.OPENSTARRY_REQUIRE_SYSTEM_DEPS === '1') t.fail(message);
-  else t.pass(`SKIP: ${message}`, { skip: message });
-  return false;
+  return requirePart(t, 'addon' in load, `the sd_notify addon is not built (${'error' in load ? load.error : ''}): run npm run build (needs gcc, make, python3)`);
 }
 
 t.test('READY=1 reaches NOTIFY_SOCKET from the daemon itself (the addon: NotifyAccess=main accepts it)', async (t) => {
