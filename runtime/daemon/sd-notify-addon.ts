@@ -26,7 +26,8 @@ export function loadSdNotifyAddon(root: string = packageRoot()): AddonLoad {
     if (typeof loaded.send !== 'function') return { error: `${file} does not export send()`, file };
     return { addon: loaded as SdNotifyAddon, file };
   } catch (err) {
-    // "Cannot find module", a wrong ELF class, a missing symbol: the first line says which.
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return { error: `${file} is not there (not built)`, file };
+    // A wrong ELF class, a missing symbol, an older N-API: the first line says which.
     return { error: `${file}: ${String((err as Error).message).split('\n')[0]}`, file };
   }
 }
