@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';
+import type { SystemdStatus } from '../daemon/systemd-service.ts';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
 export type KillSignal = 'SIGTERM' | 'SIGKILL';
@@ -98,6 +99,11 @@ export interface DaemonStatus {
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
+  /**
+   * sd_notify transport ('addon' | 'systemd-notify' | 'off', with why the addon is not used) and the watchdog
+   * (runtime/daemon/systemd-service.ts).
+   */
+  systemd?: SystemdStatus;
   agents: Record<AgentState, number> & { total: number };
   /**
    * CPU, memory and tokens per isolation driver and in total (runtime/supervisor/resource-summary.ts). Optional

@@ -37,6 +37,8 @@ export const ErrorCode = {
   DAEMON_UNREACHABLE: 'ERR_DAEMON_UNREACHABLE',
   /** An infrastructure plugin failed to start. */
   INFRA_FAILED: 'ERR_INFRA_FAILED',
+  /** A notification to systemd (sd_notify(3): READY=1, WATCHDOG=1, ...) could not be sent to NOTIFY_SOCKET. */
+  SD_NOTIFY_FAILED: 'ERR_SD_NOTIFY_FAILED',
   /** The isolate ended or the channel closed while a request was pending. */
   CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
   /** Anything else; the message says what. */

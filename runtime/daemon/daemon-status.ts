@@ -12,6 +12,7 @@ import { resourceSummary } from '../supervisor/resource-summary.ts';
 import type { BootReport } from './boot-report.ts';
 import type { DockerIsolationPlugin } from './docker-isolation.ts';
 import type { InfrastructureRunner } from './infrastructure.ts';
+import type { SystemdStatus } from './systemd-service.ts';
 import type { TolerantDashboard } from './orchestration-wiring.ts';
 import { VERSION } from './version.ts';
 
@@ -36,6 +37,7 @@ export interface StatusParts {
   dashboard?: TolerantDashboard;
   orchestration?: DaemonStatus['orchestration'];
   recovery?: RecoveryReport;
+  systemd?: SystemdStatus;
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -77,6 +79,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(dashboard ? { dashboard: dashboard.error ? { error: dashboard.error } : { listen: addressText(dashboard.address()) } } : {}),
     isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
     ...(p.recovery ? { recovery: p.recovery } : {}),
+    ...(p.systemd ? { systemd: p.systemd } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
   };

@@ -51,6 +51,7 @@ import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import type { SdNotifier } from './sd-notify.ts';
 import { createSdNotifier } from './sd-notify.ts';
+import { SystemdService } from './systemd-service.ts';
 import { OrchestrationHub } from './orchestration-hub.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
 
@@ -84,7 +85,8 @@ export class Daemon implements DaemonApi {
   #control: ControlServer | undefined;
   #logBook = new AgentLogBook();
   #masterPid: string | undefined;
-  #notifier: SdNotifier;
+  /** READY=1, the watchdog, STOPPING=1 (sd_notify(3)). */
+  readonly #systemd: SystemdService;
   #hal: BoardHal | undefined;
   /** The infrastructure plugins (state DB, MQTT, docker engine, dashboard) and their runner. */
   #infra: DaemonInfrastructure | undefined;
@@ -104,8 +106,8 @@ export class Daemon implements DaemonApi {
     this.#boot = new BootReport(this.#log.child('boot'));
     this.#home = resolveHome(env);
     this.#socket = resolveSocket(env, this.#home, options.socket);
-    this.#notifier = options.notifier ?? createSdNotifier({ env });
     this.#clock = options.clock ?? systemClock;
+    this.#systemd = new SystemdService({ notifier: options.notifier ?? createSdNotifier({ env }), env, clock: this.#clock, log: this.#log });
   }
 
   get socketPath(): string {
@@ -215,8 +217,8 @@ export class Daemon implements DaemonApi {
     this.#state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
-    // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
-    void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+    // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
+    this.#systemd.ready(`ready; master agent pid ${this.#masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
   }
 
   /**
@@ -275,7 +277,7 @@ export class Daemon implements DaemonApi {
       if (this.#state !== 'failed') this.#state = 'stopping';
       const began = Date.now();
       this.#log.info('shutting down');
-      void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      this.#systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
       clearInterval(this.#resyncTimer);
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.#rules.close();
@@ -361,6 +363,7 @@ export class Daemon implements DaemonApi {
       ...(this.#infra ? { infra: this.#infra.runner, mqtt: this.#infra.mqtt, docker: this.#infra.docker, ...(this.#infra.dashboard ? { dashboard: this.#infra.dashboard } : {}) } : {}),
       ...(orchestration ? { orchestration } : {}),
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
+      systemd: this.#systemd.status(),
     });
   }
 

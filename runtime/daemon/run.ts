@@ -4,20 +4,23 @@
  * reason is printed on stderr, one line per problem). A second signal during shutdown is logged and ignored:
  * agents still get their grace period.
  */
+import { createLogger } from '../logging/logger.ts';
 import { Daemon } from './daemon.ts';
 import type { DaemonOptions } from './daemon.ts';
 
 export async function runDaemon(options: DaemonOptions = {}): Promise<number> {
   const daemon = new Daemon(options);
+  // Through the logger, so that in the journal these lines carry their priority too (a failed boot is an error).
+  const log = options.log ?? createLogger('openstarryd');
   let stopping: Promise<void> | undefined;
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      process.stderr.write(`openstarryd: ${signal} received again; still stopping agents\n`);
+      log.warn(`${signal} received again; still stopping agents`);
       return;
     }
-    process.stderr.write(`openstarryd: ${signal} received, shutting down\n`);
+    log.info(`${signal} received, shutting down`);
     stopping = daemon.shutdown().then(stopped);
   };
   process.on('SIGTERM', onSignal);
@@ -31,7 +34,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<number> {
       await done;
       return 0;
     }
-    process.stderr.write(`openstarryd: boot failed: ${(err as Error).message}\n`);
+    log.error(`boot failed: ${(err as Error).message}`);
     return 1;
   } finally {
     process.off('SIGTERM', onSignal);
