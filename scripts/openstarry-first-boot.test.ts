@@ -1,12 +1,11 @@
 // The first-boot script (scripts/openstarry-first-boot, run by the unit as ExecStartPre=+ as root) run for real on
 // temp folders with its env overrides, as throwaway user and group, and on a real FAT image through fusefat.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { CLI, requireBuild } from '../runtime/e2e/harness.ts';
+import { CLI, requireBuild, tempDir } from '../runtime/e2e/harness.ts';
 import type { Account } from './testing/throwaway-accounts.ts';
 import { requireAccounts, throwawayGroup, throwawayUser } from './testing/throwaway-accounts.ts';
 import { requireTool } from './testing/system-deps.ts';
@@ -34,12 +33,6 @@ function firstBoot(env: Record<string, string>, stderrFile?: string): Promise<Ru
       resolve({ code: code ?? 1, stdout, stderr: stderrFile === undefined ? stderr : readFileSync(stderrFile, 'utf8') });
     });
   });
-}
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'osfb-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB-ca-certificate\n-----END CERTIFICATE-----\n';
@@ -72,6 +65,11 @@ function layout(t: Test, user: Account | undefined, group: Account | undefined):
   if (group) env.OPENSTARRY_GROUP = group.name;
   return { top, source, etc, env };
 }
+
+t.test('the script is POSIX sh (shellcheck)', async (t) => {
+  if (!requireTool(t, 'shellcheck', 'shellcheck')) return;
+  t.equal(execFileSync('shellcheck', ['--shell=sh', '--severity=style', SCRIPT], { encoding: 'utf8' }), '', 'no finding');
+});
 
 t.test('nothing there: exit 0, not a word (it runs before every start)', async (t) => {
   const l = layout(t, undefined, undefined);
