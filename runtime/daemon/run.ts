@@ -2,7 +2,9 @@
  * Runs the daemon in the foreground until SIGTERM/SIGINT (systemd's ExecStart, `openstarry start`, `npm start`).
  * Exit codes: 0 after a clean shutdown (also when the signal arrives mid-boot); 1 when the boot fails (the
  * reason is printed on stderr, one line per problem). A second signal during shutdown is logged and ignored:
- * agents still get their grace period.
+ * agents still get their grace period. SIGHUP (`systemctl reload`, the unit's ExecReload) reloads the rules file
+ * and the local templates (reload.ts); during boot or shutdown it is logged and ignored — never Node's default for
+ * SIGHUP, which is to exit.
  */
 import { createLogger } from '../logging/logger.ts';
 import { Daemon } from './daemon.ts';
@@ -23,8 +25,10 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<number> {
     log.info(`${signal} received, shutting down`);
     stopping = daemon.shutdown().then(stopped);
   };
+  const onHangup = () => daemon.hangup();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
     await daemon.boot();
     await done;
@@ -39,5 +43,6 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }

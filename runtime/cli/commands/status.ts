@@ -6,6 +6,7 @@ import type { AgentState, DaemonStatus, ResourceTotals } from '../../control/pro
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';
 import { formatBytes, formatDuration, formatPercent, formatTable } from '../format.ts';
+import { reloadLine } from './reload.ts';
 
 const STATES: readonly AgentState[] = ['starting', 'running', 'stopping', 'restarting', 'exited', 'crashed'];
 
@@ -30,6 +31,9 @@ export function statusText(s: DaemonStatus): string {
   const r = s.templates.remote;
   if (r) lines.push(`  design layer ${r.url}: ${r.state}${r.state === 'unreachable' ? ` (${r.lastError ?? 'no answer'}), ${r.templates} template(s) from the cache` : ''}`);
   for (const bad of s.templates.invalid) lines.push(`  invalid: ${bad.file}: ${bad.error.replaceAll('\n', '\n    ')}`);
+  const o = s.orchestration as { rules?: number; rulesFile?: string } | undefined;
+  if (o?.rules !== undefined) lines.push(`rules:      ${o.rules} rule(s) from ${o.rulesFile ?? '?'}`);
+  if (s.reload) lines.push(`reload:     ${reloadLine(s.reload)}`, ...s.reload.errors.map((e) => `  ${e}`));
   if (s.infrastructure.length > 0) lines.push(`infra:      ${s.infrastructure.map((i) => `${i.name} ${i.state}`).join(', ')}`);
   if (s.resources) lines.push('', 'resources (live agents; tokens include ended ones):', ...resourceRows(s.resources).split('\n').map((l) => `  ${l}`));
   lines.push('', 'boot phases:');
