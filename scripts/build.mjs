@@ -9,8 +9,12 @@
 //   dist/wasm-vm-runtime.js  the runtime that runs INSIDE QuickJS (core + HAL proxy); the wasm driver bundles it with
 //                        an agent's plugins at spawn, so a packaged daemon needs no TypeScript sources for that
 //   dist/agent-container.js  the entry of a docker isolate, baked into the agent image (scripts/docker/)
+// and builds the repository's own N-API addons (native/*/binding.gyp, e.g. native/sd-notify) for this host.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 const version = (await readFile(new URL('../runtime/daemon/version.ts', import.meta.url), 'utf8')).match(/VERSION = '([^']+)'/)?.[1];
@@ -53,3 +57,25 @@ await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);
 await chmod('dist/openstarryd.js', 0o755);
 await chmod('dist/openstarry.js', 0o755);
+
+// The repository's own N-API addons (native/<name>/binding.gyp), built for this host with npm's bundled node-gyp
+// when the .node file is missing or older than a source. N-API is ABI-stable, so the headers of whichever Node runs
+// this build serve Node 20, 22 and 24 alike (npm passes its nodedir; otherwise the running Node's own include/).
+// No compiler is not fatal: the daemon then falls back to what the addon replaces (runtime/daemon/sd-notify.ts).
+for (const name of existsSync('native') ? readdirSync('native') : []) {
+  const dir = path.join('native', name);
+  if (!existsSync(path.join(dir, 'binding.gyp'))) continue;
+  const release = path.join(dir, 'build', 'Release');
+  const built = existsSync(release) ? readdirSync(release).filter((f) => f.endsWith('.node')).map((f) => statSync(path.join(release, f)).mtimeMs) : [];
+  const sources = readdirSync(dir).filter((f) => /\.(c|cc|h|gyp)$/.test(f)).map((f) => statSync(path.join(dir, f)).mtimeMs);
+  if (built.length > 0 && Math.max(...sources) <= Math.min(...built)) continue;
+  const gyp = process.env.npm_config_node_gyp ?? path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const ownHeaders = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir ? [] : existsSync(path.join(ownHeaders, 'include', 'node', 'node_api.h')) ? [`--nodedir=${ownHeaders}`] : [];
+  try {
+    execFileSync(process.execPath, [gyp, 'rebuild', ...nodedir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim().split('\n').slice(-6).join('\n');
+    console.warn(`warning: native addon ${dir} was not built (a C compiler, make and python3 are needed); the daemon falls back without it\n${output || err.message}`);
+  }
+}

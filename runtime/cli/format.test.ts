@@ -3,6 +3,7 @@ import { agentStatus, logLine } from '../control/test-kit.ts';
 import { formatLogLine } from './commands/logs.ts';
 import { psTable } from './commands/ps.ts';
 import { statusText } from './commands/status.ts';
+import type { DaemonStatus } from '../control/protocol.ts';
 import { templatesText } from './commands/templates.ts';
 import { formatBytes, formatDuration, formatTable } from './format.ts';
 
@@ -166,4 +167,21 @@ t.test('status text lists resources per driver and in total when the daemon send
     '',
     'boot phases:',
   ].join('\n'));
+});
+
+t.test('status text shows the sd_notify transport and the watchdog', async (t) => {
+  const base = {
+    version: '0.1.0', deviceId: 'd', pid: 1, state: 'ready', phase: 'ready', phases: [], board: { name: 'sim', detectedBy: 'fallback' }, degraded: [],
+    home: '/h', socket: '/s', startedAt: '2024-01-01T00:00:00.000Z', uptimeMs: 1000, templates: { dir: '/t', valid: 2, invalid: [] }, infrastructure: [],
+    link: { state: 'absent' }, agents: { starting: 0, running: 1, stopping: 0, exited: 0, crashed: 0, restarting: 0, total: 1 },
+  } satisfies DaemonStatus;
+  const line = (systemd: Parameters<typeof statusText>[0]['systemd']) => statusText({ ...base, systemd }).split('\n').find((l) => l.startsWith('systemd:'));
+  t.equal(line(undefined), undefined, 'an older daemon sends nothing: no line');
+  t.equal(line({ notify: 'off', watchdog: { state: 'off', reason: 'NOTIFY_SOCKET is not set' } }), 'systemd:    not started by systemd (no NOTIFY_SOCKET)');
+  t.equal(line({ notify: 'addon', watchdog: { state: 'pinging', intervalMs: 30_000, periodMs: 15_000, maxLagMs: 7_500, pings: 12 } }), 'systemd:    notify addon, watchdog pinging every 15.0s (interval 30.0s, 12 pings)');
+  t.equal(line({ notify: 'addon', watchdog: { state: 'off', reason: 'WATCHDOG_USEC is not set' } }), 'systemd:    notify addon, watchdog off (WATCHDOG_USEC is not set)');
+  t.equal(
+    line({ notify: 'systemd-notify', notifyFallback: 'Cannot find module', watchdog: { state: 'withheld', intervalMs: 30_000, periodMs: 15_000, maxLagMs: 7_500, pings: 3, reason: 'the event loop answered 9000 ms late (limit 7500 ms)' } }),
+    'systemd:    notify systemd-notify (fork per message; addon not loaded: Cannot find module), watchdog withheld every 15.0s (interval 30.0s, 3 pings): the event loop answered 9000 ms late (limit 7500 ms)',
+  );
 });

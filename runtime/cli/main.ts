@@ -74,6 +74,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return ExitCode.USAGE;
     }
     const wire = errorToWire(err);
+    // Issue 11 spells this line exactly ("permission denied on <socket>: add yourself to group <group>"): no prefix.
+    if (wire.code === ErrorCode.SOCKET_PERMISSION_DENIED) {
+      io.err(wire.message);
+      return ExitCode.UNREACHABLE;
+    }
     io.err(`openstarry: ${wire.message}`);
     return wire.code === ErrorCode.DAEMON_UNREACHABLE ? ExitCode.UNREACHABLE : ExitCode.FAILED;
   }

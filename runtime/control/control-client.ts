@@ -10,10 +10,14 @@ import type { NotificationParams } from './notifications.ts';
 import type { MethodName, MethodResults } from './protocol.ts';
 import { MAX_REQUEST_BYTES } from './protocol.ts';
 import { isRecord } from '../validation.ts';
+import type { GroupLookupOptions } from './socket-group.ts';
+import { guardingGroup, isPermissionError, permissionDeniedMessage } from './socket-group.ts';
 
 export interface ControlClientOptions {
   /** How long to wait for the socket to accept; default 5000 ms. */
   timeoutMs?: number;
+  /** Where the group named in a permission error is looked up (tests). */
+  groups?: GroupLookupOptions;
 }
 
 /** Responses can be large (10k log lines); this only stops a broken peer from growing memory forever. */
@@ -28,7 +32,6 @@ interface Pending {
 const HINTS: Record<string, string> = {
   ENOENT: 'no socket there (is openstarryd running?)',
   ECONNREFUSED: 'connection refused (a stale socket: is openstarryd running?)',
-  EACCES: 'permission denied (is this user in the socket\'s group?)',
 };
 
 function unreachable(socketPath: string, reason: string, cause?: unknown): OpenStarryError {
@@ -38,6 +41,11 @@ function unreachable(socketPath: string, reason: string, cause?: unknown): OpenS
   });
 }
 
+/** EACCES/EPERM: the one line issue 11 asks for, naming the group that would let this user in. */
+async function permissionDenied(socketPath: string, cause: unknown, groups?: GroupLookupOptions): Promise<OpenStarryError> {
+  const group = await guardingGroup(socketPath, groups);
+  return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, group } });
+}
 
 export class ControlClient {
   readonly socketPath: string;
@@ -74,6 +82,10 @@ export class ControlClient {
       const onError = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
+        if (isPermissionError(err)) {
+          void permissionDenied(socketPath, err, options.groups).then(reject);
+          return;
+        }
         const code = (err as { code?: unknown }).code;
         const hint = typeof code === 'string' ? HINTS[code] : undefined;
         reject(unreachable(socketPath, hint === undefined ? err.message : `${String(code)}: ${hint}`, err));

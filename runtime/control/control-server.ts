@@ -3,12 +3,13 @@
  * Whatever a client sends, the daemon must not crash and other clients must not notice: every connection
  * has its own framer (bounded by MAX_REQUEST_BYTES), its own error handler and its own bounded output queue.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { LineFramer } from './json-lines.ts';
 import { Notifications } from './notifications.ts';
+import { groupName } from './socket-group.ts';
 import { clearStaleSocket, errnoCode } from './stale-socket.ts';
 import type { DaemonApi, LogLine } from './protocol.ts';
 import { MAX_REQUEST_BYTES, RpcCode } from './protocol.ts';
@@ -199,6 +200,20 @@ class Connection {
   }
 }
 
+/**
+ * "mode 0660, group openstarry": who may use the socket, logged at start so a refused `openstarry` can be matched
+ * against it (under the unit the group is the daemon's, `Group=openstarry`; the directory is RuntimeDirectory 0750).
+ */
+async function describeAccess(socketPath: string): Promise<string> {
+  try {
+    const [file, dir] = await Promise.all([stat(socketPath), stat(path.dirname(socketPath))]);
+    const mode = (m: number) => `0${(m & 0o777).toString(8)}`;
+    return `mode ${mode(file.mode)}, group ${await groupName(file.gid)}; directory mode ${mode(dir.mode)}, group ${await groupName(dir.gid)}`;
+  } catch (err) {
+    return `mode unknown: ${(err as Error).message}`;
+  }
+}
+
 /** Concurrent control connections; the CLI uses one per command, `logs -f` one each. */
 export const MAX_CONNECTIONS = 64;
 
@@ -257,7 +272,7 @@ export class ControlServer {
       await self.close();
       throw new OpenStarryError(ErrorCode.BOOT_FAILED, `cannot chmod ${socketPath}: ${(err as Error).message}`, { cause: err });
     }
-    log('info', `listening on ${socketPath}`);
+    log('info', `listening on ${socketPath} (${await describeAccess(socketPath)})`);
     return self;
   }
 

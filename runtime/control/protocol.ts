@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';
+import type { SystemdStatus } from '../daemon/systemd-service.ts';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
 export type KillSignal = 'SIGTERM' | 'SIGKILL';
@@ -91,6 +92,8 @@ export interface DaemonStatus {
    */
   /** Rules engine counters (events seen, fired, dropped by reason) and the MQTT inbound counters. */
   orchestration?: Record<string, unknown>;
+  /** The last reload (SIGHUP, `openstarry reload`) since the boot, if any. */
+  reload?: ReloadReport;
   /** Where the dashboard JSON is served, or why it is not. */
   dashboard?: { listen?: string; error?: string };
   /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
@@ -98,6 +101,11 @@ export interface DaemonStatus {
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
+  /**
+   * sd_notify transport ('addon' | 'systemd-notify' | 'off', with why the addon is not used) and the watchdog
+   * (runtime/daemon/systemd-service.ts).
+   */
+  systemd?: SystemdStatus;
   agents: Record<AgentState, number> & { total: number };
   /**
    * CPU, memory and tokens per isolation driver and in total (runtime/supervisor/resource-summary.ts). Optional
@@ -105,6 +113,23 @@ export interface DaemonStatus {
    */
   resources?: ResourceSummary;
   masterPid?: string;
+}
+
+/**
+ * What a reload did (SIGHUP / `systemctl reload`, or `openstarry reload`): the rules file and the local templates
+ * read and validated again. `errors` are `file: field: reason` lines, as `openstarry validate` prints them; a rules
+ * file with errors leaves the running rules in place, a template that stopped validating keeps its last good version.
+ */
+export interface ReloadReport {
+  /** When it finished (ISO). */
+  at: string;
+  trigger: 'signal' | 'control';
+  ok: boolean;
+  errors: string[];
+  /** The rules in force afterwards, and whether this reload replaced them. */
+  rules: { file: string; count: number; replaced: boolean };
+  /** Valid templates afterwards, and the ids this reload added, changed, removed or kept at their last good version. */
+  templates: { valid: number; added: string[]; changed: string[]; removed: string[]; kept: string[] };
 }
 
 export interface RecoveryReport {
@@ -168,6 +193,8 @@ export const methodParams = {
   'logs.follow': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(0).max(10_000).optional() }).strict().optional()]),
   /** A boundary event as if it came from outside (`openstarry emit`); the orchestrator validates name and data. */
   'events.emit': z.tuple([z.string().min(1).max(200), z.json().optional()]),
+  /** The same reload as SIGHUP; answers once it is done (after one already running, if any). */
+  'daemon.reload': z.tuple([]),
 } as const;
 
 export type MethodName = keyof typeof methodParams;
@@ -186,6 +213,7 @@ export const methodParamNames: { readonly [M in MethodName]: readonly string[] }
   'logs.read': ['target', 'options'],
   'logs.follow': ['target', 'options'],
   'events.emit': ['name', 'data'],
+  'daemon.reload': [],
 };
 export type MethodParams<M extends MethodName> = z.output<(typeof methodParams)[M]>;
 
@@ -201,6 +229,7 @@ export interface MethodResults {
   'logs.follow': LogLine[];
   /** accepted: the orchestrator took it; fired: how many rules matched; reason: why it was dropped. */
   'events.emit': { accepted: boolean; fired: number; reason?: string };
+  'daemon.reload': ReloadReport;
 }
 
 /** What the daemon offers the control server; one implementation (runtime/daemon), tests can fake it. */
@@ -215,6 +244,8 @@ export interface DaemonApi {
   /** Calls `listener` with every new line of that agent until the returned function is called. */
   followLogs(target: string, listener: (line: LogLine) => void): () => void;
   emitEvent(name: string, data: unknown): { accepted: boolean; fired: number; reason?: string };
+  /** Rules file and local templates read again; ERR_NOT_READY while booting or stopping. */
+  reload(): Promise<ReloadReport>;
 }
 
 /** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined range for domain errors. */

@@ -46,6 +46,7 @@ function handlersFor(api: DaemonApi): Handlers {
       return backlog;
     },
     'events.emit': ([name, data]) => api.emitEvent(name, data),
+    'daemon.reload': () => api.reload(),
   };
 }
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import type { DaemonApi, DaemonStatus, IAgentStatus, LogLine, TemplatesResult, DeviceListEntry } from './protocol.ts';
+import type { DaemonApi, DaemonStatus, IAgentStatus, LogLine, ReloadReport, TemplatesResult, DeviceListEntry } from './protocol.ts';
 
 export function agentStatus(over: Partial<IAgentStatus> = {}): IAgentStatus {
   return {
@@ -91,6 +91,20 @@ export class FakeDaemonApi implements DaemonApi {
   emitEvent(name: string, data: unknown): { accepted: boolean; fired: number } {
     this.events.push({ name, data });
     return { accepted: true, fired: name === 'git:commit_pushed' ? 1 : 0 };
+  }
+
+  /** What reload() answers; tests set it. */
+  reloadValue: ReloadReport = {
+    at: '2024-01-01T00:00:00.000Z',
+    trigger: 'control',
+    ok: true,
+    errors: [],
+    rules: { file: '/etc/openstarry/orchestration.yaml', count: 2, replaced: true },
+    templates: { valid: 3, added: ['new-one'], changed: [], removed: [], kept: [] },
+  };
+
+  async reload(): Promise<ReloadReport> {
+    return this.reloadValue;
   }
 
   emit(line: LogLine): void {

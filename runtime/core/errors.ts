@@ -35,8 +35,12 @@ export const ErrorCode = {
   INVALID_REQUEST: 'ERR_INVALID_REQUEST',
   /** The CLI could not reach the daemon's control socket. */
   DAEMON_UNREACHABLE: 'ERR_DAEMON_UNREACHABLE',
+  /** The CLI may not connect to the control socket (EACCES/EPERM): the user is not in the socket's group. */
+  SOCKET_PERMISSION_DENIED: 'ERR_SOCKET_PERMISSION_DENIED',
   /** An infrastructure plugin failed to start. */
   INFRA_FAILED: 'ERR_INFRA_FAILED',
+  /** A notification to systemd (sd_notify(3): READY=1, WATCHDOG=1, ...) could not be sent to NOTIFY_SOCKET. */
+  SD_NOTIFY_FAILED: 'ERR_SD_NOTIFY_FAILED',
   /** The isolate ended or the channel closed while a request was pending. */
   CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
   /** Anything else; the message says what. */

@@ -4,14 +4,16 @@
  */
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
-import type { AgentState, DaemonStatus, IAgentStatus, RecoveryReport } from '../control/protocol.ts';
+import type { AgentState, DaemonStatus, IAgentStatus, RecoveryReport, ReloadReport } from '../control/protocol.ts';
 import type { TemplateStore } from '../design/template-store.ts';
+import type { Logger } from '../logging/logger.ts';
 import type { MqttInfrastructure } from '../link/link-plugin.ts';
 import { mqttStatus } from '../link/link-plugin.ts';
 import { resourceSummary } from '../supervisor/resource-summary.ts';
 import type { BootReport } from './boot-report.ts';
 import type { DockerIsolationPlugin } from './docker-isolation.ts';
 import type { InfrastructureRunner } from './infrastructure.ts';
+import type { SystemdStatus } from './systemd-service.ts';
 import type { TolerantDashboard } from './orchestration-wiring.ts';
 import { VERSION } from './version.ts';
 
@@ -35,7 +37,9 @@ export interface StatusParts {
   docker?: DockerIsolationPlugin;
   dashboard?: TolerantDashboard;
   orchestration?: DaemonStatus['orchestration'];
+  reload?: ReloadReport;
   recovery?: RecoveryReport;
+  systemd?: SystemdStatus;
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -74,9 +78,11 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     infrastructure: p.infra?.states() ?? [],
     link: mqttStatus(p.mqtt),
     ...(p.orchestration ? { orchestration: p.orchestration } : {}),
+    ...(p.reload ? { reload: p.reload } : {}),
     ...(dashboard ? { dashboard: dashboard.error ? { error: dashboard.error } : { listen: addressText(dashboard.address()) } } : {}),
     isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
     ...(p.recovery ? { recovery: p.recovery } : {}),
+    ...(p.systemd ? { systemd: p.systemd } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
   };
@@ -88,4 +94,14 @@ export function composeStatus(p: StatusParts): DaemonStatus {
 function addressText(a: { host: string; port: number } | undefined): string {
   if (!a) return '';
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The design phase's line in `status` and the log; every excluded template is logged with its error. */
+export function describeDesign(log: Logger): (s: TemplateStore) => { detail: string; degraded: boolean } {
+  return (s) => {
+    for (const bad of s.invalid) log.warn(`template excluded: ${bad.error}`);
+    const r = s.remoteState();
+    const from = r ? `${s.dir} and ${r.url} (${r.state === 'synced' ? 'synced' : `unreachable, ${r.templates} from the cache`})` : s.dir;
+    return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${from}`, degraded: s.invalid.length > 0 || r?.state === 'unreachable' };
+  };
 }

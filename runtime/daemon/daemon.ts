@@ -12,6 +12,8 @@
  *   recovery        after an abnormal end, the journaled agents come back hydrated (phase 1.3)
  *   rules           orchestration rules, the state projection, MQTT events and commands; then READY=1
  *
+ * Reload (SIGHUP, `openstarry reload`; reload.ts): the rules file and the local templates, validated first.
+ *
  * Shutdown (SIGTERM/SIGINT): rules and MQTT inputs stop, agents stop in reverse start order, the HAL makes every
  * actuator safe, infrastructure stops in reverse, then the socket.
  */
@@ -25,12 +27,12 @@ import { systemClock } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
-import type { BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, TemplatesResult } from '../control/protocol.ts';
+import type { BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import { restoreAgents } from './recovery.ts';
 import { agentHooks } from './agent-hooks.ts';
 import { assembleInfrastructure } from './daemon-infrastructure.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
-import { composeStatus } from './daemon-status.ts';
+import { composeStatus, describeDesign } from './daemon-status.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import { recordInstalled } from '../state/state-registry.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
@@ -51,7 +53,9 @@ import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import type { SdNotifier } from './sd-notify.ts';
 import { createSdNotifier } from './sd-notify.ts';
+import { SystemdService } from './systemd-service.ts';
 import { OrchestrationHub } from './orchestration-hub.ts';
+import { Reloader } from './reload.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
 
 export interface DaemonOptions {
@@ -84,11 +88,13 @@ export class Daemon implements DaemonApi {
   #control: ControlServer | undefined;
   #logBook = new AgentLogBook();
   #masterPid: string | undefined;
-  #notifier: SdNotifier;
+  /** READY=1, the watchdog, STOPPING=1 (sd_notify(3)). */
+  readonly #systemd: SystemdService;
   #hal: BoardHal | undefined;
   /** The infrastructure plugins (state DB, MQTT, docker engine, dashboard) and their runner. */
   #infra: DaemonInfrastructure | undefined;
   readonly #rules = new OrchestrationHub();
+  #reloader: Reloader | undefined;
   #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
@@ -104,8 +110,8 @@ export class Daemon implements DaemonApi {
     this.#boot = new BootReport(this.#log.child('boot'));
     this.#home = resolveHome(env);
     this.#socket = resolveSocket(env, this.#home, options.socket);
-    this.#notifier = options.notifier ?? createSdNotifier({ env });
     this.#clock = options.clock ?? systemClock;
+    this.#systemd = new SystemdService({ notifier: options.notifier ?? createSdNotifier({ env }), env, clock: this.#clock, log: this.#log });
   }
 
   get socketPath(): string {
@@ -211,12 +217,14 @@ export class Daemon implements DaemonApi {
     const link = () => parts.mqtt.link.running;
     await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
+    const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
+    this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });
     this.#boot.ready();
     this.#state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents
     this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
-    // Not awaited: systemd-notify waits for the manager's barrier, and nothing here depends on it.
-    void this.#notifier.notify({ READY: '1', STATUS: `ready; master agent pid ${this.#masterPid}` }).catch((err: Error) => this.#log.warn(`sd_notify failed: ${err.message}`));
+    // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
+    this.#systemd.ready(`ready; master agent pid ${this.#masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
   }
 
   /**
@@ -275,7 +283,7 @@ export class Daemon implements DaemonApi {
       if (this.#state !== 'failed') this.#state = 'stopping';
       const began = Date.now();
       this.#log.info('shutting down');
-      void this.#notifier.notify({ STOPPING: '1' }).catch(() => undefined);
+      this.#systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
       clearInterval(this.#resyncTimer);
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.#rules.close();
@@ -307,6 +315,17 @@ export class Daemon implements DaemonApi {
   async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
     if (!this.#supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
     return this.#supervisor.kill(pid, signal);
+  }
+
+  /** `openstarry reload` (trigger 'control') and SIGHUP ('signal'); ERR_NOT_READY while booting or stopping. */
+  async reload(trigger: ReloadReport['trigger'] = 'control'): Promise<ReloadReport> {
+    this.#ready();
+    return this.#reloader!.request(trigger);
+  }
+
+  /** SIGHUP (`systemctl reload`): a reload, or a logged no-op during boot and shutdown. Never throws. */
+  hangup(): void {
+    this.reload('signal').catch((err: Error) => this.#log.warn(`SIGHUP ignored: ${err.message}`));
   }
 
   emitEvent(name: string, data: unknown): EmitResult {
@@ -360,7 +379,9 @@ export class Daemon implements DaemonApi {
       ...(this.#hal ? { hal: this.#hal } : {}),
       ...(this.#infra ? { infra: this.#infra.runner, mqtt: this.#infra.mqtt, docker: this.#infra.docker, ...(this.#infra.dashboard ? { dashboard: this.#infra.dashboard } : {}) } : {}),
       ...(orchestration ? { orchestration } : {}),
+      ...(this.#reloader?.last ? { reload: this.#reloader.last } : {}),
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
+      systemd: this.#systemd.status(),
     });
   }
 
@@ -384,14 +405,4 @@ export class Daemon implements DaemonApi {
     this.#logBook.append(line);
     this.#log.child('agent')[line.level](`${line.agentId}[${line.pid}] ${line.message}${formatFields(line.fields)}`);
   }
-}
-
-/** The design phase's line in `status` and the log; every excluded template is logged with its error. */
-function describeDesign(log: Logger): (s: TemplateStore) => { detail: string; degraded: boolean } {
-  return (s) => {
-    for (const bad of s.invalid) log.warn(`template excluded: ${bad.error}`);
-    const r = s.remoteState();
-    const from = r ? `${s.dir} and ${r.url} (${r.state === 'synced' ? 'synced' : `unreachable, ${r.templates} from the cache`})` : s.dir;
-    return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${from}`, degraded: s.invalid.length > 0 || r?.state === 'unreachable' };
-  };
 }

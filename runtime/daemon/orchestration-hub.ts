@@ -22,6 +22,8 @@ import { deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
 import type { Orchestration } from '../orchestrator/orchestration-service.ts';
 import { startOrchestration } from '../orchestrator/orchestration-service.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
+import { loadRulesFile } from '../orchestrator/rules-loader.ts';
+import type { RuleSet } from '../orchestrator/rules-schema.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { InboundEventCounters } from './orchestration-wiring.ts';
 import { linkPublisher, registryHal, subscribeInboundEvents } from './orchestration-wiring.ts';
@@ -48,6 +50,8 @@ export class OrchestrationHub {
   readonly dashboardSources = deferredDashboardSources();
   readonly #attached = new Map<string, { blueprint: Blueprint; channel: ChannelEndpoint }>();
   #orchestration: Orchestration | undefined;
+  /** config.rules resolved at boot; a reload reads this file again (a new path needs a restart). */
+  #rulesPath: string | undefined;
   #inbound: { counters: InboundEventCounters; close(): void } | undefined;
   #remoteCommands: { counters: RemoteCommandCounters; close(): void } | undefined;
   #closing: Promise<void> | undefined;
@@ -74,10 +78,11 @@ export class OrchestrationHub {
    * isolate and subscribes the MQTT inbound events and commands.
    */
   async start(o: HubStartOptions): Promise<Orchestration> {
+    this.#rulesPath = o.config.rules ? path.resolve(o.baseDir, o.config.rules) : undefined;
     const orchestration = await startOrchestration({
       deviceId: o.deviceId,
       config: o.config,
-      ...(o.config.rules ? { rulesPath: path.resolve(o.baseDir, o.config.rules) } : {}),
+      ...(this.#rulesPath ? { rulesPath: this.#rulesPath } : {}),
       log: o.log.child('orchestrator'),
       clock: o.clock,
       supervisor: o.supervisor,
@@ -99,6 +104,28 @@ export class OrchestrationHub {
       this.#remoteCommands = serveRemoteCommands({ link, api: o.api, allow: o.commands, log: o.log.child('mqtt') });
     }
     return orchestration;
+  }
+
+  /**
+   * A reload: the rules file read and validated again, then swapped in; undefined when no rules file is configured.
+   * @throws ERR_RULES_INVALID (every problem as `file: field: reason`) — the running rules stay as they are.
+   */
+  async reloadRules(): Promise<RuleSet | undefined> {
+    const o = this.#orchestration;
+    if (!o) throw new OpenStarryError(ErrorCode.NOT_READY, 'orchestration is not running');
+    if (this.#rulesPath === undefined) return undefined;
+    const rules = await loadRulesFile(this.#rulesPath);
+    o.replaceRules(rules);
+    return rules;
+  }
+
+  /** The rules file in force (after a reload too); undefined before the rules phase. */
+  get rulesFile(): string | undefined {
+    return this.#orchestration?.rules.file;
+  }
+
+  get ruleCount(): number {
+    return this.#orchestration?.rules.rules.length ?? 0;
   }
 
   /** `openstarry emit` / events.emit. */

@@ -14,6 +14,9 @@
  *   unreachable service means the cached version is used and `remoteState()` says `unreachable` (status: degraded).
  * - "a running agent's blueprint is immutable": fresh(id) fetches what a spawn runs *now*; an agent already
  *   running keeps the frozen blueprint it was spawned with.
+ * - a reload (SIGHUP, `openstarry reload`) scans the local directory again (reloadLocal): new templates appear,
+ *   removed ones go, and a template that stopped validating keeps its last good version, reported — the same rule
+ *   as a template the service sends invalid. A spawn of it (fresh) uses that good version, with a warning.
  */
 import path from 'node:path';
 import { ErrorCode, OpenStarryError, errorToWire } from '../errors.ts';
@@ -30,6 +33,17 @@ export { scanTemplateDir, templateInfo } from './template-scan.ts';
 
 /** How often the daemon asks the service for its listing again (resync()). */
 export const DESIGN_RESYNC_MS = 5 * 60_000;
+
+/** What a reload of the local directory changed (template ids). */
+export interface LocalReload {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  /** Invalid on disk now; their last good version stays in use (the error is in `invalid`). */
+  kept: string[];
+  /** Every template the scan excluded or kept, with file and field. */
+  invalid: readonly InvalidTemplate[];
+}
 
 export interface RemoteStoreOptions extends RemoteSourceOptions {
   /** Where the last good remote set is kept (`$OPENSTARRY_HOME/design-cache`). */
@@ -74,7 +88,7 @@ interface Remote {
 }
 
 export class TemplateStore {
-  readonly #local: TemplateScan;
+  #local: TemplateScan;
   readonly #remote: Remote | undefined;
   readonly #warn: (message: string) => void;
 
@@ -93,6 +107,34 @@ export class TemplateStore {
         state: { url: source.url, state: 'unreachable', cacheDir: path.resolve(r.cacheDir), templates: 0 },
       };
     }
+  }
+
+  /**
+   * Scans the local directory again (a reload). All or nothing: a directory that cannot be read throws
+   * (ERR_TEMPLATE_NOT_FOUND) and the current set stays; a template that became invalid keeps its last good version.
+   */
+  async reloadLocal(): Promise<LocalReload> {
+    const scan = await scanTemplateDir(this.#local.dir);
+    const before = this.#local.templates;
+    const kept: string[] = [];
+    for (const bad of scan.invalid) {
+      const good = [...before.values()].find((b) => b.manifestPath === bad.file);
+      if (!good || scan.templates.has(good.manifest.id)) continue;
+      scan.templates.set(good.manifest.id, good);
+      const text = this.#local.manifestTexts.get(good.manifest.id);
+      if (text !== undefined) scan.manifestTexts.set(good.manifest.id, text);
+      kept.push(good.manifest.id);
+    }
+    const ids = (m: Map<string, Blueprint>) => [...m.keys()].sort();
+    const changes: LocalReload = {
+      added: ids(scan.templates).filter((id) => !before.has(id)),
+      changed: ids(scan.templates).filter((id) => before.has(id) && before.get(id)?.hash !== scan.templates.get(id)?.hash),
+      removed: ids(before).filter((id) => !scan.templates.has(id)),
+      kept,
+      invalid: scan.invalid,
+    };
+    this.#local = scan;
+    return changes;
   }
 
   /** Scans the local directory and, with a remote source, syncs it (or falls back to its cache). */
@@ -139,7 +181,8 @@ export class TemplateStore {
   /**
    * What a spawn runs now, validated again (spec 002 phase 4 "the daemon fetches the worker template"): from the
    * service when it has the id (a template changed there applies to agents spawned from now on), its cached good
-   * version when the service is unreachable or sends an invalid one, else the local directory as it is on disk.
+   * version when the service is unreachable or sends an invalid one, else the local directory as it is on disk (its
+   * last good version, with a warning, when the copy on disk no longer validates).
    * @throws ERR_TEMPLATE_INVALID, ERR_TEMPLATE_NOT_FOUND, ERR_DESIGN_LAYER_UNREACHABLE (no cached or local copy)
    */
   async fresh(id: string): Promise<Blueprint> {
@@ -152,10 +195,12 @@ export class TemplateStore {
     try {
       blueprint = await loadBlueprint(known.manifestPath);
     } catch (err) {
-      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" no longer validates: ${(err as Error).message}`, { cause: err, details: (err as OpenStarryError).details });
+      // Its last good version (from the boot or the last reload), as for a template the service sends invalid.
+      this.#warn(`template "${id}" no longer validates, spawning its last good version ${known.manifest.version}: ${(err as Error).message}`);
+      return known;
     }
     if (blueprint.manifest.id !== id) {
-      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" at ${known.manifestPath} now says id "${blueprint.manifest.id}"; restart the daemon to rescan templates`);
+      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" at ${known.manifestPath} now says id "${blueprint.manifest.id}"; reload the daemon (systemctl reload openstarryd) to rescan templates`);
     }
     return blueprint;
   }

@@ -1,12 +1,10 @@
-// End to end: the real daemon booting, reporting its phases, telling systemd it is ready, refusing bad
-// configs and templates, and shutting down cleanly — driven only through the CLI.
-import { spawn } from 'node:child_process';
+// End to end: the real daemon booting, reporting its phases, refusing bad configs and templates, and shutting
+// down cleanly — driven only through the CLI (telling systemd it is ready: systemd.test.ts).
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { DaemonStatus, IAgentStatus, TemplatesResult } from '../control/protocol.ts';
 import { agentFixture, idlePlugin, startDaemon, templatesWithConfig, tempDir, writeTree } from './harness.ts';
-import { requireTool } from '../../scripts/testing/system-deps.ts';
 
 t.test('boots with no config at all: sim board, every phase done, master agent running', async (t) => {
   const d = await startDaemon(t);
@@ -24,22 +22,6 @@ t.test('boots with no config at all: sim board, every phase done, master agent r
   t.match(human.stdout, /sim/);
   for (const phase of ['infrastructure', 'board', 'hal', 'design', 'master']) t.match(d.log(), new RegExp(`phase ${phase} (done|degraded)`), `phase ${phase} in the log`);
   t.equal(statSync(d.socket).mode & 0o777, 0o660, 'control socket is mode 0660');
-});
-
-t.test('sends READY=1 to NOTIFY_SOCKET once the master agent is online', async (t) => {
-  if (!requireTool(t, 'socat', 'socat') || !requireTool(t, 'systemd-notify', 'systemd')) return;
-  const dir = tempDir(t);
-  const notifySocket = path.join(dir, 'notify.sock');
-  const listener = spawn('socat', ['-u', `UNIX-RECV:${notifySocket}`, 'STDOUT'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let received = '';
-  listener.stdout.on('data', (c: Buffer) => (received += c.toString()));
-  t.teardown(() => void listener.kill());
-  for (let i = 0; i < 100 && !existsSync(notifySocket); i++) await new Promise((r) => setTimeout(r, 20));
-  const d = await startDaemon(t, { env: { NOTIFY_SOCKET: notifySocket } });
-  await d.waitFor('READY=1 on the notify socket', async () => received.includes('READY=1'));
-  t.match(received, /READY=1/);
-  t.match(received, /STATUS=ready; master agent pid 1/);
-  t.match(received, new RegExp(`MAINPID=${d.child.pid}`));
 });
 
 t.test('SIGTERM stops agents in reverse start order and exits 0', async (t) => {

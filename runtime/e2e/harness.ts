@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -70,6 +70,8 @@ export interface StartOptions {
   cli?: string;
   /** How long to wait for the ready line (default 30 s). */
   readyTimeoutMs?: number;
+  /** Send its stdout and stderr to this file (a real file, as journald's stream is) instead of pipes. */
+  outputFile?: string;
 }
 
 /** A fresh folder under the system temp dir, removed when the test ends. */
@@ -101,10 +103,14 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
   const entry = options.viaCli ? [cli, 'start'] : [options.bundle ?? DAEMON];
   const [command, ...runtimeArgs] = options.runtime ?? [process.execPath];
-  const child = spawn(command as string, [...runtimeArgs, ...entry, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-  child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+  const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'a');
+  const child = spawn(command as string, [...runtimeArgs, ...entry, ...(options.args ?? [])], { env, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'] });
+  if (fd !== undefined) closeSync(fd);
+  let piped = '';
+  child.stderr?.on('data', (c: Buffer) => (piped += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (piped += c.toString()));
+  const output = options.outputFile;
+  const log = () => (output === undefined ? piped : readFileSync(output, 'utf8'));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -118,7 +124,7 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
     child,
     home,
     socket,
-    log: () => log,
+    log,
     cli: (...args) => runCli(socket, args, env, cli),
     json: async <T>(...args: string[]) => {
       const r = await runCli(socket, [...args, '--json'], env, cli);
@@ -137,13 +143,13 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
         if (await predicate()) return;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`timed out waiting for ${what}; daemon log:\n${log}`);
+      throw new Error(`timed out waiting for ${what}; daemon log:\n${log()}`);
     },
   };
   if (options.waitReady !== false) {
     await daemon.waitFor('the daemon to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${log}`);
-      return / ready in \d+ ms/.test(log);
+      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${log()}`);
+      return / ready in \d+ ms/.test(log());
     }, options.readyTimeoutMs ?? 30_000);
   }
   return daemon;

@@ -128,6 +128,8 @@ function bindAll(api: DaemonApi): DaemonApi {
     listDevices: () => api.listDevices(),
     readLogs: (t, n) => api.readLogs(t, n),
     emitEvent: (n, d) => api.emitEvent(n, d),
+    // Not in REMOTE_METHODS (mqtt-config.ts): a reload is the board owner's, from the board.
+    reload: () => api.reload(),
     followLogs: () => {
       throw new OpenStarryError(ErrorCode.INVALID_REQUEST, 'logs.follow is not available over MQTT');
     },

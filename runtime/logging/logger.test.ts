@@ -114,3 +114,33 @@ t.test('silentLogger drops everything, children included', async (t) => {
   });
   t.equal(silentLogger.child('c'), silentLogger);
 });
+
+t.test('journal mode: the sd-daemon(3) priority prefix instead of a timestamp, per level', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger('openstarryd', { level: 'debug', journal: true, write: (l) => void lines.push(l), now: () => t.fail('no clock in journal mode') as never });
+  log.debug('d');
+  log.info('phase design done (12 ms)', { templates: 3 });
+  log.warn('hot');
+  log.child('boot').error('boom', { code: 'ERR_X' });
+  t.same(lines, ['<7>debug openstarryd: d\n', '<6>info  openstarryd: phase design done (12 ms) templates=3\n', '<4>warn  openstarryd: hot\n', '<3>error openstarryd.boot: boom code=ERR_X\n']);
+});
+
+t.test('journal mode: every physical line of a multi-line message keeps its priority', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger('openstarryd', { journal: true, write: (l) => void lines.push(l) });
+  log.error('boot failed: a.yaml: x: bad\na.yaml: y: worse\r\n    at stack (file.js:1)');
+  log.warn('nul\0split');
+  t.same(lines, ['<3>error openstarryd: boot failed: a.yaml: x: bad\n<3>a.yaml: y: worse\n<3>    at stack (file.js:1)\n', '<4>warn  openstarryd: nul\n<4>split\n']);
+  const plain: string[] = [];
+  createLogger('x', { write: (l) => void plain.push(l), now: () => NOW }).info('two\nlines');
+  t.same(plain, ['2026-11-21T08:00:00.000Z info  x: two\nlines\n'], 'outside the journal a message is written as it is');
+});
+
+t.test('an injected sink is never taken for the journal unless asked', async (t) => {
+  const lines: string[] = [];
+  const saved = process.env.JOURNAL_STREAM;
+  process.env.JOURNAL_STREAM = '1:1';
+  t.teardown(() => (saved === undefined ? delete process.env.JOURNAL_STREAM : (process.env.JOURNAL_STREAM = saved)));
+  createLogger('x', { write: (l) => void lines.push(l), now: () => NOW }).info('m');
+  t.same(lines, ['2026-11-21T08:00:00.000Z info  x: m\n']);
+});

@@ -16,6 +16,7 @@ import { silentLogger } from '../logging/logger.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { orchestrationConfigSchema } from './config.ts';
 import { startOrchestration } from './orchestration-service.ts';
+import { loadRulesFile } from './rules-loader.ts';
 
 const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -137,4 +138,54 @@ t.test('no rules file: an empty rule set; a bad one: ERR_RULES_INVALID naming th
   await o.close();
   t.equal(deps.clock.pending, 0);
   await t.rejects(startOrchestration({ ...deps, rulesPath: path.join(dir, 'bad.yaml') }), { code: ErrorCode.RULES_INVALID, message: /bad\.yaml: rules\[0\]\.if: syntax error/ });
+});
+
+t.test('replaceRules (a reload): the new rules and their sources take over; agents are not announced again', async (t) => {
+  const dir = t.testdir({
+    'old.yaml': 'timers:\n  - { name: tick, every: 1s }\nrules:\n  - on: "timer:tick"\n    action: "publish(old/tick)"\n  - on: "gpio:pir:rising"\n    action: "publish(old/pir)"\n',
+    'new.yaml': 'timers:\n  - { name: tock, every: 5s }\nrules:\n  - on: "timer:tock"\n    action: "publish(new/tock)"\n  - on: "agent:*:started"\n    action: "publish(new/started)"\n',
+  });
+  const clock = new ManualClock();
+  const out: string[] = [];
+  let watching = 0;
+  const o = await startOrchestration({
+    deviceId: 'pi',
+    config: orchestrationConfigSchema.parse({}),
+    rulesPath: path.join(dir, 'old.yaml'),
+    log: silentLogger,
+    clock,
+    supervisor: { findLive: () => undefined, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [] },
+    template: async (id) => blueprint(id, []),
+    snapshot: async () => ({}),
+    hal: {
+      watch: () => {
+        watching++;
+        return () => void watching--;
+      },
+    },
+    link: { publish: (topic) => void out.push(topic), clearRetained: () => undefined },
+  });
+  t.teardown(() => o.close());
+  o.onAgentChange(statusOf('7', 'thermostat'));
+  clock.advance(1000);
+  await o.orchestrator.idle();
+  t.ok(out.includes('out/old/tick'));
+  t.equal(watching, 1, 'the old rules watch the PIR');
+
+  o.replaceRules(await loadRulesFile(path.join(dir, 'new.yaml')));
+  t.equal(o.rules.file, path.join(dir, 'new.yaml'));
+  t.equal(o.stats().rules, 2);
+  t.equal(watching, 0, 'the old GPIO watch is released');
+  out.length = 0;
+  o.onAgentChange(statusOf('7', 'thermostat')); // the same state again: not a transition
+  clock.advance(5000);
+  await o.orchestrator.idle();
+  t.same(out.filter((m) => m.startsWith('out/')), ['out/new/tock'], 'only the new timer fires; the old one is stopped; no second "started"');
+  o.onAgentChange(statusOf('8', 'fan-guard'));
+  await o.orchestrator.idle();
+  t.ok(out.includes('out/new/started'), 'a real transition after the reload reaches the new rules');
+  await o.close();
+  t.equal(clock.pending, 0, 'no timer left from either rule set');
+  o.replaceRules(await loadRulesFile(path.join(dir, 'old.yaml')));
+  t.equal(clock.pending, 0, 'after close a replace starts nothing');
 });

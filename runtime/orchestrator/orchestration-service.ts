@@ -6,6 +6,7 @@
  *   detachAgent(pid)                      from the detach hook
  *   onAgentChange(status)                 from the supervisor's onChange (agent:<id>:started|exited|crashed)
  *   emit(event)                           for MQTT `event/<name>` (source 'mqtt') and `openstarry emit` ('cli')
+ *   replaceRules(rules)                   a reload (SIGHUP): the new, already validated rules and their sources
  *   stats() / projection / dashboardSources()   for `status` and the dashboard
  *   close()                               at shutdown, before the supervisor stops the agents
  */
@@ -65,11 +66,17 @@ export interface Orchestration {
   readonly registry: AgentEventsRegistry;
   readonly projection: StateProjection;
   readonly sources: RuleSources;
+  /** The rules in force (the boot's, or the last reload's). */
   readonly rules: RuleSet;
   emit(event: OrchestratorEvent): EmitResult;
   serveAgent(blueprint: Blueprint, pid: string, channel: ChannelEndpoint): void;
   detachAgent(pid: string): void;
   onAgentChange(status: IAgentStatus): void;
+  /**
+   * Swaps in a validated rule set (a reload): the old set's timers, GPIO watches and sensor polls stop, the new set's
+   * start; spawns already queued or running finish; per-rule counters start afresh (orchestrator.setRules).
+   */
+  replaceRules(rules: RuleSet): void;
   stats(): OrchestratorStats;
   dashboardSources(): DashboardSources;
   close(): Promise<void>;
@@ -110,7 +117,11 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     }),
   });
   const emit = (event: OrchestratorEvent) => orchestrator.emit(event);
-  const sources = startRuleSources(rules, { emit, clock, log: log.child('sources'), ...deps.hal });
+  const startSources = (set: RuleSet) => startRuleSources(set, { emit, clock, log: log.child('sources'), ...deps.hal });
+  let current = rules;
+  let sources = startSources(rules);
+  // One lifecycle tracker for the whole run: a fresh one after a reload would announce every running agent again.
+  const { lifecycle } = sources;
   const projection = new StateProjection({
     deviceId: deps.deviceId,
     listAgents: () => deps.supervisor.list(),
@@ -122,15 +133,21 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     snapshotTimeoutMs: deps.config.snapshotTimeoutMs,
   });
   projection.start();
-  log.info(`orchestration: ${rules.rules.length} rule(s) from ${rules.file}, ${rules.timers.length} timer(s), ${rules.sensors.length} sensor reading(s), ${rules.gpioDevices.length} gpio input(s)`);
+  const describe = (set: RuleSet) =>
+    `${set.rules.length} rule(s) from ${set.file}, ${set.timers.length} timer(s), ${set.sensors.length} sensor reading(s), ${set.gpioDevices.length} gpio input(s)`;
+  log.info(`orchestration: ${describe(rules)}`);
   let closing: Promise<void> | undefined;
 
   return {
     orchestrator,
     registry,
     projection,
-    sources,
-    rules,
+    get sources() {
+      return sources;
+    },
+    get rules() {
+      return current;
+    },
     emit,
     serveAgent(blueprint, pid, channel) {
       registry.add(
@@ -145,7 +162,15 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
       );
     },
     detachAgent: (pid) => registry.remove(pid),
-    onAgentChange: (status) => sources.lifecycle.observe(status),
+    onAgentChange: (status) => lifecycle.observe(status),
+    replaceRules(next) {
+      if (closing) return;
+      sources.stop();
+      orchestrator.setRules(next);
+      current = next;
+      sources = startSources(next);
+      log.info(`orchestration reloaded: ${describe(next)}`);
+    },
     stats: () => orchestrator.stats(),
     dashboardSources: () => ({
       state: () => projection.view(),

@@ -144,3 +144,36 @@ t.test('an isolation the daemon lacks is refused; unknown pid is ERR_AGENT_NOT_F
   await t.rejects(sup.spawn(blueprint('d', { isolation: 'docker' }), { template: 'd' }), { code: 'ERR_ISOLATION_UNAVAILABLE', message: /"docker" is not available/ });
   await t.rejects(sup.kill('99'), { code: 'ERR_AGENT_NOT_FOUND' });
 });
+
+t.test('the periodic usage tick reports when it last completed a round (the watchdog reads it)', async (t) => {
+  const driver = new FakeDriver();
+  const clock = new ManualClock();
+  const sup = new Supervisor({ drivers: [driver], clock, agentHome: (id) => `/home/${id}`, usageIntervalMs: 5 });
+  t.teardown(() => sup.stopAll());
+  t.equal(sup.tickIntervalMs, 5);
+  t.equal(sup.lastTickAt, clock.now(), 'fresh at construction');
+  await sup.spawn(blueprint('a'), { template: 'a' });
+  clock.stall(60_000); // the injected clock moves; the real interval timer goes on ticking
+  await until(t, () => sup.lastTickAt === clock.now(), 'a tick completed after the clock moved');
+});
+
+t.test('an isolate that does not answer usage() is skipped after one interval; the round completes', async (t) => {
+  const driver = new FakeDriver();
+  const clock = new ManualClock();
+  const sup = new Supervisor({ drivers: [driver], clock, agentHome: (id) => `/home/${id}`, usageIntervalMs: 60_000 });
+  t.teardown(() => sup.stopAll());
+  await sup.spawn(blueprint('slow'), { template: 'slow' });
+  await sup.sampleUsage();
+  const isolate = driver.started[0]!;
+  isolate.nextUsage = { cpuPercent: 50, memoryBytes: 999 };
+  isolate.usage = () => new Promise(() => undefined); // an engine that hangs
+  let done = false;
+  const round = sup.sampleUsage().then(() => (done = true));
+  await tick();
+  t.notOk(done, 'still waiting within the interval');
+  clock.advance(60_000);
+  await round;
+  t.ok(done, 'the round completed');
+  t.match(sup.list()[0], { cpuPercent: 1.5, memoryBytes: 1234 }, 'the last known usage is kept');
+  t.equal(clock.pending, 0, 'no timer left behind');
+});

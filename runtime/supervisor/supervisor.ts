@@ -54,6 +54,7 @@ export class Supervisor {
   readonly #instances = new Map<string, AgentInstance>();
   #nextPid = 1;
   #usageTimer: ReturnType<typeof setInterval> | undefined;
+  #lastTickAt: number;
   #closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -73,8 +74,31 @@ export class Supervisor {
       hooks: options.hooks ?? noHooks,
       onChange: options.onChange ?? (() => undefined),
     };
-    this.#usageTimer = setInterval(() => void this.sampleUsage(), this.#opts.usageIntervalMs);
+    this.#lastTickAt = this.#opts.clock.now();
+    this.#usageTimer = setInterval(() => void this.#tick(), this.#opts.usageIntervalMs);
     this.#usageTimer.unref();
+  }
+
+  /**
+   * When the periodic usage tick last completed a round (on the injected clock): the systemd watchdog's sign that
+   * the supervisor is running (runtime/daemon/sd-watchdog.ts). Each isolate's answer is bounded, so one slow
+   * engine does not make the supervisor look stuck.
+   */
+  get lastTickAt(): number {
+    return this.#lastTickAt;
+  }
+
+  get tickIntervalMs(): number {
+    return this.#opts.usageIntervalMs;
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.sampleUsage();
+      this.#lastTickAt = this.#opts.clock.now();
+    } catch (err) {
+      this.#opts.log.error(`usage sampling failed: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -144,11 +168,17 @@ export class Supervisor {
     const isolate = instance?.isolate;
     if (!instance || instance.state !== 'running' || !isolate) return;
     let usage;
+    let timer: unknown;
     try {
-      usage = await isolate.usage();
+      // An isolate that does not answer within one interval (a docker engine that hangs) is skipped this round.
+      const late = new Promise<undefined>((resolve) => (timer = this.#opts.clock.setTimeout(() => resolve(undefined), this.#opts.usageIntervalMs)));
+      usage = await Promise.race([isolate.usage(), late]);
     } catch {
       return; // The isolate ended between the check and the answer; the next sample skips it.
+    } finally {
+      this.#opts.clock.clearTimeout(timer);
     }
+    if (!usage) return;
     const cpuOver = instance.recordUsage(usage);
     // limits.memoryMb caps the V8 heap through resourceLimits; memory outside it (ArrayBuffers, Wasm memory) is
     // only visible here, so the total is held to the limit plus a quarter of slack for the heap's own overhead.

@@ -13,6 +13,7 @@
  *   event -> action        mosquitto publish -> rule -> spawn -> the agent's start(), p50/p99 (orchestration-bench.ts)
  *   MQTT link              QoS 1 throughput, drain of 10,000 queued, queue cost vs a rewrite per message (mqtt-bench.ts)
  *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
+ *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { benchMqtt } from './mqtt-bench.ts';
 import { benchAllIsolationDrivers } from './isolation-bench.ts';
 import { benchEventToAction } from './orchestration-bench.ts';
+import { benchSdNotify } from './sd-notify-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -167,6 +169,7 @@ try {
   await benchMqtt(work);
   await benchEventToAction(work);
   await benchAllIsolationDrivers(work);
+  await benchSdNotify(work);
   print();
 } finally {
   await rm(work, { recursive: true, force: true });

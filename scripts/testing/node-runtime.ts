@@ -15,7 +15,7 @@ import type { Test } from 'tap';
 import { ARCHES, hostDebArch, NODE_VERSION } from '../package/arch.ts';
 import type { NodeRuntime } from '../package/node-runtime.ts';
 import { nodeRuntime } from '../package/node-runtime.ts';
-import { unavailable } from './system-deps.ts';
+import { requirePart } from './system-deps.ts';
 
 const run = promisify(execFile);
 
@@ -40,7 +40,7 @@ export async function requireNodeRuntime(t: Test, version: string): Promise<Node
     if (stdout.trim() !== `v${version}`) throw new Error(`${runtime.binary} says ${stdout.trim()}, expected v${version}`);
     return runtime;
   } catch (err) {
-    unavailable(t, `Node ${version} is not available: ${(err as Error).message.split('\n')[0]}`);
+    requirePart(t, false, `Node ${version} is not available: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
 }

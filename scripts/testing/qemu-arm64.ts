@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { cachedDir } from '../package/cache.ts';
 import { testCacheDir } from './node-runtime.ts';
-import { requireTool, unavailable } from './system-deps.ts';
+import { requirePart, requireTool } from './system-deps.ts';
 
 const execute = promisify(execFile);
 
@@ -190,17 +190,14 @@ export interface Arm64Emulation {
  */
 export async function requireArm64Emulation(t: Test): Promise<Arm64Emulation | undefined> {
   if (!requireTool(t, 'qemu-aarch64-static', 'qemu-user-static') || !requireTool(t, 'apt-get', 'apt') || !requireTool(t, 'dpkg', 'dpkg')) return undefined;
-  if (process.getuid?.() !== 0) {
-    unavailable(t, 'registering qemu-aarch64 with binfmt_misc needs root');
-    return undefined;
-  }
+  if (!requirePart(t, process.getuid?.() === 0, 'registering qemu-aarch64 with binfmt_misc needs root')) return undefined;
   let sysroot: string;
   let binfmt: BinfmtRegistration;
   try {
     sysroot = await ensureArm64Sysroot();
     binfmt = await registerArm64Binfmt(sysroot);
   } catch (err) {
-    unavailable(t, `arm64 emulation is not available: ${(err as Error).message}`);
+    requirePart(t, false, `arm64 emulation is not available: ${(err as Error).message}`);
     return undefined;
   }
   t.teardown(() => binfmt.release());

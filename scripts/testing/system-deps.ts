@@ -17,16 +17,13 @@ export function hasTool(tool: string): boolean {
 
 /** True when the tool is there; otherwise fails (CI) or skips (a developer's machine) and returns false. */
 export function requireTool(t: Test, tool: string, debianPackage: string): boolean {
-  if (hasTool(tool)) return true;
-  unavailable(t, `${tool} is not installed (apt-get install ${debianPackage})`);
-  return false;
+  return requirePart(t, hasTool(tool), `${tool} is not installed (apt-get install ${debianPackage})`);
 }
 
-/**
- * Something a test needs from the machine is not there (a tool, a runtime that could not be fetched, root): fails
- * under OPENSTARRY_REQUIRE_SYSTEM_DEPS=1, otherwise a visible skip saying why.
- */
-export function unavailable(t: Test, message: string): void {
+/** The same rule for any other missing part (a library, a build product): `message` says how to get it. */
+export function requirePart(t: Test, present: boolean, message: string): boolean {
+  if (present) return true;
   if (process.env.OPENSTARRY_REQUIRE_SYSTEM_DEPS === '1') t.fail(message);
   else t.pass(`SKIP: ${message}`, { skip: message });
+  return false;
 }

@@ -7,10 +7,11 @@ import { helpCommand } from './help.ts';
 import { kill } from './kill.ts';
 import { logs } from './logs.ts';
 import { ps } from './ps.ts';
+import { reload } from './reload.ts';
 import { spawn } from './spawn.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 import { templates } from './templates.ts';
 import { validate } from './validate.ts';
 
-export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, emit, logs, designLayer, helpCommand(() => commands)];
+export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, emit, reload, logs, designLayer, helpCommand(() => commands)];

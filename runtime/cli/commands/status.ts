@@ -6,6 +6,7 @@ import type { AgentState, DaemonStatus, ResourceTotals } from '../../control/pro
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';
 import { formatBytes, formatDuration, formatPercent, formatTable } from '../format.ts';
+import { reloadLine } from './reload.ts';
 
 const STATES: readonly AgentState[] = ['starting', 'running', 'stopping', 'restarting', 'exited', 'crashed'];
 
@@ -23,12 +24,16 @@ export function statusText(s: DaemonStatus): string {
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
     `link:       ${linkLine(s.link)}`,
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
+    ...(s.systemd ? [`systemd:    ${systemdLine(s.systemd)}`] : []),
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
     `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
   ];
   const r = s.templates.remote;
   if (r) lines.push(`  design layer ${r.url}: ${r.state}${r.state === 'unreachable' ? ` (${r.lastError ?? 'no answer'}), ${r.templates} template(s) from the cache` : ''}`);
   for (const bad of s.templates.invalid) lines.push(`  invalid: ${bad.file}: ${bad.error.replaceAll('\n', '\n    ')}`);
+  const o = s.orchestration as { rules?: number; rulesFile?: string } | undefined;
+  if (o?.rules !== undefined) lines.push(`rules:      ${o.rules} rule(s) from ${o.rulesFile ?? '?'}`);
+  if (s.reload) lines.push(`reload:     ${reloadLine(s.reload)}`, ...s.reload.errors.map((e) => `  ${e}`));
   if (s.infrastructure.length > 0) lines.push(`infra:      ${s.infrastructure.map((i) => `${i.name} ${i.state}`).join(', ')}`);
   if (s.resources) lines.push('', 'resources (live agents; tokens include ended ones):', ...resourceRows(s.resources).split('\n').map((l) => `  ${l}`));
   lines.push('', 'boot phases:');
@@ -42,6 +47,15 @@ function resourceRows(r: NonNullable<DaemonStatus['resources']>): string {
   const rows = Object.entries(r.byDriver).map(([name, t]) => row(name, t));
   rows.push(row('total', r.total));
   return formatTable(['DRIVER', 'AGENTS', 'CPU%', 'MEM', 'TOKENS', 'QUARANTINED'], rows);
+}
+
+/** `notify addon, watchdog pinging every 15.0s (interval 30.0s, 12 pings)`, or why each is off. */
+function systemdLine(sd: NonNullable<DaemonStatus['systemd']>): string {
+  if (sd.notify === 'off') return 'not started by systemd (no NOTIFY_SOCKET)';
+  const notify = sd.notify === 'addon' ? 'notify addon' : `notify systemd-notify (fork per message; addon not loaded: ${sd.notifyFallback ?? 'unknown'})`;
+  const w = sd.watchdog;
+  if (w.state === 'off') return `${notify}, watchdog off (${w.reason})`;
+  return `${notify}, watchdog ${w.state} every ${formatDuration(w.periodMs)} (interval ${formatDuration(w.intervalMs)}, ${w.pings} pings)${w.reason ? `: ${w.reason}` : ''}`;
 }
 
 function linkLine(link: DaemonStatus['link']): string {
