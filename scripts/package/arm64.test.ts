@@ -1,15 +1,15 @@
 // The arm64 package proven on this x86-64 machine (issue 11 "Proven on arm64, here"; TESTING.md "arm64"): the .deb
 // the packager builds for arm64 is extracted with dpkg -x and its daemon is run by its OWN arm64 Node under
 // qemu-aarch64-static, with Debian's arm64 C runtime as the sysroot and binfmt_misc registered for the test so a
-// process isolate (which re-executes the runtime) runs too. It boots on the sim board to READY on a real
-// NOTIFY_SOCKET listener; the x86 CLI (the package's dist/openstarry.js on the host's Node) lists the master
-// running; a worker and a process agent each read env0.temperature through the HAL; every arm64 .node file in the
-// package loads with the arm64 Node. The one slow test: one daemon, generous timeouts; the boot time under
-// emulation is reported, never asserted.
+// process isolate (which re-executes the runtime) runs too. It boots on the sim board to READY, sent by the daemon
+// itself (its arm64 sd_notify addon) to a real NOTIFY_SOCKET listener (scripts/testing/notify-listener.ts); the x86
+// CLI (the package's dist/openstarry.js on the host's Node) lists the master running; a worker and a process agent
+// each read env0.temperature through the HAL; every arm64 .node file in the package loads with the arm64 Node. The
+// one slow test: one daemon, generous timeouts; the boot time under emulation is reported, never asserted.
 //
 // The .deb: OPENSTARRY_ARM64_DEB names one already built, else the packager builds it from this checkout's dist/
 // (`npm test` builds dist/ first) into a temp folder: `npm run package -- --arch arm64 --no-build`.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import type { Test } from 'tap';
 import type { IAgentStatus, LogLine } from '../../runtime/control/protocol.ts';
 import { halProbe, PROCESS_PERMISSIONS } from '../../runtime/e2e/hal-probe.ts';
 import { requireBuild, ROOT, startDaemon, templatesWithConfig, tempDir } from '../../runtime/e2e/harness.ts';
+import { startNotifyListener } from '../testing/notify-listener.ts';
 import { requireArm64Emulation } from '../testing/qemu-arm64.ts';
 import { requireTool } from '../testing/system-deps.ts';
 import { ARCHES, hostDebArch, NODE_VERSION } from './arch.ts';
@@ -59,19 +60,9 @@ async function filesUnder(dir: string, suffix: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).map((e) => path.join(e.parentPath, e.name));
 }
 
-/** A Unix datagram socket standing in for systemd's NOTIFY_SOCKET (socat, as runtime/e2e/boot.test.ts does). */
-async function notifyListener(t: Test, socket: string): Promise<() => string> {
-  const listener = spawn('socat', ['-u', `UNIX-RECV:${socket}`, 'STDOUT'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let received = '';
-  listener.stdout.on('data', (c: Buffer) => (received += c.toString()));
-  t.teardown(() => void listener.kill());
-  for (let i = 0; i < 250 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
-  return () => received;
-}
-
 t.test('the arm64 .deb under qemu: boots to READY, the x86 CLI drives it, worker and process agents read the HAL, every addon loads', async (t) => {
   const arm64 = await requireArm64Emulation(t);
-  if (!arm64 || !requireTool(t, 'socat', 'socat')) return;
+  if (!arm64 || !requireTool(t, 'python3', 'python3')) return;
   t.comment(`binfmt: ${arm64.binfmt.actions.join('; ')}`);
   const deb = await arm64Deb(t);
   if (!deb) return;
@@ -101,24 +92,24 @@ t.test('the arm64 .deb under qemu: boots to READY, the x86 CLI drives it, worker
   }
 
   // One daemon: the package's bundle on the package's Node, under qemu, on the sim board.
-  const notifySocket = path.join(dir, 'notify.sock');
-  const notified = await notifyListener(t, notifySocket);
+  const listener = await startNotifyListener(path.join(dir, 'notify.sock'));
+  t.teardown(() => listener.close());
   const { config } = templatesWithConfig(dir, { 'probe-worker': halProbe('worker'), 'probe-process': halProbe('process') });
   const startedAt = performance.now();
   const d = await startDaemon(t, {
     dir,
     args: ['--config', config],
-    env: { NOTIFY_SOCKET: notifySocket },
+    env: { NOTIFY_SOCKET: listener.address },
     runtime: emulated,
     bundle: path.join(app, 'dist', 'openstarryd.js'),
     cli: path.join(app, 'dist', 'openstarry.js'),
     readyTimeoutMs: 240_000,
   });
-  await d.waitFor('READY=1 on the notify socket', async () => notified().includes('READY=1'), 60_000);
+  const ready = await listener.waitFor('READY=1', (m) => m.fields.READY === '1', 60_000);
   const bootSeconds = (performance.now() - startedAt) / 1000;
   t.comment(`arm64 daemon under qemu: READY=1 ${bootSeconds.toFixed(1)} s after spawn (${d.log().match(/ready in \d+ ms/)?.[0] ?? '?'} by its own clock)`);
-  t.match(notified(), /READY=1/);
-  t.match(notified(), new RegExp(`MAINPID=${d.child.pid}`), 'MAINPID is the emulated daemon');
+  t.equal(ready.fields.STATUS, 'ready; master agent pid 1');
+  t.equal(ready.pid, d.child.pid, 'sent by the emulated daemon itself (the arm64 sd_notify addon), not a forked helper');
 
   const ps = await d.json<IAgentStatus[]>('ps');
   t.match(ps.find((a) => a.agentId === 'master'), { state: 'running' }, 'the x86 CLI lists the master running');
