@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const { size } = await stat(built.file);
     process.stdout.write(
       `${path.relative(process.cwd(), built.file)}: ${(size / 2 ** 20).toFixed(1)} MiB, installed ${(built.installedSizeKiB / 1024).toFixed(1)} MiB, ` +
-        `Depends: ${built.depends.join(', ')} (${((performance.now() - archStarted) / 1000).toFixed(1)} s)\n`,
+        `Depends: ${built.depends.join(', ')} (${((performance.now() - archStarted) / 1000).toFixed(1)} s${built.reused ? ', unchanged: copied from the cache' : ''})\n`,
     );
   }
   process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

@@ -146,6 +146,7 @@ t.test('apt install, the daemon as its unit starts it, upgrade, purge', async (t
   for (const [db, name] of [['passwd', 'openstarry'], ['group', 'openstarry'], ['passwd', MEMBER], ['passwd', OUTSIDER]] as const) {
     if (await getent(db, name)) throw new Error(`${db} entry ${name} exists already: this test creates and deletes it`);
   }
+  if (await exists(DATA)) throw new Error(`${DATA} exists already: this test creates and purges it`);
   t.teardown(cleanUp);
 
   const work = mkdtempSync(path.join(os.tmpdir(), 'os-deb-'));

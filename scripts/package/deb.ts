@@ -3,8 +3,10 @@
  * turns the assembled root into a .deb. `--root-owner-group` makes every file root:root without fakeroot.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cacheKey } from './cache.ts';
 import type { Compression } from './options.ts';
 import { run } from './run.ts';
 import { CONFFILE, DEBIAN_DIR, fillTemplate, listFiles } from './tree.ts';
@@ -42,4 +44,40 @@ export async function writeControlArea(root: string, values: ControlValues): Pro
 export async function buildDeb(root: string, output: string, compression: Compression): Promise<void> {
   await mkdir(path.dirname(output), { recursive: true });
   await run('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, output]);
+}
+
+/** What the .deb holds: the control area, every file's content (md5sums) and mode, the conffile. */
+async function contentKey(root: string, compression: Compression): Promise<string> {
+  const parts: (string | Buffer)[] = [compression];
+  for (const file of ['control', 'conffiles', 'md5sums', 'postinst', 'prerm', 'postrm']) parts.push(await readFile(path.join(root, 'DEBIAN', file)));
+  parts.push(await readFile(path.join(root, CONFFILE)));
+  for (const file of await listFiles(root)) parts.push(`${(await stat(path.join(root, file))).mode.toString(8)} ${file}`);
+  return cacheKey(...parts);
+}
+
+/**
+ * dpkg-deb(1) with compression is most of a warm build (xz: about a minute per package here), so the last
+ * package built per architecture and compression is kept in the cache and copied when nothing in it changed.
+ * Returns true when the cached package was used. Uncompressed packages take seconds: never cached.
+ */
+export async function buildDebCached(root: string, output: string, compression: Compression, cacheRoot: string, arch: string): Promise<boolean> {
+  if (compression === 'none') {
+    await buildDeb(root, output, compression);
+    return false;
+  }
+  const dir = path.join(cacheRoot, 'debs');
+  const prefix = `${arch}-${compression}-`;
+  const cached = path.join(dir, `${prefix}${await contentKey(root, compression)}.deb`);
+  await mkdir(path.dirname(output), { recursive: true });
+  if (existsSync(cached)) {
+    await copyFile(cached, output);
+    return true;
+  }
+  await buildDeb(root, output, compression);
+  await mkdir(dir, { recursive: true });
+  for (const old of (await readdir(dir)).filter((f) => f.startsWith(prefix))) await rm(path.join(dir, old), { force: true });
+  const temp = `${cached}.${process.pid}.tmp`;
+  await copyFile(output, temp);
+  await rename(temp, cached);
+  return false;
 }

@@ -85,7 +85,8 @@ t.test('both .debs: layout, binaries, Depends, conffile, maintainer scripts, lin
       for (const bundled of ['serialport', 'onoff', 'node-webcam', 'nan', 'node-addon-api', 'cpu-features', 'typescript', 'tap']) t.notOk(entries.has(`${app}/node_modules/${bundled}`), `${bundled} is not shipped`);
       t.notOk(paths.some((p) => p.startsWith(`${app}/dist/deb`) || p.startsWith(`${app}/dist/package-cache`)), 'the packager\'s own outputs are not in dist/');
       t.notOk(paths.some((p) => p.endsWith('.test.ts')), 'no test files');
-      for (const exe of ['/usr/bin/openstarryd', '/usr/bin/openstarry', `${app}/node/bin/node`]) t.match(entries.get(exe), { mode: '-rwxr-xr-x', owner: 'root/root' }, exe);
+      const firstBoot = existsSync(path.join(ROOT, 'scripts', 'openstarry-first-boot')) ? [`${app}/openstarry-first-boot`] : [];
+      for (const exe of ['/usr/bin/openstarryd', '/usr/bin/openstarry', `${app}/node/bin/node`, ...firstBoot]) t.match(entries.get(exe), { mode: '-rwxr-xr-x', owner: 'root/root' }, exe);
       t.match(entries.get('/etc/openstarry/openstarry.yaml'), { mode: '-rw-r--r--', owner: 'root/root' });
 
       // Every ELF file: this architecture, stripped.

@@ -11,7 +11,7 @@ import { nodePackageName } from './arch.ts';
 import { buildAddon } from './addons.ts';
 import { cacheKey } from './cache.ts';
 import { bundledPackages, copyrightFile, copyrightHolder } from './copyright.ts';
-import { buildDeb, writeControlArea } from './deb.ts';
+import { buildDebCached, writeControlArea } from './deb.ts';
 import { sharedLibraryDepends } from './depends.ts';
 import type { ElfInfo } from './elf.ts';
 import { readElf } from './elf.ts';
@@ -39,6 +39,8 @@ export interface BuiltPackage {
   readonly installedSizeKiB: number;
   /** Optional native packages left out (their users fall back without them). */
   readonly skipped: readonly string[];
+  /** Nothing in the package changed since the last build: the cached .deb was copied. */
+  readonly reused: boolean;
 }
 
 /** The repository's own addons: native/<name>/binding.gyp (e.g. native/sd-notify), identified by their sources. */
@@ -99,8 +101,8 @@ export async function buildPackage(input: RecipeInput): Promise<BuiltPackage> {
     const installedSize = await installedSizeKiB(root);
     await writeControlArea(root, { version: input.version, arch: arch.deb, maintainer: input.maintainer, installedSize, depends, nodeVersion: runtime.version });
     const file = path.join(input.outDir, `openstarry_${input.version}_${arch.deb}.deb`);
-    await buildDeb(root, file, input.compression);
-    return { file, depends, installedSizeKiB: installedSize, skipped: closure.skipped };
+    const reused = await buildDebCached(root, file, input.compression, cacheDir, arch.deb);
+    return { file, depends, installedSizeKiB: installedSize, skipped: closure.skipped, reused };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
