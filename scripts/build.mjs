@@ -33,11 +33,14 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  // Native addons locate their .node file relative to their own package (bindings / node-gyp-build): they stay in
-  // node_modules and are loaded at run time, only by the real bindings, lazily.
-  // esbuild's own JS API (used by the wasm driver at spawn) finds its native binary from its package: never bundled.
-  // dockerode too: its ssh2 dependency carries optional .node addons esbuild cannot bundle (docker isolation only).
-  external: ['serialport', '@serialport/*', 'i2c-bus', 'onoff', 'epoll', 'node-webcam', 'esbuild', 'dockerode'],
+  // Only what cannot be bundled stays in node_modules; the Debian package ships exactly these (scripts/package/):
+  // - native addons locate their .node file relative to their own package (bindings / node-gyp-build), so they
+  //   stay, loaded at run time, only by the real bindings, lazily; their pure-JS users (serialport, onoff) and
+  //   node-webcam (plain JS) are bundled;
+  // - esbuild's own JS API (used by the wasm driver at spawn) finds its native binary from its package;
+  // - dockerode could be bundled, but its tree (gRPC, protobufjs, ssh2) would add 1.2 MB that every boot parses,
+  //   for a driver only some boards use; it is loaded from node_modules when the docker driver starts.
+  external: ['@serialport/bindings-cpp', 'i2c-bus', 'epoll', 'esbuild', 'dockerode'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };

@@ -43,9 +43,9 @@ export function requireBuild(): void {
   }
 }
 
-export function runCli(socket: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+export function runCli(socket: string, args: string[], env: NodeJS.ProcessEnv = process.env, cli: string = CLI): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args, '--socket', socket], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args, '--socket', socket], { env, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -62,6 +62,14 @@ export interface StartOptions {
   dir?: string;
   /** Start it as `openstarry start` (the CLI running the daemon in the foreground) instead of openstarryd. */
   viaCli?: boolean;
+  /** What runs the daemon bundle (default [process.execPath]): another Node, or qemu-aarch64-static + an arm64 Node. */
+  runtime?: readonly string[];
+  /** The daemon bundle (default this checkout's dist/openstarryd.js), e.g. one from an extracted package. */
+  bundle?: string;
+  /** The CLI bundle the test drives the daemon with, always on the host's Node (default dist/openstarry.js). */
+  cli?: string;
+  /** How long to wait for the ready line (default 30 s). */
+  readyTimeoutMs?: number;
   /** Send its stdout and stderr to this file (a real file, as journald's stream is) instead of pipes. */
   outputFile?: string;
 }
@@ -84,7 +92,8 @@ export function writeTree(dir: string, tree: Record<string, string | Record<stri
 }
 
 export async function startDaemon(t: Test, options: StartOptions = {}): Promise<RunningDaemon> {
-  requireBuild();
+  if (options.bundle === undefined || options.cli === undefined) requireBuild();
+  const cli = options.cli ?? CLI;
   const dir = options.dir ?? tempDir(t);
   const home = path.join(dir, 'home');
   mkdirSync(home, { recursive: true });
@@ -92,9 +101,10 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   // Each test daemon gets its own embedded broker on a free port (tests run in parallel; 1883 is one port).
   const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0', ...options.env };
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
-  const entry = options.viaCli ? [CLI, 'start'] : [DAEMON];
+  const entry = options.viaCli ? [cli, 'start'] : [options.bundle ?? DAEMON];
+  const [command, ...runtimeArgs] = options.runtime ?? [process.execPath];
   const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'a');
-  const child = spawn(process.execPath, [...entry, ...(options.args ?? [])], { env, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'] });
+  const child = spawn(command as string, [...runtimeArgs, ...entry, ...(options.args ?? [])], { env, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'] });
   if (fd !== undefined) closeSync(fd);
   let piped = '';
   child.stderr?.on('data', (c: Buffer) => (piped += c.toString()));
@@ -115,14 +125,14 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
     home,
     socket,
     log,
-    cli: (...args) => runCli(socket, args, env),
+    cli: (...args) => runCli(socket, args, env, cli),
     json: async <T>(...args: string[]) => {
-      const r = await runCli(socket, [...args, '--json'], env);
+      const r = await runCli(socket, [...args, '--json'], env, cli);
       if (r.code !== 0) throw new Error(`openstarry ${args.join(' ')} --json exited ${r.code}: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     },
     jsonLines: async <T>(...args: string[]) => {
-      const r = await runCli(socket, [...args, '--json'], env);
+      const r = await runCli(socket, [...args, '--json'], env, cli);
       if (r.code !== 0) throw new Error(`openstarry ${args.join(' ')} --json exited ${r.code}: ${r.stderr}`);
       return r.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
     },
@@ -140,7 +150,7 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
     await daemon.waitFor('the daemon to be ready', async () => {
       if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${log()}`);
       return / ready in \d+ ms/.test(log());
-    }, 30_000);
+    }, options.readyTimeoutMs ?? 30_000);
   }
   return daemon;
 }

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { mqttConfigSchema, parseMqttConfig } from './mqtt-config.ts';
-import { redactUrl, resolveMqttSettings } from './mqtt-settings.ts';
+import { connectOptions, redactUrl, resolveMqttSettings } from './mqtt-settings.ts';
 
 const issues = (input: unknown): string[] => {
   const r = mqttConfigSchema.safeParse(input);
@@ -71,4 +71,14 @@ t.test('settings: defaults from the device id; files read at start; a missing fi
 t.test('redactUrl hides credentials', async (t) => {
   t.equal(redactUrl('mqtt://user:pass@b:1883'), 'mqtt://b:1883');
   t.equal(redactUrl('mqtt://b:1883'), 'mqtt://b:1883');
+});
+
+t.test('connectOptions: the broker URL taken apart as mqtt.js would, without its url.parse (DEP0169 on Node 24)', async (t) => {
+  t.same(connectOptions('mqtt://127.0.0.1:1883', { keepalive: 30 }), { protocol: 'mqtt', host: '127.0.0.1', port: 1883, keepalive: 30 });
+  t.same(connectOptions('mqtt://broker.local', {}), { protocol: 'mqtt', host: 'broker.local' }, 'no port: mqtt.js picks the protocol default');
+  t.same(connectOptions('mqtt://[fe80::1]:1883', {}), { protocol: 'mqtt', host: 'fe80::1', port: 1883 }, 'IPv6 without brackets');
+  t.same(connectOptions('ws://h:8080/mqtt?x=1', {}), { protocol: 'ws', host: 'h', port: 8080, path: '/mqtt?x=1' }, 'ws keeps its path');
+  t.same(connectOptions('wss://[::1]', {}), { protocol: 'wss', host: '::1', path: '/' });
+  t.same(connectOptions('mqtts://user:p%40ss@b:8883?clientId=fromUrl', { username: 'cfg', password: 'x', clientId: 'cfg-id', keepalive: 5 }),
+    { protocol: 'mqtts', host: 'b', port: 8883, username: 'user', password: 'p@ss', clientId: 'fromUrl', keepalive: 5 }, "the URL's credentials and clientId win, as in mqtt.js");
 });

@@ -22,7 +22,7 @@
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
 import mqtt from 'mqtt';
-import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import { OpenStarryError } from '../errors.ts';
@@ -33,9 +33,12 @@ import type { MessageHandler, RawIncoming, SubscribeOptions } from './incoming-d
 import type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 import { checkTopicFilter, checkTopicName } from './mqtt-topics.ts';
 import type { MqttLinkSettings } from './mqtt-settings.ts';
-import { mqttClientOptions, redactUrl } from './mqtt-settings.ts';
+import { connectOptions, mqttClientOptions, redactUrl } from './mqtt-settings.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import { backoffDelay } from './reconnect-backoff.ts';
+
+/** mqtt.js's connect without its url.parse() (deprecated at run time in Node 24): see connectOptions. */
+const connectByOptions = (url: string, options: IClientOptions): MqttClient => mqtt.connect(connectOptions(url, options));
 
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 
@@ -228,7 +231,7 @@ export class MqttLink {
     this.#setState('connecting');
     let client: MqttClient;
     try {
-      client = (this.#o.connect ?? mqtt.connect)(this.#s.url, mqttClientOptions(this.#s, Buffer.from(JSON.stringify(this.#presence(false, 'connection lost')))));
+      client = (this.#o.connect ?? connectByOptions)(this.#s.url, mqttClientOptions(this.#s, Buffer.from(JSON.stringify(this.#presence(false, 'connection lost')))));
     } catch (err) {
       this.#lastError = (err as Error).message;
       this.#scheduleRetry();

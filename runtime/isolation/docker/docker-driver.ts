@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ErrorCode, OpenStarryError } from '../../errors.ts';
 import { VERSION } from '../../daemon/version.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
@@ -65,8 +65,8 @@ export class DockerDriver implements IIsolationDriver {
   readonly #live = new Set<DockerIsolate>();
   #closed = false;
 
-  constructor(options: DockerDriverOptions) {
-    this.docker = options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
+  constructor(options: DockerDriverOptions & { docker: Docker }) {
+    this.docker = options.docker;
     this.image = options.image ?? defaultImage();
     this.#runDir = path.resolve(options.runDir);
     this.daemonId = options.daemonId ?? `${os.hostname()}:${this.#runDir}`;
@@ -78,7 +78,11 @@ export class DockerDriver implements IIsolationDriver {
 
   /** Checks the engine and the image, prepares the run dir and removes this daemon's orphans. */
   static async open(options: DockerDriverOptions): Promise<DockerDriver> {
-    const driver = new DockerDriver(options);
+    // Loaded here, not imported at the top: esbuild hoists an external static import to the top of the daemon
+    // bundle, and dockerode (with gRPC, protobufjs and ssh2) takes most of a second to load. Only a daemon that
+    // opens docker isolation pays for it.
+    const docker = options.docker ?? new (await import('dockerode')).default(options.socketPath ? { socketPath: options.socketPath } : undefined);
+    const driver = new DockerDriver({ ...options, docker });
     try {
       await driver.docker.ping();
     } catch (err) {

@@ -8,7 +8,7 @@ import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 import type { IsolateExit, IsolateOutput } from '../isolation-driver.ts';
 import { WorkerDriver } from '../worker/worker-driver.ts';
 import { ALLOWED_BUILTINS, curateBuiltin, curatedExports, needsCuration, prepareCuratedBuiltins } from './module-policy.ts';
-import { REFUSED_PROCESS_MEMBERS } from './isolate-hardening.ts';
+import { REFUSED_PROCESS_MEMBERS, undiciReadsMessagePort } from './isolate-hardening.ts';
 
 const driver = new WorkerDriver();
 const ENV = { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' };
@@ -206,7 +206,35 @@ t.test('BroadcastChannel, MessageChannel, MessagePort, Worker and fetch are gone
       });
     } };`);
   t.same(run.exit, { code: 0, cause: 'exit' });
-  t.same(run.fields('result'), { globals: Array(7).fill('undefined'), clone: 2, transferred: true });
+  // MessagePort: gone, or the inert stand-in where Node's undici reads the global as it loads (Node 24).
+  const standIn = undiciReadsMessagePort(process.versions.undici);
+  t.same(run.fields('result'), { globals: ['undefined', 'undefined', standIn ? 'function' : 'undefined', 'undefined', 'undefined', 'undefined', 'undefined'], clone: 2, transferred: true });
+});
+
+t.test('Headers, Request, Response, FormData and MessageEvent work; a MessagePort stand-in is inert', async (t) => {
+  const run = await runAgent(t, `
+    export default { name: 'p', async start(ctx) {
+      ctx.log.info('result', {
+        response: await new Response(new Blob(['frame'])).text(),
+        header: new Headers({ 'x-a': '1' }).get('x-a'),
+        request: new Request('http://device.local/x', { method: 'POST' }).method,
+        form: typeof FormData === 'function' && new FormData() instanceof FormData,
+        event: new MessageEvent('message', { data: 7 }).data,
+        construct: (() => { try { new MessagePort(); return 'constructed'; } catch (e) { return e.constructor.name; } })(),
+        postMessage: typeof globalThis.MessagePort?.prototype.postMessage,
+      });
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  const standIn = undiciReadsMessagePort(process.versions.undici);
+  t.same(run.fields('result'), { response: 'frame', header: '1', request: 'POST', form: true, event: 7, construct: standIn ? 'TypeError' : 'ReferenceError', postMessage: 'undefined' });
+});
+
+t.test('undiciReadsMessagePort: undici 7 and later (Node 24), not 6 (Node 20, 22)', async (t) => {
+  t.equal(undiciReadsMessagePort('6.24.1'), false);
+  t.equal(undiciReadsMessagePort('6.29.1'), false);
+  t.equal(undiciReadsMessagePort('7.30.2'), true);
+  t.equal(undiciReadsMessagePort('8.0.0'), true);
+  t.equal(undiciReadsMessagePort(undefined), false);
 });
 
 t.test('ctx.config is deep-frozen: assignment throws TypeError in strict ESM', async (t) => {

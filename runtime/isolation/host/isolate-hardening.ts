@@ -18,7 +18,8 @@
  *
  * Other globals: fetch/WebSocket/EventSource (network access is a capability, `net:...`, not a default), and the
  * cross-thread messaging constructors BroadcastChannel/MessageChannel/MessagePort/Worker, which let agents in
- * different workers talk without any capability. URL.createObjectURL/revokeObjectURL go with them: the Blob URL
+ * different workers talk without any capability (MessagePort becomes an inert stand-in where Node's undici reads
+ * it: INERT_MESSAGE_PORT). URL.createObjectURL/revokeObjectURL go with them: the Blob URL
  * store is shared by every worker of the process (buffer.resolveObjectURL is refused by module-policy.ts).
  * structuredClone keeps working: Node implements it with its own internal MessageChannel, not the global.
  *
@@ -54,6 +55,30 @@ const REFUSED_REAL_PROCESS_MEMBERS = [
 
 /** Globals agent code does not get (see the header). */
 export const REMOVED_GLOBALS = ['fetch', 'WebSocket', 'EventSource', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'Worker'] as const;
+
+/**
+ * Node 24's bundled undici (7.x) reads the global MessagePort as it loads, and it loads lazily, on the first touch of
+ * Headers, Request, Response, FormData, MessageEvent or CloseEvent (V8 lazy data properties: even a property-descriptor
+ * lookup loads it). With MessagePort removed, every such touch threw "MessagePort is not defined" (checked on
+ * 24.22.3; the undici 6 of Node 20 and 22 does not read it). Loading undici before removing MessagePort would cost
+ * ~30 ms and ~3 MB of heap per isolate (measured), so where undici reads it the global becomes this stand-in instead:
+ * like the real one it cannot be constructed, and it shares nothing with real ports, whose prototype (and with it
+ * the isolate's own channel to the daemon) stays out of reach.
+ */
+const INERT_MESSAGE_PORT = Object.freeze(
+  class MessagePort {
+    constructor() {
+      throw new TypeError('Illegal constructor');
+    }
+  },
+);
+Object.freeze(INERT_MESSAGE_PORT.prototype);
+
+/** True when this undici (process.versions.undici) reads the global MessagePort as it loads: 7 and later. */
+export function undiciReadsMessagePort(undiciVersion: string | undefined): boolean {
+  const major = Number(/^(\d+)\./.exec(undiciVersion ?? '')?.[1]);
+  return Number.isInteger(major) && major >= 7;
+}
 
 /** Variables of the DI protocol (spec 000 §2.2) — the only part of the environment agent code sees. */
 const AGENT_ENV_PREFIX = 'OPENSTARRY_';
@@ -209,6 +234,9 @@ export function hardenIsolate(options: HardenOptions, proc: NodeJS.Process = pro
 
   for (const name of REMOVED_GLOBALS) {
     if (name in global) delete (global as Record<string, unknown>)[name];
+  }
+  if (undiciReadsMessagePort(proc.versions.undici)) {
+    Object.defineProperty(global, 'MessagePort', { value: INERT_MESSAGE_PORT, writable: false, enumerable: false, configurable: false });
   }
   const url = global.URL as unknown as Record<string, unknown> | undefined;
   if (url) {

@@ -1,7 +1,8 @@
 /**
  * The process isolation driver (spec 000 §2.1, DESIGN §4): one child Node process per agent, running the same agent
  * host as a worker (module sandbox + hardened `process`) and, as a second wall that holds even if agent code
- * escapes the sandbox, Node's permission model (Node 20: --experimental-permission):
+ * escapes the sandbox, Node's permission model (`--permission`; Node 20 spells it --experimental-permission, Node 24
+ * knows only the new spelling: permission-flag.ts picks it by the runtime's version):
  *   - file reads: only the entry bundle (agent code arrives in the bootstrap message, from the blueprint's
  *     in-memory snapshot, so the child never reads the agent folder); no file writes at all (ctx.state persists
  *     through the daemon); no child processes, no worker threads, no native addons, no WASI, no inspector.
@@ -25,6 +26,7 @@ import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpe
 import { pipeLines } from '../line-splitter.ts';
 import type { EntryFile } from './process-entry-file.ts';
 import { resolveEntryFile } from './process-entry-file.ts';
+import { permissionFlag } from './permission-flag.ts';
 import { sampleProc } from './proc-usage.ts';
 
 export interface ProcessDriverOptions {
@@ -58,19 +60,21 @@ const OOM_LINE = /JavaScript heap out of memory|Reached heap limit|Allocation fa
 
 /**
  * The Node flags of a process isolate: the permission wall, the module sandbox's vm modules, the heap limit.
- * Exported so the security tests run a probe under exactly these flags.
+ * Exported so the security tests run a probe under exactly these flags. `nodeVersion` is the version of the Node
+ * that runs the child (the daemon's own: process.execPath), which decides how the permission flag is spelled.
  */
-export function processIsolateArgs(entry: string, memoryMb: number, extra: readonly string[] = []): string[] {
+export function processIsolateArgs(entry: string, memoryMb: number, extra: readonly string[] = [], nodeVersion: string = process.version): string[] {
   // Node 20 takes a comma-separated list: a comma in the path would grant something else.
   if (entry.includes(',')) throw new Error(`process isolate entry path must not contain a comma: ${entry}`);
   const semiSpaceMb = Math.max(1, Math.min(4, Math.floor(memoryMb / 32)));
   return [
-    '--experimental-permission',
+    permissionFlag(nodeVersion),
     `--allow-fs-read=${entry}`,
     '--experimental-vm-modules',
     '--no-warnings',
     `--max-old-space-size=${memoryMb}`,
     `--max-semi-space-size=${semiSpaceMb}`,
+    // No widening: no --allow-*, and no --permission-audit (Node 24: denials only logged, never thrown).
     ...extra.filter((flag) => !/^--(allow-|experimental-permission|permission)/.test(flag)),
     entry,
   ];

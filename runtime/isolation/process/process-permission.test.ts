@@ -11,6 +11,7 @@ import type { Test } from 'tap';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 import { loadBlueprint } from '../../design/blueprint.ts';
 import { defaultLauncher, processIsolateArgs, ProcessDriver } from './process-driver.ts';
+import { permissionFlag } from './permission-flag.ts';
 import { parseStatCpuSeconds, parseStatusRssBytes } from './proc-usage.ts';
 
 const driver = new ProcessDriver();
@@ -131,7 +132,7 @@ t.test('the child sees only the DI environment; osPid is a real process of its o
   t.same(ours.sort(), ['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'OPENSTARRY_AGENT_ID', 'OPENSTARRY_HOME'], 'no PATH, no HOME, no NODE_OPTIONS');
   const cmdline = (await readFile(`/proc/${isolate.osPid}/cmdline`, 'utf8')).split('\0');
   t.equal(cmdline[0], process.execPath, 'the launcher exec()ed node: osPid is node');
-  t.ok(cmdline.includes('--experimental-permission'));
+  t.ok(cmdline.includes(permissionFlag()), `the permission flag as ${process.version} spells it`);
 });
 
 t.test('runAs: the child runs as an unprivileged user', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async (t) => {
