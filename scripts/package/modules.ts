@@ -8,7 +8,7 @@
  * install script: native addons are built separately, for that architecture (addons.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchSpec } from './arch.ts';
 import { prebuildFolder } from './arch.ts';
@@ -112,17 +112,18 @@ export function resolveClosure(root: string, roots: readonly string[], arch: Arc
   return { packages: [...packages.values()].sort((a, b) => a.rel.localeCompare(b.rel)), skipped: [...skipped].sort() };
 }
 
-/** package.json and the lock file: the staging install depends on nothing else. */
-export async function stagingKey(repoRoot: string, arch: ArchSpec): Promise<string> {
-  const [manifest, lock] = await Promise.all([readFile(path.join(repoRoot, 'package.json')), readFile(path.join(repoRoot, 'package-lock.json'))]);
-  return cacheKey(arch.deb, manifest, lock);
-}
-
-/** The production modules for `arch`, installed once per lock file into the cache (read-only afterwards). */
+/**
+ * The production modules for `arch`, installed once per lock file into the cache (read-only afterwards). The
+ * lock file alone is the key: it records package.json's dependencies too (npm ci refuses a mismatch), so an
+ * edit of package.json's scripts does not reinstall. The entry for the previous lock file is removed.
+ */
 export async function stageModules(repoRoot: string, arch: ArchSpec, cacheRoot: string): Promise<string> {
-  return cachedDir(cacheRoot, `modules-${arch.deb}-${await stagingKey(repoRoot, arch)}`, async (temp) => {
+  const name = `modules-${arch.deb}-${cacheKey(arch.deb, await readFile(path.join(repoRoot, 'package-lock.json')))}`;
+  const dir = await cachedDir(cacheRoot, name, async (temp) => {
     await copyFile(path.join(repoRoot, 'package.json'), path.join(temp, 'package.json'));
     await copyFile(path.join(repoRoot, 'package-lock.json'), path.join(temp, 'package-lock.json'));
     await run('npm', ['ci', '--omit=dev', `--cpu=${arch.npmCpu}`, '--os=linux', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: temp });
   });
+  for (const old of (await readdir(cacheRoot)).filter((f) => f.startsWith(`modules-${arch.deb}-`) && f !== name)) await rm(path.join(cacheRoot, old), { recursive: true, force: true });
+  return dir;
 }
