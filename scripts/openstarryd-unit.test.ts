@@ -12,7 +12,7 @@ import { DAEMON, requireBuild, runCli, tempDir } from '../runtime/e2e/harness.ts
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const UNIT_FILE = path.join(ROOT, 'scripts', 'openstarryd.service');
-const MAN_PAGE = path.join(ROOT, 'scripts', 'man', 'openstarryd.8');
+const MAN_PAGE = path.join(ROOT, 'scripts', 'package', 'debian', 'openstarryd.8');
 const unitText = readFileSync(UNIT_FILE, 'utf8');
 const run = promisify(execFile);
 
