@@ -4,9 +4,10 @@
  * ONLY while it is healthy, so that a wedged daemon stops pinging and systemd restarts it (Restart=on-failure).
  *
  * Healthy means, at each ping:
- *   event loop   the ping timer itself fired on time: it answered no later than maxLagMs (a quarter of the
- *                interval) after it was due, measured with the injected clock. A loop blocked for longer than the
- *                interval never fires it at all, which systemd sees the same way.
+ *   event loop   the ping timer fires at all: a loop blocked past systemd's deadline never fires it, and systemd
+ *                restarts the daemon. A tick that fires late (more than maxLagMs, a quarter of the interval) is
+ *                logged once per late run but still pings: the loop answers again, and withholding that ping would
+ *                turn a stall the daemon survived into a restart.
  *   checks       every injected check answers; the daemon adds the supervisor's periodic usage tick (tickCheck):
  *                if that has not completed a round for longer than its limit, the supervisor is stuck.
  * When unhealthy the ping is withheld and the reason logged once (not at every tick); pinging resumes, with a line
@@ -81,7 +82,7 @@ export interface SdWatchdogOptions {
   clock: Clock;
   log: Logger;
   checks?: readonly HealthCheck[];
-  /** How late the ping timer may fire and still count as the event loop answering (default: a quarter interval). */
+  /** How late the ping timer may fire before the lag is logged as a warning (default: a quarter interval). */
   maxLagMs?: number;
   /** Wall-clock time for lastPingAt in status (the injected clock is monotonic, not calendar time). */
   wallNow?: () => Date;
@@ -101,6 +102,8 @@ export class SdWatchdog {
   #withheld: { name: string; reason: string } | undefined;
   #sendError: string | undefined;
   #inFlight = false;
+  /** The last tick fired more than maxLagMs late: logged once per late run. */
+  #late = false;
 
   constructor(options: SdWatchdogOptions) {
     this.#o = options;
@@ -142,7 +145,15 @@ export class SdWatchdog {
     if (this.#state === 'stopped') return;
     const now = this.#o.clock.now();
     const lag = now - this.#dueAt;
-    const unhealthy = lag > this.maxLagMs ? { name: 'event loop', reason: `the event loop answered ${Math.round(lag)} ms late (limit ${Math.round(this.maxLagMs)} ms)` } : this.#failingCheck(now);
+    // A late tick is logged, not withheld: the timer firing at all proves the event loop answers again, and the ping
+    // still reaches systemd before its deadline (sd_watchdog_enabled(3)) unless the stall already outlasted it.
+    // Withholding it would turn a stall the daemon survived (a slow SD card, a swap storm) into a restart. A loop
+    // that stays blocked sends nothing, so systemd restarts a wedged daemon all the same.
+    if (lag > this.maxLagMs) {
+      if (!this.#late) this.#o.log.warn(`watchdog: the event loop answered ${Math.round(lag)} ms late (warning above ${Math.round(this.maxLagMs)} ms); it answers again, still pinging`);
+      this.#late = true;
+    } else this.#late = false;
+    const unhealthy = this.#failingCheck(now);
     if (unhealthy) this.#withhold(unhealthy);
     else this.#ping();
     this.#dueAt = now + this.periodMs;
