@@ -158,6 +158,40 @@ t.test('refused: symbolic links, folders, other names, oversized files; the rest
   t.equal(readFileSync(outside, 'utf8'), KEY, 'the link\'s target untouched');
 });
 
+t.test('a zeroed leftover of an interrupted wipe (power cut before the unlink reached the card) never replaces a good file', async (t) => {
+  if (!requireAccounts(t)) return;
+  const group = throwawayGroup(t);
+  const user = throwawayUser(t, [group.name]);
+  const l = layout(t, user, group);
+  writeFiles(l.etc, { 'openstarry.yaml': CONFIG, 'board.key': KEY });
+  writeFiles(l.source, { 'openstarry.yaml': '\0'.repeat(CONFIG.length), 'board.key': `${KEY.slice(0, 20)}${'\0'.repeat(KEY.length - 20)}` });
+  const run = await firstBoot(l.env);
+  t.equal(run.code, 0);
+  t.match(run.stderr, `${l.source}/openstarry.yaml: holds NUL bytes (what an interrupted wipe leaves after a power cut): removed`);
+  t.match(run.stderr, `${l.source}/board.key: holds NUL bytes`);
+  t.equal(readFileSync(path.join(l.etc, 'openstarry.yaml'), 'utf8'), CONFIG, 'the good config stays');
+  t.equal(readFileSync(path.join(l.etc, 'board.key'), 'utf8'), KEY, 'the good key stays');
+  t.notOk(existsSync(path.join(l.etc, 'openstarry.yaml.before-first-boot')), 'nothing was replaced, so nothing kept aside');
+  t.notOk(existsSync(l.source), 'the leftovers are removed and the folder with them');
+});
+
+t.test('a config holding a password in any YAML spelling is a secret (0600); one naming a passwordFile is not', async (t) => {
+  if (!requireAccounts(t)) return;
+  const group = throwawayGroup(t);
+  const user = throwawayUser(t, [group.name]);
+  const l = layout(t, user, group);
+  writeFiles(l.source, {
+    'flow.yaml': 'mqtt: { url: mqtt://b:1883, password: hunter2 }\n',
+    'quoted.yaml': '{"mqtt": {"password": "hunter2"}}\n',
+    'url.yml': 'mqtt:\n  url: mqtt://board:hunter2@b:1883\n',
+    'openstarry.yaml': CONFIG,
+  });
+  const run = await firstBoot(l.env);
+  t.equal(run.code, 0);
+  for (const name of ['flow.yaml', 'quoted.yaml', 'url.yml']) t.equal(statSync(path.join(l.etc, name)).mode & 0o777, 0o600, `${name}: 0600`);
+  t.equal(statSync(path.join(l.etc, 'openstarry.yaml')).mode & 0o777, 0o640, 'passwordFile only names a file: 0640');
+});
+
 t.test('a missing group or user: everything left in place, one error line, exit 0', async (t) => {
   const l = layout(t, { name: 'root', id: 0 }, { name: 'no-such-group-ost', id: -1 });
   writeFiles(l.source, { 'ca.pem': CERT });
