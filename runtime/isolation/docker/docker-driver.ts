@@ -37,7 +37,7 @@ export interface DockerDriverOptions {
   runDir: string;
   /** Value of the org.openstarry.daemon label: which daemon owns a container. Default: host name + runDir. */
   daemonId?: string;
-  /** "uid:gid" inside the container. Default 65534:65534 (nobody). */
+  /** "uid:gid" inside the container. Default: defaultContainerUser() (nobody as root, else the daemon's own ids). */
   user?: string;
   /** Network for agents granted `net:*:connect`. Default 'bridge'. */
   grantedNetwork?: string;
@@ -70,7 +70,7 @@ export class DockerDriver implements IIsolationDriver {
     this.image = options.image ?? defaultImage();
     this.#runDir = path.resolve(options.runDir);
     this.daemonId = options.daemonId ?? `${os.hostname()}:${this.#runDir}`;
-    this.#user = options.user ?? '65534:65534';
+    this.#user = options.user ?? defaultContainerUser(process.getuid?.(), process.getgid?.());
     this.#grantedNetwork = options.grantedNetwork ?? 'bridge';
     this.#limits = { ...DEFAULT_CONTAINER_LIMITS, ...options.limits };
     this.#maxFrameBytes = options.maxFrameBytes;
@@ -206,6 +206,18 @@ async function listenOnce(socketPath: string, onConnection: (socket: Socket) => 
   await chmod(socketPath, 0o666);
   server.unref();
   return server;
+}
+
+/**
+ * The container's default user. As root the daemon hands each agent's home to nobody (65534). As a service user
+ * (the package's unit runs it as openstarry, with no capabilities) it cannot chown, and its files are 0700/0640
+ * (UMask=0027): a container running as nobody could then neither write its home nor read its template. Running it
+ * with the daemon's own uid:gid keeps both working; that uid means nothing inside the container (no capabilities,
+ * read-only root, no devices).
+ */
+export function defaultContainerUser(uid: number | undefined, gid: number | undefined): string {
+  if (uid === undefined || uid === 0) return '65534:65534';
+  return `${uid}:${gid ?? uid}`;
 }
 
 /** The agent's home exists and belongs to the container's user when the daemon can arrange that (as root). */
