@@ -44,7 +44,7 @@ function unreachable(socketPath: string, reason: string, cause?: unknown): OpenS
 /** EACCES/EPERM: the one line issue 11 asks for, naming the group that would let this user in. */
 async function permissionDenied(socketPath: string, cause: unknown, groups?: GroupLookupOptions): Promise<OpenStarryError> {
   const group = await guardingGroup(socketPath, groups);
-  return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, group } });
+  return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, ...(group !== undefined ? { group } : {}) } });
 }
 
 export class ControlClient {

@@ -15,7 +15,7 @@ export const PACKAGED_GROUP = 'openstarry';
 export interface GroupLookupOptions {
   /** group(5) database; tests point it elsewhere. */
   groupFile?: string;
-  stat?: (p: string) => Promise<{ gid: number }>;
+  stat?: (p: string) => Promise<{ gid: number; mode?: number }>;
 }
 
 /** connect(2) errors that mean "not allowed" rather than "nobody there". */
@@ -42,24 +42,31 @@ export async function groupName(gid: number, groupFile = '/etc/group'): Promise<
 /**
  * The group that guards `socketPath` for this user: the socket's own when it can be stat'ed, else the group of the
  * nearest directory on its path that can be (stat(2) needs search permission on every directory above the file, so
- * the first one we can stat is the one we may not search).
+ * the first one we can stat is the one we may not search). Undefined when that group could not let anyone in either
+ * (the socket not group-writable, the directory not group-searchable: `/root/x.sock` must not say "join root").
  */
-export async function guardingGroup(socketPath: string, options: GroupLookupOptions = {}): Promise<string> {
+export async function guardingGroup(socketPath: string, options: GroupLookupOptions = {}): Promise<string | undefined> {
   const statOf = options.stat ?? stat;
   let target = path.resolve(socketPath);
+  // connect(2) needs write permission on the socket, and search permission on each directory above it.
+  let needed = 0o020;
   for (;;) {
     try {
-      return await groupName((await statOf(target)).gid, options.groupFile);
+      const st = await statOf(target);
+      if (st.mode !== undefined && (st.mode & needed) === 0) return undefined;
+      return await groupName(st.gid, options.groupFile);
     } catch (err) {
       const parent = path.dirname(target);
       if (!isPermissionError(err) || parent === target) break;
       target = parent;
+      needed = 0o010;
     }
   }
   return path.resolve(socketPath) === PACKAGED_SOCKET ? PACKAGED_GROUP : 'of the socket';
 }
 
-/** The one line the CLI prints for EACCES/EPERM on connect (issue 11's wording). */
-export function permissionDeniedMessage(socketPath: string, group: string): string {
+/** The one line the CLI prints for EACCES/EPERM on connect (issue 11's wording when a group would help). */
+export function permissionDeniedMessage(socketPath: string, group: string | undefined): string {
+  if (group === undefined) return `permission denied on ${socketPath}: no group is let in there; ask whoever runs that daemon`;
   return `permission denied on ${socketPath}: add yourself to group ${group}`;
 }

@@ -37,6 +37,17 @@ t.test('guardingGroup: the socket\'s group, else the group of the first director
   t.equal(await guardingGroup(PACKAGED_SOCKET, { groupFile, stat: lost }), 'openstarry', 'nothing to stat on the packaged path: openstarry');
   t.equal(await guardingGroup('/elsewhere/d.sock', { groupFile, stat: lost }), 'of the socket');
   t.equal(permissionDeniedMessage(PACKAGED_SOCKET, 'openstarry'), 'permission denied on /run/openstarry/openstarryd.sock: add yourself to group openstarry');
+  // A group that could not let anyone in is not named: joining it would not help.
+  const modes: Record<string, number> = { '/root/x.sock': 0o140600, '/root': 0o40700, '/srv/run/d.sock': 0o140660, '/srv/run': 0o40750 };
+  const withModes = (blocked: readonly string[]) => async (p: string) => {
+    if (blocked.includes(p)) throw eacces();
+    return { gid: gids[p] ?? 0, mode: modes[p] ?? 0o40755 };
+  };
+  t.equal(await guardingGroup('/root/x.sock', { groupFile, stat: withModes(['/root/x.sock']) }), undefined, '/root is 0700: no group to name');
+  t.equal(await guardingGroup('/root/x.sock', { groupFile, stat: withModes([]) }), undefined, 'a 0600 socket: no group to name');
+  t.equal(await guardingGroup('/srv/run/d.sock', { groupFile, stat: withModes(['/srv/run/d.sock']) }), 'openstarry', 'a 0750 directory: its group');
+  t.equal(await guardingGroup('/srv/run/d.sock', { groupFile, stat: withModes([]) }), 'sockets', 'a 0660 socket: its group');
+  t.equal(permissionDeniedMessage('/root/x.sock', undefined), 'permission denied on /root/x.sock: no group is let in there; ask whoever runs that daemon');
 });
 
 t.test('the daemon logs its socket\'s mode and group at start', async (t) => {
