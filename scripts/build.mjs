@@ -3,9 +3,10 @@
 // the SD card.
 //   dist/openstarryd.js  the daemon (systemd ExecStart)
 //   dist/openstarry.js   the CLI: only the CLI (issue 12: a call costs little more than `node -e 0`)
-//   dist/chunk-*.js      code the two share, and what a CLI command loads only when it runs (`start`: the daemon;
-//                        `validate`: the schemas; `design-layer serve`: the service), split out by esbuild at each
-//                        dynamic import(); in dist/ itself, so import.meta.url still finds the files beside it
+//   dist/chunk-*.js      code the two share, and what is loaded only by a dynamic import(): a CLI command's own
+//                        (`start`: the daemon; `validate`: the schemas; `design-layer serve`: the service) and the
+//                        daemon's lazy parts (drivers some boards use); in dist/ itself, so import.meta.url still
+//                        finds the files beside it (agent-host.js, sim-frames/, node_modules/ one level up)
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
 //   dist/agent-process.mjs  the entry of every process isolate: self-contained, because the child's permission
 //                        model grants read access to this one file only (.mjs: no package.json lookup needed)
