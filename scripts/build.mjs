@@ -1,7 +1,12 @@
-// Bundles the daemon, the CLI and the worker isolate's host into dist/ with esbuild: one file each, so a Pi
-// image carries no TypeScript toolchain and boot does not resolve hundreds of modules from the SD card.
+// Bundles the daemon, the CLI and the worker isolate's host into dist/ with esbuild: one file each (the daemon and
+// the CLI: a few), so a Pi image carries no TypeScript toolchain and boot does not resolve hundreds of modules from
+// the SD card.
 //   dist/openstarryd.js  the daemon (systemd ExecStart)
-//   dist/openstarry.js   the CLI
+//   dist/openstarry.js   the CLI: only the CLI (issue 12: a call costs little more than `node -e 0`)
+//   dist/chunk-*.js      code the two share, and what is loaded only by a dynamic import(): a CLI command's own
+//                        (`start`: the daemon; `validate`: the schemas; `design-layer serve`: the service) and the
+//                        daemon's lazy parts (drivers some boards use); in dist/ itself, so import.meta.url still
+//                        finds the files beside it (agent-host.js, sim-frames/, node_modules/ one level up)
 //   dist/agent-host.js   the entry of every worker-thread isolate (found beside the daemon bundle)
 //   dist/agent-process.mjs  the entry of every process isolate: self-contained, because the child's permission
 //                        model grants read access to this one file only (.mjs: no package.json lookup needed)
@@ -13,7 +18,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -45,7 +50,14 @@ const common = {
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
 
-await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } });
+// The daemon and the CLI in one build with code splitting (ESM only): the CLI's own file holds what every command
+// needs, each dynamic import() becomes a chunk, so `openstarry ps` parses ~50 KB instead of the daemon's 2 MB.
+// The chunk names change with their content: the previous build's are removed first, or dist/ (which the
+// packager ships whole) would keep every old one. The two entries' `#!/usr/bin/env node` is their sources' first
+// line (esbuild keeps an entry's hashbang): a banner would put it on every chunk too, and lintian warns about a
+// script that is not executable.
+for (const f of existsSync('dist') ? readdirSync('dist') : []) if (/^chunk-[A-Z0-9]+\.js(\.map)?$/.test(f)) await rm(path.join('dist', f));
+await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunk-[hash]' });
 await build({ ...common, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist' });
 await build({ ...common, entryPoints: ['runtime/isolation/process/process-entry.ts'], outfile: 'dist/agent-process.mjs' });
 await build({ ...common, entryPoints: { 'wasm-host': 'runtime/isolation/wasm/vm-worker.ts' }, outdir: 'dist' });

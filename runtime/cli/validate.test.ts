@@ -1,6 +1,6 @@
 import path from 'node:path';
 import t from 'tap';
-import { detectKind } from './commands/validate.ts';
+import { detectKind } from './commands/validate-file.ts';
 import { main } from './main.ts';
 import { captureIo } from './test-io.ts';
 

@@ -8,7 +8,7 @@ import { ErrorCode, OpenStarryError, errorFromWire } from '../errors.ts';
 import { LineFramer } from './json-lines.ts';
 import type { NotificationParams } from './notifications.ts';
 import type { MethodName, MethodResults } from './protocol.ts';
-import { MAX_REQUEST_BYTES } from './protocol.ts';
+import { MAX_REQUEST_BYTES } from './request-limit.ts';
 import { isRecord } from '../validation.ts';
 import type { GroupLookupOptions } from './socket-group.ts';
 import { guardingGroup, isPermissionError, permissionDeniedMessage } from './socket-group.ts';

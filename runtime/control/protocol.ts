@@ -265,5 +265,4 @@ export interface RpcErrorObject {
   data: { code: string; details?: unknown };
 }
 
-/** Largest request line the server accepts; a longer line gets an error and the connection is closed. */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+export { MAX_REQUEST_BYTES } from './request-limit.ts';

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `openstarryd [--config FILE] [--socket PATH]` — the daemon's executable entry (dist/openstarryd.js).
  */

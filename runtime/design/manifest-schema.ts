@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 import { parseCapability } from '../../hal/capability-grammar.ts';
+import { ISOLATIONS } from './isolations.ts';
+
+export { ISOLATIONS };
 
 /** Starts with a letter, so an agent id can never be mistaken for a pid (pids are numbers). */
 export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
-export const ISOLATIONS = ['worker', 'process', 'docker', 'wasm'] as const;
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 
 const jsonValue: z.ZodType<unknown> = z.lazy(() =>

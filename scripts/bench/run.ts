@@ -14,6 +14,7 @@
  *   MQTT link              QoS 1 throughput, drain of 10,000 queued, queue cost vs a rewrite per message (mqtt-bench.ts)
  *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
+ *   CLI call               `openstarry ps` against the daemon, wall time, median  vs  `node -e 0` (cli-bench.ts)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { benchMqtt } from './mqtt-bench.ts';
 import { benchAllIsolationDrivers } from './isolation-bench.ts';
 import { benchEventToAction } from './orchestration-bench.ts';
 import { benchSdNotify } from './sd-notify-bench.ts';
+import { benchCliCall } from './cli-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
@@ -158,6 +160,7 @@ const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
   await benchBoot(work);
+  await benchCliCall(work);
   await benchIdleRss(work, false);
   await benchIdleRss(work, true);
   await benchSpawnAndRoundTrip(work, false);

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { IAgentStatus } from '../../control/protocol.ts';
-import { ISOLATIONS } from '../../design/manifest-schema.ts';
+import { ISOLATIONS } from '../../design/isolations.ts';
 import type { Command } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
 
