@@ -22,6 +22,7 @@ import type { GpioValue, IGpioBus } from './gpio-bus.ts';
 import { GpioBusBase } from './gpio-bus-base.ts';
 import { GpioLineBase } from './gpio-line-base.ts';
 import { toPhysical, type NormalisedGpioOptions } from './gpio-validation.ts';
+import { cjsExport } from '../cjs-interop.ts';
 
 /** The part of onoff's Gpio this binding uses (a test can provide a fake). */
 export type OnoffGpio = Pick<Gpio, 'read' | 'write' | 'watch' | 'unwatch' | 'unexport'>;
@@ -43,8 +44,9 @@ export interface OnoffGpioBusOptions {
 const SYSFS_EXPORT = '/sys/class/gpio/export';
 
 async function importOnoff(): Promise<OnoffModule> {
-  const onoff = await import('onoff');
-  return { Gpio: onoff.Gpio };
+  const Gpio = cjsExport<OnoffModule['Gpio']>(await import('onoff'), 'Gpio');
+  if (Gpio === undefined) throw new Error('the onoff package has no Gpio export');
+  return { Gpio };
 }
 
 class OnoffGpioLine extends GpioLineBase {

@@ -13,6 +13,7 @@ import { DriverError, DriverErrorCode } from '../errors.ts';
 import { validateSerialOptions } from './serial-options.ts';
 import type { ISerialBinding, ISerialPort, SerialOptions } from './serial-port.ts';
 import { SerialStream } from './serial-stream.ts';
+import { cjsExport } from '../cjs-interop.ts';
 
 export type SerialPortClass = typeof SerialPort;
 
@@ -24,7 +25,11 @@ export interface SerialportBindingOptions {
   flushTimeoutMs?: number;
 }
 
-const loadSerialport = async (): Promise<SerialPortClass> => (await import('serialport')).SerialPort;
+const loadSerialport = async (): Promise<SerialPortClass> => {
+  const SerialPortClass = cjsExport<SerialPortClass>(await import('serialport'), 'SerialPort');
+  if (SerialPortClass === undefined) throw new Error('the serialport package has no SerialPort export');
+  return SerialPortClass;
+};
 
 export class SerialportBinding implements ISerialBinding {
   readonly #options: SerialportBindingOptions;
