@@ -4,7 +4,7 @@
  */
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
-import type { AgentState, DaemonStatus, IAgentStatus, RecoveryReport, ReloadReport } from '../control/protocol.ts';
+import type { AgentState, DaemonStatus, IAgentStatus, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import type { TemplateStore } from '../design/template-store.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { MqttInfrastructure } from '../link/link-plugin.ts';
@@ -104,4 +104,15 @@ export function describeDesign(log: Logger): (s: TemplateStore) => { detail: str
     const from = r ? `${s.dir} and ${r.url} (${r.state === 'synced' ? 'synced' : `unreachable, ${r.templates} from the cache`})` : s.dir;
     return { detail: `${s.list().length} valid, ${s.invalid.length} excluded, from ${from}`, degraded: s.invalid.length > 0 || r?.state === 'unreachable' };
   };
+}
+
+/** `openstarry templates`: the valid templates, the excluded ones with their errors, and the remote service's state. */
+export function templatesResult(store: TemplateStore): TemplatesResult {
+  const remote = store.remoteState();
+  return { dir: store.dir, templates: store.list(), invalid: store.invalid.map((t) => ({ file: t.file, error: t.error })), ...(remote ? { remote } : {}) };
+}
+
+/** Isolations asked for but missing, with why: docker when its engine was wanted and no driver opened. */
+export function unavailableIsolation(dockerUnavailable: string | undefined, drivers: readonly { name: string }[]): Record<string, string> {
+  return dockerUnavailable && !drivers.some((d) => d.name === 'docker') ? { docker: dockerUnavailable } : {};
 }

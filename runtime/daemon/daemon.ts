@@ -11,7 +11,6 @@
  *   master          fetch the master blueprint and spawn it (phase 3)
  *   recovery        after an abnormal end, the journaled agents come back hydrated (phase 1.3)
  *   rules           orchestration rules, the state projection, MQTT events and commands; then READY=1
- *
  * Reload (SIGHUP, `openstarry reload`; reload.ts): the rules file and the local templates, validated first.
  *
  * Shutdown (SIGTERM/SIGINT): rules and MQTT inputs stop, agents stop in reverse start order, the HAL makes every
@@ -32,7 +31,7 @@ import { restoreAgents } from './recovery.ts';
 import { agentHooks } from './agent-hooks.ts';
 import { assembleInfrastructure } from './daemon-infrastructure.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
-import { composeStatus, describeDesign } from './daemon-status.ts';
+import { composeStatus, describeDesign, templatesResult, unavailableIsolation } from './daemon-status.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import { recordInstalled } from '../state/state-registry.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
@@ -51,8 +50,7 @@ import type { LoadedConfig } from './config-loader.ts';
 import { loadConfig } from './config-loader.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
-import type { SdNotifier } from './sd-notify.ts';
-import { createSdNotifier } from './sd-notify.ts';
+import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
 import { SystemdService } from './systemd-service.ts';
 import { OrchestrationHub } from './orchestration-hub.ts';
 import { Reloader } from './reload.ts';
@@ -183,7 +181,7 @@ export class Daemon implements DaemonApi {
     if (remote) this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS).unref();
     this.#supervisor = new Supervisor({
       drivers: this.#drivers,
-      unavailable: () => this.#unavailableIsolation(),
+      unavailable: () => unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
       hooks: agentHooks({
         hal: this.#hal.service,
         db: stateDb.db,
@@ -345,8 +343,7 @@ export class Daemon implements DaemonApi {
   listTemplates(): TemplatesResult {
     const store = this.#store;
     if (!store) throw new OpenStarryError(ErrorCode.NOT_READY, `the design layer is not loaded yet (boot phase: ${this.#boot.current})`);
-    const remote = store.remoteState();
-    return { dir: store.dir, templates: store.list(), invalid: store.invalid.map((t) => ({ file: t.file, error: t.error })), ...(remote ? { remote } : {}) };
+    return templatesResult(store);
   }
 
   readLogs(target: string, lines: number): LogLine[] {
@@ -371,7 +368,7 @@ export class Daemon implements DaemonApi {
       startedAt: this.#startedAt,
       agents: this.listAgents(),
       drivers: this.#drivers.map((d) => d.name),
-      unavailableIsolation: this.#unavailableIsolation(),
+      unavailableIsolation: unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
       ...(this.#loaded?.file ? { configFile: this.#loaded.file } : {}),
       ...(this.#masterPid ? { masterPid: this.#masterPid } : {}),
       ...(this.#board ? { board: this.#board } : {}),
@@ -383,11 +380,6 @@ export class Daemon implements DaemonApi {
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       systemd: this.#systemd.status(),
     });
-  }
-
-  #unavailableIsolation(): Record<string, string> {
-    const why = this.#infra?.docker.unavailable;
-    return why && !this.#drivers.some((d) => d.name === 'docker') ? { docker: why } : {};
   }
 
   #deviceId(): string {

@@ -84,7 +84,7 @@ export function unitEnvironment(unitText: string): Record<string, string> {
 
 /**
  * A stand-in for systemd's notification socket: a Unix datagram listener that takes and closes any descriptor a
- * message carries (systemd-notify's BARRIER=1 waits for that, TESTING.md) and prints each message on a line.
+ * message carries (systemd-notify's BARRIER=1 waits for that; scripts/testing/notify-listener.ts) and prints each message on a line.
  */
 const LISTENER = String.raw`
 import array, os, socket, sys

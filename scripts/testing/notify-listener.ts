@@ -1,5 +1,5 @@
 /**
- * A real sd_notify receiver for tests and benchmarks (TESTING.md "systemd unit"): a python3 Unix datagram socket
+ * A real sd_notify receiver for tests and benchmarks (sd_notify(3), README "systemd"): a python3 Unix datagram socket
  * standing in for systemd's NOTIFY_SOCKET. It binds a file system path or, for an address starting with "@", a
  * name in the Linux abstract namespace (sd_notify(3)); it turns on SO_PASSCRED so every message arrives with the
  * sender's pid, as systemd sees it; and it closes every file descriptor it is passed — systemd-notify (systemd >= 251)

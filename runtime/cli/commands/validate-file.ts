@@ -1,5 +1,5 @@
 /**
- * What `openstarry validate <file>` runs (DESIGN §3.1): local, no daemon. Finds out what kind of file it is and
+ * What `openstarry validate <file>` runs (README "A short tour"): local, no daemon. Finds out what kind of file it is and
  * runs the same validation the daemon would, printing every problem as `file: field.path: message`. Loaded by
  * validate.ts only when that command runs: the schemas (zod, yaml) are most of the CLI's code otherwise.
  */

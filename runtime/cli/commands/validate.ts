@@ -1,5 +1,5 @@
 /**
- * `openstarry validate <file>` (DESIGN §3.1): local, no daemon. The work is in validate-file.ts, imported when
+ * `openstarry validate <file>` (README "A short tour"): local, no daemon. The work is in validate-file.ts, imported when
  * this command runs, so every other command starts without parsing the schemas (issue 12: an instant CLI).
  */
 import type { Command } from '../args.ts';
