@@ -8,7 +8,7 @@
  * The cross-field rules (unique pins, declared chips, lines in range, bus pins on the header, device references)
  * are checked by the superRefine at the end (checkGpio, checkBuses, checkDevices).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { lookupPin, notGpioReason } from './pin-lookup.ts';
 
 const label = z.string().regex(/^[^\s:]+$/, 'a gpiochip label is non-empty, without spaces or ":"');

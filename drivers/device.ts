@@ -6,7 +6,7 @@
  * through DeviceDriverDefinition.create(), checks capabilities and safety envelopes, and calls these methods.
  */
 import type { Duplex } from 'node:stream';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ICameraSource } from './camera/camera-source.ts';
 import type { IGpioBus } from './gpio/gpio-bus.ts';
 import type { II2cBus } from './i2c/i2c-bus.ts';

@@ -3,7 +3,7 @@
  * Everything else in the entry belongs to the driver and is validated by its own configSchema (pin, bus, address,
  * port, safeState...), so an unknown key is reported by the driver that does not know it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const DEVICE_ID = /^[a-z][a-z0-9_-]{0,31}$/;
 

@@ -3,7 +3,7 @@
 // watches, pull-based camera frames, serial streams.
 import t from 'tap';
 import type { Test } from 'tap';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
 import { inMemoryChannelPair } from '../runtime/core/in-memory-channel.ts';
 import type { Clock } from '../runtime/clock.ts';

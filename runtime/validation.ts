@@ -2,7 +2,7 @@
  * One schema library for every boundary (DESIGN §5.4): zod. This module turns zod issues into problems that
  * name the file and the field path, e.g. `agents/x/agent.json: limits.memoryMb: must be >= 8`.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export interface Problem {
   /** Dotted path inside the file (`plugins.0`, `restart.policy`); empty for the document itself. */

@@ -46,6 +46,12 @@ const common = {
   // - dockerode could be bundled, but its tree (gRPC, protobufjs, ssh2) would add 1.2 MB that every boot parses,
   //   for a driver only some boards use; it is loaded from node_modules when the docker driver starts.
   external: ['@serialport/bindings-cpp', 'i2c-bus', 'epoll', 'esbuild', 'dockerode'],
+  // Userland copies of what Node has built in, swapped for it (issue 12: every boot runs what the bundle holds):
+  // - readable-stream 4 is Node's own stream code republished for browsers (mqtt.js and mqtt-packet's bl each carry a
+  //   copy; its README: "a mirror of the streams implementations in Node.js"); its users take only named classes
+  //   (Duplex, Writable, Transform, pipeline), which node:stream exports under the same names;
+  // - worker-timers is for browsers; scripts/bundle-shims/worker-timers.cjs says why a stand-in is safe.
+  alias: { 'readable-stream': 'node:stream', 'worker-timers': './scripts/bundle-shims/worker-timers.cjs' },
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };

@@ -4,7 +4,7 @@
  * is built by a factory (`createDeviceDrivers({ clock })`): on the sim board the daemon passes the sim world's
  * clock so that a driver's conversion waits and the simulated chip's conversion time agree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 

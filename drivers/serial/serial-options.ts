@@ -2,7 +2,7 @@
  * Validation of SerialOptions, shared by the real and the sim binding so both refuse the same things
  * (DESIGN §4: "a sim binding with the same timing and validation").
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 import type { SerialOptions } from './serial-port.ts';
 

@@ -3,7 +3,7 @@
  * socket, one JSON object per line. Method names, their params (validated with zod at the server boundary)
  * and result types live here; the server, the client and the CLI all import them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';

@@ -3,7 +3,7 @@
  * at the boundary (DESIGN §5.4): the envelope by hand, the params with the zod tuples of protocol.ts. Errors
  * always carry `data.code` (DESIGN §3.5) so the client can rebuild the same typed error.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';

@@ -3,7 +3,7 @@
  * as `masterAgnet` must not be silently ignored on a board nobody is watching. Keys for parts that this build
  * does not include yet are added by the issues that build them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 import { mqttConfigSchema } from '../link/mqtt-config.ts';
 import { dashboardConfigSchema, orchestrationConfigSchema } from '../orchestrator/config.ts';

@@ -2,7 +2,7 @@
  * The agent manifest (`agent.json`, DESIGN §3.3); a template is a manifest served by the design layer.
  * Validated once, here, at the boundary; everything downstream receives the typed, defaulted Manifest.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCapability } from '../../hal/capability-grammar.ts';
 import { ISOLATIONS } from './isolations.ts';
 

@@ -12,7 +12,7 @@
  * paths, and the daemon then validates the template exactly as it validates a local one (blueprint.ts).
  */
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BLUEPRINT_LIMITS } from './blueprint.ts';
 import { AGENT_ID } from './manifest-schema.ts';
 

@@ -14,6 +14,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
+import './mqtt-packet-numbers.ts';
 import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';

@@ -4,7 +4,7 @@
  * large, not UTF-8, not JSON, failing its schema — is dropped and counted; a handler that throws or rejects is
  * logged and counted. Nothing here may throw into mqtt.js's event handler: that would crash the daemon.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from '../logging/logger.ts';
 import { topicMatches } from './mqtt-topics.ts';
 

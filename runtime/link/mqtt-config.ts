@@ -10,7 +10,7 @@
  * resolved by `resolveMqttSettings`: the embedded broker (aedes 1.x) speaks MQTT 3.1.1 only, so with no `url`
  * the version defaults to 3.1.1 and asking for 5 is an error; with a `url` it defaults to 5.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Control-plane methods that can be allowed over MQTT (runtime/control/protocol.ts). */
 export const REMOTE_METHODS = ['spawnAgent', 'killAgent', 'listAgents', 'status', 'templates.list', 'devices.list', 'logs.read', 'events.emit'] as const;

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startMosquitto } from '../../scripts/testing/mosquitto.ts';
 import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';

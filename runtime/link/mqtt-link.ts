@@ -22,6 +22,7 @@
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
 import mqtt from 'mqtt';
+import './mqtt-packet-numbers.ts';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';

@@ -13,7 +13,7 @@
  *   dashboard:
  *     listen: 127.0.0.1:8080                      # or `dashboard: false` / omitted: no dashboard
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationSchema } from './duration.ts';
 import { parseListen } from './dashboard-server.ts';
 

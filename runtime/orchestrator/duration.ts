@@ -2,7 +2,7 @@
  * Durations in rules and config: a number of milliseconds, or a string with a unit — `500ms`, `30s`, `5m`, `1h`
  * (decimals allowed: `1.5s`). One parser so `cooldown: "30s"` and `cooldownMs: 30000` mean the same everywhere.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;

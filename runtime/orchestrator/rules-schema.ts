@@ -25,7 +25,7 @@
  *   rules[].enabled       false: loaded and validated, never fires
  *   timers[]              { name, every }: emits `timer:<name>` with { name, count } every interval
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventMatcher } from '../core/event-names.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { CompiledCondition } from './condition.ts';

@@ -5,7 +5,7 @@
  *
  * Times are the injected Clock's milliseconds (runtime/clock.ts), not ISO strings: smaller on every rewrite.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 
 export const STATE_VERSION = 1;

@@ -2,7 +2,7 @@
  * The `bme280` entry of the driver table: config schema, the device factory, and the simulated chip the sim
  * board puts at the configured address.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';

@@ -3,7 +3,7 @@
  * command or node-webcam snapshots on a board, generated JPEG frames on the sim board). The device only adds
  * the bookkeeping `openstarry devices` shows: frames seen, whether a stream is running, the last error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../../runtime/clock.ts';
 import type { CameraFrame, ICameraSource } from '../../camera/camera-source.ts';
 import type { BusProvider, DeviceDriverDefinition, DeviceStatus, ICameraDevice, IDevice } from '../../device.ts';

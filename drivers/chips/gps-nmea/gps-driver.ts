@@ -1,5 +1,5 @@
 /** The `gps-nmea` entry of the driver table: a GPS receiver speaking NMEA 0183 on a serial port. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { baudRateField } from '../../serial/serial-options.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';

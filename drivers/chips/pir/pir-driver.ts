@@ -1,5 +1,5 @@
 /** The `pir` entry of the driver table: a debounced digital input (motion sensor, contact, button). */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, pinField, type ChipDriverOptions } from '../driver-context.ts';

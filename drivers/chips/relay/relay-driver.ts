@@ -1,5 +1,5 @@
 /** The `relay` entry of the driver table: an on/off actuator on a GPIO output. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import { chipDriverContext, pinField, type ChipDriverOptions } from '../driver-context.ts';
 import { RelayDevice } from './relay-device.ts';

@@ -5,7 +5,7 @@
  * the port is closed, so the next owner can open it again.
  */
 import type { Duplex } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { baudRateField } from '../../serial/serial-options.ts';
 import type { Clock } from '../../../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../../errors.ts';

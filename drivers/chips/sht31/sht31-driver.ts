@@ -1,5 +1,5 @@
 /** The `sht31` entry of the driver table (Sensirion SHT3x-DIS humidity and temperature sensor). */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';

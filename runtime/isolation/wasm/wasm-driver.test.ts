@@ -3,7 +3,7 @@
 // the HAL service driving serial, actuators and watches of a QuickJS agent.
 import t from 'tap';
 import type { Test } from 'tap';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../../drivers/device.ts';
 import { DeviceRegistry } from '../../../hal/device-registry.ts';
 import { FakeInput, FakeRelay, FakeSerial } from '../../../hal/fake-devices.test-support.ts';
