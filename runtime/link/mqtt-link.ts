@@ -21,8 +21,7 @@
  *
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
-import mqtt from 'mqtt';
-import './mqtt-packet-numbers.ts';
+import { connectMqttClient } from './mqtt-connect.ts';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -34,12 +33,13 @@ import type { MessageHandler, RawIncoming, SubscribeOptions } from './incoming-d
 import type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 import { checkTopicFilter, checkTopicName } from './mqtt-topics.ts';
 import type { MqttLinkSettings } from './mqtt-settings.ts';
-import { connectOptions, mqttClientOptions, redactUrl } from './mqtt-settings.ts';
+import { mqttClientOptions, redactUrl } from './mqtt-settings.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import { backoffDelay } from './reconnect-backoff.ts';
 
-/** mqtt.js's connect without its url.parse() (deprecated at run time in Node 24): see connectOptions. */
-const connectByOptions = (url: string, options: IClientOptions): MqttClient => mqtt.connect(connectOptions(url, options));
+/** mqtt.js's connect without its url.parse() (deprecated at run time in Node 24, see connectOptions) and without
+ *  loading the transports the URL does not use (mqtt-connect.ts). */
+const connectByOptions = (url: string, options: IClientOptions): MqttClient => connectMqttClient(url, options);
 
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 

@@ -6,7 +6,7 @@
  * of the idle daemon, README "Performance"). Writing the two bytes into a fresh Buffer instead costs nothing the
  * link's throughput benchmark can see, so the cache is turned off for the whole process, before the first packet.
  *
- * Imported for its effect by the two modules that write MQTT packets (mqtt-link.ts, embedded-broker.ts).
+ * Imported for its effect by the two modules that write MQTT packets (mqtt-connect.ts, embedded-broker.ts).
  */
 import mqttPacket from 'mqtt-packet';
 

@@ -1,0 +1,56 @@
+/**
+ * Creates the mqtt.js client of one connection attempt (mqtt-link.ts) without loading transports the URL does not use.
+ *
+ * mqtt.js's own `connect()` requires every Node transport it knows at the first call: WebSocket (the `ws` package,
+ * which loads http, https, zlib and crypto) and, from its TCP and TLS builders, SOCKS proxy support (`socks`,
+ * `ip-address`). A board that talks `mqtt://` or `mqtts://` — every board with the embedded broker — used none of it
+ * and held ~2 MB for it (issue 12, README "Performance"). For those two schemes the client gets a stream builder over
+ * `node:net` / `node:tls` here, doing what mqtt.js's tcp.js and tls.js do (same defaults, same TLS error handling).
+ * Everything else — ws://, wss://, a SOCKS proxy (MQTTJS_SOCKS_PROXY), a client certificate on a plain mqtt:// URL
+ * (mqtt.js upgrades it to mqtts) — goes through mqtt.js's `connect()` unchanged, which then loads what it needs.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import mqtt from 'mqtt';
+import './mqtt-packet-numbers.ts';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectOptions } from './mqtt-settings.ts';
+
+/** `url` + the attempt's options -> a connecting client (mqtt.js's `connect()` contract: errors arrive as events). */
+export function connectMqttClient(url: string, options: IClientOptions, env: NodeJS.ProcessEnv = process.env): MqttClient {
+  const opts = connectOptions(url, options);
+  // mqtt.js reads this variable itself in connect(); read here from the injected environment so tests can drive it.
+  if (opts.socksProxy === undefined && env.MQTTJS_SOCKS_PROXY !== undefined) opts.socksProxy = env.MQTTJS_SOCKS_PROXY;
+  const direct = (opts.protocol === 'mqtt' && !(opts.cert && opts.key)) || opts.protocol === 'mqtts';
+  if (!direct || opts.socksProxy !== undefined) return mqtt.connect(opts);
+  delete opts.path;
+  const client = new mqtt.MqttClient(opts.protocol === 'mqtts' ? (c) => tlsStream(c, opts) : () => tcpStream(opts), opts);
+  // As mqtt.js's connect(): an error with no listener must not throw out of the event loop; the link listens anyway.
+  client.on('error', () => {});
+  return client;
+}
+
+/** mqtt.js's connect/tcp.js without the SOCKS branch. */
+function tcpStream(opts: IClientOptions): Duplex {
+  return net.createConnection({ port: opts.port || 1883, host: opts.hostname || opts.host || 'localhost' });
+}
+
+/** mqtt.js's connect/tls.js without the SOCKS branch: SNI from a host name, verification on unless turned off. */
+function tlsStream(client: MqttClient, opts: IClientOptions): Duplex {
+  opts.port = opts.port || 8883;
+  opts.host = opts.hostname || opts.host || 'localhost';
+  if (net.isIP(opts.host) === 0 && !opts.servername) opts.servername = opts.host;
+  opts.rejectUnauthorized = opts.rejectUnauthorized !== false;
+  const connection = tls.connect(opts as tls.ConnectionOptions);
+  const onError = (err: Error) => {
+    if (opts.rejectUnauthorized) client.emit('error', err);
+    connection.end();
+  };
+  connection.on('secureConnect', () => {
+    if (opts.rejectUnauthorized && !connection.authorized) connection.emit('error', new Error('TLS not authorized'));
+    else connection.removeListener('error', onError);
+  });
+  connection.on('error', onError);
+  return connection;
+}
