@@ -9,6 +9,7 @@ import { ErrorCode, OpenStarryError, errorToWire } from '../errors.ts';
 import type { Problem } from '../validation.ts';
 import type { Blueprint } from './blueprint.ts';
 import { loadTemplateFolder } from './blueprint.ts';
+import { byCodeUnits } from './code-unit-order.ts';
 
 /** Where a template in the store came from: the local directory, the design-layer service, or its cache. */
 export type TemplateSource = 'local' | 'remote' | 'cache';
@@ -52,7 +53,7 @@ export async function scanTemplateDir(dir: string): Promise<TemplateScan> {
   const templates = new Map<string, Blueprint>();
   const manifestTexts = new Map<string, string>();
   const invalid: InvalidTemplate[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => byCodeUnits(a.name, b.name))) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const file = path.join(absolute, entry.name, 'agent.json');
     try {

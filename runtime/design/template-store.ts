@@ -27,6 +27,7 @@ import { RemoteTemplateSource } from './remote-source.ts';
 import { TemplateCache } from './template-cache.ts';
 import type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
 import { scanTemplateDir, templateInfo } from './template-scan.ts';
+import { byCodeUnits } from './code-unit-order.ts';
 
 export type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
 export { scanTemplateDir, templateInfo } from './template-scan.ts';
@@ -208,7 +209,7 @@ export class TemplateStore {
   #entries(): { blueprint: Blueprint; source: TemplateSource }[] {
     const remote = [...(this.#remote?.set.values() ?? [])];
     const local = [...this.#local.templates.values()].filter((b) => !this.#remote?.set.has(b.manifest.id)).map((blueprint) => ({ blueprint, source: 'local' as const }));
-    return [...remote, ...local].sort((a, b) => a.blueprint.manifest.id.localeCompare(b.blueprint.manifest.id));
+    return [...remote, ...local].sort((a, b) => byCodeUnits(a.blueprint.manifest.id, b.blueprint.manifest.id));
   }
 
   /** Undefined: the service does not have `id` (fall back to the local directory). */
