@@ -44,5 +44,10 @@ export interface ISimWorld {
   readonly serial: ISimSerial;
   /** Timers a peripheral starts (value drift, motion events, NMEA output) are registered here so close() stops them. */
   every(ms: number, fn: () => void): void;
+  /**
+   * One timer, `ms` from now, on the same terms (stopped by close()); returns its cancel function. For peripherals
+   * whose next change can be computed (a PIR's next pulse), so an idle sim board wakes only when something happens.
+   */
+  after(ms: number, fn: () => void): () => void;
   close(): Promise<void>;
 }

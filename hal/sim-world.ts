@@ -15,7 +15,7 @@ export class SimWorld implements ISimWorld {
   readonly i2c: SimI2cWorld;
   readonly gpio: SimGpioBus;
   readonly serial: SimSerialBinding;
-  readonly #timers = new Set<ReturnType<typeof setInterval>>();
+  readonly #timers = new Set<ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>>();
   #closed = false;
 
   constructor(clock: Clock) {
@@ -31,6 +31,20 @@ export class SimWorld implements ISimWorld {
     const timer = setInterval(fn, ms);
     timer.unref();
     this.#timers.add(timer);
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    if (this.#closed) return () => {};
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    };
   }
 
   async close(): Promise<void> {

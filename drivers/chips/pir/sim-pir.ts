@@ -3,8 +3,11 @@
  * the output goes high for a few seconds (re-triggered while motion continues), then low, then a ~2.5 s block
  * time during which the sensor ignores motion. Every transition comes with contact-bounce-like chatter — a few
  * toggles within the same instant, i.e. well under a millisecond — so the driver's debounce is exercised on the
- * sim board as on a long, noisy cable. Time is the world's clock: the sensor advances on world.every ticks and
- * starts no timers of its own. Test control: `triggerMotion()`.
+ * sim board as on a long, noisy cable. Time is the world's: the sensor's only timer is one world.after() for its
+ * next change (the end of a pulse, or the next spontaneous motion), so an idle sim board does not wake ten times a
+ * second to ask (issue 12: idle CPU). Spontaneous motion is a Poisson process — the gap after the block time is
+ * exponential with mean `meanIntervalMs`, the same process as a per-tick coin flip, without the ticks.
+ * Test control: `triggerMotion()`.
  */
 import type { Clock } from '../../../runtime/clock.ts';
 import type { ISimGpio, ISimWorld } from '../../sim-world.ts';
@@ -20,8 +23,6 @@ export interface SimPirOptions {
   holdMs?: readonly [number, number];
   /** After the output drops, motion is ignored this long (HC-SR501 block time, ~2.5 s). */
   blockMs?: number;
-  /** Simulation step. Default 100 ms. */
-  tickMs?: number;
 }
 
 export class SimPir {
@@ -33,9 +34,11 @@ export class SimPir {
   readonly #meanIntervalMs: number;
   readonly #holdMs: readonly [number, number];
   readonly #blockMs: number;
-  readonly #tickMs: number;
+  readonly #world: ISimWorld;
   #motionUntil: number | undefined;
   #blockedUntil = -Infinity;
+  /** Cancels the one pending timer: the pulse's end while in motion, else the next spontaneous motion. */
+  #cancelNext: () => void = () => {};
   /** How many motion pulses started (inspection for tests and demos). */
   pulses = 0;
 
@@ -48,9 +51,9 @@ export class SimPir {
     this.#meanIntervalMs = options.meanIntervalMs ?? 45_000;
     this.#holdMs = options.holdMs ?? [2000, 6000];
     this.#blockMs = options.blockMs ?? 2500;
-    this.#tickMs = options.tickMs ?? 100;
+    this.#world = world;
     this.#gpio.drive(this.#line, this.#physical(0));
-    world.every(this.#tickMs, () => this.#tick());
+    this.#scheduleSpontaneous();
   }
 
   get motion(): boolean {
@@ -63,25 +66,31 @@ export class SimPir {
     const hold = durationMs ?? min + this.#random() * (max - min);
     const until = this.#clock.now() + hold;
     if (this.#motionUntil !== undefined) {
-      this.#motionUntil = Math.max(this.#motionUntil, until); // re-trigger mode: the pulse is extended
-      return;
+      if (until <= this.#motionUntil) return;
+      this.#motionUntil = until; // re-trigger mode: the pulse is extended
+    } else {
+      this.#motionUntil = until;
+      this.pulses++;
+      this.#transition(1);
     }
-    this.#motionUntil = until;
-    this.pulses++;
-    this.#transition(1);
+    this.#cancelNext();
+    this.#cancelNext = this.#world.after(until - this.#clock.now(), () => this.#endPulse());
   }
 
-  #tick(): void {
+  #endPulse(): void {
+    this.#motionUntil = undefined;
+    this.#blockedUntil = this.#clock.now() + this.#blockMs;
+    this.#transition(0);
+    this.#scheduleSpontaneous();
+  }
+
+  /** The next spontaneous motion: after the block time, an exponential gap (inverse-CDF sample of `random`). */
+  #scheduleSpontaneous(): void {
     const now = this.#clock.now();
-    if (this.#motionUntil !== undefined) {
-      if (now >= this.#motionUntil) {
-        this.#motionUntil = undefined;
-        this.#blockedUntil = now + this.#blockMs;
-        this.#transition(0);
-      }
-      return;
-    }
-    if (now >= this.#blockedUntil && this.#random() < this.#tickMs / this.#meanIntervalMs) this.triggerMotion();
+    const gap = -this.#meanIntervalMs * Math.log(1 - Math.min(this.#random(), 1 - Number.EPSILON));
+    const delay = Math.max(0, this.#blockedUntil - now) + gap;
+    this.#cancelNext();
+    this.#cancelNext = this.#world.after(delay, () => this.triggerMotion());
   }
 
   /** Drives the new level with 1-3 bounces through the old one first (all within the same instant). */

@@ -98,6 +98,18 @@ export class FakeSimBoard implements ISimWorld {
     arm();
   }
 
+  after(ms: number, fn: () => void): () => void {
+    const handle = this.clock.setTimeout(() => {
+      this.#timers.delete(handle);
+      if (!this.#closed) fn();
+    }, ms);
+    this.#timers.add(handle);
+    return () => {
+      this.clock.clearTimeout(handle);
+      this.#timers.delete(handle);
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const handle of this.#timers) this.clock.clearTimeout(handle);
