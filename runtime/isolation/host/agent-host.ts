@@ -63,6 +63,10 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
     const heap = getHeapStatistics();
     return { memoryBytes: heap.total_physical_size + heap.external_memory };
   });
+  // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. Asked first, so the daemon's
+  // answer travels while this thread prepares the builtins and loads the plugins (one round trip less before
+  // `running`). A daemon without a state DB (or a driver test) answers nothing useful: then there is no snapshot.
+  const initialStateAnswer = channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
 
   let plugins: IPlugin[];
   try {
@@ -78,9 +82,7 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
 
   const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
   // ctx.config is deep-frozen (IAgentContext): the structured clone that brought the bootstrap dropped any freeze.
-  // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. A daemon without a state DB
-  // (or a driver test) answers nothing useful: then there is simply no snapshot.
-  const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
+  const initialState = await initialStateAnswer;
   const core = new AgentCore({
     agentId: bootstrap.agentId,
     config: deepFreeze(bootstrap.config),
