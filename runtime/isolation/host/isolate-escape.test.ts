@@ -420,13 +420,8 @@ t.test('Set.prototype.has and Map.prototype.get replaced by agent code do not op
       ctx.log.info('result', result);
     } };`);
   t.same(run.exit, { code: 0, cause: 'exit' });
-  t.same(run.fields('result'), {
-    getBuiltinFs: 'ERR_ISOLATE_DENIED',
-    importFs: 'ERR_ISOLATE_DENIED',
-    getBuiltinCrypto: 'ERR_ISOLATE_DENIED',
-    importCrypto: 'ERR_ISOLATE_DENIED',
-    importCryptoDefault: 'ERR_ISOLATE_DENIED',
-  });
+  const tries = ['getBuiltinFs', 'importFs', 'getBuiltinCrypto', 'importCrypto', 'importCryptoDefault'];
+  t.same(run.fields('result'), Object.fromEntries(tries.map((k) => [k, 'ERR_ISOLATE_DENIED'])));
 });
 
 t.test('the real process, should agent code catch it through a prototype hook, is defanged too', async (t) => {
