@@ -191,6 +191,11 @@ export class SerialisedI2cBus implements II2cBus {
         return await this.scope.run(scope, () => fn(this.ioFor(scope)));
       } finally {
         scope.active = false;
+        // While an AsyncLocalStorage is enabled, Node installs promise hooks for the whole thread: every promise of
+        // the daemon's main thread (each HAL call, each MQTT message) then pays for them. Transactions of one bus
+        // never overlap, so none is running now: disable until the next run(). A call that comes later from this
+        // transaction's leftovers finds no store and is queued, as it did when it found this ended scope.
+        this.scope.disable();
       }
     });
   }

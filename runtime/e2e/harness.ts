@@ -38,7 +38,7 @@ export interface RunningDaemon {
 }
 
 export function requireBuild(): void {
-  if (!existsSync(DAEMON) || !existsSync(CLI) || !existsSync(path.join(ROOT, 'dist', 'agent-host.js'))) {
+  if (!existsSync(DAEMON) || !existsSync(CLI) || !existsSync(path.join(ROOT, 'dist', 'agent-host.cjs'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it for you)');
   }
 }

@@ -90,7 +90,7 @@ export async function benchDockerDriver(work: string): Promise<void> {
     daemonId: `bench-${process.pid}`,
   });
   // The bundled worker entry when built (npm run bench builds first): from source every worker compiles TS.
-  const bundledEntry = path.join(ROOT, 'dist', 'agent-host.js');
+  const bundledEntry = path.join(ROOT, 'dist', 'agent-host.cjs');
   const worker = new WorkerDriver(existsSync(bundledEntry) ? { entry: pathToFileURL(bundledEntry) } : {});
   const home = path.join(work, 'docker-homes', 'bench');
   try {

@@ -2,9 +2,14 @@
  * HAL benchmarks (issue: HAL, drivers and board profiles), run against the real daemon bundle on the sim board:
  *
  *   sensor reads   a worker agent reads a cached quantity (gps0.latitude: the HAL path itself, channel + grant check
- *                  + driver) in a loop, p50/p99 and reads/s, vs a raw MessagePort round trip between a worker and
- *                  its main thread measured the same way in this process; plus the BME280's forced-mode read, whose
- *                  time is the datasheet's conversion time (§9.1), for scale.
+ *                  + driver) in a loop, p50/p99 and reads/s, vs a raw MessagePort round trip between a bare worker and
+ *                  its main thread in this process, measured by the same code. The two take turns in time slots
+ *                  (SLOT_MS, even slots the agent, odd ones the baseline, on the shared wall clock) until each has
+ *                  READS samples, so both see the same machine: on a shared 2-core box a p99 taken a second apart
+ *                  measures the neighbours' load, not the HAL. What the baseline leaves out, and ours includes: the
+ *                  daemon's main thread with everything else it runs (sim board, broker, dashboard, the master agent)
+ *                  and the grant check and driver call. Plus the BME280's forced-mode read, whose time is the
+ *                  datasheet's conversion time (§9.1, kept on the sim on purpose), for scale.
  *   camera         a fast and a slow agent stream frames from a real ffmpeg MJPEG stream for BENCH_CAMERA_SECONDS;
  *                  frames/s delivered to each and the daemon's RSS sampled through the run (it must stay flat: the
  *                  HAL keeps only the newest frame per stream).
@@ -15,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { hasTool } from '../testing/system-deps.ts';
 import { DAEMON, daemonEnv, fmt, rows } from './bench-table.ts';
-import { rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { median, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
 interface Stats { n: number; perSecond: number; p50: number; p99: number }
 
@@ -27,11 +32,44 @@ const MEASURE = `async function measure(n, op) {
   return { n, perSecond: n / (total / 1000), p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)] };
 }`;
 
+/**
+ * The HAL read rows: rounds of READS reads per side, each side in its own time slots (SLOT_MS, 80 % of a slot used);
+ * the rows give the median round.
+ */
+const READS = 4000;
+const SLOT_MS = 20;
+const ROUNDS = Number(process.env.BENCH_HAL_ROUNDS ?? 5);
+
+/**
+ * The turn-taking loop, as source (see the header): `op` runs only in this side's slots (parity 0 or 1) until n
+ * samples; the statistics are those of measure().
+ */
+const MEASURE_IN_TURNS = `async function measureInTurns(n, op, parity) {
+  const lat = []; let busy = 0;
+  while (lat.length < n) {
+    const now = Date.now(); const slot = Math.floor(now / ${SLOT_MS});
+    let start = (slot % 2 === parity ? slot : slot + 1) * ${SLOT_MS};
+    if (now >= start + ${SLOT_MS * 0.8}) start += ${2 * SLOT_MS};
+    if (start > now) await new Promise((r) => setTimeout(r, start - now));
+    const end = start + ${SLOT_MS * 0.8}; const t0 = performance.now();
+    while (Date.now() < end && lat.length < n) { const s = performance.now(); await op(); lat.push(performance.now() - s); }
+    busy += performance.now() - t0;
+  }
+  lat.sort((a, b) => a - b);
+  return { n, perSecond: n / (busy / 1000), p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)] };
+}`;
+
+/** The median round of each figure. */
+function medianRound(all: readonly Stats[]): Stats {
+  const mid = (pick: (s: Stats) => number) => median(all.map(pick));
+  return { n: all.reduce((sum, s) => sum + s.n, 0), perSecond: mid((s) => s.perSecond), p50: mid((s) => s.p50), p99: mid((s) => s.p99) };
+}
+
 async function agentDir(work: string, id: string, capabilities: string[], body: string): Promise<string> {
   const dir = path.join(work, id);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'agent.json'), JSON.stringify({ id, version: '1.0.0', plugins: ['./main.js'], capabilities }));
-  await writeFile(path.join(dir, 'main.js'), `${MEASURE}\nexport default { name: '${id}', start(ctx) { this.keep = setInterval(() => {}, 60000); (async () => { ${body} })().catch((e) => ctx.log.error('BENCH-FAILED ' + e.message)); }, stop() { clearInterval(this.keep); } };\n`);
+  await writeFile(path.join(dir, 'main.js'), `${MEASURE}\n${MEASURE_IN_TURNS}\nexport default { name: '${id}', start(ctx) { this.keep = setInterval(() => {}, 60000); (async () => { ${body} })().catch((e) => ctx.log.error('BENCH-FAILED ' + e.message)); }, stop() { clearInterval(this.keep); } };\n`);
   return path.join(dir, 'agent.json');
 }
 
@@ -48,15 +86,17 @@ async function waitForReport<T>(client: ControlClient, pid: string, timeoutMs: n
   throw new Error(`no BENCH report from pid ${pid} within ${timeoutMs} ms`);
 }
 
-async function messagePortBaseline(n: number): Promise<Stats> {
+/** The raw MessagePort round trip: a bare worker asks, this thread answers at once with the same shapes. */
+async function messagePortBaseline(n: number): Promise<Stats[]> {
   const code = `const { parentPort } = require('node:worker_threads');
     ${MEASURE}
+    ${MEASURE_IN_TURNS}
     let next; parentPort.on('message', (m) => next(m));
-    const ask = () => new Promise((r) => { next = r; parentPort.postMessage({ t: 'req', id: 1, method: 'x', params: { sensorType: 'gps0.latitude' } }); });
-    (async () => { await measure(200, ask); parentPort.postMessage({ done: await measure(${n}, ask) }); })();`;
+    const ask = () => new Promise((r) => { next = r; parentPort.postMessage({ t: 'req', id: 1, method: 'hal.read', params: { sensorType: 'gps0.latitude' } }); });
+    (async () => { await measure(200, ask); const rounds = []; for (let r = 0; r < ${ROUNDS}; r++) rounds.push(await measureInTurns(${n}, ask, 1)); parentPort.postMessage({ done: rounds }); })();`;
   const w = new Worker(code, { eval: true });
-  const result = await new Promise<Stats>((resolve) => {
-    w.on('message', (m: { done?: Stats; id?: number }) => (m.done ? resolve(m.done) : w.postMessage({ t: 'res', id: m.id, ok: true, result: 48.1173 })));
+  const result = await new Promise<Stats[]>((resolve) => {
+    w.on('message', (m: { done?: Stats[]; id?: number }) => (m.done ? resolve(m.done) : w.postMessage({ t: 'res', id: m.id, ok: true, result: 48.1173 })));
   });
   await w.terminate();
   return result;
@@ -70,15 +110,20 @@ export async function benchSensorReads(work: string): Promise<void> {
     const manifest = await agentDir(work, 'bench-reader', ['sensor:gps0:read', 'sensor:env0:read'], `
       for (;;) { try { await ctx.hal.getSensorData('gps0.latitude'); break; } catch { await new Promise((r) => setTimeout(r, 200)); } }
       await measure(200, () => ctx.hal.getSensorData('gps0.latitude'));
-      const gps = await measure(3000, () => ctx.hal.getSensorData('gps0.latitude'));
+      const gps = []; for (let r = 0; r < ${ROUNDS}; r++) gps.push(await measureInTurns(${READS}, () => ctx.hal.getSensorData('gps0.latitude'), 0));
       const env = await measure(100, () => ctx.hal.getSensorData('env0.temperature'));
       ctx.log.info('BENCH ' + JSON.stringify({ gps, env }));`);
     const s = await client.call('spawnAgent', [manifest]);
-    const { gps, env } = await waitForReport<{ gps: Stats; env: Stats }>(client, s.pid, 60_000);
-    const base = await messagePortBaseline(3000);
+    // Started together: each waits for its own slots (the agent first for the simulated GPS's first fix).
+    const [report, baseRounds] = await Promise.all([waitForReport<{ gps: Stats[]; env: Stats }>(client, s.pid, 120_000), messagePortBaseline(READS)]);
+    const { env } = report;
+    const gps = medianRound(report.gps);
+    const base = medianRound(baseRounds);
+    console.log(`HAL reads, ${ROUNDS} rounds of ${READS} (p50/p99 ms): agent ${report.gps.map((r) => `${r.p50.toFixed(3)}/${r.p99.toFixed(3)}`).join(' ')}; MessagePort ${baseRounds.map((r) => `${r.p50.toFixed(3)}/${r.p99.toFixed(3)}`).join(' ')}`);
     const ratio = gps.p50 / base.p50;
-    rows.push({ metric: 'HAL sensor read (cached, gps0) p50', ours: fmt(gps.p50, 'ms'), base: fmt(base.p50, 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.5x', met: ratio <= 1.5 ? 'yes' : 'NO' });
-    rows.push({ metric: 'HAL sensor read (cached, gps0) p99', ours: fmt(gps.p99, 'ms'), base: fmt(base.p99, 'ms'), ratio: `${(gps.p99 / base.p99).toFixed(2)}x`, target: '<= 1.5x', met: gps.p99 / base.p99 <= 1.5 ? 'yes' : 'NO' });
+    rows.push({ metric: `HAL sensor read (cached, gps0) p50, median of ${ROUNDS}`, ours: fmt(gps.p50, 'ms'), base: fmt(base.p50, 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.5x', met: ratio <= 1.5 ? 'yes' : 'NO' });
+    // Issue 12: p99 <= 2x a raw MessagePort round trip.
+    rows.push({ metric: `HAL sensor read (cached, gps0) p99, median of ${ROUNDS}`, ours: fmt(gps.p99, 'ms'), base: fmt(base.p99, 'ms'), ratio: `${(gps.p99 / base.p99).toFixed(2)}x`, target: '<= 2x', met: gps.p99 / base.p99 <= 2 ? 'yes' : 'NO' });
     rows.push({ metric: 'HAL sensor reads/s (cached, gps0)', ours: `${Math.round(gps.perSecond)}/s`, base: `${Math.round(base.perSecond)}/s`, ratio: `${(base.perSecond / gps.perSecond).toFixed(2)}x`, target: '-', met: '-' });
     rows.push({ metric: 'BME280 forced read (sim, 9.3 ms conversion)', ours: fmt(env.p50, 'ms'), base: '-', ratio: '-', target: '-', met: `${Math.round(env.perSecond)}/s` });
   } finally {

@@ -164,7 +164,7 @@ export async function benchIsolationDrivers(drivers: readonly [string, () => IIs
 const dist = (file: string) => path.join(ROOT, 'dist', file);
 
 export const ISOLATION_DRIVERS: readonly [string, () => IIsolationDriver][] = [
-  ['worker', () => (existsSync(dist('agent-host.js')) ? new WorkerDriver({ entry: pathToFileURL(dist('agent-host.js')) }) : new WorkerDriver())],
+  ['worker', () => (existsSync(dist('agent-host.cjs')) ? new WorkerDriver({ entry: pathToFileURL(dist('agent-host.cjs')) }) : new WorkerDriver())],
   ['process', () => (existsSync(dist(ENTRY_FILE_NAME)) ? new ProcessDriver({ entry: dist(ENTRY_FILE_NAME) }) : new ProcessDriver())],
   ['wasm', () => (existsSync(dist('wasm-host.js')) ? new WasmDriver({ entry: pathToFileURL(dist('wasm-host.js')), runtimeEntry: dist('wasm-vm-runtime.js') }) : new WasmDriver())],
 ];

@@ -1,7 +1,7 @@
 /**
  * Wasm isolation driver benchmark (issue 6), in this process against the built bundles (dist/wasm-host.js,
  * dist/wasm-vm-runtime.js: what a board runs; `npm run build` first), side by side with the worker driver
- * (dist/agent-host.js) running the same agents:
+ * (dist/agent-host.cjs) running the same agents:
  *
  *   spawn latency   driver.start() -> lifecycle running, p50/p99 over BENCH_WASM_SPAWNS (default 20), after one
  *                   cold spawn reported on its own (the first VM compiles QuickJS's WASM functions lazily)
@@ -113,7 +113,7 @@ export async function benchWasmDriver(work: string, options: { spawns?: number; 
   const idle = options.idle ?? Number(process.env.BENCH_WASM_IDLE ?? 10);
   const dist = (f: string) => path.join(ROOT, 'dist', f);
   const wasm = await measureDriver(new WasmDriver({ entry: pathToFileURL(dist('wasm-host.js')), runtimeEntry: dist('wasm-vm-runtime.js') }), work, spawns, idle);
-  const worker = await measureDriver(new WorkerDriver({ entry: pathToFileURL(dist('agent-host.js')) }), work, spawns, idle);
+  const worker = await measureDriver(new WorkerDriver({ entry: pathToFileURL(dist('agent-host.cjs')) }), work, spawns, idle);
   const mb = (b: number) => b / (1024 * 1024);
   rows.push({ metric: 'wasm spawn -> running p50 (p99)', ours: `${fmt(wasm.spawnP50Ms, 'ms')} (${fmt(wasm.spawnP99Ms, 'ms')})`, base: `worker ${fmt(worker.spawnP50Ms, 'ms')}`, ratio: `${(wasm.spawnP50Ms / worker.spawnP50Ms).toFixed(2)}x`, target: '-', met: '-' });
   rows.push({ metric: 'wasm idle RSS per agent', ours: fmt(mb(wasm.idleRssPerAgentBytes), 'MB'), base: `worker ${fmt(mb(worker.idleRssPerAgentBytes), 'MB')}`, ratio: `${(wasm.idleRssPerAgentBytes / worker.idleRssPerAgentBytes).toFixed(2)}x`, target: '-', met: '-' });

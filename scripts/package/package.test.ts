@@ -63,7 +63,7 @@ t.test('both .debs: layout, binaries, Depends, conffile, maintainer scripts, lin
       const cpu = prebuildFolder(arch);
       for (const expected of [
         `${app}/node/bin/node`, `${app}/node/LICENSE`, `${app}/package.json`,
-        `${app}/dist/openstarryd.js`, `${app}/dist/openstarry.js`, `${app}/dist/agent-host.js`, `${app}/dist/agent-process.mjs`,
+        `${app}/dist/openstarryd.js`, `${app}/dist/openstarry.js`, `${app}/dist/agent-host.cjs`, `${app}/dist/agent-process.mjs`,
         `${app}/dist/wasm-host.js`, `${app}/dist/wasm-vm-runtime.js`, `${app}/dist/agent-container.js`, `${app}/dist/sim-frames`,
         `${app}/agents/master/agent.json`, `${app}/board-profiles/rpi-4b.json`, `${app}/board-profiles/sim.json`,
         `${app}/node_modules/i2c-bus/build/Release/i2c.node`, `${app}/node_modules/epoll/build/Release/epoll.node`,

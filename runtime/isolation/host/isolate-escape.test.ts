@@ -402,6 +402,28 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
   t.same(run.fields('result'), { hooked: true, raw: [] }, 'builtins were curated before agent code ran');
 });
 
+t.test('Set.prototype.has and Map.prototype.get replaced by agent code do not open node:fs or the raw node:crypto', async (t) => {
+  const run = await runAgent(t, `${ATTEMPT}
+    export default { name: 'p', async start(ctx) {
+      const has = Set.prototype.has; const get = Map.prototype.get;
+      Set.prototype.has = function () { return true; };
+      Map.prototype.get = function () { return undefined; };
+      const engine = (c) => c.setEngine('/tmp/openstarry-no-such-engine.so');
+      const result = {
+        getBuiltinFs: await attempt(() => typeof process.getBuiltinModule('node:fs').readFileSync),
+        importFs: await attempt(async () => typeof (await import('node:fs')).readFileSync),
+        getBuiltinCrypto: await attempt(() => engine(process.getBuiltinModule('node:crypto'))),
+        importCrypto: await attempt(async () => engine(await import('node:crypto'))),
+        importCryptoDefault: await attempt(async () => engine((await import('node:crypto')).default)),
+      };
+      Set.prototype.has = has; Map.prototype.get = get;
+      ctx.log.info('result', result);
+    } };`);
+  t.same(run.exit, { code: 0, cause: 'exit' });
+  const tries = ['getBuiltinFs', 'importFs', 'getBuiltinCrypto', 'importCrypto', 'importCryptoDefault'];
+  t.same(run.fields('result'), Object.fromEntries(tries.map((k) => [k, 'ERR_ISOLATE_DENIED'])));
+});
+
 t.test('the real process, should agent code catch it through a prototype hook, is defanged too', async (t) => {
   const run = await runAgent(t, `
     import { EventEmitter } from 'node:events';

@@ -30,7 +30,7 @@ import { Console } from 'node:console';
 import { format } from 'node:util';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
 import type { CuratedBuiltins } from './module-policy.ts';
-import { ALLOWED_BUILTINS } from './module-policy.ts';
+import { isAllowedBuiltin } from './module-policy.ts';
 
 /**
  * Public members agent code finds on its process facade as functions that throw ERR_ISOLATE_DENIED (a clear error
@@ -178,7 +178,7 @@ export function createAgentProcess(proc: NodeJS.Process, { exit, builtins }: Har
   if (typeof (proc as { getBuiltinModule?: unknown }).getBuiltinModule === 'function') {
     facade.getBuiltinModule = (id: string) => {
       const name = typeof id === 'string' && id.startsWith('node:') ? id.slice(5) : id;
-      if (typeof name !== 'string' || !ALLOWED_BUILTINS.has(name)) throw denied(`process.getBuiltinModule("${String(id)}") is refused inside an agent isolate`);
+      if (typeof name !== 'string' || !isAllowedBuiltin(name)) throw denied(`process.getBuiltinModule("${String(id)}") is refused inside an agent isolate`);
       return builtins.defaultExport(name);
     };
   }

@@ -15,6 +15,31 @@ export const ALLOWED_BUILTINS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Set and Map lookups as they were when this module loaded, before any agent code ran. Agent code shares its realm
+ * (Set.prototype, Map.prototype) with the host, so a decision the host makes after agent code ran — a dynamic
+ * import, process.getBuiltinModule — must not go through them: a replaced Set.prototype.has would call node:fs
+ * allowed, and a Map.prototype.get that misses would send node:crypto past its curated copy to the real module.
+ */
+const call = Function.prototype.call;
+const setHas = call.bind(Set.prototype.has as (value: unknown) => boolean) as (set: ReadonlySet<unknown>, value: unknown) => boolean;
+const mapGet = call.bind(Map.prototype.get as (key: unknown) => unknown) as (map: ReadonlyMap<unknown, unknown>, key: unknown) => unknown;
+
+/** Whether agent code may have this builtin (name without `node:`); safe to call after agent code ran. */
+export function isAllowedBuiltin(name: string): boolean {
+  return setHas(ALLOWED_BUILTINS, name);
+}
+
+/** `set.has(value)` that agent code cannot redirect (see setHas). */
+export function hasInSet(set: ReadonlySet<unknown>, value: unknown): boolean {
+  return setHas(set, value);
+}
+
+/** `map.get(key)` that agent code cannot redirect (see mapGet). */
+export function getFromMap<V>(map: ReadonlyMap<unknown, V>, key: unknown): V | undefined {
+  return mapGet(map, key) as V | undefined;
+}
+
+/**
  * Members of allowed builtins that agent code never gets. A worker shares the daemon's OS process, so these act
  * on the daemon itself. A function member is replaced by a stub that throws ERR_ISOLATE_DENIED (so a bundle that
  * merely imports it still links), any other member is left out.
@@ -209,27 +234,45 @@ export interface PrepareOptions {
  * Cost: node:crypto is loaded for every agent (a few ms per cold start; a warm spare pays it while it waits).
  */
 export async function prepareCuratedBuiltins(options: PrepareOptions = {}): Promise<CuratedBuiltins> {
-  const importBuiltin = options.importBuiltin ?? ((builtin: string) => import(`node:${builtin}`) as Promise<Record<string, unknown>>);
   const getBuiltinModule = options.getBuiltinModule;
+  // Synchronously where Node can (>= 20.16): a dynamic import() starts the ESM loader in the isolate (~8 ms of every
+  // spawn, measured), which a CommonJS host entry otherwise never needs; import() where it cannot.
+  const importBuiltin = options.importBuiltin ?? (getBuiltinModule
+    ? (builtin: string) => Promise.resolve(builtinNamespace(getBuiltinModule(`node:${builtin}`)))
+    : (builtin: string) => import(`node:${builtin}`) as Promise<Record<string, unknown>>);
   const prepared = new Map<string, Record<string, unknown>>();
   for (const builtin of ALLOWED_BUILTINS) {
     if (needsCuration(builtin)) prepared.set(builtin, curatedExports(builtin, await importBuiltin(builtin)));
   }
+  // Called after agent code ran: lookups through the captured Set/Map methods only (see setHas).
   const allowed = (builtin: string) => {
-    if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+    if (!isAllowedBuiltin(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
   };
   return Object.freeze({
     async exports(builtin: string) {
       allowed(builtin);
-      return prepared.get(builtin) ?? importBuiltin(builtin);
+      return getFromMap(prepared, builtin) ?? importBuiltin(builtin);
     },
     defaultExport(builtin: string) {
       allowed(builtin);
-      const ready = prepared.get(builtin);
+      const ready = getFromMap(prepared, builtin);
       if (ready) return ready.default;
       return getBuiltinModule?.(`node:${builtin}`);
     },
   });
+}
+
+/**
+ * The namespace `import('node:x')` gives for a builtin, built from its exports object: Node's ESM facade of a
+ * builtin names the object's own enumerable keys plus `default` (the object itself).
+ */
+function builtinNamespace(exports: unknown): Record<string, unknown> {
+  const namespace: Record<string, unknown> = {};
+  if ((typeof exports === 'object' || typeof exports === 'function') && exports !== null) {
+    for (const key of Object.keys(exports)) namespace[key] = (exports as Record<string, unknown>)[key];
+  }
+  namespace.default = exports;
+  return namespace;
 }
 
 /** Why a builtin is refused, for the error message an agent author reads. */

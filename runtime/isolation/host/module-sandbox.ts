@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
 import type { CuratedBuiltins } from './module-policy.ts';
-import { ALLOWED_BUILTINS, refusalReason } from './module-policy.ts';
+import { getFromMap, hasInSet, isAllowedBuiltin, refusalReason } from './module-policy.ts';
 
 const BUILTINS = new Set(builtinModules);
 
@@ -56,7 +56,7 @@ export class ModuleSandbox {
   #resolve(specifier: string, referrer: vm.Module): Promise<vm.Module> | vm.Module {
     const from = this.#relOf.get(referrer) ?? '';
     const bare = specifier.startsWith('node:') ? specifier.slice(5) : specifier;
-    if (specifier.startsWith('node:') || BUILTINS.has(bare)) return this.#builtin(bare, from);
+    if (specifier.startsWith('node:') || hasInSet(BUILTINS, bare)) return this.#builtin(bare, from);
     if (/\.node$/.test(specifier)) throw denied(`native addon "${specifier}" (imported by ${from}) is refused: agents reach hardware through the HAL`);
     if (specifier.startsWith('./') || specifier.startsWith('../')) {
       const rel = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
@@ -93,9 +93,10 @@ export class ModuleSandbox {
 
   async #builtin(name: string, from: string): Promise<vm.Module> {
     const key = `node:${name}`;
-    const cached = this.#modules.get(key);
+    // Runs on agent code's dynamic imports too: lookups through methods agent code cannot replace (module-policy.ts).
+    const cached = getFromMap(this.#modules, key);
     if (cached) return cached;
-    if (!ALLOWED_BUILTINS.has(name)) throw denied(`import of "node:${name}" (by ${from}) is refused: ${refusalReason(name)}`);
+    if (!isAllowedBuiltin(name)) throw denied(`import of "node:${name}" (by ${from}) is refused: ${refusalReason(name)}`);
     // Curated where it matters: see REFUSED_BUILTIN_MEMBERS (crypto.setEngine would dlopen any library).
     const exports = await this.#builtins.exports(name);
     const names = Object.keys(exports);

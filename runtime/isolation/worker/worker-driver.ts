@@ -17,7 +17,7 @@ import type { SpareAssignment } from './spare-protocol.ts';
 import { SPARE_WAITING } from './spare-protocol.ts';
 
 export interface WorkerDriverOptions {
-  /** The worker's entry module. Default: agent-host.js beside the bundle, or worker-entry-source.mjs from source. */
+  /** The worker's entry module. Default: agent-host.cjs beside the bundle, or worker-entry-source.mjs from source. */
   entry?: URL;
   /** Extra execArgv for the worker. */
   execArgv?: readonly string[];
@@ -37,7 +37,7 @@ export interface WorkerDriverOptions {
 }
 
 export function defaultWorkerEntry(): URL {
-  const bundled = new URL('./agent-host.js', import.meta.url);
+  const bundled = new URL('./agent-host.cjs', import.meta.url);
   if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(bundled))) return bundled;
   return new URL('./worker-entry-source.mjs', import.meta.url);
 }

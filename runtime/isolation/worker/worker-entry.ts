@@ -1,6 +1,6 @@
 /**
  * Entry point of a worker-thread isolate: adapts `parentPort` to the channel and runs the agent host.
- * Loaded by the worker driver as dist/agent-host.js (bundle) or this file (from source, under a TS loader).
+ * Loaded by the worker driver as dist/agent-host.cjs (bundle) or this file (from source, under a TS loader).
  *
  * Two ways in: a cold start carries the HostBootstrap in workerData; a warm spare (booted ahead of time so a
  * spawn skips the ~30-40 ms a worker thread takes to start) waits for one `{ t: 'bootstrap' }` message that
