@@ -1,5 +1,5 @@
 /** What every benchmark shares: where the daemon bundle is, its environment, and the result table. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -29,3 +29,10 @@ export function print(): void {
   }
 }
 
+
+/** A config file turning on warm spares (agents.warmSpares), for the side-by-side rows. */
+export async function warmConfig(work: string): Promise<string> {
+  const file = path.join(work, 'warm.yaml');
+  await writeFile(file, 'agents:\n  warmSpares: 1\n');
+  return file;
+}

@@ -15,13 +15,17 @@
  *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
  *   CLI call               `openstarry ps` against the daemon, wall time, median  vs  `node -e 0` (cli-bench.ts)
+ *
+ *   npm run bench -- [lean] [--only ID,ID] [--out PATH] [--list]   (bench-args.ts; ids: --list)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
-import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
+import { DAEMON, daemonEnv, fmt, print, ROOT, rows, warmConfig } from './bench-table.ts';
+import type { BenchArgs, Selectable } from './bench-args.ts';
+import { parseBenchArgs, selectBenches, USAGE } from './bench-args.ts';
+import { benchSpawnAndRoundTrip } from './spawn-bench.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { benchMqtt } from './mqtt-bench.ts';
 import { benchAllIsolationDrivers } from './isolation-bench.ts';
@@ -29,7 +33,7 @@ import { benchEventToAction } from './orchestration-bench.ts';
 import { benchSdNotify } from './sd-notify-bench.ts';
 import { benchCliCall } from './cli-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
-import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { median, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -48,13 +52,6 @@ async function benchBoot(work: string): Promise<void> {
   rows.push({ metric: 'boot to READY (median)', ours: fmt(median(ours), 'ms'), base: fmt(median(base), 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 3x', met: ratio <= 3 ? 'yes' : 'NO' });
 }
 
-/** A config file turning on warm spares (agents.warmSpares), for the side-by-side rows. */
-async function warmConfig(work: string): Promise<string> {
-  const file = path.join(work, 'warm.yaml');
-  await writeFile(file, 'agents:\n  warmSpares: 1\n');
-  return file;
-}
-
 async function benchIdleRss(work: string, warm: boolean): Promise<void> {
   const bare = await startUntil(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], process.env, /ready/);
   const args = warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON];
@@ -66,59 +63,6 @@ async function benchIdleRss(work: string, warm: boolean): Promise<void> {
   await stop(bare.child);
   const ratio = ours / base;
   rows.push({ metric: `idle RSS, daemon + master agent${warm ? ' (warmSpares: 1)' : ''}`, ours: fmt(ours / 2 ** 20, 'MB'), base: fmt(base / 2 ** 20, 'MB'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.3x', met: ratio <= 1.3 ? 'yes' : 'NO' });
-}
-
-async function bareWorkerStart(): Promise<number> {
-  const t0 = performance.now();
-  const w = new Worker("require('node:worker_threads').parentPort.postMessage('up')", { eval: true });
-  await new Promise((r) => w.once('message', r));
-  const ms = performance.now() - t0;
-  await w.terminate();
-  return ms;
-}
-
-async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promise<void> {
-  const agentDir = path.join(work, 'bench-agent');
-  await mkdir(agentDir, { recursive: true });
-  await writeFile(path.join(agentDir, 'agent.json'), JSON.stringify({ id: 'bench-idle', version: '1.0.0', plugins: ['./idle.js'] }));
-  await writeFile(path.join(agentDir, 'idle.js'), "export default { name: 'idle', start() { this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n");
-  const home = path.join(work, warm ? 'spawn-warm' : 'spawn');
-  const env = await daemonEnv(home);
-  const daemon = await startUntil(process.execPath, warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON], env, / ready in \d+ ms/);
-  const label = warm ? ' (warmSpares: 1)' : '';
-  const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
-  try {
-    const spawnMs: number[] = [];
-    const workerMs: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      workerMs.push(await bareWorkerStart());
-      // Give the driver the time a real spawn rate would: a warm spare needs ~40 ms to be booted again.
-      if (warm) await sleep(100);
-      const t0 = performance.now();
-      const s = await client.call('spawnAgent', [path.join(agentDir, 'agent.json')]);
-      spawnMs.push(performance.now() - t0);
-      if (s.state !== 'running') throw new Error(`bench agent did not run: ${JSON.stringify(s)}`);
-      await client.call('killAgent', [s.pid, 'SIGKILL']);
-    }
-    const p50 = percentile(spawnMs, 50);
-    rows.push({ metric: `spawn -> running, worker agent p50${label}`, ours: fmt(p50, 'ms'), base: fmt(percentile(workerMs, 50), 'ms'), ratio: `${(p50 / percentile(workerMs, 50)).toFixed(2)}x`, target: '<= 30 ms', met: p50 <= 30 ? 'yes' : 'NO' });
-    rows.push({ metric: `spawn -> running, worker agent p99${label}`, ours: fmt(percentile(spawnMs, 99), 'ms'), base: fmt(percentile(workerMs, 99), 'ms'), ratio: `${(percentile(spawnMs, 99) / percentile(workerMs, 99)).toFixed(2)}x`, target: '-', met: '-' });
-    if (warm) return;
-
-    for (let i = 0; i < 200; i++) await client.call('listAgents'); // warm up
-    const rtt: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const t0 = performance.now();
-      await client.call('listAgents');
-      rtt.push(performance.now() - t0);
-    }
-    rows.push({ metric: 'listAgents round trip p50', ours: fmt(percentile(rtt, 50), 'ms'), base: '-', ratio: '-', target: '-', met: '-' });
-    const p99 = percentile(rtt, 99);
-    rows.push({ metric: 'listAgents round trip p99', ours: fmt(p99, 'ms'), base: '-', ratio: '-', target: '<= 5 ms', met: p99 <= 5 ? 'yes' : 'NO' });
-  } finally {
-    client.close();
-    await stop(daemon.child);
-  }
 }
 
 /** Spec 002 phase 1.3: SIGKILL the daemon with N agents running; how long the next boot takes to bring them back. */
@@ -156,23 +100,42 @@ async function benchStateFile(work: string): Promise<void> {
   rows.push({ metric: 'state file, 10 agents x 10 saves/s', ours: `${kib(r.bytesPerMinute)} (${Math.round(r.writesPerMinute)} writes/min)`, base: kib(r.naiveBytesPerMinute), ratio: `${(r.naiveBytesPerMinute / Math.max(1, r.bytesPerMinute)).toFixed(0)}x less`, target: 'coalesced', met: r.writesPerMinute <= 31 ? 'yes' : 'NO' });
 }
 
+/** Every benchmark by id, in the order they run; `lean` ones are issue 12's rows (`npm run bench -- lean`). */
+const BENCHES: readonly Bench[] = [
+  { id: 'boot', lean: true, run: benchBoot },
+  { id: 'cli', lean: true, run: benchCliCall },
+  { id: 'idle-rss', lean: true, run: (work) => benchIdleRss(work, false) },
+  { id: 'idle-rss-warm', lean: false, run: (work) => benchIdleRss(work, true) },
+  { id: 'spawn', lean: true, run: (work) => benchSpawnAndRoundTrip(work, false) },
+  { id: 'spawn-warm', lean: false, run: (work) => benchSpawnAndRoundTrip(work, true) },
+  { id: 'sensor', lean: true, run: benchSensorReads },
+  { id: 'camera', lean: false, run: benchCamera },
+  { id: 'state-file', lean: false, run: benchStateFile },
+  { id: 'recovery', lean: false, run: (work) => benchRecovery(work, 10) },
+  { id: 'mqtt', lean: true, run: benchMqtt },
+  { id: 'event-action', lean: true, run: benchEventToAction },
+  { id: 'isolation', lean: false, run: benchAllIsolationDrivers },
+  { id: 'sd-notify', lean: false, run: benchSdNotify },
+];
+
+interface Bench extends Selectable { run(work: string): Promise<void> }
+
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(process.argv.slice(2), ROOT, BENCHES.map((b) => b.id));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+if (args.help || args.list) {
+  console.log(args.help ? USAGE : BENCHES.map((b) => `${b.id}${b.lean ? ' (lean)' : ''}`).join('\n'));
+  process.exit(0);
+}
+const selected = selectBenches(BENCHES, args);
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
-  console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
-  await benchBoot(work);
-  await benchCliCall(work);
-  await benchIdleRss(work, false);
-  await benchIdleRss(work, true);
-  await benchSpawnAndRoundTrip(work, false);
-  await benchSpawnAndRoundTrip(work, true);
-  await benchSensorReads(work);
-  await benchCamera(work);
-  await benchStateFile(work);
-  await benchRecovery(work, 10);
-  await benchMqtt(work);
-  await benchEventToAction(work);
-  await benchAllIsolationDrivers(work);
-  await benchSdNotify(work);
+  console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run: ${selected.map((b) => b.id).join(', ')}\n`);
+  for (const bench of selected) await bench.run(work);
   print();
 } finally {
   await rm(work, { recursive: true, force: true });
