@@ -25,6 +25,7 @@ import { ControlClient } from '../../runtime/control/control-client.ts';
 import { DAEMON, daemonEnv, fmt, print, ROOT, rows, warmConfig } from './bench-table.ts';
 import type { BenchArgs, Selectable } from './bench-args.ts';
 import { parseBenchArgs, selectBenches, USAGE } from './bench-args.ts';
+import { writeResults } from './bench-results.ts';
 import { benchSpawnAndRoundTrip } from './spawn-bench.ts';
 import { benchCamera, benchSensorReads } from './hal-bench.ts';
 import { benchMqtt } from './mqtt-bench.ts';
@@ -135,8 +136,19 @@ const selected = selectBenches(BENCHES, args);
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run: ${selected.map((b) => b.id).join(', ')}\n`);
-  for (const bench of selected) await bench.run(work);
+  for (const bench of selected) {
+    try {
+      await bench.run(work);
+    } catch (err) {
+      // One broken benchmark must not cost the others' figures: its row says why, and the run exits 1.
+      process.exitCode = 1;
+      rows.push({ metric: bench.id, ours: `FAILED: ${String((err as Error).message).split('\n')[0]}`, base: '-', ratio: '-', target: '-', met: 'NO' });
+      console.error(`${bench.id}:`, err);
+    }
+  }
   print();
+  await writeResults(args.out, rows, process.argv.slice(2));
+  console.log(`\n${path.relative(process.cwd(), args.out) || args.out} written`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
