@@ -1,5 +1,5 @@
 /** Small measuring helpers for the benchmarks: percentiles, child processes, RSS from /proc. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
@@ -56,3 +56,33 @@ export async function rssBytes(pid: number): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How many times a lean row is repeated (its median is reported): BENCH_ROUNDS, else 5 for a fast row and 3 for
+ * a slow one (one that waits tens of seconds per round).
+ */
+export function rounds(speed: 'fast' | 'slow', env: NodeJS.ProcessEnv = process.env): number {
+  const given = Number(env.BENCH_ROUNDS);
+  return Number.isInteger(given) && given > 0 ? given : speed === 'fast' ? 5 : 3;
+}
+
+/** USER_HZ: the unit of /proc/PID/stat's times (proc(5)); `getconf CLK_TCK`, 100 on Linux x86-64 and arm64. */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds a process has used, all its threads (utime + stime, fields 14 and 15 of proc(5)'s /proc/PID/stat). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: fields[0] is field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}

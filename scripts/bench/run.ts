@@ -2,7 +2,7 @@
  * `npm run bench`: the walking skeleton's speed and memory targets, each measured side by side with its baseline
  * in this one run, printed as a table with ratios. Runs the built bundle (dist/), which is what a board runs.
  *
- *   boot to READY          openstarryd (control, board, design, master online)  vs  `node -e` printing a line
+ *   boot to READY=1        openstarryd to READY=1 at a NOTIFY_SOCKET listener  vs  bare-baseline.mjs (boot-bench.ts)
  *   idle RSS               the daemon with its master agent, after settling      vs  an idle bare node
  *   spawn latency          spawnAgent -> running for a worker agent, p50/p99    vs  a bare worker_thread's first message
  *   (the memory and spawn rows are repeated with `agents.warmSpares: 1`, the trade-off a user can choose)
@@ -33,25 +33,11 @@ import { benchAllIsolationDrivers } from './isolation-bench.ts';
 import { benchEventToAction } from './orchestration-bench.ts';
 import { benchSdNotify } from './sd-notify-bench.ts';
 import { benchCliCall } from './cli-bench.ts';
+import { benchBoot } from './boot-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
-import { median, rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { rssBytes, sleep, startUntil, stop } from './measure.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-async function benchBoot(work: string): Promise<void> {
-  const ours: number[] = [];
-  const base: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const b = await startUntil(process.execPath, ['-e', "console.log('ready')"], process.env, /ready/);
-    base.push(b.ms);
-    await stop(b.child);
-    const d = await startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `boot-${i}`)), / ready in \d+ ms/);
-    ours.push(d.ms);
-    await stop(d.child);
-  }
-  const ratio = median(ours) / median(base);
-  rows.push({ metric: 'boot to READY (median)', ours: fmt(median(ours), 'ms'), base: fmt(median(base), 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 3x', met: ratio <= 3 ? 'yes' : 'NO' });
-}
 
 async function benchIdleRss(work: string, warm: boolean): Promise<void> {
   const bare = await startUntil(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], process.env, /ready/);
