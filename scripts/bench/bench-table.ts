@@ -51,7 +51,7 @@ export function measuredRow(m: Measured): Row {
     const t = m.target;
     const limit = 'atMost' in t ? t.atMost : t.atLeast;
     const subject = t.on === 'ratio' ? ratio : m.value;
-    target = `${'atMost' in t ? '<=' : '>='} ${t.on === 'ratio' ? `${limit}x` : show(limit).replace(/\.0+ /, ' ')}`;
+    target = `${'atMost' in t ? '<=' : '>='} ${limit}${t.on === 'ratio' ? 'x' : ` ${m.unit}`}`;
     if (subject === undefined || !Number.isFinite(subject)) met = 'NO (no figure)';
     else met = ('atMost' in t ? subject <= limit : subject >= limit) ? 'yes' : 'NO';
   }

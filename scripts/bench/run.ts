@@ -3,7 +3,8 @@
  * in this one run, printed as a table with ratios. Runs the built bundle (dist/), which is what a board runs.
  *
  *   boot to READY=1        openstarryd to READY=1 at a NOTIFY_SOCKET listener  vs  bare-baseline.mjs (boot-bench.ts)
- *   idle RSS               the daemon with its master agent, after settling      vs  an idle bare node
+ *   idle RSS, CPU          the daemon + master agent after 20 s; CPU over 60 s; RSS per further agent  vs  node + idle
+ *                          worker(s) (idle-bench.ts)
  *   spawn latency          spawnAgent -> running for a worker agent, p50/p99    vs  a bare worker_thread's first message
  *   (the memory and spawn rows are repeated with `agents.warmSpares: 1`, the trade-off a user can choose)
  *   control round trip     listAgents over the Unix socket, p50/p99              (target only)
@@ -22,7 +23,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ControlClient } from '../../runtime/control/control-client.ts';
-import { DAEMON, daemonEnv, fmt, print, ROOT, rows, warmConfig } from './bench-table.ts';
+import { DAEMON, daemonEnv, fmt, print, ROOT, rows } from './bench-table.ts';
 import type { BenchArgs, Selectable } from './bench-args.ts';
 import { parseBenchArgs, selectBenches, USAGE } from './bench-args.ts';
 import { writeResults } from './bench-results.ts';
@@ -34,23 +35,11 @@ import { benchEventToAction } from './orchestration-bench.ts';
 import { benchSdNotify } from './sd-notify-bench.ts';
 import { benchCliCall } from './cli-bench.ts';
 import { benchBoot } from './boot-bench.ts';
+import { benchIdle, idleGroup } from './idle-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
-import { rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { sleep, startUntil, stop } from './measure.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-async function benchIdleRss(work: string, warm: boolean): Promise<void> {
-  const bare = await startUntil(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], process.env, /ready/);
-  const args = warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON];
-  const daemon = await startUntil(process.execPath, args, await daemonEnv(path.join(work, warm ? 'rss-warm' : 'rss')), / ready in \d+ ms/);
-  await sleep(3000);
-  const ours = await rssBytes(daemon.child.pid as number);
-  const base = await rssBytes(bare.child.pid as number);
-  await stop(daemon.child);
-  await stop(bare.child);
-  const ratio = ours / base;
-  rows.push({ metric: `idle RSS, daemon + master agent${warm ? ' (warmSpares: 1)' : ''}`, ours: fmt(ours / 2 ** 20, 'MB'), base: fmt(base / 2 ** 20, 'MB'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.3x', met: ratio <= 1.3 ? 'yes' : 'NO' });
-}
 
 /** Spec 002 phase 1.3: SIGKILL the daemon with N agents running; how long the next boot takes to bring them back. */
 async function benchRecovery(work: string, n: number): Promise<void> {
@@ -87,12 +76,18 @@ async function benchStateFile(work: string): Promise<void> {
   rows.push({ metric: 'state file, 10 agents x 10 saves/s', ours: `${kib(r.bytesPerMinute)} (${Math.round(r.writesPerMinute)} writes/min)`, base: kib(r.naiveBytesPerMinute), ratio: `${(r.naiveBytesPerMinute / Math.max(1, r.bytesPerMinute)).toFixed(0)}x less`, target: 'coalesced', met: r.writesPerMinute <= 31 ? 'yes' : 'NO' });
 }
 
+/** The idle rows share their daemons (idle-bench.ts): they need to know which of them were selected. */
+let selectedIds: readonly string[] = [];
+const idle = idleGroup(() => selectedIds);
+
 /** Every benchmark by id, in the order they run; `lean` ones are issue 12's rows (`npm run bench -- lean`). */
 const BENCHES: readonly Bench[] = [
   { id: 'boot', lean: true, run: benchBoot },
   { id: 'cli', lean: true, run: benchCliCall },
-  { id: 'idle-rss', lean: true, run: (work) => benchIdleRss(work, false) },
-  { id: 'idle-rss-warm', lean: false, run: (work) => benchIdleRss(work, true) },
+  { id: 'idle-rss', lean: true, run: idle },
+  { id: 'agent-rss', lean: true, run: idle },
+  { id: 'idle-cpu', lean: true, run: idle },
+  { id: 'idle-rss-warm', lean: false, run: (work) => benchIdle(work, new Set(['idle-rss']), true) },
   { id: 'spawn', lean: true, run: (work) => benchSpawnAndRoundTrip(work, false) },
   { id: 'spawn-warm', lean: false, run: (work) => benchSpawnAndRoundTrip(work, true) },
   { id: 'sensor', lean: true, run: benchSensorReads },
@@ -119,6 +114,7 @@ if (args.help || args.list) {
   process.exit(0);
 }
 const selected = selectBenches(BENCHES, args);
+selectedIds = selected.map((b) => b.id);
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run: ${selected.map((b) => b.id).join(', ')}\n`);
