@@ -16,6 +16,7 @@
  *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
  *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
  *   CLI call               `openstarry ps` against the daemon, wall time, median  vs  `node -e 0` (cli-bench.ts)
+ *   arm64 boot             the packaged arm64 runtime under qemu-aarch64 to READY=1, <= 4 s (qemu-boot-bench.ts)
  *
  *   npm run bench -- [lean] [--only ID,ID] [--out PATH] [--list]   (bench-args.ts; ids: --list)
  */
@@ -36,6 +37,7 @@ import { benchSdNotify } from './sd-notify-bench.ts';
 import { benchCliCall } from './cli-bench.ts';
 import { benchBoot } from './boot-bench.ts';
 import { benchIdle, idleGroup } from './idle-bench.ts';
+import { benchQemuBoot } from './qemu-boot-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { sleep, startUntil, stop } from './measure.ts';
 
@@ -98,6 +100,7 @@ const BENCHES: readonly Bench[] = [
   { id: 'event-action', lean: true, run: benchEventToAction },
   { id: 'isolation', lean: false, run: benchAllIsolationDrivers },
   { id: 'sd-notify', lean: false, run: benchSdNotify },
+  { id: 'qemu-boot', lean: true, run: benchQemuBoot },
 ];
 
 interface Bench extends Selectable { run(work: string): Promise<void> }
