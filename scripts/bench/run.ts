@@ -17,6 +17,7 @@
  *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
  *   CLI call               `openstarry ps` against the daemon, wall time, median  vs  `node -e 0` (cli-bench.ts)
  *   arm64 boot             the packaged arm64 runtime under qemu-aarch64 to READY=1, <= 4 s (qemu-boot-bench.ts)
+ *   Node-RED 4             idle RSS and boot beside the daemon, reported, not a target (node-red-bench.ts)
  *
  *   npm run bench -- [lean] [--only ID,ID] [--out PATH] [--list]   (bench-args.ts; ids: --list)
  */
@@ -38,6 +39,7 @@ import { benchCliCall } from './cli-bench.ts';
 import { benchBoot } from './boot-bench.ts';
 import { benchIdle, idleGroup } from './idle-bench.ts';
 import { benchQemuBoot } from './qemu-boot-bench.ts';
+import { benchNodeRed } from './node-red-bench.ts';
 import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
 import { sleep, startUntil, stop } from './measure.ts';
 
@@ -101,6 +103,7 @@ const BENCHES: readonly Bench[] = [
   { id: 'isolation', lean: false, run: benchAllIsolationDrivers },
   { id: 'sd-notify', lean: false, run: benchSdNotify },
   { id: 'qemu-boot', lean: true, run: benchQemuBoot },
+  { id: 'node-red', lean: true, run: benchNodeRed },
 ];
 
 interface Bench extends Selectable { run(work: string): Promise<void> }
