@@ -100,8 +100,10 @@ const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
   console.log(`openstarryd benchmarks — node ${process.version}, lean rows: medians of ${rounds('fast')} (fast) / ${rounds('slow')} (slow) rounds, baselines measured in the same run: ${selected.map((b) => b.id).join(', ')}\n`);
   for (const bench of selected) {
+    const t0 = performance.now();
     try {
       await bench.run(work);
+      console.log(`${bench.id}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } catch (err) {
       // One broken benchmark must not cost the others' figures: its row says why, and the run exits 1.
       process.exitCode = 1;
