@@ -1,0 +1,27 @@
+// The bench's measuring helpers: how many rounds a row runs, and a process's CPU time read from /proc (no timing
+// asserted: only that the figure is read and grows with work done).
+import t from 'tap';
+import { cpuSeconds, median, percentile, rounds } from './measure.ts';
+
+t.test('rounds: BENCH_ROUNDS when it is a positive integer, else 5 fast / 3 slow', async (t) => {
+  t.equal(rounds('fast', {}), 5);
+  t.equal(rounds('slow', {}), 3);
+  t.equal(rounds('slow', { BENCH_ROUNDS: '7' }), 7);
+  t.equal(rounds('fast', { BENCH_ROUNDS: '0' }), 5);
+  t.equal(rounds('fast', { BENCH_ROUNDS: 'many' }), 5);
+});
+
+t.test('percentile and median', async (t) => {
+  t.equal(median([3, 1, 2]), 2);
+  t.equal(percentile([1, 2, 3, 4], 99), 4);
+  t.ok(Number.isNaN(median([])));
+});
+
+t.test('cpuSeconds reads utime + stime of a process and grows with work', async (t) => {
+  const before = await cpuSeconds(process.pid);
+  let x = 0;
+  const until = process.cpuUsage().user + 300_000;
+  while (process.cpuUsage().user < until) x += Math.sqrt(x + 1);
+  const after = await cpuSeconds(process.pid);
+  t.ok(before > 0 && after > before, `${before} s -> ${after} s`);
+});
