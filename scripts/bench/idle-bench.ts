@@ -18,7 +18,7 @@ import path from 'node:path';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import type { Row } from './bench-table.ts';
 import { DAEMON, daemonEnv, measuredRow, ROOT, rows, warmConfig } from './bench-table.ts';
-import { cpuSeconds, median, rounds, rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { cpuSeconds, median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
 import { BARE_BASELINE } from './notify-boot.ts';
 
 export type IdlePart = 'idle-rss' | 'idle-cpu' | 'agent-rss';
@@ -80,7 +80,7 @@ async function idleRound(work: string, round: number, parts: ReadonlySet<IdlePar
   const home = path.join(work, `idle-${warm ? 'warm-' : ''}${round}`);
   const args = warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON];
   const t0 = performance.now();
-  const [bare, daemon] = await Promise.all([startBare(), startUntil(process.execPath, args, await daemonEnv(home), / ready in \d+ ms/, 90_000)]);
+  const [bare, daemon] = await startedTogether([startBare(), startUntil(process.execPath, args, await daemonEnv(home), / ready in \d+ ms/, 90_000)] as const);
   try {
     await sleep(seconds('BENCH_IDLE_RSS_SECONDS', 20) - (performance.now() - t0));
     const pid = daemon.child.pid as number;

@@ -1,7 +1,8 @@
-// The bench's measuring helpers: how many rounds a row runs, and a process's CPU time read from /proc (no timing
-// asserted: only that the figure is read and grows with work done).
+// The bench's measuring helpers: how many rounds a row runs, a process's CPU time read from /proc (no timing
+// asserted: only that the figure is read and grows with work done), and no stray process when one of two fails.
 import t from 'tap';
-import { cpuSeconds, median, percentile, rounds } from './measure.ts';
+import { spawn } from 'node:child_process';
+import { cpuSeconds, median, percentile, rounds, startedTogether } from './measure.ts';
 
 t.test('rounds: BENCH_ROUNDS when it is a positive integer, else 5 fast / 3 slow', async (t) => {
   t.equal(rounds('fast', {}), 5);
@@ -24,4 +25,13 @@ t.test('cpuSeconds reads utime + stime of a process and grows with work', async 
   while (process.cpuUsage().user < until) x += Math.sqrt(x + 1);
   const after = await cpuSeconds(process.pid);
   t.ok(before > 0 && after > before, `${before} s -> ${after} s`);
+});
+
+t.test('startedTogether: when one start fails, the started one is stopped and the failure is thrown', async (t) => {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  await t.rejects(startedTogether([Promise.resolve({ child }), Promise.reject(new Error('no ready line'))] as const), /no ready line/);
+  t.equal(await exited, 'SIGKILL');
+  const both = await startedTogether([Promise.resolve({ child, n: 1 }), Promise.resolve({ child, n: 2 })] as const);
+  t.same(both.map((b) => b.n), [1, 2]);
 });

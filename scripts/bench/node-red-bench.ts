@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { startNotifyListener } from '../testing/notify-listener.ts';
 import { hasTool } from '../testing/system-deps.ts';
 import { DAEMON, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
-import { median, rounds, rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
 import { bootToReady } from './notify-boot.ts';
 
 const run = promisify(execFile);
@@ -80,7 +80,7 @@ export async function benchNodeRed(work: string): Promise<void> {
   const rss = await Promise.all(
     Array.from({ length: slow }, async (_, i) => {
       const t0 = performance.now();
-      const [daemon, red] = await Promise.all([startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-daemon-${i}`)), / ready in \d+ ms/, 90_000), startNodeRed(nodeRed.red, path.join(work, `nr-rss-${i}`))]);
+      const [daemon, red] = await startedTogether([startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-daemon-${i}`)), / ready in \d+ ms/, 90_000), startNodeRed(nodeRed.red, path.join(work, `nr-rss-${i}`))] as const);
       try {
         await sleep(after - (performance.now() - t0));
         return { ours: await rssBytes(daemon.child.pid as number), theirs: await rssBytes(red.child.pid as number) };
