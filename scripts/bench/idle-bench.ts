@@ -146,7 +146,12 @@ export async function benchIdle(work: string, parts: ReadonlySet<IdlePart>, warm
 }
 
 /** The idle ids share their daemons: the first one run measures every selected part, the others find it done. */
-export function idleGroup(selected: () => readonly string[]): (work: string) => Promise<void> {
+export function idleGroup(selected: () => readonly string[]): (work: string) => Promise<string | undefined> {
   let done: Promise<void> | undefined;
-  return (work) => (done ??= benchIdle(work, new Set(IDLE_PARTS.filter((p) => selected().includes(p)))));
+  return async (work) => {
+    if (done) return done.then(() => 'measured with the first idle row');
+    done = benchIdle(work, new Set(IDLE_PARTS.filter((p) => selected().includes(p))));
+    await done;
+    return undefined;
+  };
 }
