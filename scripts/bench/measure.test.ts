@@ -2,7 +2,7 @@
 // asserted: only that the figure is read and grows with work done), and no stray process when one of two fails.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { cpuSeconds, median, percentile, rounds, startedTogether } from './measure.ts';
+import { bootInTurn, cpuSeconds, median, percentile, rounds, startedTogether } from './measure.ts';
 
 t.test('rounds: BENCH_ROUNDS when it is a positive integer, else 5 fast / 3 slow', async (t) => {
   t.equal(rounds('fast', {}), 5);
@@ -34,4 +34,17 @@ t.test('startedTogether: when one start fails, the started one is stopped and th
   t.equal(await exited, 'SIGKILL');
   const both = await startedTogether([Promise.resolve({ child, n: 1 }), Promise.resolve({ child, n: 2 })] as const);
   t.same(both.map((b) => b.n), [1, 2]);
+});
+
+t.test('bootInTurn: base then ours each round, each stopped before the next; the first round is not counted', async (t) => {
+  const order: string[] = [];
+  const start = (who: string, ms: (round: number) => number) => async (round: number) => {
+    order.push(`${who}${round}`);
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    return { child, ms: ms(round) };
+  };
+  const medians = await bootInTurn(3, start('ours', (r) => (r === 0 ? 1000 : r * 10)), start('base', (r) => (r === 0 ? 1000 : r)));
+  t.same(medians, { ours: 20, base: 2 });
+  t.same(order, ['base0', 'ours0', 'base1', 'ours1', 'base2', 'ours2', 'base3', 'ours3']);
 });

@@ -97,3 +97,19 @@ export async function startedTogether<T extends readonly Promise<{ child: ChildP
   }
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
+
+/**
+ * Boots `ours` and `base` in turn, `n` times each after one untimed round (the disk cache then holds both), each
+ * stopped before the next starts; resolves with the medians of their times. `round` is 0 for the untimed one.
+ */
+export async function bootInTurn(n: number, ours: (round: number) => Promise<{ child: ChildProcess; ms: number }>, base: (round: number) => Promise<{ child: ChildProcess; ms: number }>): Promise<{ ours: number; base: number }> {
+  const times = { ours: [] as number[], base: [] as number[] };
+  for (let round = 0; round <= n; round++) {
+    for (const [which, start] of [['base', base], ['ours', ours]] as const) {
+      const started = await start(round);
+      await stop(started.child);
+      if (round > 0) times[which].push(started.ms);
+    }
+  }
+  return { ours: median(times.ours), base: median(times.base) };
+}

@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { startNotifyListener } from '../testing/notify-listener.ts';
 import { hasTool } from '../testing/system-deps.ts';
 import { DAEMON, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
-import { median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
+import { bootInTurn, median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
 import { bootToReady } from './notify-boot.ts';
 
 const run = promisify(execFile);
@@ -95,18 +95,12 @@ export async function benchNodeRed(work: string): Promise<void> {
   const fast = rounds('fast');
   const listener = await startNotifyListener(path.join(work, 'nr-notify.sock'));
   try {
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let i = -1; i < fast; i++) {
-      const d = await bootToReady(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-boot-${i + 1}`)), listener);
-      await stop(d.child);
-      const r = await startNodeRed(nodeRed.red, path.join(work, `nr-boot-${i + 1}-red`));
-      await stop(r.child);
-      if (i < 0) continue; // the untimed first round: the disk cache holds both
-      ours.push(d.ms);
-      theirs.push(r.ms);
-    }
-    rows.push(measuredRow({ metric: `boot: daemon to READY=1 vs ${name} to "Started flows", median of ${fast}`, value: median(ours), unit: 'ms', baseline: median(theirs), target: 'reported' }));
+    const boot = await bootInTurn(
+      fast,
+      async (round) => bootToReady(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-boot-${round}`)), listener),
+      (round) => startNodeRed(nodeRed.red, path.join(work, `nr-boot-${round}-red`)),
+    );
+    rows.push(measuredRow({ metric: `boot: daemon to READY=1 vs ${name} to "Started flows", median of ${fast}`, value: boot.ours, unit: 'ms', baseline: boot.base, target: 'reported' }));
   } finally {
     await listener.close();
   }
