@@ -1,179 +1,120 @@
 /**
- * `npm run bench`: the walking skeleton's speed and memory targets, each measured side by side with its baseline
- * in this one run, printed as a table with ratios. Runs the built bundle (dist/), which is what a board runs.
+ * `npm run bench`: the runtime's speed and memory figures, each measured side by side with its baseline in this one
+ * run, printed as a table with ratios and written as JSON (bench-results.ts). Runs the built bundle (dist/), which
+ * is what a board runs. `lean` marks issue 12's rows (`npm run bench -- lean`); a lean row is repeated
+ * (BENCH_ROUNDS, else 5 for a fast row, 3 for a slow one) and its median reported.
  *
- *   boot to READY          openstarryd (control, board, design, master online)  vs  `node -e` printing a line
- *   idle RSS               the daemon with its master agent, after settling      vs  an idle bare node
- *   spawn latency          spawnAgent -> running for a worker agent, p50/p99    vs  a bare worker_thread's first message
- *   (the memory and spawn rows are repeated with `agents.warmSpares: 1`, the trade-off a user can choose)
- *   control round trip     listAgents over the Unix socket, p50/p99              (target only)
- *   HAL sensor reads       from a worker agent, reads/s and p50/p99              vs  a raw MessagePort round trip
- *   camera to an agent     frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
- *   state file             bytes written per minute, 10 agents saving every 100 ms, vs a write per update
- *   event -> action        mosquitto publish -> rule -> spawn -> the agent's start(), p50/p99 (orchestration-bench.ts)
- *   MQTT link              QoS 1 throughput, drain of 10,000 queued, queue cost vs a rewrite per message (mqtt-bench.ts)
- *   isolation drivers      worker vs process side by side: start -> running, idle RSS per agent, HAL reads/s
- *   sd_notify              the addon vs forking systemd-notify from a daemon-sized process, per message (sd-notify-bench.ts)
- *   CLI call               `openstarry ps` against the daemon, wall time, median  vs  `node -e 0` (cli-bench.ts)
+ *   id             row(s)                                                       baseline / target
+ *   boot           lean: boot to READY=1 at a real NOTIFY_SOCKET listener      bare-baseline.mjs (1 worker, a Unix
+ *                  (boot-bench.ts)                                              socket, READY=1); <= 2.5x
+ *   cli            lean: one `openstarry ps`, wall time (cli-bench.ts)           `node -e 0`; <= 1.5x
+ *   idle-rss       lean: idle RSS 20 s after spawn, daemon + master agent,      node holding 1 idle worker; <= 1.25x
+ *                  broker and dashboard on (idle-bench.ts)
+ *   agent-rss      lean: RSS per further worker agent, 10 hello-sensor          per further bare worker; <= 1.2x
+ *   idle-cpu       lean: idle CPU over 60 s, % of one core                      <= 0.5 %
+ *   idle-rss-warm  idle RSS with agents.warmSpares: 1                           node holding 1 idle worker
+ *   spawn          lean: spawn -> running p50/p99, listAgents round trip        a bare worker's first message
+ *                  (spawn-bench.ts)
+ *   spawn-warm     the same with agents.warmSpares: 1
+ *   sensor         lean: HAL sensor reads from a worker agent, p50/p99, reads/s a raw MessagePort round trip
+ *                  (hal-bench.ts)
+ *   camera         frames/s delivered, daemon RSS over the run (BENCH_CAMERA_SECONDS, default 60)
+ *   state-file     bytes written per minute, 10 agents saving every 100 ms     a write per update
+ *   recovery       10 agents back after a daemon SIGKILL
+ *   mqtt           lean: QoS 1 throughput, drain of 10,000 queued; queue cost   bare mqtt.js to the same mosquitto
+ *                  (mqtt-bench.ts)
+ *   event-action   lean: mosquitto publish -> rule -> spawn -> start(), p50/p99 a bare publish -> subscriber round trip
+ *                  (orchestration-bench.ts)
+ *   isolation      worker vs process drivers: start -> running, idle RSS, HAL reads/s (isolation-bench.ts)
+ *   sd-notify      the addon vs forking systemd-notify, per message (sd-notify-bench.ts)
+ *   qemu-boot      lean: the packaged arm64 runtime under qemu-aarch64 to      <= 4 s
+ *                  READY=1 (qemu-boot-bench.ts)
+ *   node-red       lean, reported: idle RSS and boot beside Node-RED 4          (node-red-bench.ts)
+ *
+ *   npm run bench -- [lean] [--only ID,ID] [--out PATH] [--list]   (bench-args.ts)
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { ControlClient } from '../../runtime/control/control-client.ts';
-import { DAEMON, daemonEnv, fmt, print, rows } from './bench-table.ts';
-import { benchCamera, benchSensorReads } from './hal-bench.ts';
-import { benchMqtt } from './mqtt-bench.ts';
-import { benchAllIsolationDrivers } from './isolation-bench.ts';
-import { benchEventToAction } from './orchestration-bench.ts';
-import { benchSdNotify } from './sd-notify-bench.ts';
+import type { BenchArgs, Selectable } from './bench-args.ts';
+import { parseBenchArgs, selectBenches, USAGE } from './bench-args.ts';
+import { writeResults } from './bench-results.ts';
+import { print, ROOT, rows } from './bench-table.ts';
+import { benchBoot } from './boot-bench.ts';
 import { benchCliCall } from './cli-bench.ts';
-import { benchStateWrites } from '../../runtime/state/state-write-bench.ts';
-import { median, percentile, rssBytes, sleep, startUntil, stop } from './measure.ts';
+import { benchCamera, benchSensorReads } from './hal-bench.ts';
+import { benchIdle, idleGroup } from './idle-bench.ts';
+import { benchAllIsolationDrivers } from './isolation-bench.ts';
+import { rounds } from './measure.ts';
+import { benchMqtt } from './mqtt-bench.ts';
+import { benchNodeRed } from './node-red-bench.ts';
+import { benchEventToAction } from './orchestration-bench.ts';
+import { benchQemuBoot } from './qemu-boot-bench.ts';
+import { benchRecovery } from './recovery-bench.ts';
+import { benchSdNotify } from './sd-notify-bench.ts';
+import { benchSpawnAndRoundTrip } from './spawn-bench.ts';
+import { benchStateFile } from './state-file-bench.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** The idle rows share their daemons (idle-bench.ts): they need to know which of them were selected. */
+let selectedIds: readonly string[] = [];
+const idle = idleGroup(() => selectedIds);
 
-async function benchBoot(work: string): Promise<void> {
-  const ours: number[] = [];
-  const base: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const b = await startUntil(process.execPath, ['-e', "console.log('ready')"], process.env, /ready/);
-    base.push(b.ms);
-    await stop(b.child);
-    const d = await startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `boot-${i}`)), / ready in \d+ ms/);
-    ours.push(d.ms);
-    await stop(d.child);
-  }
-  const ratio = median(ours) / median(base);
-  rows.push({ metric: 'boot to READY (median)', ours: fmt(median(ours), 'ms'), base: fmt(median(base), 'ms'), ratio: `${ratio.toFixed(2)}x`, target: '<= 3x', met: ratio <= 3 ? 'yes' : 'NO' });
+/** Every benchmark by id, in the order they run; `lean` ones are issue 12's rows (`npm run bench -- lean`). */
+const BENCHES: readonly Bench[] = [
+  { id: 'boot', lean: true, run: benchBoot },
+  { id: 'cli', lean: true, run: benchCliCall },
+  { id: 'idle-rss', lean: true, run: idle },
+  { id: 'agent-rss', lean: true, run: idle },
+  { id: 'idle-cpu', lean: true, run: idle },
+  { id: 'idle-rss-warm', lean: false, run: (work) => benchIdle(work, new Set(['idle-rss']), true) },
+  { id: 'spawn', lean: true, run: (work) => benchSpawnAndRoundTrip(work, false) },
+  { id: 'spawn-warm', lean: false, run: (work) => benchSpawnAndRoundTrip(work, true) },
+  { id: 'sensor', lean: true, run: benchSensorReads },
+  { id: 'camera', lean: false, run: benchCamera },
+  { id: 'state-file', lean: false, run: benchStateFile },
+  { id: 'recovery', lean: false, run: (work) => benchRecovery(work, 10) },
+  { id: 'mqtt', lean: true, run: benchMqtt },
+  { id: 'event-action', lean: true, run: benchEventToAction },
+  { id: 'isolation', lean: false, run: benchAllIsolationDrivers },
+  { id: 'sd-notify', lean: false, run: benchSdNotify },
+  { id: 'qemu-boot', lean: true, run: benchQemuBoot },
+  { id: 'node-red', lean: true, run: benchNodeRed },
+];
+
+/** run() may answer a note to print instead of its duration. */
+interface Bench extends Selectable { run(work: string): Promise<string | undefined | void> }
+
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(process.argv.slice(2), ROOT, BENCHES.map((b) => b.id));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
 }
-
-/** A config file turning on warm spares (agents.warmSpares), for the side-by-side rows. */
-async function warmConfig(work: string): Promise<string> {
-  const file = path.join(work, 'warm.yaml');
-  await writeFile(file, 'agents:\n  warmSpares: 1\n');
-  return file;
+if (args.help || args.list) {
+  console.log(args.help ? USAGE : BENCHES.map((b) => `${b.id}${b.lean ? ' (lean)' : ''}`).join('\n'));
+  process.exit(0);
 }
-
-async function benchIdleRss(work: string, warm: boolean): Promise<void> {
-  const bare = await startUntil(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], process.env, /ready/);
-  const args = warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON];
-  const daemon = await startUntil(process.execPath, args, await daemonEnv(path.join(work, warm ? 'rss-warm' : 'rss')), / ready in \d+ ms/);
-  await sleep(3000);
-  const ours = await rssBytes(daemon.child.pid as number);
-  const base = await rssBytes(bare.child.pid as number);
-  await stop(daemon.child);
-  await stop(bare.child);
-  const ratio = ours / base;
-  rows.push({ metric: `idle RSS, daemon + master agent${warm ? ' (warmSpares: 1)' : ''}`, ours: fmt(ours / 2 ** 20, 'MB'), base: fmt(base / 2 ** 20, 'MB'), ratio: `${ratio.toFixed(2)}x`, target: '<= 1.3x', met: ratio <= 1.3 ? 'yes' : 'NO' });
-}
-
-async function bareWorkerStart(): Promise<number> {
-  const t0 = performance.now();
-  const w = new Worker("require('node:worker_threads').parentPort.postMessage('up')", { eval: true });
-  await new Promise((r) => w.once('message', r));
-  const ms = performance.now() - t0;
-  await w.terminate();
-  return ms;
-}
-
-async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promise<void> {
-  const agentDir = path.join(work, 'bench-agent');
-  await mkdir(agentDir, { recursive: true });
-  await writeFile(path.join(agentDir, 'agent.json'), JSON.stringify({ id: 'bench-idle', version: '1.0.0', plugins: ['./idle.js'] }));
-  await writeFile(path.join(agentDir, 'idle.js'), "export default { name: 'idle', start() { this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n");
-  const home = path.join(work, warm ? 'spawn-warm' : 'spawn');
-  const env = await daemonEnv(home);
-  const daemon = await startUntil(process.execPath, warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON], env, / ready in \d+ ms/);
-  const label = warm ? ' (warmSpares: 1)' : '';
-  const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
-  try {
-    const spawnMs: number[] = [];
-    const workerMs: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      workerMs.push(await bareWorkerStart());
-      // Give the driver the time a real spawn rate would: a warm spare needs ~40 ms to be booted again.
-      if (warm) await sleep(100);
-      const t0 = performance.now();
-      const s = await client.call('spawnAgent', [path.join(agentDir, 'agent.json')]);
-      spawnMs.push(performance.now() - t0);
-      if (s.state !== 'running') throw new Error(`bench agent did not run: ${JSON.stringify(s)}`);
-      await client.call('killAgent', [s.pid, 'SIGKILL']);
-    }
-    const p50 = percentile(spawnMs, 50);
-    rows.push({ metric: `spawn -> running, worker agent p50${label}`, ours: fmt(p50, 'ms'), base: fmt(percentile(workerMs, 50), 'ms'), ratio: `${(p50 / percentile(workerMs, 50)).toFixed(2)}x`, target: '<= 30 ms', met: p50 <= 30 ? 'yes' : 'NO' });
-    rows.push({ metric: `spawn -> running, worker agent p99${label}`, ours: fmt(percentile(spawnMs, 99), 'ms'), base: fmt(percentile(workerMs, 99), 'ms'), ratio: `${(percentile(spawnMs, 99) / percentile(workerMs, 99)).toFixed(2)}x`, target: '-', met: '-' });
-    if (warm) return;
-
-    for (let i = 0; i < 200; i++) await client.call('listAgents'); // warm up
-    const rtt: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const t0 = performance.now();
-      await client.call('listAgents');
-      rtt.push(performance.now() - t0);
-    }
-    rows.push({ metric: 'listAgents round trip p50', ours: fmt(percentile(rtt, 50), 'ms'), base: '-', ratio: '-', target: '-', met: '-' });
-    const p99 = percentile(rtt, 99);
-    rows.push({ metric: 'listAgents round trip p99', ours: fmt(p99, 'ms'), base: '-', ratio: '-', target: '<= 5 ms', met: p99 <= 5 ? 'yes' : 'NO' });
-  } finally {
-    client.close();
-    await stop(daemon.child);
-  }
-}
-
-/** Spec 002 phase 1.3: SIGKILL the daemon with N agents running; how long the next boot takes to bring them back. */
-async function benchRecovery(work: string, n: number): Promise<void> {
-  const home = path.join(work, 'recovery');
-  const env = await daemonEnv(home);
-  const first = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
-  const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
-  for (let i = 0; i < n; i++) {
-    const dir = path.join(work, 'recovery-agents', `idle-${i}`);
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'agent.json'), JSON.stringify({ id: `idle-${i}`, version: '1.0.0', plugins: ['./idle.js'] }));
-    await writeFile(path.join(dir, 'idle.js'), "export default { name: 'idle', start(ctx) { ctx.state.set({ up: true }); this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n");
-    await client.call('spawnAgent', [path.join(dir, 'agent.json')]);
-  }
-  client.close();
-  await sleep(2500); // one coalesced journal write
-  await stop(first.child, 'SIGKILL');
-  const second = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
-  const c2 = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
-  const status = await c2.call('status');
-  c2.close();
-  await stop(second.child);
-  const phase = status.phases.find((p) => p.name === 'recovery');
-  const restored = status.recovery?.restored.length ?? 0;
-  rows.push({ metric: `recover ${n} agents after a daemon SIGKILL`, ours: fmt(second.ms, 'ms'), base: `phase ${fmt(phase?.durationMs ?? Number.NaN, 'ms')}`, ratio: '-', target: `${n} restored`, met: restored === n ? `yes (${restored})` : `NO (${restored})` });
-}
-
-/** The state DB under 10 agents saving every 100 ms: what reaches the SD card, vs a write per update. */
-async function benchStateFile(work: string): Promise<void> {
-  const dir = path.join(work, 'state');
-  await mkdir(dir, { recursive: true });
-  const r = await benchStateWrites(dir, { agents: 10, hz: 10, seconds: Number(process.env.BENCH_STATE_SECONDS ?? 20) });
-  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB/min`;
-  rows.push({ metric: 'state file, 10 agents x 10 saves/s', ours: `${kib(r.bytesPerMinute)} (${Math.round(r.writesPerMinute)} writes/min)`, base: kib(r.naiveBytesPerMinute), ratio: `${(r.naiveBytesPerMinute / Math.max(1, r.bytesPerMinute)).toFixed(0)}x less`, target: 'coalesced', met: r.writesPerMinute <= 31 ? 'yes' : 'NO' });
-}
-
+const selected = selectBenches(BENCHES, args);
+selectedIds = selected.map((b) => b.id);
 const work = await mkdtemp(path.join(tmpdir(), 'os-bench-'));
 try {
-  console.log(`openstarryd benchmarks — node ${process.version}, ${ROUNDS} boot rounds, baselines measured in the same run\n`);
-  await benchBoot(work);
-  await benchCliCall(work);
-  await benchIdleRss(work, false);
-  await benchIdleRss(work, true);
-  await benchSpawnAndRoundTrip(work, false);
-  await benchSpawnAndRoundTrip(work, true);
-  await benchSensorReads(work);
-  await benchCamera(work);
-  await benchStateFile(work);
-  await benchRecovery(work, 10);
-  await benchMqtt(work);
-  await benchEventToAction(work);
-  await benchAllIsolationDrivers(work);
-  await benchSdNotify(work);
+  console.log(`openstarryd benchmarks — node ${process.version}, lean rows: medians of ${rounds('fast')} (fast) / ${rounds('slow')} (slow) rounds, baselines measured in the same run: ${selected.map((b) => b.id).join(', ')}\n`);
+  for (const bench of selected) {
+    const t0 = performance.now();
+    try {
+      const note = await bench.run(work);
+      console.log(`${bench.id}: ${note ?? `${((performance.now() - t0) / 1000).toFixed(1)} s`}`);
+    } catch (err) {
+      // One broken benchmark must not cost the others' figures: its row says why, and the run exits 1.
+      process.exitCode = 1;
+      rows.push({ metric: bench.id, ours: `FAILED: ${String((err as Error).message).split('\n')[0]}`, base: '-', ratio: '-', target: '-', met: 'NO' });
+      console.error(`${bench.id}:`, err);
+    }
+  }
   print();
+  await writeResults(args.out, rows, process.argv.slice(2));
+  console.log(`\n${path.relative(process.cwd(), args.out) || args.out} written`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
