@@ -6,7 +6,7 @@
 //   dist/chunk-*.js      code the two share, and what is loaded only by a dynamic import(): a CLI command's own
 //                        (`start`: the daemon; `validate`: the schemas; `design-layer serve`: the service) and the
 //                        daemon's lazy parts (drivers some boards use); in dist/ itself, so import.meta.url still
-//                        finds the files beside it (agent-host.js, sim-frames/, node_modules/ one level up)
+//                        finds the files beside it (agent-host.cjs, sim-frames/, node_modules/ one level up)
 //   dist/agent-host.cjs  the entry of every worker-thread isolate (found beside the daemon bundle)
 //   dist/agent-process.mjs  the entry of every process isolate: self-contained, because the child's permission
 //                        model grants read access to this one file only (.mjs: no package.json lookup needed)
