@@ -76,6 +76,7 @@ export class MqttLink {
   #window = MAX_WINDOW;
   readonly #inflight = new Set<number>();
   #sentUpTo = 0;
+  #pumpScheduled = false;
   #counters = { droppedQos0: 0, rejected: 0, reconnects: 0 };
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -148,7 +149,7 @@ export class MqttLink {
       return 'sent';
     }
     queue.push(full, body, { retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });
-    this.#pump();
+    this.#schedulePump();
     return 'queued';
   }
 
@@ -334,7 +335,21 @@ export class MqttLink {
     } else {
       this.#queue?.ack(seq);
     }
-    this.#pump();
+    this.#schedulePump();
+  }
+
+  /**
+   * One pump per synchronous run, on a microtask: mqtt.js hands the PUBACKs of one socket read to #onPubAck one by
+   * one (on process.nextTick), and a burst of publish() calls comes in one run. Pumping once after all of them
+   * sends the freed window's messages together, and mqtt.js's cork/uncork puts them in one write(2).
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #corrProps(correlationData: Buffer | undefined): { properties?: IPublishPacket['properties'] } {

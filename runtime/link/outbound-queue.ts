@@ -5,8 +5,15 @@
  *
  * Storage — an append-only log (format in queue-log-format.ts), NOT lowdb: lowdb rewrites its whole file on each
  * write, so 10,000 queued messages would cost 10,000 rewrites of a growing file (see scripts/bench/mqtt-bench.ts).
- *   - push() appends a PUT frame, ack()/drops append a REMOVE frame, each with one write(2) before it returns, so a
- *     process crash (SIGKILL, OOM) loses nothing that push() accepted.
+ *   - Group commit: push() encodes a PUT frame, ack() notes the sequence number, an overflow drop encodes a REMOVE
+ *     frame; all of one synchronous run of JavaScript (a burst of publishes, the PUBACKs of one socket read) are
+ *     written by ONE write(2) on a microtask — before any timer, I/O callback or network send of the daemon runs,
+ *     the link's pump included — instead of one write(2) each (a write(2) costs more than the rest of a push). The
+ *     acks of the run go out as one REMOVE frame after the run's PUTs. A process that ends before that microtask
+ *     (an uncaught exception, process.exit()) still writes them: a 'process.on("exit")' hook flushes every open
+ *     queue synchronously. Only a kill that lands inside that same synchronous run (SIGKILL, the OOM killer) can
+ *     lose what it pushed — as it could a moment earlier, while push() itself ran; an ack lost that way means
+ *     the message is sent once more after the restart, which at-least-once delivery allows.
  *   - fsync is batched: at most one fdatasync every `fsyncIntervalMs` (default 1000 ms) after a write, plus one at
  *     close. A power cut therefore loses at most the last interval's messages; the torn last frame it may leave is
  *     detected (length + CRC) and cut off at the next open. `fsyncIntervalMs: 0` syncs after every write.
@@ -86,6 +93,9 @@ interface Entry extends QueuedMessage {
 }
 
 export const QUEUE_FILE = 'outbound.log';
+const MAX_ACKS_PER_FRAME = 65_536;
+/** Linux's UIO_MAXIOV: writev(2) takes at most this many buffers at once. */
+const IOV_MAX = 1024;
 
 export class OutboundQueue {
   readonly file: string;
@@ -101,6 +111,10 @@ export class OutboundQueue {
   #syncTimer: unknown;
   #compaction: Promise<void> | undefined;
   #heldDuringCompaction: Buffer[] = [];
+  /** Frames of this run not written yet, and acked sequence numbers not yet in a REMOVE frame (group commit). */
+  #pending: Buffer[] = [];
+  #acked: number[] = [];
+  #flushQueued = false;
   #closed = false;
   readonly #stats = { dropped: 0, coalesced: 0, compactions: 0, discardedTailBytes: 0 };
   #persistError: string | undefined;
@@ -155,7 +169,6 @@ export class OutboundQueue {
     this.#append(frame);
     const dropped = this.#enforceBounds();
     if (dropped.length > 0) this.#append(encodeRemove(dropped));
-    this.#maybeCompact();
     return entry;
   }
 
@@ -177,14 +190,46 @@ export class OutboundQueue {
   /** Removes a message (PUBACK received). False if it is no longer queued (coalesced, dropped, acked). */
   ack(seq: number): boolean {
     if (this.#closed || !this.#remove(seq)) return false;
-    this.#append(encodeRemove([seq]));
-    this.#maybeCompact();
+    this.#acked.push(seq);
+    this.#queueFlush();
     return true;
+  }
+
+  /**
+   * Writes what this run pushed, dropped and acked, with one write(2) (group commit, see the file comment). Runs on
+   * its own on a microtask; callable any time, a no-op when nothing is pending.
+   */
+  flush(): void {
+    this.#flushQueued = false;
+    pendingQueues.delete(this);
+    if (this.#acked.length > 0) {
+      const seqs = this.#acked;
+      this.#acked = [];
+      // MAX_ACKS_PER_FRAME keeps a frame (6 bytes a number) far below MAX_FRAME_BODY.
+      for (let i = 0; i < seqs.length; i += MAX_ACKS_PER_FRAME) this.#append(encodeRemove(seqs.slice(i, i + MAX_ACKS_PER_FRAME)));
+    }
+    if (this.#pending.length === 0) return;
+    const frames = this.#pending;
+    this.#pending = [];
+    if (this.#compaction !== undefined) this.#heldDuringCompaction.push(...frames);
+    else this.#write(frames);
+    this.#maybeCompact();
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    pendingQueues.add(this);
+    installExitFlush();
+    queueMicrotask(() => {
+      if (this.#flushQueued) this.flush();
+    });
   }
 
   /** Flushes, fsyncs and closes the log. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.flush();
     this.#closed = true;
     await this.#compaction;
     if (this.#persistError !== undefined) {
@@ -286,19 +331,17 @@ export class OutboundQueue {
     return dropped;
   }
 
+  /** Counts the frame into the file and leaves it for the run's flush. */
   #append(frame: Buffer): void {
     this.#fileBytes += frame.length;
-    if (this.#compaction !== undefined) {
-      this.#heldDuringCompaction.push(frame);
-      return;
-    }
-    this.#write(frame);
+    this.#pending.push(frame);
+    this.#queueFlush();
   }
 
-  #write(frame: Buffer): void {
-    if (this.#persistError !== undefined || this.#fd === undefined) return;
+  #write(frames: Buffer[]): void {
+    if (this.#persistError !== undefined || this.#fd === undefined || frames.length === 0) return;
     try {
-      fs.writeSync(this.#fd, frame);
+      writeAll(this.#fd, frames);
       if (this.#o.fsyncIntervalMs === 0) fs.fdatasyncSync(this.#fd);
       else this.#scheduleSync();
     } catch (err) {
@@ -325,7 +368,7 @@ export class OutboundQueue {
     this.#compaction = this.#compact()
       .catch((err: unknown) => {
         this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
-        for (const frame of this.#heldDuringCompaction.splice(0)) this.#write(frame);
+        this.#write(this.#heldDuringCompaction.splice(0));
       })
       .finally(() => {
         this.#compaction = undefined;
@@ -356,10 +399,35 @@ export class OutboundQueue {
     // Records appended while the snapshot was written: they belong after it, in the new file.
     const held = this.#heldDuringCompaction.splice(0);
     this.#fileBytes = data.length + held.reduce((n, b) => n + b.length, 0);
-    for (const frame of held) this.#write(frame);
+    this.#write(held);
     this.#liveFrameBytes = [...this.#entries.values()].reduce((n, e) => n + e.frameBytes, 0);
     if (this.#closed) return;
     this.#scheduleSync();
+  }
+}
+
+/** Queues with frames not yet written, for the exit hook. */
+const pendingQueues = new Set<OutboundQueue>();
+let exitFlushInstalled = false;
+
+/** A process that ends before the flush microtask (uncaught exception, process.exit()) still writes its frames. */
+function installExitFlush(): void {
+  if (exitFlushInstalled) return;
+  exitFlushInstalled = true;
+  process.on('exit', () => {
+    for (const q of [...pendingQueues]) q.flush();
+  });
+}
+
+/** writev(2) of all frames, looping over short writes (a write(2) to a regular file may write less than asked). */
+function writeAll(fd: number, frames: Buffer[]): void {
+  let rest = frames;
+  while (rest.length > 0) {
+    let written = fs.writevSync(fd, rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest);
+    let i = 0;
+    while (i < rest.length && written >= (rest[i] as Buffer).length) written -= (rest[i++] as Buffer).length;
+    rest = rest.slice(i);
+    if (written > 0) rest[0] = (rest[0] as Buffer).subarray(written);
   }
 }
 
