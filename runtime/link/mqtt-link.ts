@@ -239,6 +239,10 @@ export class MqttLink {
       return;
     }
     this.#client = client;
+    // Nagle's algorithm off (a TCP or TLS socket; a WebSocket stream has no such switch): a small publish written
+    // while an earlier segment is unacknowledged would otherwise wait for the broker's delayed ACK, up to 40 ms on
+    // Linux (tcp(7) TCP_NODELAY). The pump batches its own writes (one per run), so nothing is gained by Nagle.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
     client.on('connect', (connack) => this.#onConnect(gen, client, connack));
     client.on('message', (topic, payload, packet) => this.#onMessage(gen, topic, payload, packet));
     client.on('error', (err) => {

@@ -104,7 +104,7 @@ t.test('a process that dies without close() loses nothing push() accepted', asyn
   await q1.close();
 });
 
-t.test('group commit: the pushes and acks of one synchronous run reach the file together, on a microtask', async (t) => {
+t.test('group commit: the pushes of one synchronous run reach the file together, on a microtask; acks go with the next write', async (t) => {
   const dir = t.testdir();
   const q = await open(t, dir);
   const file = path.join(dir, QUEUE_FILE);
@@ -115,12 +115,37 @@ t.test('group commit: the pushes and acks of one synchronous run reach the file 
   const twoPuts = statSync(file).size;
   t.ok(twoPuts > 0, 'both written once the run ended');
   q.ack(a.seq);
+  await Promise.resolve();
+  t.equal(statSync(file).size, twoPuts, 'an ack alone waits');
   q.push('p/out/c', buf('3'));
-  t.equal(statSync(file).size, twoPuts);
   await Promise.resolve();
   t.ok(statSync(file).size > twoPuts);
-  const again = await open(t, path.dirname(file));
-  t.same(payloads(again), ['p/out/b=2', 'p/out/c=3'], 'the ack and the later push both reached the file');
+  const again = await open(t, dir);
+  t.same(payloads(again), ['p/out/b=2', 'p/out/c=3'], 'the ack went out with the next push');
+});
+
+t.test('acks alone are written within fsyncIntervalMs, on the injected clock (at once with 0)', async (t) => {
+  const dir = t.testdir();
+  const clock = new ManualClock();
+  const q = await OutboundQueue.open({ dir, clock, fsyncIntervalMs: 500 });
+  t.teardown(() => q.close());
+  const a = q.push('p/out/a', buf('1'));
+  q.push('p/out/b', buf('2'));
+  await Promise.resolve();
+  q.ack(a.seq);
+  await Promise.resolve();
+  t.same(payloads(await open(t, dir)), ['p/out/a=1', 'p/out/b=2'], 'not yet written: a crash now would send it again');
+  clock.advance(500);
+  t.same(payloads(await open(t, dir)), ['p/out/b=2'], 'written when the interval is up');
+
+  const strictDir = t.testdir();
+  const strict = await OutboundQueue.open({ dir: path.join(strictDir, 'strict'), clock, fsyncIntervalMs: 0 });
+  t.teardown(() => strict.close());
+  const s = strict.push('p/out/s', buf('1'));
+  await Promise.resolve();
+  strict.ack(s.seq);
+  await Promise.resolve();
+  t.equal((await open(t, path.join(strictDir, 'strict'))).size, 0, 'fsyncIntervalMs 0: the ack is written at the end of its run');
 });
 
 for (const mode of ['throw', 'exit'] as const) {

@@ -5,15 +5,18 @@
  *
  * Storage — an append-only log (format in queue-log-format.ts), NOT lowdb: lowdb rewrites its whole file on each
  * write, so 10,000 queued messages would cost 10,000 rewrites of a growing file (see scripts/bench/mqtt-bench.ts).
- *   - Group commit: push() encodes a PUT frame, ack() notes the sequence number, an overflow drop encodes a REMOVE
- *     frame; all of one synchronous run of JavaScript (a burst of publishes, the PUBACKs of one socket read) are
- *     written by ONE write(2) on a microtask — before any timer, I/O callback or network send of the daemon runs,
- *     the link's pump included — instead of one write(2) each (a write(2) costs more than the rest of a push). The
- *     acks of the run go out as one REMOVE frame after the run's PUTs. A process that ends before that microtask
- *     (an uncaught exception, process.exit()) still writes them: a 'process.on("exit")' hook flushes every open
- *     queue synchronously. Only a kill that lands inside that same synchronous run (SIGKILL, the OOM killer) can
- *     lose what it pushed — as it could a moment earlier, while push() itself ran; an ack lost that way means
- *     the message is sent once more after the restart, which at-least-once delivery allows.
+ *   - Group commit: push() encodes a PUT frame and an overflow drop a REMOVE frame; all frames of one synchronous
+ *     run of JavaScript (a burst of publishes) are written by ONE write(2) on a microtask — before any timer, I/O
+ *     callback or network send of the daemon runs, the link's pump included — instead of one write(2) each (the
+ *     write(2) costs more than the rest of a push). A process that ends before that microtask (an uncaught
+ *     exception, process.exit()) still writes them: a 'process.on("exit")' hook flushes every open queue
+ *     synchronously. Only a kill that lands inside that same synchronous run (SIGKILL, the OOM killer) can lose
+ *     what it pushed — as it could a moment earlier, while push() itself ran.
+ *   - Acks are lazier still: ack() only notes the sequence number; the noted ones go out as one REMOVE frame with
+ *     the next write, or at the latest `fsyncIntervalMs` later (at once with `fsyncIntervalMs: 0`), or when
+ *     MAX_LAZY_ACKS are waiting, or at close. An ack lost in a crash only means the message is sent once more after
+ *     the restart, which at-least-once delivery allows — and a power cut could already lose that much of the
+ *     file, which is fsynced no more often.
  *   - fsync is batched: at most one fdatasync every `fsyncIntervalMs` (default 1000 ms) after a write, plus one at
  *     close. A power cut therefore loses at most the last interval's messages; the torn last frame it may leave is
  *     detected (length + CRC) and cut off at the next open. `fsyncIntervalMs: 0` syncs after every write.
@@ -44,7 +47,7 @@ import { systemClock } from '../clock.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
-import { decodeLog, encodePut, encodeRemove } from './queue-log-format.ts';
+import { decodeLog, encodePut, encodePutInto, encodeRemove, putFrameLength } from './queue-log-format.ts';
 import { syncDir } from '../state/durable-file.ts';
 
 export interface QueuedMessage {
@@ -94,6 +97,8 @@ interface Entry extends QueuedMessage {
 
 export const QUEUE_FILE = 'outbound.log';
 const MAX_ACKS_PER_FRAME = 65_536;
+/** Acks noted before they are written regardless of the timer (one REMOVE frame of 24 KiB). */
+const MAX_LAZY_ACKS = 4096;
 /** Linux's UIO_MAXIOV: writev(2) takes at most this many buffers at once. */
 const IOV_MAX = 1024;
 
@@ -115,6 +120,7 @@ export class OutboundQueue {
   #pending: Buffer[] = [];
   #acked: number[] = [];
   #flushQueued = false;
+  #ackTimer: unknown;
   #closed = false;
   readonly #stats = { dropped: 0, coalesced: 0, compactions: 0, discardedTailBytes: 0 };
   #persistError: string | undefined;
@@ -191,7 +197,8 @@ export class OutboundQueue {
   ack(seq: number): boolean {
     if (this.#closed || !this.#remove(seq)) return false;
     this.#acked.push(seq);
-    this.#queueFlush();
+    if (this.#o.fsyncIntervalMs === 0 || this.#acked.length >= MAX_LAZY_ACKS) this.#queueFlush();
+    else this.#queueLazyFlush();
     return true;
   }
 
@@ -202,11 +209,17 @@ export class OutboundQueue {
   flush(): void {
     this.#flushQueued = false;
     pendingQueues.delete(this);
+    if (this.#ackTimer !== undefined) this.#o.clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     if (this.#acked.length > 0) {
       const seqs = this.#acked;
       this.#acked = [];
       // MAX_ACKS_PER_FRAME keeps a frame (6 bytes a number) far below MAX_FRAME_BODY.
-      for (let i = 0; i < seqs.length; i += MAX_ACKS_PER_FRAME) this.#append(encodeRemove(seqs.slice(i, i + MAX_ACKS_PER_FRAME)));
+      for (let i = 0; i < seqs.length; i += MAX_ACKS_PER_FRAME) {
+        const frame = encodeRemove(seqs.slice(i, i + MAX_ACKS_PER_FRAME));
+        this.#fileBytes += frame.length;
+        this.#pending.push(frame);
+      }
     }
     if (this.#pending.length === 0) return;
     const frames = this.#pending;
@@ -224,6 +237,16 @@ export class OutboundQueue {
     queueMicrotask(() => {
       if (this.#flushQueued) this.flush();
     });
+  }
+
+  #queueLazyFlush(): void {
+    if (this.#flushQueued || this.#ackTimer !== undefined) return;
+    pendingQueues.add(this);
+    installExitFlush();
+    this.#ackTimer = this.#o.clock.setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.flush();
+    }, this.#o.fsyncIntervalMs);
   }
 
   /** Flushes, fsyncs and closes the log. Idempotent. */
@@ -266,7 +289,7 @@ export class OutboundQueue {
         continue;
       }
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
-      this.#insert(r.seq, r.topic, r.payload, r.retain, r.correlationData, encodedLength(r));
+      this.#insert(r.seq, r.topic, r.payload, r.retain, r.correlationData, putFrameLength(r));
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
     this.#stats.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
@@ -378,11 +401,14 @@ export class OutboundQueue {
   /** Rewrites the live records into a new file and swaps it in atomically (see the file comment). */
   async #compact(): Promise<void> {
     const tmp = `${this.file}.tmp`;
-    const live = [...this.#entries.values()].map((e) => encodePut(e));
-    const data = Buffer.concat(live);
+    // One buffer for the snapshot, each record encoded in place (frameBytes is its exact size).
+    const data = Buffer.allocUnsafe(this.#liveFrameBytes);
+    let at = 0;
+    for (const e of this.#entries.values()) at = encodePutInto(e, data, at);
+    const snapshot = data.subarray(0, at);
     const handle = await fsp.open(tmp, 'w');
     try {
-      await handle.writeFile(data);
+      await handle.writeFile(snapshot);
       await handle.datasync();
     } finally {
       await handle.close();
@@ -398,7 +424,7 @@ export class OutboundQueue {
     this.#stats.compactions++;
     // Records appended while the snapshot was written: they belong after it, in the new file.
     const held = this.#heldDuringCompaction.splice(0);
-    this.#fileBytes = data.length + held.reduce((n, b) => n + b.length, 0);
+    this.#fileBytes = snapshot.length + held.reduce((n, b) => n + b.length, 0);
     this.#write(held);
     this.#liveFrameBytes = [...this.#entries.values()].reduce((n, e) => n + e.frameBytes, 0);
     if (this.#closed) return;
@@ -429,10 +455,6 @@ function writeAll(fd: number, frames: Buffer[]): void {
     rest = rest.slice(i);
     if (written > 0) rest[0] = (rest[0] as Buffer).subarray(written);
   }
-}
-
-function encodedLength(r: { topic: string; payload: Buffer; correlationData?: Buffer }): number {
-  return 8 + 1 + 6 + 1 + 2 + Buffer.byteLength(r.topic, 'utf8') + (r.correlationData ? 2 + r.correlationData.length : 0) + r.payload.length;
 }
 
 function ioError(message: string, cause: unknown): OpenStarryError {
