@@ -43,6 +43,7 @@ const connectByOptions = (url: string, options: IClientOptions): MqttClient => m
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 
 const MAX_WINDOW = 32;
+const BIRTH_SLOT = 0;
 
 /**
  * What `status` shows for a connection error. An error raised by OpenSSL (e.g. the broker's alert when it requires a
@@ -261,8 +262,14 @@ export class MqttLink {
     this.#sentUpTo = 0;
     this.#setState('connected');
     this.#log?.info('mqtt: connected', { url: redactUrl(this.#s.url), queued: this.#queue?.size });
+    // The birth is a QoS 1 PUBLISH too: it holds a place of the window until its PUBACK (Receive Maximum counts
+    // every unacknowledged QoS 1 PUBLISH, MQTT 5 §4.9). Queue sequence numbers start at 1, so BIRTH_SLOT is free.
+    this.#inflight.add(BIRTH_SLOT);
     client.publish(`${this.#s.topicPrefix}status`, JSON.stringify(this.#presence(true)), { qos: 1, retain: true }, (err) => {
-      if (err && gen === this.#gen) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
+      if (gen !== this.#gen) return;
+      if (err) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
+      this.#inflight.delete(BIRTH_SLOT);
+      this.#schedulePump();
     });
     this.#sendSubscribe(this.#incoming.filters());
     this.#pump();

@@ -47,7 +47,7 @@ import { systemClock } from '../clock.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
-import { decodeLog, encodePut, encodePutInto, encodeRemove, putFrameLength } from './queue-log-format.ts';
+import { decodeLog, encodePutInto, encodeRemove, putFrameBytes } from './queue-log-format.ts';
 import { syncDir } from '../state/durable-file.ts';
 
 export interface QueuedMessage {
@@ -167,11 +167,13 @@ export class OutboundQueue {
    */
   push(topic: string, payload: Buffer, options: { retain?: boolean; correlationData?: Buffer } = {}): QueuedMessage {
     if (this.#closed) throw new OpenStarryError(LinkErrorCode.STOPPED, 'the outbound queue is closed');
-    const size = Buffer.byteLength(topic, 'utf8') + payload.length;
+    const topicBytes = Buffer.byteLength(topic, 'utf8');
+    const size = topicBytes + payload.length;
     if (size > this.#o.maxBytes) throw new OpenStarryError(LinkErrorCode.MESSAGE_TOO_LARGE, `message on ${topic} is ${size} bytes; the queue holds at most ${this.#o.maxBytes}`);
-    const seq = ++this.#lastSeq;
-    const frame = encodePut({ seq, topic, payload, retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });
-    const entry = this.#insert(seq, topic, payload, options.retain === true, options.correlationData, frame.length);
+    const frameBytes = putFrameBytes(topicBytes, payload.length, options.correlationData?.length);
+    const entry = this.#insert(++this.#lastSeq, topic, payload, options.retain === true, options.correlationData, frameBytes, size);
+    const frame = Buffer.allocUnsafe(frameBytes);
+    encodePutInto(entry, frame, 0);
     this.#append(frame);
     const dropped = this.#enforceBounds();
     if (dropped.length > 0) this.#append(encodeRemove(dropped));
@@ -289,7 +291,8 @@ export class OutboundQueue {
         continue;
       }
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
-      this.#insert(r.seq, r.topic, r.payload, r.retain, r.correlationData, putFrameLength(r));
+      const topicBytes = Buffer.byteLength(r.topic, 'utf8');
+      this.#insert(r.seq, r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
     this.#stats.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
@@ -310,14 +313,16 @@ export class OutboundQueue {
     this.#maybeCompact();
   }
 
-  #insert(seq: number, topic: string, payload: Buffer, retain: boolean, correlationData: Buffer | undefined, frameBytes: number): Entry {
+  #insert(seq: number, topic: string, payload: Buffer, retain: boolean, correlationData: Buffer | undefined, frameBytes: number, size: number): Entry {
     const coalesced = this.#o.coalesce(topic);
     if (coalesced) {
       const previous = this.#byTopic.get(topic);
       if (previous !== undefined && this.#remove(previous)) this.#stats.coalesced++;
       this.#byTopic.set(topic, seq);
     }
-    const entry: Entry = { seq, topic, payload, retain, size: Buffer.byteLength(topic, 'utf8') + payload.length, frameBytes, protectedState: coalesced && retain, ...(correlationData ? { correlationData } : {}) };
+    const entry: Entry = correlationData
+      ? { seq, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain, correlationData }
+      : { seq, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain };
     this.#entries.set(seq, entry);
     this.#bytes += entry.size;
     this.#liveFrameBytes += frameBytes;

@@ -60,9 +60,14 @@ function frame(body: Buffer): Buffer {
   return out;
 }
 
+/** Bytes of a PUT frame, header included, from the topic's UTF-8 length. */
+export function putFrameBytes(topicBytes: number, payloadBytes: number, correlationBytes: number | undefined): number {
+  return FRAME_HEADER + 1 + SEQ_BYTES + 1 + 2 + topicBytes + (correlationBytes === undefined ? 0 : 2 + correlationBytes) + payloadBytes;
+}
+
 /** Bytes of a PUT frame, header included. */
 export function putFrameLength(r: Omit<PutRecord, 'kind' | 'seq' | 'retain'>): number {
-  return FRAME_HEADER + 1 + SEQ_BYTES + 1 + 2 + Buffer.byteLength(r.topic, 'utf8') + (r.correlationData ? 2 + r.correlationData.length : 0) + r.payload.length;
+  return putFrameBytes(Buffer.byteLength(r.topic, 'utf8'), r.payload.length, r.correlationData?.length);
 }
 
 export function encodePut(r: Omit<PutRecord, 'kind'>): Buffer {
