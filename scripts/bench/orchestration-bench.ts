@@ -3,9 +3,9 @@
  * daemon's link -> the orchestrator's rule -> spawn -> the agent's start(), which reports the time back as an event.
  * Measured per trigger (the agent ends itself after reporting, so each trigger is a fresh spawn, not a delivery), on a
  * quiet daemon (SETTLE_MS after the previous agent ended), p50/p99, beside the bare MQTT round trip through the same
- * broker (publish -> a subscriber on the same machine, the same client). Also in the same run, for reading the
- * figure: a bare worker thread's first message (the floor a cold worker spawn cannot go under), and the same
- * trigger with `agents.warmSpares: 1` (a worker booted ahead, the trade-off README's agents section offers).
+ * broker (publish -> a subscriber on the same machine, the same client). Beside it, the same trigger with
+ * `agents.warmSpares: 1` (a worker booted ahead, the trade-off the README offers). A cold spawn cannot go under a
+ * bare worker thread's first message: the `spawn` rows of run.ts measure that in the same run.
  *
  * Clocks: every time is `performance.timeOrigin + performance.now()` — wall-clock milliseconds with sub-millisecond
  * resolution in the bench, the daemon and the agent's worker alike (Date.now() counts whole milliseconds, so a
@@ -18,7 +18,6 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import mqtt from 'mqtt';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { startMosquitto } from '../testing/mosquitto.ts';
@@ -37,15 +36,6 @@ const TARGET_P50_MS = 40;
 const TARGET_P99_MS = 60;
 
 const now = (): number => performance.timeOrigin + performance.now();
-
-async function bareWorkerFirstMessage(): Promise<number> {
-  const t0 = performance.now();
-  const w = new Worker("require('node:worker_threads').parentPort.postMessage('up')", { eval: true });
-  await new Promise((r) => w.once('message', r));
-  const ms = performance.now() - t0;
-  await w.terminate();
-  return ms;
-}
 
 interface TriggerRun {
   /** publish -> start(), ms, per trigger. */
@@ -129,8 +119,6 @@ export async function benchEventToAction(work: string, triggers = Number(process
     await writeFile(path.join(dir, 'rules.yaml'), 'rules:\n  - on: "bench:go"\n    action: "spawn(bench-target)"\n');
     const cold = await runTriggers(dir, broker.url, triggers, false);
     const warm = await runTriggers(dir, broker.url, triggers, true);
-    const workers: number[] = [];
-    for (let i = 0; i < 10; i++) workers.push(await bareWorkerFirstMessage());
 
     const echo50 = percentile(cold.echo, 50);
     const base = `bare MQTT round trip ${fmt(echo50, 'ms')} (${fmt(percentile(cold.echo, 99), 'ms')})`;
@@ -148,7 +136,6 @@ export async function benchEventToAction(work: string, triggers = Number(process
     };
     row('cold worker', cold.latency);
     row('agents.warmSpares: 1', warm.latency);
-    rows.push({ metric: 'bare worker thread first message p50 (the floor of a cold worker spawn)', ours: fmt(percentile(workers, 50), 'ms'), base: '-', ratio: '-', target: '-', met: '-' });
   } finally {
     await broker.kill();
   }
