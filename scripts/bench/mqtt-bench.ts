@@ -178,6 +178,11 @@ export async function benchMqtt(work: string, options: { throughputN?: number; d
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchMqtt(path.join(tmpdir(), `openstarry-mqtt-bench-${process.pid}`));
+  const work = path.join(tmpdir(), `openstarry-mqtt-bench-${process.pid}`);
+  try {
+    await benchMqtt(work);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   print();
 }

@@ -14,7 +14,7 @@
  * broker's delayed ACK — 20-30 ms on every trigger that were the bench client's, not the daemon's.
  * Standalone: `npm run build && node --import tsx scripts/bench/orchestration-bench.ts`.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,6 +142,11 @@ export async function benchEventToAction(work: string, triggers = Number(process
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchEventToAction(path.join(tmpdir(), `openstarry-orchestration-bench-${process.pid}`));
+  const work = path.join(tmpdir(), `openstarry-orchestration-bench-${process.pid}`);
+  try {
+    await benchEventToAction(work);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   print();
 }
