@@ -44,6 +44,7 @@ const connectByOptions = (url: string, options: IClientOptions): MqttClient => c
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 
 const MAX_WINDOW = 32;
+const BIRTH_SLOT = 0;
 
 /**
  * What `status` shows for a connection error. An error raised by OpenSSL (e.g. the broker's alert when it requires a
@@ -77,6 +78,7 @@ export class MqttLink {
   #window = MAX_WINDOW;
   readonly #inflight = new Set<number>();
   #sentUpTo = 0;
+  #pumpScheduled = false;
   #counters = { droppedQos0: 0, rejected: 0, reconnects: 0 };
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -149,7 +151,7 @@ export class MqttLink {
       return 'sent';
     }
     queue.push(full, body, { retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });
-    this.#pump();
+    this.#schedulePump();
     return 'queued';
   }
 
@@ -239,6 +241,10 @@ export class MqttLink {
       return;
     }
     this.#client = client;
+    // Nagle's algorithm off (a TCP or TLS socket; a WebSocket stream has no such switch): a small publish written
+    // while an earlier segment is unacknowledged would otherwise wait for the broker's delayed ACK, up to 40 ms on
+    // Linux (tcp(7) TCP_NODELAY). The pump batches its own writes (one per run), so nothing is gained by Nagle.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
     client.on('connect', (connack) => this.#onConnect(gen, client, connack));
     client.on('message', (topic, payload, packet) => this.#onMessage(gen, topic, payload, packet));
     client.on('error', (err) => {
@@ -257,8 +263,14 @@ export class MqttLink {
     this.#sentUpTo = 0;
     this.#setState('connected');
     this.#log?.info('mqtt: connected', { url: redactUrl(this.#s.url), queued: this.#queue?.size });
+    // The birth is a QoS 1 PUBLISH too: it holds a place of the window until its PUBACK (Receive Maximum counts
+    // every unacknowledged QoS 1 PUBLISH, MQTT 5 §4.9). Queue sequence numbers start at 1, so BIRTH_SLOT is free.
+    this.#inflight.add(BIRTH_SLOT);
     client.publish(`${this.#s.topicPrefix}status`, JSON.stringify(this.#presence(true)), { qos: 1, retain: true }, (err) => {
-      if (err && gen === this.#gen) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
+      if (gen !== this.#gen) return;
+      if (err) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
+      this.#inflight.delete(BIRTH_SLOT);
+      this.#schedulePump();
     });
     this.#sendSubscribe(this.#incoming.filters());
     this.#pump();
@@ -335,7 +347,21 @@ export class MqttLink {
     } else {
       this.#queue?.ack(seq);
     }
-    this.#pump();
+    this.#schedulePump();
+  }
+
+  /**
+   * One pump per synchronous run, on a microtask: mqtt.js hands the PUBACKs of one socket read to #onPubAck one by
+   * one (on process.nextTick), and a burst of publish() calls comes in one run. Pumping once after all of them
+   * sends the freed window's messages together, and mqtt.js's cork/uncork puts them in one write(2).
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #corrProps(correlationData: Buffer | undefined): { properties?: IPublishPacket['properties'] } {

@@ -1,5 +1,7 @@
 // The persisted outbound queue on the real file system: order, coalescing, overflow, reopen after a clean close,
 // after a crash (no close), after a torn or garbled tail, and compaction.
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
@@ -102,6 +104,65 @@ t.test('a process that dies without close() loses nothing push() accepted', asyn
   await q1.close();
 });
 
+t.test('group commit: the pushes of one synchronous run reach the file together, on a microtask; acks go with the next write', async (t) => {
+  const dir = t.testdir();
+  const q = await open(t, dir);
+  const file = path.join(dir, QUEUE_FILE);
+  const a = q.push('p/out/a', buf('1'));
+  q.push('p/out/b', buf('2'));
+  t.equal(statSync(file).size, 0, 'nothing written while the run goes on');
+  await Promise.resolve();
+  const twoPuts = statSync(file).size;
+  t.ok(twoPuts > 0, 'both written once the run ended');
+  q.ack(a.seq);
+  await Promise.resolve();
+  t.equal(statSync(file).size, twoPuts, 'an ack alone waits');
+  q.push('p/out/c', buf('3'));
+  await Promise.resolve();
+  t.ok(statSync(file).size > twoPuts);
+  const again = await open(t, dir);
+  t.same(payloads(again), ['p/out/b=2', 'p/out/c=3'], 'the ack went out with the next push');
+});
+
+t.test('acks alone are written within fsyncIntervalMs, on the injected clock (at once with 0)', async (t) => {
+  const dir = t.testdir();
+  const clock = new ManualClock();
+  const q = await OutboundQueue.open({ dir, clock, fsyncIntervalMs: 500 });
+  t.teardown(() => q.close());
+  const a = q.push('p/out/a', buf('1'));
+  q.push('p/out/b', buf('2'));
+  await Promise.resolve();
+  q.ack(a.seq);
+  await Promise.resolve();
+  t.same(payloads(await open(t, dir)), ['p/out/a=1', 'p/out/b=2'], 'not yet written: a crash now would send it again');
+  clock.advance(500);
+  t.same(payloads(await open(t, dir)), ['p/out/b=2'], 'written when the interval is up');
+
+  const strictDir = t.testdir();
+  const strict = await OutboundQueue.open({ dir: path.join(strictDir, 'strict'), clock, fsyncIntervalMs: 0 });
+  t.teardown(() => strict.close());
+  const s = strict.push('p/out/s', buf('1'));
+  await Promise.resolve();
+  strict.ack(s.seq);
+  await Promise.resolve();
+  t.equal((await open(t, path.join(strictDir, 'strict'))).size, 0, 'fsyncIntervalMs 0: the ack is written at the end of its run');
+});
+
+for (const mode of ['throw', 'exit'] as const) {
+  t.test(`a process that ends in the run that pushed (${mode === 'throw' ? 'an uncaught exception' : 'process.exit()'}) keeps what it pushed`, async (t) => {
+    const dir = t.testdir();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'queue-child.ts'), dir, mode, '50'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => void (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    t.equal(code, mode === 'throw' ? 1 : 0, stderr);
+    if (mode === 'throw') t.match(stderr, /on purpose/);
+    const q = await open(t, dir);
+    t.equal(q.size, 50);
+    t.equal(q.peekAfter(0, 100).at(-1)?.payload.toString(), '49');
+  });
+}
+
 t.test('a torn last record (power cut mid-append) is cut off; the rest is kept and appends continue', async (t) => {
   const dir = t.testdir();
   const q1 = await OutboundQueue.open({ dir });
@@ -194,7 +255,9 @@ t.test('batched fsync uses one timer on the injected clock and none after close'
   const clock = new ManualClock();
   const q = await OutboundQueue.open({ dir: t.testdir(), clock, fsyncIntervalMs: 500 });
   q.push('p/out/a', buf('1'));
+  await Promise.resolve(); // the group commit's write
   q.push('p/out/b', buf('2'));
+  await Promise.resolve();
   t.equal(clock.pending, 1, 'one fsync timer for a burst');
   clock.advance(500);
   t.equal(clock.pending, 0);

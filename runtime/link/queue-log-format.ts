@@ -60,21 +60,42 @@ function frame(body: Buffer): Buffer {
   return out;
 }
 
+/** Bytes of a PUT frame, header included, from the topic's UTF-8 length. */
+export function putFrameBytes(topicBytes: number, payloadBytes: number, correlationBytes: number | undefined): number {
+  return FRAME_HEADER + 1 + SEQ_BYTES + 1 + 2 + topicBytes + (correlationBytes === undefined ? 0 : 2 + correlationBytes) + payloadBytes;
+}
+
+/** Bytes of a PUT frame, header included. */
+export function putFrameLength(r: Omit<PutRecord, 'kind' | 'seq' | 'retain'>): number {
+  return putFrameBytes(Buffer.byteLength(r.topic, 'utf8'), r.payload.length, r.correlationData?.length);
+}
+
 export function encodePut(r: Omit<PutRecord, 'kind'>): Buffer {
-  const topic = Buffer.from(r.topic, 'utf8');
+  const out = Buffer.allocUnsafe(putFrameLength(r));
+  encodePutInto(r, out, 0);
+  return out;
+}
+
+/**
+ * Writes the PUT frame into `out` at `at` (which must have putFrameLength bytes) and returns the offset after it:
+ * one buffer for a whole compaction, no buffer per record.
+ */
+export function encodePutInto(r: Omit<PutRecord, 'kind'>, out: Buffer, at: number): number {
   const corr = r.correlationData;
-  const body = Buffer.allocUnsafe(1 + SEQ_BYTES + 1 + 2 + topic.length + (corr ? 2 + corr.length : 0) + r.payload.length);
-  let o = body.writeUInt8(PUT, 0);
-  o = body.writeUIntLE(r.seq, o, SEQ_BYTES);
-  o = body.writeUInt8((r.retain ? 1 : 0) | (corr ? 2 : 0), o);
-  o = body.writeUInt16LE(topic.length, o);
-  o += topic.copy(body, o);
+  const start = at + FRAME_HEADER;
+  let o = out.writeUInt8(PUT, start);
+  o = out.writeUIntLE(r.seq, o, SEQ_BYTES);
+  o = out.writeUInt8((r.retain ? 1 : 0) | (corr ? 2 : 0), o);
+  const topicLength = out.write(r.topic, o + 2, 'utf8');
+  o = out.writeUInt16LE(topicLength, o) + topicLength;
   if (corr) {
-    o = body.writeUInt16LE(corr.length, o);
-    o += corr.copy(body, o);
+    o = out.writeUInt16LE(corr.length, o);
+    o += corr.copy(out, o);
   }
-  r.payload.copy(body, o);
-  return frame(body);
+  o += r.payload.copy(out, o);
+  out.writeUInt32LE(o - start, at);
+  out.writeUInt32LE(crc32(out.subarray(start, o)), at + 4);
+  return o;
 }
 
 export function encodeRemove(seqs: readonly number[]): Buffer {
