@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * `openstarryd [--config FILE] [--socket PATH]` — the daemon's executable entry (dist/openstarryd.js).
  */

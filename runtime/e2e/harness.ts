@@ -9,6 +9,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
@@ -104,7 +105,7 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   const entry = options.viaCli ? [cli, 'start'] : [options.bundle ?? DAEMON];
   const [command, ...runtimeArgs] = options.runtime ?? [process.execPath];
   const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'a');
-  const child = spawn(command as string, [...runtimeArgs, ...entry, ...(options.args ?? [])], { env, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'] });
+  const child = spawn(command as string, [...runtimeArgs, ...(options.viaCli ? [] : DAEMON_NODE_FLAGS), ...entry, ...(options.args ?? [])], { env, stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'] });
   if (fd !== undefined) closeSync(fd);
   let piped = '';
   child.stderr?.on('data', (c: Buffer) => (piped += c.toString()));

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
+/** The daemon's Node options, as every launch path gives them (runtime/daemon/node-flags.ts): put before DAEMON. */
+export { DAEMON_NODE_FLAGS } from '../../runtime/daemon/node-flags.ts';
 
 /**
  * One line of the table. The strings are what is printed; the optional numbers are what bench/results.json

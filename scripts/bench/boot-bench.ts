@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { startNotifyListener } from '../testing/notify-listener.ts';
 import { hasTool } from '../testing/system-deps.ts';
-import { DAEMON, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
 import { bootInTurn, rounds } from './measure.ts';
 import { bareBaselineArgs, bootToReady } from './notify-boot.ts';
 
@@ -23,7 +23,7 @@ export async function benchBoot(work: string): Promise<void> {
   try {
     const boot = await bootInTurn(
       n,
-      async (round) => bootToReady(process.execPath, [DAEMON], await daemonEnv(path.join(work, `boot-${round}`)), listener),
+      async (round) => bootToReady(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], await daemonEnv(path.join(work, `boot-${round}`)), listener),
       (round) => bootToReady(process.execPath, bareBaselineArgs(work, round), process.env, listener),
     );
     rows.push(measuredRow({ metric: `${METRIC}, median of ${n}`, value: boot.ours, unit: 'ms', baseline: boot.base, target: { on: 'ratio', atMost: 2.5 } }));

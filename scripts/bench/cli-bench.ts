@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { DAEMON, daemonEnv, measuredRow, ROOT, rows } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, measuredRow, ROOT, rows } from './bench-table.ts';
 import { median, startUntil, stop } from './measure.ts';
 
 const CLI = path.join(ROOT, 'dist', 'openstarry.js');
@@ -26,7 +26,7 @@ function wallTime(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 export async function benchCliCall(work: string): Promise<void> {
   const rounds = Number(process.env.BENCH_CLI_ROUNDS ?? 20);
   const env = await daemonEnv(path.join(work, 'cli'));
-  const daemon = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
+  const daemon = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], env, / ready in \d+ ms/);
   try {
     // One of each first: the disk cache holds both before anything is counted.
     await wallTime(['-e', '0'], env);

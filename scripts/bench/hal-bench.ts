@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { hasTool } from '../testing/system-deps.ts';
-import { DAEMON, daemonEnv, fmt, rows } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, fmt, rows } from './bench-table.ts';
 import { median, rssBytes, sleep, startUntil, stop } from './measure.ts';
 
 interface Stats { n: number; perSecond: number; p50: number; p99: number }
@@ -104,7 +104,7 @@ async function messagePortBaseline(n: number): Promise<Stats[]> {
 
 export async function benchSensorReads(work: string): Promise<void> {
   const home = path.join(work, 'hal-reads');
-  const daemon = await startUntil(process.execPath, [DAEMON], await daemonEnv(home), / ready in \d+ ms/);
+  const daemon = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], await daemonEnv(home), / ready in \d+ ms/);
   const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
   try {
     const manifest = await agentDir(work, 'bench-reader', ['sensor:gps0:read', 'sensor:env0:read'], `
@@ -142,7 +142,7 @@ export async function benchCamera(work: string): Promise<void> {
   const ffmpeg = ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x480:rate=30', '-f', 'mjpeg', '-q:v', '5', '-'];
   const config = path.join(work, 'camera.yaml');
   await writeFile(config, `devices:\n  - id: cam1\n    driver: camera\n    device: TEST\n    width: 640\n    height: 480\n    fps: 30\n    streamCommand: ${JSON.stringify(ffmpeg)}\n`);
-  const daemon = await startUntil(process.execPath, [DAEMON, '--config', config], await daemonEnv(home), / ready in \d+ ms/);
+  const daemon = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, '--config', config], await daemonEnv(home), / ready in \d+ ms/);
   const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
   try {
     const reader = (id: string, pauseMs: number) => agentDir(work, id, ['camera:cam1:stream'], `

@@ -17,7 +17,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import type { Row } from './bench-table.ts';
-import { DAEMON, daemonEnv, measuredRow, ROOT, rows, warmConfig } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, measuredRow, ROOT, rows, warmConfig } from './bench-table.ts';
 import { cpuSeconds, median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
 import { BARE_BASELINE } from './notify-boot.ts';
 
@@ -78,7 +78,7 @@ async function cpuPercent(pid: number, ms: number): Promise<number> {
 
 async function idleRound(work: string, round: number, parts: ReadonlySet<IdlePart>, warm: boolean, manifests: readonly string[]): Promise<RoundFigures> {
   const home = path.join(work, `idle-${warm ? 'warm-' : ''}${round}`);
-  const args = warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON];
+  const args = warm ? [...DAEMON_NODE_FLAGS, DAEMON, '--config', await warmConfig(work)] : [...DAEMON_NODE_FLAGS, DAEMON];
   const t0 = performance.now();
   const [bare, daemon] = await startedTogether([startBare(), startUntil(process.execPath, args, await daemonEnv(home), / ready in \d+ ms/, 90_000)] as const);
   try {

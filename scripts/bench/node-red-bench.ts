@@ -18,7 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startNotifyListener } from '../testing/notify-listener.ts';
 import { hasTool } from '../testing/system-deps.ts';
-import { DAEMON, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, measuredRow, rows, skippedRow } from './bench-table.ts';
 import { bootInTurn, median, rounds, rssBytes, sleep, startedTogether, startUntil, stop } from './measure.ts';
 import { bootToReady } from './notify-boot.ts';
 
@@ -80,7 +80,7 @@ export async function benchNodeRed(work: string): Promise<void> {
   const rss = await Promise.all(
     Array.from({ length: slow }, async (_, i) => {
       const t0 = performance.now();
-      const [daemon, red] = await startedTogether([startUntil(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-daemon-${i}`)), / ready in \d+ ms/, 90_000), startNodeRed(nodeRed.red, path.join(work, `nr-rss-${i}`))] as const);
+      const [daemon, red] = await startedTogether([startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], await daemonEnv(path.join(work, `nr-daemon-${i}`)), / ready in \d+ ms/, 90_000), startNodeRed(nodeRed.red, path.join(work, `nr-rss-${i}`))] as const);
       try {
         await sleep(after - (performance.now() - t0));
         return { ours: await rssBytes(daemon.child.pid as number), theirs: await rssBytes(red.child.pid as number) };
@@ -97,7 +97,7 @@ export async function benchNodeRed(work: string): Promise<void> {
   try {
     const boot = await bootInTurn(
       fast,
-      async (round) => bootToReady(process.execPath, [DAEMON], await daemonEnv(path.join(work, `nr-boot-${round}`)), listener),
+      async (round) => bootToReady(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], await daemonEnv(path.join(work, `nr-boot-${round}`)), listener),
       (round) => startNodeRed(nodeRed.red, path.join(work, `nr-boot-${round}-red`)),
     );
     rows.push(measuredRow({ metric: `boot: daemon to READY=1 vs ${name} to "Started flows", median of ${fast}`, value: boot.ours, unit: 'ms', baseline: boot.base, target: 'reported' }));

@@ -22,7 +22,7 @@ import mqtt from 'mqtt';
 import { ControlClient } from '../../runtime/control/control-client.ts';
 import { startMosquitto } from '../testing/mosquitto.ts';
 import { hasTool } from '../testing/system-deps.ts';
-import { DAEMON, daemonEnv, fmt, print, ROOT, rows } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, fmt, print, ROOT, rows } from './bench-table.ts';
 import { percentile, sleep, startUntil, stop } from './measure.ts';
 
 const TARGET = `export default {
@@ -49,7 +49,7 @@ async function runTriggers(dir: string, brokerUrl: string, triggers: number, war
   const config = path.join(dir, warm ? 'openstarry-warm.yaml' : 'openstarry.yaml');
   await writeFile(config, `deviceId: bench\n${warm ? 'agents:\n  warmSpares: 1\n' : ''}templates:\n  dir: ./templates\norchestration:\n  rules: ./rules.yaml\nmqtt:\n  url: ${brokerUrl}\n`);
   const home = path.join(dir, warm ? 'home-warm' : 'home');
-  const daemon = await startUntil(process.execPath, [DAEMON, '--config', config], await daemonEnv(home), / ready in \d+ ms/);
+  const daemon = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, '--config', config], await daemonEnv(home), / ready in \d+ ms/);
   const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 5 });
   (client.stream as Socket).setNoDelay(true);
   const control = await ControlClient.connect(path.join(home, 'openstarryd.sock'));

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { ensureArm64Sysroot } from '../testing/qemu-arm64.ts';
 import { startNotifyListener } from '../testing/notify-listener.ts';
 import { hasTool } from '../testing/system-deps.ts';
-import { daemonEnv, measuredRow, ROOT, rows, skippedRow } from './bench-table.ts';
+import { DAEMON_NODE_FLAGS, daemonEnv, measuredRow, ROOT, rows, skippedRow } from './bench-table.ts';
 import { median, rounds, stop } from './measure.ts';
 import { bareBaselineArgs, bootToReady } from './notify-boot.ts';
 
@@ -69,7 +69,7 @@ export async function benchQemuBoot(work: string): Promise<void> {
       const b = await bootToReady(qemu, [...emulated, ...bareBaselineArgs(work, 100 + i, app)], process.env, listener, 240_000);
       await stop(b.child);
       base.push(b.ms / 1000);
-      const d = await bootToReady(qemu, [...emulated, path.join(app, 'dist', 'openstarryd.js')], await daemonEnv(path.join(work, `qemu-${i}`)), listener, 240_000);
+      const d = await bootToReady(qemu, [...emulated, ...DAEMON_NODE_FLAGS, path.join(app, 'dist', 'openstarryd.js')], await daemonEnv(path.join(work, `qemu-${i}`)), listener, 240_000);
       await stop(d.child);
       ours.push(d.ms / 1000);
     }

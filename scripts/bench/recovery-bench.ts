@@ -2,13 +2,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlClient } from '../../runtime/control/control-client.ts';
-import { DAEMON, daemonEnv, fmt, rows } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, fmt, rows } from './bench-table.ts';
 import { sleep, startUntil, stop } from './measure.ts';
 
 export async function benchRecovery(work: string, n: number): Promise<void> {
   const home = path.join(work, 'recovery');
   const env = await daemonEnv(home);
-  const first = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
+  const first = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], env, / ready in \d+ ms/);
   const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
   for (let i = 0; i < n; i++) {
     const dir = path.join(work, 'recovery-agents', `idle-${i}`);
@@ -20,7 +20,7 @@ export async function benchRecovery(work: string, n: number): Promise<void> {
   client.close();
   await sleep(2500); // one coalesced journal write
   await stop(first.child, 'SIGKILL');
-  const second = await startUntil(process.execPath, [DAEMON], env, / ready in \d+ ms/);
+  const second = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON], env, / ready in \d+ ms/);
   const c2 = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
   const status = await c2.call('status');
   c2.close();

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ControlClient } from '../../runtime/control/control-client.ts';
-import { DAEMON, daemonEnv, fmt, rows, warmConfig } from './bench-table.ts';
+import { DAEMON, DAEMON_NODE_FLAGS, daemonEnv, fmt, rows, warmConfig } from './bench-table.ts';
 import { percentile, sleep, startUntil, stop } from './measure.ts';
 
 async function bareWorkerStart(): Promise<number> {
@@ -25,7 +25,7 @@ export async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promi
   await writeFile(path.join(agentDir, 'idle.js'), "export default { name: 'idle', start() { this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n");
   const home = path.join(work, warm ? 'spawn-warm' : 'spawn');
   const env = await daemonEnv(home);
-  const daemon = await startUntil(process.execPath, warm ? [DAEMON, '--config', await warmConfig(work)] : [DAEMON], env, / ready in \d+ ms/);
+  const daemon = await startUntil(process.execPath, warm ? [...DAEMON_NODE_FLAGS, DAEMON, '--config', await warmConfig(work)] : [...DAEMON_NODE_FLAGS, DAEMON], env, / ready in \d+ ms/);
   const label = warm ? ' (warmSpares: 1)' : '';
   const client = await ControlClient.connect(path.join(home, 'openstarryd.sock'));
   try {
