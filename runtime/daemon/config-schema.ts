@@ -62,12 +62,13 @@ export const configSchema = z
         logLines: z.number().int().min(10).max(100_000).default(1000),
         /**
          * Worker threads kept booted for agents with the default 64 MB memory limit, so spawning one skips thread
-         * start-up. Each costs about 10 MB of RSS while idle; 0 keeps the daemon as lean as it can be.
+         * start-up. Each costs about 6-10 MB of RSS while idle. `auto`: one while the rules have a spawn() action,
+         * else none (runtime/daemon/spare-policy.ts); 0 keeps the daemon as lean as it can be.
          */
-        warmSpares: z.number().int().min(0).max(4).default(0),
+        warmSpares: z.union([z.literal('auto'), z.number().int().min(0).max(4)]).default('auto'),
       })
       .strict()
-      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 0 }),
+      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 'auto' }),
     isolation: z
       .object({
         /** Docker isolation (one container per agent through the Engine API; scripts/docker/ builds the image). */

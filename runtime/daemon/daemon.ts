@@ -55,6 +55,7 @@ import { SystemdService } from './systemd-service.ts';
 import { OrchestrationHub } from './orchestration-hub.ts';
 import { Reloader } from './reload.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
+import { warmSparesFor } from './spare-policy.ts';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -139,7 +140,7 @@ export class Daemon implements DaemonApi {
     }, () => ({ detail: this.#socket }));
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
-    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: config.agents.warmSpares, bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
+    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
     const parts = (this.#infra = assembleInfrastructure({
       config,
       home: this.#home,
@@ -213,7 +214,8 @@ export class Daemon implements DaemonApi {
     }));
     const registry = this.#hal.registry;
     const link = () => parts.mqtt.link.running;
-    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this }),
+    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this,
+      onRules: (r) => this.#drivers.find((d): d is WorkerDriver => d instanceof WorkerDriver)?.setWarmSpares(warmSparesFor(config.agents.warmSpares, r)) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });

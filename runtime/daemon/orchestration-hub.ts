@@ -43,6 +43,8 @@ export interface HubStartOptions {
   link: () => MqttLink | undefined;
   /** What remote commands call (the daemon's control-plane API). */
   api: DaemonApi;
+  /** Told the rules in force at start and after each reload (the daemon sizes its warm spares from them). */
+  onRules?: (rules: RuleSet) => void;
 }
 
 export class OrchestrationHub {
@@ -55,6 +57,7 @@ export class OrchestrationHub {
   #inbound: { counters: InboundEventCounters; close(): void } | undefined;
   #remoteCommands: { counters: RemoteCommandCounters; close(): void } | undefined;
   #closing: Promise<void> | undefined;
+  #onRules: ((rules: RuleSet) => void) | undefined;
 
   /** Supervisor attach hook: ctx.events for this isolate (now, or when the rules phase runs). */
   attach(pid: string, blueprint: Blueprint, channel: ChannelEndpoint): void {
@@ -95,6 +98,8 @@ export class OrchestrationHub {
       link: linkPublisher(o.link, o.log.child('projection')),
     });
     this.#orchestration = orchestration;
+    this.#onRules = o.onRules;
+    this.#onRules?.(orchestration.rules);
     for (const [pid, { blueprint, channel }] of this.#attached) orchestration.serveAgent(blueprint, pid, channel);
     for (const a of o.supervisor.list()) orchestration.onAgentChange(a);
     this.dashboardSources.bind(orchestration.dashboardSources());
@@ -116,6 +121,7 @@ export class OrchestrationHub {
     if (this.#rulesPath === undefined) return undefined;
     const rules = await loadRulesFile(this.#rulesPath);
     o.replaceRules(rules);
+    this.#onRules?.(rules);
     return rules;
   }
 

@@ -167,6 +167,21 @@ t.test('warm spares: a spawn with the spare memory class takes a booted worker a
   await warm.close();
 });
 
+t.test('setWarmSpares: more spares are booted at once, those above a lower count are terminated', async (t) => {
+  const d = new WorkerDriver({ warmSpares: 0, spareMemoryMb: 64 });
+  t.teardown(() => d.close());
+  t.equal(d.spares, 0);
+  d.setWarmSpares(2);
+  t.equal(d.spares, 2, 'two booting');
+  d.setWarmSpares(1);
+  t.equal(d.spares, 1, 'one terminated');
+  d.setWarmSpares(0);
+  t.equal(d.spares, 0);
+  await d.close();
+  d.setWarmSpares(1);
+  t.equal(d.spares, 0, 'none after close()');
+});
+
 t.test('a subscription made in start() keeps an otherwise idle agent alive; releasing it lets the agent end', async (t) => {
   const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'w', start(ctx) { const stop = ctx.hal.watch('pir', (e) => { ctx.log.info('edge ' + e.edge); stop(); }); } };" });
   const blueprint = await loadBlueprint(`${dir}/agent.json`);

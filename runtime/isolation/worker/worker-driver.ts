@@ -46,7 +46,7 @@ export class WorkerDriver implements IIsolationDriver {
   readonly name = 'worker' as const;
   readonly #entry: URL;
   readonly #execArgv: string[];
-  readonly #warmSpares: number;
+  #warmSpares: number;
   readonly #spareMemoryMb: number;
   readonly #spares = new Set<Worker>();
   #closed = false;
@@ -58,6 +58,18 @@ export class WorkerDriver implements IIsolationDriver {
     this.#warmSpares = options.warmSpares ?? 0;
     this.#spareMemoryMb = options.spareMemoryMb ?? 64;
     for (let i = 0; i < (options.bootSpares ?? 0); i++) this.#addSpare();
+    this.#refill();
+  }
+
+  /** Changes how many spares are kept (e.g. `agents.warmSpares: auto` after the rules change): more are booted now,
+   *  those above the new count are terminated. */
+  setWarmSpares(count: number): void {
+    this.#warmSpares = count;
+    for (const spare of [...this.#spares].slice(count)) {
+      this.#spares.delete(spare);
+      spare.removeAllListeners('exit');
+      void spare.terminate();
+    }
     this.#refill();
   }
 
