@@ -3,8 +3,9 @@
  * daemon's link -> the orchestrator's rule -> spawn -> the agent's start(), which reports the time back as an event.
  * Measured per trigger (the agent ends itself after reporting, so each trigger is a fresh spawn, not a delivery), on a
  * quiet daemon (SETTLE_MS after the previous agent ended), p50/p99, beside the bare MQTT round trip through the same
- * broker (publish -> a subscriber on the same machine, the same client). Beside it, the same trigger with
- * `agents.warmSpares: 1` (a worker booted ahead, the trade-off the README offers). A cold spawn cannot go under a
+ * broker (publish -> a subscriber on the same machine, the same client). Two daemons: the default config
+ * (`agents.warmSpares: auto`, which keeps one worker booted because these rules spawn: runtime/daemon/spare-policy.ts)
+ * and `agents.warmSpares: 0`, every spawn starting a worker thread cold. A cold spawn cannot go under a
  * bare worker thread's first message: the `spawn` rows of run.ts measure that in the same run.
  *
  * Clocks: every time is `performance.timeOrigin + performance.now()` — wall-clock milliseconds with sub-millisecond
@@ -44,10 +45,10 @@ interface TriggerRun {
   echo: number[];
 }
 
-/** One daemon (cold: default config; warm: agents.warmSpares 1), `triggers` timed triggers after one warm-up. */
+/** One daemon (warm: the default config, auto -> one spare; cold: agents.warmSpares 0), `triggers` timed triggers after one warm-up. */
 async function runTriggers(dir: string, brokerUrl: string, triggers: number, warm: boolean): Promise<TriggerRun> {
   const config = path.join(dir, warm ? 'openstarry-warm.yaml' : 'openstarry.yaml');
-  await writeFile(config, `deviceId: bench\n${warm ? 'agents:\n  warmSpares: 1\n' : ''}templates:\n  dir: ./templates\norchestration:\n  rules: ./rules.yaml\nmqtt:\n  url: ${brokerUrl}\n`);
+  await writeFile(config, `deviceId: bench\n${warm ? '' : 'agents:\n  warmSpares: 0\n'}templates:\n  dir: ./templates\norchestration:\n  rules: ./rules.yaml\nmqtt:\n  url: ${brokerUrl}\n`);
   const home = path.join(dir, warm ? 'home-warm' : 'home');
   const daemon = await startUntil(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, '--config', config], await daemonEnv(home), / ready in \d+ ms/);
   const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 5 });
@@ -134,8 +135,8 @@ export async function benchEventToAction(work: string, triggers = Number(process
         met: p50 <= TARGET_P50_MS && p99 <= TARGET_P99_MS ? 'yes' : 'NO',
       });
     };
-    row('cold worker', cold.latency);
-    row('agents.warmSpares: 1', warm.latency);
+    row('default config (warmSpares: auto -> 1 spare)', warm.latency);
+    row('warmSpares: 0, a cold worker each time', cold.latency);
   } finally {
     await broker.kill();
   }

@@ -42,7 +42,7 @@ export async function benchSpawnAndRoundTrip(work: string, warm: boolean): Promi
       await client.call('killAgent', [s.pid, 'SIGKILL']);
     }
     const p50 = percentile(spawnMs, 50);
-    rows.push({ metric: `spawn -> running, worker agent p50${label}`, ours: fmt(p50, 'ms'), base: fmt(percentile(workerMs, 50), 'ms'), ratio: `${(p50 / percentile(workerMs, 50)).toFixed(2)}x`, target: '<= 30 ms', met: p50 <= 30 ? 'yes' : 'NO' });
+    rows.push({ metric: `spawn -> running, worker agent p50${label}`, ours: fmt(p50, 'ms'), base: fmt(percentile(workerMs, 50), 'ms'), ratio: `${(p50 / percentile(workerMs, 50)).toFixed(2)}x`, target: '<= 1.3x', met: p50 / percentile(workerMs, 50) <= 1.3 ? 'yes' : 'NO' });
     rows.push({ metric: `spawn -> running, worker agent p99${label}`, ours: fmt(percentile(spawnMs, 99), 'ms'), base: fmt(percentile(workerMs, 99), 'ms'), ratio: `${(percentile(spawnMs, 99) / percentile(workerMs, 99)).toFixed(2)}x`, target: '-', met: '-' });
     if (warm) return;
 
