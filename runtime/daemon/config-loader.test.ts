@@ -6,7 +6,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Problem } from '../validation.ts';
-import { loadConfig, loadConfigFile, parseConfigText } from './config-loader.ts';
+import { loadConfig, loadConfigFile, onlyComments } from './config-loader.ts';
+import { parseConfigText } from './config-text.ts';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -58,6 +59,14 @@ t.test('an empty file, a comment-only file and a null document give the defaults
   for (const text of ['', '# nothing here\n', '~\n', '---\n']) {
     t.same(parseConfigText(text, '/etc/openstarry.yaml'), DEFAULTS, JSON.stringify(text));
   }
+});
+
+t.test('a file of blanks and comments is all defaults without the YAML parser; anything else goes through it', async (t) => {
+  for (const text of ['', '\n', '# a\n  # b\n\n#c', '#  mqtt:\n#    url: mqtt://x\n']) t.ok(onlyComments(text), JSON.stringify(text));
+  for (const text of ['~\n', '---\n', 'log: {}\n', '# a\nlog:\n  level: debug\n', 'x # trailing comment']) t.notOk(onlyComments(text), JSON.stringify(text));
+  const dir = t.testdir({ 'comments.yaml': '# every line commented\n#  log:\n#    level: debug\n', 'bad.yaml': '# a comment, then\nlog: [\n' });
+  t.same(await loadConfigFile(path.join(dir, 'comments.yaml')), DEFAULTS);
+  await t.rejects(loadConfigFile(path.join(dir, 'bad.yaml')), { code: ErrorCode.CONFIG_INVALID }, 'a real document is still parsed and checked');
 });
 
 t.test('a full config keeps every value and fills the rest', async (t) => {

@@ -1,15 +1,19 @@
 /**
- * Loads the daemon config: YAML -> schema -> typed config with defaults. Every error names the file and the
- * field path (and the line for YAML syntax errors). No file at all is valid: every key has a default.
+ * Loads the daemon config: YAML -> schema -> typed config with defaults (config-text.ts). Every error names the file
+ * and the field path (and the line for YAML syntax errors). No file at all is valid: every key has a default, and so
+ * is a file of nothing but comments — the packaged /etc/openstarry/openstarry.yaml as shipped — which is read
+ * without loading the YAML parser at all (issue 12: what a board does not use is not loaded).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import type { Problem } from '../validation.ts';
-import { formatProblems, zodProblems } from '../validation.ts';
 import type { DaemonConfig } from './config-schema.ts';
 import { configSchema } from './config-schema.ts';
+
+/** Blank lines and `#` comments only: YAML's empty document, i.e. every default. */
+export function onlyComments(text: string): boolean {
+  return text.split('\n').every((line) => /^\s*(#.*)?$/.test(line));
+}
 
 export interface LoadedConfig {
   config: DaemonConfig;
@@ -17,21 +21,6 @@ export interface LoadedConfig {
   file?: string;
   /** Folder relative paths in the config resolve against (the file's folder, or cwd). */
   baseDir: string;
-}
-
-export function parseConfigText(text: string, file: string): DaemonConfig {
-  // Without prettyErrors, yaml leaves linePos unset; the LineCounter turns the error offset into a line.
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => ({ path: '', message: `YAML ${e.code} at line ${e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}` }));
-    throw invalid(file, problems);
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, [{ path: '', message: 'the config must be a YAML mapping' }]);
-  const result = configSchema.safeParse(raw);
-  if (!result.success) throw invalid(file, zodProblems(result.error));
-  return result.data;
 }
 
 /** For `openstarry validate`: reads and validates one config file. */
@@ -43,6 +32,8 @@ export async function loadConfigFile(file: string): Promise<DaemonConfig> {
   } catch (err) {
     throw new OpenStarryError(ErrorCode.CONFIG_INVALID, `${absolute}: cannot read config: ${(err as Error).message}`, { cause: err });
   }
+  if (onlyComments(text)) return configSchema.parse({});
+  const { parseConfigText } = await import('./config-text.ts');
   return parseConfigText(text, absolute);
 }
 
@@ -52,8 +43,4 @@ export async function loadConfig(explicit: string | undefined, env: Readonly<Rec
   if (file === undefined) return { config: configSchema.parse({}), baseDir: process.cwd() };
   const absolute = path.resolve(file);
   return { config: await loadConfigFile(absolute), file: absolute, baseDir: path.dirname(absolute) };
-}
-
-function invalid(file: string, problems: Problem[]): OpenStarryError {
-  return new OpenStarryError(ErrorCode.CONFIG_INVALID, formatProblems(file, problems), { details: { file, problems } });
 }

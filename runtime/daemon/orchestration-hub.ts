@@ -22,7 +22,6 @@ import { deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
 import type { Orchestration } from '../orchestrator/orchestration-service.ts';
 import { startOrchestration } from '../orchestrator/orchestration-service.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
-import { loadRulesFile } from '../orchestrator/rules-loader.ts';
 import type { RuleSet } from '../orchestrator/rules-schema.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { InboundEventCounters } from './orchestration-wiring.ts';
@@ -119,6 +118,7 @@ export class OrchestrationHub {
     const o = this.#orchestration;
     if (!o) throw new OpenStarryError(ErrorCode.NOT_READY, 'orchestration is not running');
     if (this.#rulesPath === undefined) return undefined;
+    const { loadRulesFile } = await import('../orchestrator/rules-loader.ts');
     const rules = await loadRulesFile(this.#rulesPath);
     o.replaceRules(rules);
     this.#onRules?.(rules);

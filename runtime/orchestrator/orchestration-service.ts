@@ -25,7 +25,6 @@ import { AgentEventsRegistry, createDaemonExecutor } from './daemon-executor.ts'
 import type { EmitResult, OrchestratorEvent } from './orchestrator.ts';
 import { Orchestrator } from './orchestrator.ts';
 import type { OrchestratorStats } from './orchestrator-stats.ts';
-import { loadRulesFile } from './rules-loader.ts';
 import type { RuleSet } from './rules-schema.ts';
 import type { RuleSources } from './sources/rule-sources.ts';
 import { startRuleSources } from './sources/rule-sources.ts';
@@ -88,7 +87,9 @@ export function emptyRuleSet(file = '(no rules file)'): RuleSet {
 
 /** Loads the rules (ERR_RULES_INVALID fails the boot phase, naming file, rule and field) and starts everything. */
 export async function startOrchestration(deps: OrchestrationDeps): Promise<Orchestration> {
-  const rules = deps.rulesPath === undefined ? emptyRuleSet() : await loadRulesFile(deps.rulesPath);
+  // The loader (and with it the YAML parser and the CEL engine) is loaded only when there is a rules file: a board
+  // without one does not hold them (issue 12, README "Performance").
+  const rules = deps.rulesPath === undefined ? emptyRuleSet() : await (await import('./rules-loader.ts')).loadRulesFile(deps.rulesPath);
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
   const registry = new AgentEventsRegistry();

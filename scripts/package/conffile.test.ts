@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
-import { loadConfig, parseConfigText } from '../../runtime/daemon/config-loader.ts';
+import { loadConfig } from '../../runtime/daemon/config-loader.ts';
+import { parseConfigText } from '../../runtime/daemon/config-text.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFFILE = path.join(ROOT, 'scripts', 'package', 'debian', 'openstarry.yaml');
