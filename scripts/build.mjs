@@ -63,7 +63,20 @@ const common = {
 // line (esbuild keeps an entry's hashbang): a banner would put it on every chunk too, and lintian warns about a
 // script that is not executable.
 for (const f of existsSync('dist') ? readdirSync('dist') : []) if (/^chunk-[A-Z0-9]+\.js(\.map)?$/.test(f)) await rm(path.join('dist', f));
-await build({ ...common, entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunk-[hash]' });
+// Node's builtins are loaded with require(), not import: an `import ... from 'node:http'` makes Node build an ES-module
+// facade that reads every export once, and on Node 22+ node:http's exports include WebSocket and CloseEvent, whose
+// getters load undici (fetch), and with it http2, tls, zlib and web streams — ~100 more builtin modules compiled at
+// every boot and held for ever, on a daemon that uses none of them (issue 12: measured on Node 22, see README
+// "Performance"). Each `node:*` import becomes a one-line CommonJS module, `module.exports = require('node:x')`, which
+// esbuild bundles with its usual interop; the banner's require() (createRequire) then loads the builtin itself.
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-by-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+await build({ ...common, plugins: [builtinsByRequire], entryPoints: { openstarryd: 'runtime/daemon/main.ts', openstarry: 'runtime/cli/bin.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunk-[hash]' });
 // CommonJS (.cjs): a worker whose entry is an ES module starts Node's ESM loader first, ~8 ms of every agent spawn.
 await build({ ...common, format: 'cjs', banner: {}, entryPoints: { 'agent-host': 'runtime/isolation/worker/worker-entry.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } });
 if (existsSync('dist/agent-host.js')) for (const f of ['dist/agent-host.js', 'dist/agent-host.js.map']) await rm(f, { force: true });
