@@ -119,10 +119,13 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
  */
 function lazyHeapStatistics(): () => Promise<V8.HeapInfo> {
   const getBuiltinModule = realGetBuiltinModule();
-  let v8: Promise<typeof V8> | undefined;
+  let v8: typeof V8 | undefined;
   return async () => {
-    v8 ??= getBuiltinModule ? Promise.resolve(getBuiltinModule('node:v8') as typeof V8) : import('node:v8');
-    return (await v8).getHeapStatistics();
+    // Never hand the module object to a promise: resolving a promise with it reads `.then` through the prototype
+    // chain, and agent code that defines Object.prototype.then would receive the raw node:v8 as `this`
+    // (setFlagsFromString, writeHeapSnapshot). The import() fallback resolves to a namespace, which has no prototype.
+    if (v8 === undefined) v8 = getBuiltinModule ? (getBuiltinModule('node:v8') as typeof V8) : await import('node:v8');
+    return v8.getHeapStatistics();
   };
 }
 

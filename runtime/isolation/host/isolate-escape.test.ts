@@ -1,6 +1,8 @@
 // Escape attempts from agent code against real worker isolates (WorkerDriver), one per confirmed hole:
 // crypto.setEngine & co (curated builtins), the real `process` (allow-listed facade), cross-worker messaging
 // globals, an unfrozen ctx.config — plus the checks that ordinary agent code still works after hardening.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Test } from 'tap';
 import { loadBlueprint } from '../../design/blueprint.ts';
@@ -460,6 +462,56 @@ t.test('the real process, should agent code catch it through a prototype hook, i
     activeHandles: 'ERR_ISOLATE_DENIED', binding: 'ERR_ISOLATE_DENIED', linkedBinding: 'ERR_ISOLATE_DENIED', dlopen: 'ERR_ISOLATE_DENIED', kill: 'ERR_ISOLATE_DENIED', abort: 'ERR_ISOLATE_DENIED',
   });
   t.same(run.output, [{ stream: 'stderr', line: 'raw debug line' }], '_rawDebug writes to the captured stderr, not to the daemon fd 2');
+});
+
+/** The entries a worker isolate can run: this checkout's sources, and the shipped CommonJS bundle when built. */
+const BUILT_HOST = new URL('../../../dist/agent-host.cjs', import.meta.url);
+function hostEntries(t: Test): [string, WorkerDriver][] {
+  const entries: [string, WorkerDriver][] = [['source entry', driver]];
+  if (existsSync(fileURLToPath(BUILT_HOST))) {
+    const built = new WorkerDriver({ entry: BUILT_HOST });
+    t.teardown(() => built.close());
+    entries.push(['dist/agent-host.cjs', built]);
+  } else t.comment('dist/agent-host.cjs not built: only the source entry is tried (npm test builds first)');
+  return entries;
+}
+
+t.test('process.mainModule (the CommonJS host\'s own module) and an Object.prototype.then trap on the usage answer reach no builtin', async (t) => {
+  for (const [label, use] of hostEntries(t)) {
+    const dir = t.testdir({
+      'agent.json': manifest(),
+      'main.js': `
+        import { EventEmitter } from 'node:events';
+        ${ATTEMPT}
+        export default { name: 'p', async start(ctx) {
+          let real;
+          const emit = EventEmitter.prototype.emit;
+          EventEmitter.prototype.emit = function (...args) { if (this !== process && Object.prototype.toString.call(this) === '[object process]') real = real ?? this; return emit.apply(this, args); };
+          process.emitWarning('catch me');
+          await new Promise((r) => setTimeout(r, 5));
+          EventEmitter.prototype.emit = emit;
+          ctx.log.info('real', { caught: real !== undefined, mainModule: typeof real?.mainModule, require: await attempt(() => real.mainModule.require('node:child_process')) });
+          globalThis.caught = [];
+          Object.defineProperty(Object.prototype, 'then', { configurable: true, get() { if (this && typeof this.setFlagsFromString === 'function') globalThis.caught.push('v8'); return undefined; } });
+          ctx.log.info('main', { mainModule: typeof process.mainModule });
+          this.t = setInterval(() => { if (globalThis.caught.length) ctx.log.info('caught', { what: globalThis.caught.join(',') }); }, 20);
+        }, stop() { clearInterval(this.t); } };`,
+    });
+    const blueprint = await loadBlueprint(`${dir}/agent.json`);
+    const isolate = await use.start({ pid: '8', blueprint, env: ENV });
+    t.teardown(() => isolate.terminate());
+    const logs: LogNote[] = [];
+    isolate.channel.onNote('log', (p) => logs.push(p as LogNote));
+    await new Promise<void>((resolve) => { const check = () => (logs.some((l) => l.message === 'main') ? resolve() : setTimeout(check, 10)); check(); });
+    t.same(logs.find((l) => l.message === 'main')?.fields, { mainModule: 'undefined' }, `${label}: the facade has no mainModule`);
+    t.match(logs.find((l) => l.message === 'real')?.fields, { caught: true, mainModule: 'undefined' }, `${label}: nor has the real process, caught through a prototype hook`);
+    t.not(logs.find((l) => l.message === 'real')?.fields?.require, 'ok: [object Object]', `${label}: mainModule.require loads nothing`);
+    const usage = await isolate.usage();
+    t.ok(usage.memoryBytes === undefined || usage.memoryBytes > 0, `${label}: the usage answer still arrives`);
+    await new Promise((r) => setTimeout(r, 100));
+    t.notOk(logs.some((l) => l.message === 'caught'), `${label}: the usage question did not hand node:v8 to agent code`);
+    await isolate.terminate();
+  }
 });
 
 t.test('module policy: curated builtins (unit)', async (t) => {

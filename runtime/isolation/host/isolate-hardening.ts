@@ -187,7 +187,8 @@ export function createAgentProcess(proc: NodeJS.Process, { exit, builtins }: Har
 
 /**
  * The second line on the real process (see REFUSED_REAL_PROCESS_MEMBERS): refusing stubs, the same filtered
- * getBuiltinModule as the facade (the real one hands out node:child_process), no `report` (writeReport writes
+ * getBuiltinModule as the facade (the real one hands out node:child_process), no `mainModule` (the CommonJS host's
+ * module, whose require loads anything), no `report` (writeReport writes
  * files as the daemon user, getReport dumps the daemon's environment, report.directory/reportOnFatalError are
  * process-wide settings), and _rawDebug writing to the worker's captured stderr instead of the daemon's fd 2.
  */
@@ -196,6 +197,9 @@ function defangRealProcess(proc: NodeJS.Process, agentProcess: AgentProcess): vo
   const replacements: Record<string, unknown> = Object.fromEntries(REFUSED_REAL_PROCESS_MEMBERS.map((name) => [name, refusedProcessMember(name)]));
   replacements.getBuiltinModule = agentProcess.getBuiltinModule;
   replacements.report = undefined;
+  // The worker host is a CommonJS entry (dist/agent-host.cjs), so Node makes it the thread's main module:
+  // process.mainModule.require, and mainModule.constructor._load, would load any builtin.
+  replacements.mainModule = undefined;
   replacements._rawDebug = (...args: unknown[]) => {
     stderr.write(`${format(...args)}\n`);
   };
