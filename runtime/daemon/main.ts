@@ -1,9 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env node
 /**
- * `openstarryd [--config FILE] [--socket PATH]` — the daemon's executable entry (dist/openstarryd.js).
+ * `openstarryd [--config FILE] [--socket PATH]` — the daemon's executable entry (dist/openstarryd.js). It turns V8's
+ * compile cache on (compile-cache.ts) before it loads the rest of the daemon.
  */
+import module from 'node:module';
 import { parseArgs } from 'node:util';
-import { runDaemon } from './run.ts';
+import { enableCompileCache } from './compile-cache.ts';
+import { resolveHome } from './paths.ts';
 
 const USAGE = 'usage: openstarryd [--config FILE] [--socket PATH]\n';
 
@@ -22,6 +25,9 @@ if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+// Before the daemon's own modules are loaded (hence the dynamic import): they are what the cache is for.
+enableCompileCache(resolveHome(), { enable: (module as { enableCompileCache?: (dir: string) => { status: number; directory?: string } }).enableCompileCache, env: process.env });
+const { runDaemon } = await import('./run.ts');
 const code = await runDaemon({
   ...(values.config !== undefined ? { configFile: values.config } : {}),
   ...(values.socket !== undefined ? { socket: values.socket } : {}),

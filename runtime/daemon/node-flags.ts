@@ -8,8 +8,11 @@
  * cap already (resourceLimits.maxYoungGenerationSizeMb, runtime/isolation/worker/worker-driver.ts).
  *
  * V8 reads this option only at start-up (`v8.setFlagsFromString` after start does not change the cap), so it is
- * given on every way the daemon is started, kept in step by runtime/daemon/node-flags.test.ts:
- * the packaged /usr/bin/openstarryd (scripts/package/debian/openstarryd), `npm start`, the bundle's own `#!` line
- * (runtime/daemon/main.ts) and the benchmarks (scripts/bench/). A user's own NODE_OPTIONS still apply on top.
+ * given where the daemon is started, kept in step by runtime/daemon/node-flags.test.ts: the packaged
+ * /usr/bin/openstarryd (scripts/package/debian/openstarryd, which the unit runs), `npm start`, the e2e harness and the
+ * benchmarks (scripts/bench/). Not on the bundle's own `#!` line: `env -S` there is an interpreter lintian refuses
+ * (unusual-interpreter). Started otherwise — `node dist/openstarryd.js` by hand, or `openstarry start`, which runs
+ * the daemon inside the CLI's process — it runs with V8's defaults (README "Performance"). A user's own
+ * NODE_OPTIONS still apply on top.
  */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'] as const;

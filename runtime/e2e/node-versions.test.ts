@@ -4,7 +4,8 @@
 // still behind both walls: the module sandbox refuses node:fs and /dev imports, and Node's permission model (whose
 // flag 22.13+ and 24 spell --permission: permission-flag.ts) grants it no /dev read and no write. One daemon per
 // version. The runtimes come from npm, as the package's own (scripts/testing/node-runtime.ts).
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { permissionFlag } from '../isolation/process/permission-flag.ts';
 import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts';
@@ -21,6 +22,8 @@ for (const major of [22, 24] as const) {
     const d = await startDaemon(t, { dir, args: ['--config', config], runtime: [runtime.binary] });
     t.equal(readlinkSync(`/proc/${d.child.pid}/exe`), runtime.binary, `the daemon runs on Node ${runtime.version}`);
     t.equal((await d.json<DaemonStatus>('status')).state, 'ready');
+    const cache = path.join(d.home, 'cache', 'v8');
+    t.ok(existsSync(cache) && readdirSync(cache).length > 0, `Node ${major}: V8's compile cache for the bundle is kept in ${cache} (runtime/daemon/compile-cache.ts)`);
 
     const logsOf = async (a: IAgentStatus, last: string) => {
       await d.waitFor(`${a.agentId} to finish its checks`, async () => (await d.cli('logs', a.pid)).stdout.includes(last));
