@@ -162,7 +162,8 @@ export class OutboundQueue {
   }
 
   /**
-   * Stores a message (written to the log before this returns) and returns it with its sequence number. Throws
+   * Stores a message (written to the log with the rest of this synchronous run, on a microtask before any I/O
+   * callback or network send: see the file header) and returns it with its sequence number. Throws
    * ERR_LINK_MESSAGE_TOO_LARGE for a message bigger than the whole queue, ERR_LINK_STOPPED after close().
    */
   push(topic: string, payload: Buffer, options: { retain?: boolean; correlationData?: Buffer } = {}): QueuedMessage {

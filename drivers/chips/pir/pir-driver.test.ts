@@ -41,14 +41,14 @@ t.test('triggered motion with bounce gives one debounced rising edge, then one f
   t.match(edges[0], { edge: 'rising', value: 1, at: Number });
   t.equal(await device.read(), 1);
   t.match(device.status(), { value: 1, updatedAt: String });
-  await clock.advanceAsync(3000, 100); // the sim PIR drops its output on the tick after the hold time
+  await clock.advanceAsync(3000, 100); // the sim PIR drops its output when the hold time ends
   clock.advance(50);
   t.same(edges.map((e) => e.edge), ['rising', 'falling']);
   t.equal(await device.read(), 0);
 });
 
-t.test('spontaneous motion from the world ticks', async (t) => {
-  const { clock, sim, edges } = await setup(t, { pin: 4 }, () => 0); // random 0: motion on the first tick
+t.test('spontaneous motion from the world timer', async (t) => {
+  const { clock, sim, edges } = await setup(t, { pin: 4 }, () => 0); // random 0: a zero gap, motion at once
   await clock.advanceAsync(200, 100);
   t.equal(sim.pulses, 1);
   t.ok(sim.motion);

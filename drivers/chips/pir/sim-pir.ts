@@ -88,7 +88,8 @@ export class SimPir {
   #scheduleSpontaneous(): void {
     const now = this.#clock.now();
     const gap = -this.#meanIntervalMs * Math.log(1 - Math.min(this.#random(), 1 - Number.EPSILON));
-    const delay = Math.max(0, this.#blockedUntil - now) + gap;
+    // Capped below setTimeout's 2^31-1 ms limit (beyond it Node fires after 1 ms): a day is as good as never here.
+    const delay = Math.min(Math.max(0, this.#blockedUntil - now) + gap, 86_400_000);
     this.#cancelNext();
     this.#cancelNext = this.#world.after(delay, () => this.triggerMotion());
   }
