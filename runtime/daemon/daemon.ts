@@ -46,8 +46,7 @@ import type { Logger } from '../logging/logger.ts';
 import { createLogger, formatFields } from '../logging/logger.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { BootReport } from './boot-report.ts';
-import type { LoadedConfig } from './config-loader.ts';
-import { loadConfig } from './config-loader.ts';
+import { loadConfig, type LoadedConfig } from './config-loader.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
@@ -55,7 +54,7 @@ import { SystemdService } from './systemd-service.ts';
 import { OrchestrationHub } from './orchestration-hub.ts';
 import { Reloader } from './reload.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
-import { warmSparesFor } from './spare-policy.ts';
+import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -214,8 +213,7 @@ export class Daemon implements DaemonApi {
     }));
     const registry = this.#hal.registry;
     const link = () => parts.mqtt.link.running;
-    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this,
-      onRules: (r) => this.#drivers.find((d): d is WorkerDriver => d instanceof WorkerDriver)?.setWarmSpares(warmSparesFor(config.agents.warmSpares, r)) }),
+    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });

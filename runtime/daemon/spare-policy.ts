@@ -6,6 +6,8 @@
  * RSS while it waits. `auto` (the default) keeps one only where spawns are expected from events: when the rules in
  * force have a spawn() action. A board with no such rule stays as lean as it can be; a number is taken as given.
  */
+import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import type { RuleSet } from '../orchestrator/rules-schema.ts';
 
 export type WarmSparesSetting = number | 'auto';
@@ -13,4 +15,9 @@ export type WarmSparesSetting = number | 'auto';
 export function warmSparesFor(setting: WarmSparesSetting, rules: RuleSet | undefined): number {
   if (setting !== 'auto') return setting;
   return rules?.rules.some((r) => r.enabled && r.actions.some((a) => a.verb === 'spawn')) ? 1 : 0;
+}
+
+/** The rules phase's callback (runtime/daemon/orchestration-hub.ts onRules): re-sizes the worker driver's spares. */
+export function sparesFollowRules(drivers: readonly IIsolationDriver[], setting: WarmSparesSetting): (rules: RuleSet) => void {
+  return (rules) => drivers.find((d): d is WorkerDriver => d instanceof WorkerDriver)?.setWarmSpares(warmSparesFor(setting, rules));
 }

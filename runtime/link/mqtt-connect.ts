@@ -18,7 +18,10 @@ import './mqtt-packet-numbers.ts';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { connectOptions } from './mqtt-settings.ts';
 
-/** `url` + the attempt's options -> a connecting client (mqtt.js's `connect()` contract: errors arrive as events). */
+/**
+ * `url` + the attempt's options -> a connecting client (mqtt.js's `connect()` contract: errors arrive as events). The
+ * URL is read with WHATWG URL (connectOptions), not mqtt.js's url.parse(), deprecated at run time in Node 24.
+ */
 export function connectMqttClient(url: string, options: IClientOptions, env: NodeJS.ProcessEnv = process.env): MqttClient {
   const opts = connectOptions(url, options);
   // mqtt.js reads this variable itself in connect(); read here from the injected environment so tests can drive it.

@@ -22,7 +22,7 @@
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
 import { connectMqttClient } from './mqtt-connect.ts';
-import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import { OpenStarryError } from '../errors.ts';
@@ -36,10 +36,6 @@ import type { MqttLinkSettings } from './mqtt-settings.ts';
 import { mqttClientOptions, redactUrl } from './mqtt-settings.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import { backoffDelay } from './reconnect-backoff.ts';
-
-/** mqtt.js's connect without its url.parse() (deprecated at run time in Node 24, see connectOptions) and without
- *  loading the transports the URL does not use (mqtt-connect.ts). */
-const connectByOptions = (url: string, options: IClientOptions): MqttClient => connectMqttClient(url, options);
 
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
 
@@ -234,7 +230,7 @@ export class MqttLink {
     this.#setState('connecting');
     let client: MqttClient;
     try {
-      client = (this.#o.connect ?? connectByOptions)(this.#s.url, mqttClientOptions(this.#s, Buffer.from(JSON.stringify(this.#presence(false, 'connection lost')))));
+      client = (this.#o.connect ?? connectMqttClient)(this.#s.url, mqttClientOptions(this.#s, Buffer.from(JSON.stringify(this.#presence(false, 'connection lost')))));
     } catch (err) {
       this.#lastError = (err as Error).message;
       this.#scheduleRetry();

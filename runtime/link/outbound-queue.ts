@@ -49,6 +49,7 @@ import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
 import { decodeLog, encodePutInto, encodeRemove, putFrameBytes } from './queue-log-format.ts';
 import { syncDir } from '../state/durable-file.ts';
+import { flushOnExit, writeAll } from './log-writes.ts';
 
 export interface QueuedMessage {
   readonly seq: number;
@@ -99,8 +100,6 @@ export const QUEUE_FILE = 'outbound.log';
 const MAX_ACKS_PER_FRAME = 65_536;
 /** Acks noted before they are written regardless of the timer (one REMOVE frame of 24 KiB). */
 const MAX_LAZY_ACKS = 4096;
-/** Linux's UIO_MAXIOV: writev(2) takes at most this many buffers at once. */
-const IOV_MAX = 1024;
 
 export class OutboundQueue {
   readonly file: string;
@@ -211,7 +210,7 @@ export class OutboundQueue {
    */
   flush(): void {
     this.#flushQueued = false;
-    pendingQueues.delete(this);
+    flushOnExit.delete(this);
     if (this.#ackTimer !== undefined) this.#o.clock.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     if (this.#acked.length > 0) {
@@ -235,8 +234,7 @@ export class OutboundQueue {
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    pendingQueues.add(this);
-    installExitFlush();
+    flushOnExit.add(this);
     queueMicrotask(() => {
       if (this.#flushQueued) this.flush();
     });
@@ -244,8 +242,7 @@ export class OutboundQueue {
 
   #queueLazyFlush(): void {
     if (this.#flushQueued || this.#ackTimer !== undefined) return;
-    pendingQueues.add(this);
-    installExitFlush();
+    flushOnExit.add(this);
     this.#ackTimer = this.#o.clock.setTimeout(() => {
       this.#ackTimer = undefined;
       this.flush();
@@ -435,31 +432,6 @@ export class OutboundQueue {
     this.#liveFrameBytes = [...this.#entries.values()].reduce((n, e) => n + e.frameBytes, 0);
     if (this.#closed) return;
     this.#scheduleSync();
-  }
-}
-
-/** Queues with frames not yet written, for the exit hook. */
-const pendingQueues = new Set<OutboundQueue>();
-let exitFlushInstalled = false;
-
-/** A process that ends before the flush microtask (uncaught exception, process.exit()) still writes its frames. */
-function installExitFlush(): void {
-  if (exitFlushInstalled) return;
-  exitFlushInstalled = true;
-  process.on('exit', () => {
-    for (const q of [...pendingQueues]) q.flush();
-  });
-}
-
-/** writev(2) of all frames, looping over short writes (a write(2) to a regular file may write less than asked). */
-function writeAll(fd: number, frames: Buffer[]): void {
-  let rest = frames;
-  while (rest.length > 0) {
-    let written = fs.writevSync(fd, rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest);
-    let i = 0;
-    while (i < rest.length && written >= (rest[i] as Buffer).length) written -= (rest[i++] as Buffer).length;
-    rest = rest.slice(i);
-    if (written > 0) rest[0] = (rest[0] as Buffer).subarray(written);
   }
 }
 
