@@ -124,6 +124,8 @@ t.test('wrong types and ranges name the field path', async (t) => {
     ['agents:\n  startTimeoutMs: 10\n', 'agents.startTimeoutMs'],
     ['agents:\n  logLines: 5\n', 'agents.logLines'],
     ['agents:\n  cpuLimitWindowMs: 50\n', 'agents.cpuLimitWindowMs'],
+    ['agents:\n  warmSpares: 5\n', 'agents.warmSpares'],
+    ['agents:\n  warmSpares: automatic\n', 'agents.warmSpares'],
     ['agents: 5\n', 'agents'],
     ['log:\n  level: verbose\n', 'log.level'],
     ['board: Raspberry Pi\n', 'board'],
