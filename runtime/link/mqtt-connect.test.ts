@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import type { Test } from 'tap';
-import { connectMqttClient } from './mqtt-connect.ts';
+import { connectMqttClient, prepareMqttConnect } from './mqtt-connect.ts';
 
 const loaded = (pkg: string): boolean => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes(`/node_modules/${pkg}/`));
 
@@ -32,9 +32,25 @@ t.test('mqtt:// sends a CONNECT over node:net; the WebSocket and SOCKS transport
 
 t.test('MQTTJS_SOCKS_PROXY set: the attempt goes through mqtt.js connect(), which loads its SOCKS transport', async (t) => {
   const { port } = await listener(t);
-  const client = connectMqttClient(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clientId: 'c2' }, { MQTTJS_SOCKS_PROXY: 'socks5://127.0.0.1:1' });
+  const url = `mqtt://127.0.0.1:${port}`;
+  const env = { MQTTJS_SOCKS_PROXY: 'socks5://127.0.0.1:1' };
+  await prepareMqttConnect(url, {}, {});
+  t.notOk(loaded('socks'), 'a URL that connects directly loads nothing more');
+  t.throws(() => connectMqttClient(url, { reconnectPeriod: 0, clientId: 'c2' }, env), { code: 'ERR_LINK_CONFIG' }, 'without prepareMqttConnect, a clear error instead of a silent direct connection');
+  await prepareMqttConnect(url, {}, env);
+  const client = connectMqttClient(url, { reconnectPeriod: 0, clientId: 'c2' }, env);
   client.on('error', () => {});
   t.teardown(() => { client.end(true); });
   t.ok(loaded('socks'), 'mqtt.js loaded its SOCKS transport');
   t.ok(loaded('ws'), 'and, with it, its WebSocket transport');
+});
+
+t.test('ws:// after prepareMqttConnect: mqtt.js opens a WebSocket (an HTTP upgrade request) to the broker', async (t) => {
+  const { port, firstByte } = await listener(t);
+  const url = `ws://127.0.0.1:${port}/mqtt`;
+  await prepareMqttConnect(url, {}, {});
+  const client = connectMqttClient(url, { reconnectPeriod: 0, clientId: 'c3' }, {});
+  client.on('error', () => {});
+  t.teardown(() => { client.end(true); });
+  t.equal(String.fromCharCode(await firstByte), 'G', 'the first bytes are "GET /mqtt" of the WebSocket handshake');
 });

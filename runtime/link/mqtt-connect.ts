@@ -8,28 +8,60 @@
  * `node:net` / `node:tls` here, doing what mqtt.js's tcp.js and tls.js do (same defaults, same TLS error handling).
  * Everything else — ws://, wss://, a SOCKS proxy (MQTTJS_SOCKS_PROXY), a client certificate on a plain mqtt:// URL
  * (mqtt.js upgrades it to mqtts) — goes through mqtt.js's `connect()` unchanged, which then loads what it needs.
+ *
+ * Only mqtt.js's client class is imported here, not its index: the index pulls `connect()` and with it the code of
+ * ws, socks, ip-address and smart-buffer (~200 KB) into the daemon's boot chunk, parsed at every boot and its source
+ * held for ever, even though it never runs on an mqtt:// board. A link whose URL needs mqtt.js's own connect() loads
+ * it first, asynchronously (prepareMqttConnect: a chunk of its own in the bundle).
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import mqtt from 'mqtt';
+import clientModule from 'mqtt/lib/client';
 import './mqtt-packet-numbers.ts';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import { OpenStarryError } from '../errors.ts';
+import { LinkErrorCode } from './errors.ts';
 import { connectOptions } from './mqtt-settings.ts';
+
+/**
+ * mqtt.js's client class. Its file is CommonJS with `exports.default = MqttClient`: Node's ESM import hands over the
+ * whole `module.exports` as the default, a bundler honouring `__esModule` hands over the class; take whichever came.
+ */
+const MqttClientClass: typeof clientModule.default = clientModule.default ?? (clientModule as unknown as typeof clientModule.default);
+
+/** mqtt.js's own connect(), once a link that needs it has loaded it (prepareMqttConnect). */
+let mqttJsConnect: ((opts: IClientOptions) => MqttClient) | undefined;
+
+/** What connectMqttClient will do for this URL: connect directly, or through mqtt.js's connect() (loaded first). */
+function connectPlan(url: string, options: IClientOptions, env: NodeJS.ProcessEnv): { opts: IClientOptions; direct: boolean } {
+  const opts = connectOptions(url, options);
+  // mqtt.js reads this variable itself in connect(); read here from the injected environment so tests can drive it.
+  if (opts.socksProxy === undefined && env.MQTTJS_SOCKS_PROXY !== undefined) opts.socksProxy = env.MQTTJS_SOCKS_PROXY;
+  const plain = (opts.protocol === 'mqtt' && !(opts.cert && opts.key)) || opts.protocol === 'mqtts';
+  return { opts, direct: plain && opts.socksProxy === undefined };
+}
+
+/** Loads mqtt.js's connect() (and so its WebSocket and SOCKS transports) when `url` needs it; once per process. */
+export async function prepareMqttConnect(url: string, options: IClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (mqttJsConnect || connectPlan(url, options, env).direct) return;
+  const mqtt = (await import('mqtt')).default;
+  mqttJsConnect = (opts) => mqtt.connect(opts);
+}
 
 /**
  * `url` + the attempt's options -> a connecting client (mqtt.js's `connect()` contract: errors arrive as events). The
  * URL is read with WHATWG URL (connectOptions), not mqtt.js's url.parse(), deprecated at run time in Node 24.
  */
 export function connectMqttClient(url: string, options: IClientOptions, env: NodeJS.ProcessEnv = process.env): MqttClient {
-  const opts = connectOptions(url, options);
-  // mqtt.js reads this variable itself in connect(); read here from the injected environment so tests can drive it.
-  if (opts.socksProxy === undefined && env.MQTTJS_SOCKS_PROXY !== undefined) opts.socksProxy = env.MQTTJS_SOCKS_PROXY;
-  const direct = (opts.protocol === 'mqtt' && !(opts.cert && opts.key)) || opts.protocol === 'mqtts';
-  if (!direct || opts.socksProxy !== undefined) return mqtt.connect(opts);
+  const { opts, direct } = connectPlan(url, options, env);
+  if (!direct) {
+    if (!mqttJsConnect) throw new OpenStarryError(LinkErrorCode.CONFIG, `${opts.protocol}:// (or a SOCKS proxy) needs mqtt.js's connect(), which was not loaded: call prepareMqttConnect first`);
+    return mqttJsConnect(opts);
+  }
   delete opts.path;
-  const client = new mqtt.MqttClient(opts.protocol === 'mqtts' ? (c) => tlsStream(c, opts) : () => tcpStream(opts), opts);
+  const client = new MqttClientClass(opts.protocol === 'mqtts' ? (c) => tlsStream(c, opts) : () => tcpStream(opts), opts);
   // As mqtt.js's connect(): an error with no listener must not throw out of the event loop; the link listens anyway.
   client.on('error', () => {});
   return client;

@@ -21,7 +21,7 @@
  *
  * start() waits at most `startWaitMs` for the first connection, then returns and the link keeps trying offline.
  */
-import { connectMqttClient } from './mqtt-connect.ts';
+import { connectMqttClient, prepareMqttConnect } from './mqtt-connect.ts';
 import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -114,6 +114,8 @@ export class MqttLink {
       ...(this.#o.compactMinBytes !== undefined ? { compactMinBytes: this.#o.compactMinBytes } : {}),
       ...(this.#log ? { log: this.#log } : {}),
     });
+    // ws://, wss:// or a SOCKS proxy: mqtt.js's own connect() is loaded now, so every attempt stays synchronous.
+    if (!this.#o.connect) await prepareMqttConnect(this.#s.url);
     if (this.#closing) return;
     const connected = new Promise<void>((resolve) => (this.#onConnected = resolve));
     this.#connect();
