@@ -47,3 +47,17 @@ t.test('without NOTIFY_SOCKET it only prints ready (the idle baseline)', async (
   const first = await new Promise<string>((resolve) => child.stdout.setEncoding('utf8').once('data', resolve));
   t.equal(first.trim(), 'ready');
 });
+
+t.test('--jit-once: V8 optimizes its hash function before "ready" (node --trace-opt says so)', async (t) => {
+  const env = { ...process.env };
+  delete env.NOTIFY_SOCKET;
+  const child = spawn(process.execPath, ['--trace-opt', BARE_BASELINE, '--jit-once'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => stop(child));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  await new Promise<void>((resolve) => {
+    const check = () => (/^ready$/m.test(out) ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  t.match(out, /completed (optimizing|compiling) .*<JSFunction hash /, 'the optimizing compiler ran on hash()');
+});
