@@ -4,8 +4,8 @@
 // link never reconnects; `status` counts the refusals. Before the fix: status spoofed, the link flapping, the
 // daemon 105 -> 537 MB.
 import { readFileSync } from 'node:fs';
-import mqtt from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectOrError, publishOrClosed } from '../../scripts/testing/mqtt-test-kit.ts';
 import t from 'tap';
 import type { DaemonStatus } from '../control/protocol.ts';
 import { startDaemon } from './harness.ts';
@@ -14,21 +14,8 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 interface Link { state: string; clientId: string; topicPrefix: string; reconnects: number; broker: NonNullable<DaemonStatus['link']['broker']> }
 
-function connect(url: string, options: IClientOptions = {}): Promise<MqttClient | Error> {
-  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options }).catch((err: Error) => err);
-}
-
-/** QoS 1 publish: 'acked', or 'closed' when the broker closed the connection instead. */
-function publish(c: MqttClient, topic: string, payload: string | Buffer, retain: boolean): Promise<'acked' | 'closed'> {
-  return new Promise((resolve) => {
-    const onClose = () => resolve('closed');
-    c.once('close', onClose);
-    c.publish(topic, payload, { qos: 1, retain }, (err) => {
-      c.off('close', onClose);
-      resolve(err ? 'closed' : 'acked');
-    });
-  });
-}
+const connect = connectOrError;
+const publish = publishOrClosed;
 
 async function retainedStatus(url: string, topic: string): Promise<unknown> {
   const c = await connect(url);

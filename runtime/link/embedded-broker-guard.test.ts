@@ -6,13 +6,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import t from 'tap';
 import type { Test } from 'tap';
 import { InfrastructureRunner } from '../daemon/infrastructure.ts';
 import { createLogger } from '../logging/logger.ts';
-import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
+import { connectOrError, publishOrClosed, recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { createMqttInfrastructure } from './link-plugin.ts';
 import type { MqttInfrastructure } from './link-plugin.ts';
 import { parseMqttConfig } from './mqtt-config.ts';
@@ -33,10 +32,7 @@ async function board(t: Test, embeddedBroker: MqttConfigInput['embeddedBroker'] 
   return { infra, url: infra.broker?.url ?? '' };
 }
 
-/** Connects like a local program would (MQTT 3.1.1, no reconnect); resolves with the client or the CONNECT error. */
-function attacker(url: string, options: IClientOptions = {}): Promise<MqttClient | Error> {
-  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options }).catch((err: Error) => err);
-}
+const attacker = connectOrError;
 
 async function connected(url: string, options: IClientOptions = {}): Promise<MqttClient> {
   const c = await attacker(url, options);
@@ -44,17 +40,7 @@ async function connected(url: string, options: IClientOptions = {}): Promise<Mqt
   return c;
 }
 
-/** Publishes and waits until the broker acknowledges (QoS 1) or closes the connection. */
-async function tryPublish(c: MqttClient, topic: string, payload: string | Buffer, retain = false): Promise<'acked' | 'closed'> {
-  return new Promise((resolve) => {
-    const onClose = () => resolve('closed');
-    c.once('close', onClose);
-    c.publish(topic, payload, { qos: 1, retain }, (err) => {
-      c.off('close', onClose);
-      resolve(err ? 'closed' : 'acked');
-    });
-  });
-}
+const tryPublish = publishOrClosed;
 
 const guard = (infra: MqttInfrastructure) => infra.broker?.status().guard;
 
