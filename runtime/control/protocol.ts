@@ -8,6 +8,7 @@ import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';
 import type { SystemdStatus } from '../daemon/systemd-service.ts';
+import type { BrokerGuardStatus } from '../link/broker-policy.ts';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
 export type KillSignal = 'SIGTERM' | 'SIGKILL';
@@ -98,7 +99,7 @@ export interface DaemonStatus {
   dashboard?: { listen?: string; error?: string };
   /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
   isolation?: { drivers: string[]; unavailable: Record<string, string> };
-  link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number } } & Record<string, unknown>;
+  link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number; guard?: BrokerGuardStatus } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
   /**

@@ -27,7 +27,7 @@ const DEFAULTS = {
     queue: { maxMessages: 10_000, maxBytes: 16_777_216, overflow: 'drop-oldest', fsyncIntervalMs: 1000 },
     maxIncomingBytes: 262_144,
     startWaitMs: 2000,
-    embeddedBroker: { host: '127.0.0.1', port: 1883 },
+    embeddedBroker: { host: '127.0.0.1', port: 1883, maxPacketBytes: 270_336, maxConnections: 32, retained: { maxMessages: 1000, maxBytes: 8_388_608 }, publishRate: { perSecond: 100, burst: 500 }, allowPublish: [] },
     commands: ['status', 'listAgents', 'templates.list', 'devices.list'],
   },
 };

@@ -37,7 +37,7 @@ t.test('no mqtt.url: broker then link; mosquitto_pub to the embedded broker reac
   await waitFor(() => link.state().subscriptions === 1, 'subscription');
   let sent = 0;
   while (got.length === 0 && sent < 50) {
-    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', 'board1/x', '-m', 'ignored']);
+    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', 'openstarry/board1/event/a/b', '-m', 'ignored']);
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', 'openstarry/board1/event/alert:server_down', '-m', '{"host":"db1"}']);
     sent++;
     await new Promise((r) => setTimeout(r, 50));

@@ -14,7 +14,7 @@ import { LinkErrorCode } from './errors.ts';
 import type { MqttConfig } from './mqtt-config.ts';
 import { MqttLink } from './mqtt-link.ts';
 import type { MqttLinkStatus } from './mqtt-link.ts';
-import { resolveMqttSettings } from './mqtt-settings.ts';
+import { linkIdentity, resolveMqttSettings } from './mqtt-settings.ts';
 import { splitHostPort } from '../validation.ts';
 
 export interface MqttLinkPluginOptions {
@@ -52,6 +52,8 @@ export class MqttLinkPlugin implements InfrastructurePlugin {
     if (o.config.url === undefined && o.broker?.status().state === 'port-in-use') return;
     const embeddedUrl = o.config.url === undefined ? o.broker?.url : undefined;
     const settings = await resolveMqttSettings(o.config, o.deviceId, embeddedUrl !== undefined ? { embeddedUrl } : {});
+    // The embedded broker knows the daemon's link by this per-boot credential (broker-policy.ts), not by its id.
+    if (o.config.url === undefined && o.broker) Object.assign(settings, o.broker.ownCredentials());
     const link = new MqttLink({
       settings,
       deviceId: o.deviceId,
@@ -123,7 +125,17 @@ export function createMqttInfrastructure(
     const link = new MqttLinkPlugin(options);
     return { plugins: [link], link };
   }
-  const broker = new EmbeddedBroker({ ...options.config.embeddedBroker, portInUse: options.portInUse ?? 'fail', ...(options.log ? { log: options.log.child('broker') } : {}) });
+  const { host, port, usersFile, ...limits } = options.config.embeddedBroker;
+  const broker = new EmbeddedBroker({
+    host,
+    port,
+    limits,
+    link: linkIdentity(options.config, options.deviceId),
+    portInUse: options.portInUse ?? 'fail',
+    ...(usersFile !== undefined ? { usersFile } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.log ? { log: options.log.child('broker') } : {}),
+  });
   const link = new MqttLinkPlugin({ ...options, broker });
   return { plugins: [broker, link], link, broker };
 }

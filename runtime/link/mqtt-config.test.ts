@@ -18,7 +18,15 @@ t.test('an empty fragment gets every default', async (t) => {
     queue: { maxMessages: 10_000, maxBytes: 16 * 2 ** 20, overflow: 'drop-oldest', fsyncIntervalMs: 1000 },
     maxIncomingBytes: 256 * 1024,
     startWaitMs: 2000,
-    embeddedBroker: { host: '127.0.0.1', port: 1883 },
+    embeddedBroker: {
+      host: '127.0.0.1',
+      port: 1883,
+      maxPacketBytes: 264 * 1024,
+      maxConnections: 32,
+      retained: { maxMessages: 1000, maxBytes: 8 * 2 ** 20 },
+      publishRate: { perSecond: 100, burst: 500 },
+      allowPublish: [],
+    },
     commands: ['status', 'listAgents', 'templates.list', 'devices.list'],
   });
 });
@@ -45,6 +53,12 @@ t.test('errors name the field path', async (t) => {
   t.match(issues({ url: 'mqtts://b', tls: { cert: 'c' } }), [/^tls\.key: cert and key go together/]);
   t.match(issues({ protocolVersion: 5 }), [/^protocolVersion: the embedded broker speaks MQTT 3\.1\.1 only/]);
   t.match(issues({ embeddedBroker: { port: 70000 } }), [/^embeddedBroker\.port: /]);
+  t.match(issues({ embeddedBroker: { maxPacketBytes: 10 } }), [/^embeddedBroker\.maxPacketBytes: /]);
+  t.match(issues({ embeddedBroker: { maxConnections: 0 } }), [/^embeddedBroker\.maxConnections: /]);
+  t.match(issues({ embeddedBroker: { retained: { maxBytes: 'lots' } } }), [/^embeddedBroker\.retained\.maxBytes: /]);
+  t.match(issues({ embeddedBroker: { publishRate: { perSecond: -1 } } }), [/^embeddedBroker\.publishRate\.perSecond: /]);
+  t.match(issues({ embeddedBroker: { allowPublish: ['$SYS/#'] } }), [/^embeddedBroker\.allowPublish\.0: must not contain NUL or start with "\$"/]);
+  t.match(issues({ embeddedBroker: { usersFile: '' } }), [/^embeddedBroker\.usersFile: must be a file path/]);
 });
 
 t.test('unknown keys are rejected, at any depth', async (t) => {

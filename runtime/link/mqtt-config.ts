@@ -75,9 +75,43 @@ const tlsSchema = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
+/** A topic filter of `embeddedBroker.allowPublish` (MQTT 3.1.1 §4.7: `+` a whole level, `#` the whole last one). */
+const topicFilter = z
+  .string()
+  .min(1)
+  .max(MAX_TOPIC_PREFIX)
+  .refine((f) => !f.includes('\u0000') && !f.startsWith('$'), 'must not contain NUL or start with "$"')
+  .refine((f) => f.split('/').every((l, i, all) => (!l.includes('#') || (l === '#' && i === all.length - 1)) && (!l.includes('+') || l === '+')), '"+" must be a whole level, "#" the whole last level');
+
+/**
+ * Limits and access of the embedded broker's local clients (runtime/link/broker-policy.ts; README "MQTT, remote
+ * triggers and rules"). The defaults bound what local programs can make the daemon hold to a few MiB.
+ */
 const embeddedBrokerSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(1883),
+  /** Largest MQTT packet a local client may send (room for a maxIncomingBytes payload and its topic); larger closes it. */
+  maxPacketBytes: z.number().int().min(1024).max(256 * 2 ** 20).default(264 * 1024),
+  /** Local clients connected at once (the daemon's own link is not counted); also the cap on sockets without a CONNECT. */
+  maxConnections: z.number().int().min(1).max(10_000).default(32),
+  /** Retained messages the broker keeps (the board's own included); past either bound a new retained topic is refused. */
+  retained: z
+    .strictObject({
+      maxMessages: z.number().int().min(1).max(1_000_000).default(1000),
+      maxBytes: z.number().int().min(1024).max(1024 * 2 ** 20).default(8 * 2 ** 20),
+    })
+    .prefault({}),
+  /** Publications per second of each local client (token bucket, burst `burst`); 0: no limit. Past it: disconnected. */
+  publishRate: z
+    .strictObject({
+      perSecond: z.number().min(0).max(1_000_000).default(100),
+      burst: z.number().int().min(1).max(1_000_000).default(500),
+    })
+    .prefault({}),
+  /** Topic filters local clients may publish to beyond `<prefix>event/#`, `<prefix>cmd/#`, `openstarry/all/event/#`; never the rest of the prefix. */
+  allowPublish: z.array(topicFilter).max(100).default([]),
+  /** `username:password` lines; when set, local clients must log in as one of them (mode 0600: plain passwords). */
+  usersFile: filePath.optional(),
 });
 
 export const mqttConfigSchema = z

@@ -49,8 +49,7 @@ export async function resolveMqttSettings(config: MqttConfig, deviceId: string, 
     embedded,
     // aedes 1.x refuses MQTT 5 CONNECTs ("unacceptable protocol version"); the schema rejects an explicit 5 there.
     protocolVersion: config.protocolVersion ?? (embedded ? 4 : 5),
-    clientId: config.clientId ?? `openstarry-${deviceId}`,
-    topicPrefix: config.topicPrefix ?? `openstarry/${deviceId}/`,
+    ...linkIdentity(config, deviceId),
     keepaliveSec: config.keepaliveSec,
     reconnect: { ...config.reconnect },
     queue: { ...config.queue },
@@ -68,6 +67,11 @@ export async function resolveMqttSettings(config: MqttConfig, deviceId: string, 
     settings.tls = tls;
   }
   return settings;
+}
+
+/** The link's client id and topic prefix (their defaults depend on the device); the embedded broker reserves both. */
+export function linkIdentity(config: Pick<MqttConfig, 'clientId' | 'topicPrefix'>, deviceId: string): { clientId: string; topicPrefix: string } {
+  return { clientId: config.clientId ?? `openstarry-${deviceId}`, topicPrefix: config.topicPrefix ?? `openstarry/${deviceId}/` };
 }
 
 function hostForUrl(host: string): string {

@@ -40,3 +40,20 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Connects like a local program would (MQTT 3.1.1, no reconnect); resolves with the client, or the CONNECT's error. */
+export function connectOrError(url: string, options: IClientOptions = {}): Promise<MqttClient | Error> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options }).catch((err: Error) => err);
+}
+
+/** A QoS 1 publish: 'acked', or 'closed' when the broker closed the connection instead (MQTT 3.1.1 §3.3.5). */
+export function publishOrClosed(c: MqttClient, topic: string, payload: string | Buffer, retain = false): Promise<'acked' | 'closed'> {
+  return new Promise((resolve) => {
+    const onClose = () => resolve('closed');
+    c.once('close', onClose);
+    c.publish(topic, payload, { qos: 1, retain }, (err) => {
+      c.off('close', onClose);
+      resolve(err ? 'closed' : 'acked');
+    });
+  });
+}

@@ -64,8 +64,14 @@ function linkLine(link: DaemonStatus['link']): string {
   const queue = link.queue as { queued?: number; dropped?: number } | undefined;
   if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}`);
   if (typeof link.lastError === 'string') parts.push(`last error: ${link.lastError}`);
-  if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}`);
+  if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}${refusedText(link.broker.guard?.refused)}`);
   return parts.join(', ');
+}
+
+/** ` (refused: 3 topic, 1 clientId)`, or nothing when the embedded broker refused nothing. */
+function refusedText(refused: Record<string, number> | undefined): string {
+  const parts = Object.entries(refused ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
+  return parts.length > 0 ? ` (refused: ${parts.join(', ')})` : '';
 }
 
 export const status: Command = {

@@ -1,0 +1,197 @@
+// Issue 13 findings 3 and 4 against the real embedded broker (aedes) with the daemon's real link connected to it,
+// and real mqtt.js clients as the hostile local program: spoofing the board's retained status and state, taking
+// over the daemon's session, a will on the board's status, oversized packets, a retained flood, a publish flood,
+// a connection flood — each refused and counted, the link never reconnecting.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import t from 'tap';
+import type { Test } from 'tap';
+import { InfrastructureRunner } from '../daemon/infrastructure.ts';
+import { createLogger } from '../logging/logger.ts';
+import { connectOrError, publishOrClosed, recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
+import { createMqttInfrastructure } from './link-plugin.ts';
+import type { MqttInfrastructure } from './link-plugin.ts';
+import { parseMqttConfig } from './mqtt-config.ts';
+import type { MqttConfigInput } from './mqtt-config.ts';
+
+const quiet = createLogger('test', { write: () => undefined });
+const PREFIX = 'openstarry/board1/';
+
+async function board(t: Test, embeddedBroker: MqttConfigInput['embeddedBroker'] = {}, log = quiet): Promise<{ infra: MqttInfrastructure; url: string }> {
+  const home = await mkdtemp(path.join(tmpdir(), 'os-broker-guard-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const config = parseMqttConfig({ embeddedBroker: { port: 0, ...embeddedBroker } });
+  const infra = createMqttInfrastructure({ config, deviceId: 'board1', version: '0.0.0-test', home, log });
+  const runner = new InfrastructureRunner(infra.plugins, quiet);
+  t.teardown(() => runner.stopAll());
+  await runner.startAll();
+  t.equal(infra.link.status()?.state, 'connected');
+  return { infra, url: infra.broker?.url ?? '' };
+}
+
+const attacker = connectOrError;
+
+async function connected(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const c = await attacker(url, options);
+  if (c instanceof Error) throw c;
+  return c;
+}
+
+const tryPublish = publishOrClosed;
+
+const guard = (infra: MqttInfrastructure) => infra.broker?.status().guard;
+
+/** The retained message on `topic` a fresh subscriber gets, or undefined. */
+async function retained(url: string, topic: string): Promise<string | undefined> {
+  const r = await recordMessages(url, [topic], { protocolVersion: 4 });
+  await new Promise((res) => setTimeout(res, 200));
+  await r.close();
+  return r.messages.find((m) => m.retain)?.payload;
+}
+
+t.test('a local client cannot overwrite the board\'s retained status or state', async (t) => {
+  const { infra, url } = await board(t);
+  infra.link.link.publishJson('state/master', { agent: 'master' }, { qos: 1, retain: true });
+  await waitFor(() => guard(infra)?.retained.messages === 2, 'the board\'s status and state retained');
+  const spoofed = JSON.stringify({ online: false, spoofed: true });
+  for (const topic of ['status', 'state/master', 'reply/x', 'out/y']) {
+    const c = await connected(url);
+    t.equal(await tryPublish(c, PREFIX + topic, spoofed, true), 'closed', `${topic}: refused (connection closed, MQTT 3.1.1 §3.3.5)`);
+    c.end(true);
+  }
+  t.match(JSON.parse((await retained(url, `${PREFIX}status`)) ?? '{}'), { online: true }, 'status still the board\'s');
+  t.same(JSON.parse((await retained(url, `${PREFIX}state/master`)) ?? '{}'), { agent: 'master' });
+  t.equal(guard(infra)?.refused.topic, 4);
+  // What local programs are for: events and commands under the prefix, shared events.
+  const c = await connected(url);
+  for (const topic of [`${PREFIX}event/door:open`, `${PREFIX}cmd/status`, 'openstarry/all/event/x']) t.equal(await tryPublish(c, topic, '{}'), 'acked', topic);
+  t.equal(await tryPublish(c, 'elsewhere/x', '{}'), 'closed', 'anything else is closed by default');
+  c.end(true);
+  t.equal(infra.link.status()?.reconnects, 0);
+});
+
+t.test('the daemon\'s client id and username are reserved; a will on the board\'s status refuses the CONNECT', async (t) => {
+  const { infra, url } = await board(t);
+  const takeover = await attacker(url, { clientId: 'openstarry-board1' });
+  t.match(takeover, { code: 2 }, 'identifier rejected');
+  const asDaemon = await attacker(url, { clientId: 'x1', username: 'openstarryd', password: 'guess' });
+  t.match(asDaemon, { code: 4 }, 'bad user name or password');
+  const idAndUser = await attacker(url, { clientId: 'openstarry-board1', username: 'openstarryd', password: 'guess' });
+  t.match(idAndUser, { code: 2 });
+  const will = await attacker(url, { will: { topic: `${PREFIX}status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
+  t.match(will, { code: 5 }, 'not authorized');
+  await new Promise((r) => setTimeout(r, 300));
+  t.match(infra.link.status(), { state: 'connected', reconnects: 0 }, 'the link never flapped');
+  t.match(guard(infra)?.refused, { clientId: 2, credentials: 1, topic: 1 });
+  t.match(JSON.parse((await retained(url, `${PREFIX}status`)) ?? '{}'), { online: true });
+});
+
+t.test('a packet over maxPacketBytes closes the connection; the board\'s own large publish does not', async (t) => {
+  const { infra, url } = await board(t, { maxPacketBytes: 64 * 1024 });
+  const c = await connected(url);
+  t.equal(await tryPublish(c, `${PREFIX}event/big`, Buffer.alloc(1024 * 1024)), 'closed');
+  t.equal(guard(infra)?.refused.packetTooLarge, 1);
+  const ok = await connected(url);
+  t.equal(await tryPublish(ok, `${PREFIX}event/small`, Buffer.alloc(60 * 1024)), 'acked');
+  ok.end(true);
+  const sub = await recordMessages(url, [`${PREFIX}out/#`], { protocolVersion: 4 });
+  t.teardown(() => sub.close());
+  await infra.link.link.publishJson('out/big', { blob: 'x'.repeat(200 * 1024) }, { qos: 1 });
+  await waitFor(() => sub.messages.length === 1, 'the board\'s 200 KiB message');
+  t.equal(infra.link.status()?.reconnects, 0);
+});
+
+t.test('the retained store is bounded; past it new topics are refused, the board\'s own still stored', async (t) => {
+  const { infra, url } = await board(t, { retained: { maxMessages: 10, maxBytes: 1024 * 1024 }, publishRate: { perSecond: 0 } });
+  const payload = Buffer.alloc(200 * 1024, 1);
+  let stored = 0;
+  let refused = 0;
+  for (let i = 0; i < 40; i++) {
+    const c = await connected(url);
+    const r = await tryPublish(c, `${PREFIX}event/flood/${i}`, payload, true);
+    if (r === 'acked') stored++;
+    else refused++;
+    c.end(true);
+  }
+  const g = guard(infra);
+  t.ok(stored <= 5 && refused >= 35, `stored ${stored}, refused ${refused}`);
+  t.ok((g?.retained.bytes ?? Infinity) <= 1024 * 1024, `retained bytes ${g?.retained.bytes}`);
+  t.equal(g?.refused.retained, refused);
+  const c = await connected(url);
+  t.equal(await tryPublish(c, `${PREFIX}event/flood/0`, Buffer.alloc(0), true), 'acked', 'clearing a retained topic is fine');
+  c.end(true);
+  infra.link.link.publishJson('state/master', { big: 'y'.repeat(900 * 1024) }, { qos: 1, retain: true });
+  await waitFor(() => (guard(infra)?.retained.bytes ?? 0) > 1024 * 1024, 'the board\'s own state stored past the bound');
+  t.equal(infra.link.status()?.reconnects, 0);
+});
+
+t.test('a client over publishRate is disconnected and counted', async (t) => {
+  const { infra, url } = await board(t, { publishRate: { perSecond: 5, burst: 20 } });
+  const c = await connected(url);
+  let outcome: 'acked' | 'closed' = 'acked';
+  let sent = 0;
+  while (outcome === 'acked' && sent < 200) {
+    outcome = await tryPublish(c, `${PREFIX}event/spam`, '{}');
+    sent++;
+  }
+  t.equal(outcome, 'closed');
+  t.ok(sent >= 20 && sent < 40, `closed after ${sent} publications`);
+  t.equal(guard(infra)?.refused.rate, 1);
+  c.end(true);
+});
+
+t.test('maxConnections: local clients past it refused (CONNACK 3); idle sockets cannot keep the link out', async (t) => {
+  const { infra, url } = await board(t, { maxConnections: 3 });
+  const ok = await Promise.all([1, 2, 3].map(() => connected(url)));
+  t.match(await attacker(url), { code: 3 }, 'server unavailable');
+  for (const c of ok) c.end(true);
+  await waitFor(() => infra.broker?.status().clients === 1, 'only the link left');
+  const port = Number(new URL(url).port);
+  const idle = await Promise.all(Array.from({ length: 20 }, () => new Promise<net.Socket>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', () => undefined);
+  })));
+  t.teardown(() => idle.forEach((s) => s.destroy()));
+  await waitFor(() => idle.filter((s) => s.destroyed || s.readyState === 'closed').length >= 17, 'the oldest idle sockets closed');
+  const late = await connected(url);
+  t.pass('a client connects while idle sockets were opened');
+  late.end(true);
+  t.ok((guard(infra)?.refused.connections ?? 0) >= 17);
+  t.equal(infra.link.status()?.reconnects, 0);
+});
+
+t.test('allowPublish opens topics outside the prefix, never the board\'s own', async (t) => {
+  const { url } = await board(t, { allowPublish: ['lab/+/temp', '#'] });
+  const c = await connected(url);
+  t.equal(await tryPublish(c, 'lab/1/temp', '21'), 'acked');
+  t.equal(await tryPublish(c, `${PREFIX}status`, '{}', true), 'closed', '"#" does not open the prefix');
+  c.end(true);
+  t.throws(() => parseMqttConfig({ embeddedBroker: { allowPublish: ['a/#/b'] } }), { message: /allowPublish[\s\S]*must be a whole level/ }, 'a bad filter names its field');
+});
+
+t.test('usersFile: local clients must log in; a bad file names its line; passwords never logged', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-users-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const usersFile = path.join(dir, 'users');
+  await writeFile(usersFile, '# local programs\nsensor-bridge:s3cret:with:colons\n\nops:hunter2\n', { mode: 0o600 });
+  const lines: string[] = [];
+  const { infra, url } = await board(t, { usersFile }, createLogger('test', { write: (l) => void lines.push(l) }));
+  t.match(await attacker(url), { code: 4 }, 'anonymous refused');
+  t.match(await attacker(url, { username: 'ops', password: 'badpass1' }), { code: 4 });
+  const c = await connected(url, { username: 'sensor-bridge', password: 's3cret:with:colons' });
+  t.equal(await tryPublish(c, `${PREFIX}event/x`, '{}'), 'acked');
+  c.end(true);
+  t.equal(guard(infra)?.refused.credentials, 2);
+  t.notMatch(lines.join(''), /hunter2|s3cret|badpass1/);
+  t.match(lines.join(''), /embedded broker refused \(credentials\)/);
+  for (const [text, why] of [['nocolon\n', /line 1: must be username:password/], ['a:1\nopenstarryd:x\n', /line 2: the username "openstarryd" is reserved/], ['a:\n', /line 1: the password is empty/]] as const) {
+    await writeFile(usersFile, text);
+    const config = parseMqttConfig({ embeddedBroker: { port: 0, usersFile } });
+    const bad = createMqttInfrastructure({ config, deviceId: 'b', version: '0', home: dir, log: quiet });
+    await t.rejects(bad.broker?.start() ?? Promise.resolve(), { code: 'ERR_LINK_CONFIG', message: why });
+    await bad.broker?.stop();
+  }
+});
