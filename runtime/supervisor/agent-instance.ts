@@ -150,7 +150,6 @@ export class AgentInstance {
     this.#cpu.reset(this.#startedAt);
     this.#crashNote = undefined;
     this.#exitCode = undefined;
-    this.#usage = { cpuPercent: 0, memoryBytes: 0 };
     // From the launch, so a driver that never finishes starting the isolate is covered too (fail() remembers it).
     const timeoutMs = this.#deps.startTimeoutMs;
     this.#startTimer = this.#deps.clock.setTimeout(() => {
@@ -305,6 +304,7 @@ export class AgentInstance {
 
   #onExit(exit: IsolateExit): void {
     this.#isolate = undefined;
+    this.#usage = { cpuPercent: 0, memoryBytes: 0 }; // nothing runs while `restarting`
     this.#exitCode = exit.code;
     const uptime = this.#deps.clock.now() - this.#startedAt;
     if (this.#stopRequest) {
