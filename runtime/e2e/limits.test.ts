@@ -1,6 +1,6 @@
 // End to end (issue 13, finding 1): limits hold in every state. An agent whose start() never resolves while it
 // allocates 1 MB every 10 ms and spins is stopped (memory-limit, cpu-limit or start-timeout, whichever wall it meets
-// first) as a worker and as a process agent, and the daemon's memory stays bounded; an agent that merely never
+// first) as a worker, a process and a wasm agent, and the daemon's memory stays bounded; an agent that merely never
 // finishes starting is stopped with `start-timeout: ...` after agents.startTimeoutMs and counts as a crash (restart
 // policy, then quarantine).
 import { readFileSync } from 'node:fs';
@@ -38,13 +38,13 @@ const HOG = `export default {
 // The interval keeps the isolate's event loop alive: an unresolved promise alone lets the isolate end by itself.
 const NEVER_STARTS = "export default { name: 'stuck', start() { setInterval(() => {}, 1000); return new Promise(() => {}); } };\n";
 
-t.test('a hog that never finishes starting is stopped and the daemon stays bounded (worker and process)', async (t) => {
+t.test('a hog that never finishes starting is stopped and the daemon stays bounded (worker, process, wasm)', async (t) => {
   const dir = tempDir(t);
   const { config } = templatesWithConfig(dir, {}, '  startTimeoutMs: 2000\n  usageIntervalMs: 500\n  cpuLimitWindowMs: 1000\n');
   const d = await startDaemon(t, { args: ['--config', config] });
   const agents = path.join(dir, 'agents');
   const before = rssMb(d.child.pid);
-  for (const isolation of ['worker', 'process']) {
+  for (const isolation of ['worker', 'process', 'wasm']) {
     const id = `hog-${isolation}`;
     writeTree(path.join(agents, id), agentFixture({ id, plugins: ['./main.js'], isolation, limits: { memoryMb: 32, cpuPercent: 20 } }, { 'main.js': HOG }));
     const startedAt = Date.now();
