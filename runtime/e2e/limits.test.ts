@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { ControlClient } from '../control/control-client.ts';
 import type { IAgentStatus } from '../control/protocol.ts';
 import type { RunningDaemon } from './harness.ts';
 import { agentFixture, startDaemon, tempDir, templatesWithConfig, writeTree } from './harness.ts';
@@ -83,4 +84,24 @@ t.test('an agent not running after agents.startTimeoutMs is stopped as a crash: 
   t.match(s, { state: 'crashed', restarts: 1, quarantined: true });
   t.match(s?.reason, /^quarantined: start-timeout: not running after 1000 ms; gave up after 1 restarts$/);
   t.match(d.log(), /agent stuck \(pid \d+\) quarantined .*restart series: 2 failure\(s\)/, 'the series is logged');
+});
+
+t.test('killing an agent that is still starting and whose stop() never resolves ends it within the grace (worker, process)', async (t) => {
+  const dir = tempDir(t);
+  const { config } = templatesWithConfig(dir, {}, '  startTimeoutMs: 30000\n'); // stopGraceMs: 2000
+  const d = await startDaemon(t, { args: ['--config', config] });
+  const agents = path.join(dir, 'agents');
+  const main = "export default { name: 'deaf', start() { setInterval(() => {}, 1000); return new Promise(() => {}); }, stop() { return new Promise(() => {}); } };\n";
+  for (const isolation of ['worker', 'process']) {
+    const id = `deaf-${isolation}`;
+    writeTree(path.join(agents, id), agentFixture({ id, plugins: ['./main.js'], isolation }, { 'main.js': main }));
+    void d.cli('spawn', path.join(agents, id, 'agent.json'));
+    await d.waitFor(`${id} to be starting`, async () => (await latest(d, id))?.state === 'starting');
+    // Through the control client in this process, so the figure is the daemon's, not a CLI process start's.
+    const started = Date.now();
+    const kill = await ControlClient.callOnce(d.socket, 'killAgent', [id, 'SIGTERM']);
+    t.comment(`${id}: kill answered after ${Date.now() - started} ms (grace 2000 ms): ${kill.reason}`);
+    t.match(kill, { state: 'exited', reason: /^stopped by SIGTERM/ }, `${id} ended`);
+    t.notOk((await d.json<IAgentStatus[]>('ps')).some((a) => a.agentId === id && a.state !== 'exited'), `${id} is gone`);
+  }
 });
