@@ -38,14 +38,7 @@ function context(parsed: ParsedCommandLine, io: CliIo): CommandContext {
     socketFlag: parsed.socketFlag,
     io,
     connect,
-    async call(method, params = []) {
-      const client = await connect();
-      try {
-        return await client.call(method, params);
-      } finally {
-        client.close();
-      }
-    },
+    call: (method, params = []) => ControlClient.callOnce(socket, method, params),
   };
 }
 

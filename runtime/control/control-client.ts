@@ -23,6 +23,8 @@ export interface ControlClientOptions {
 /** Responses can be large (10k log lines); this only stops a broken peer from growing memory forever. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** How long callOnce keeps trying while the daemon's control socket is full (issue 13: a flood of connections). */
+const DEFAULT_BUSY_RETRY_MS = 10_000;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -45,6 +47,12 @@ function unreachable(socketPath: string, reason: string, cause?: unknown): OpenS
 async function permissionDenied(socketPath: string, cause: unknown, groups?: GroupLookupOptions): Promise<OpenStarryError> {
   const group = await guardingGroup(socketPath, groups);
   return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, ...(group !== undefined ? { group } : {}) } });
+}
+
+/** Nothing reached the daemon's dispatcher: ERR_CONTROL_BUSY, or a connect refused with a full backlog. */
+function retryable(err: unknown): boolean {
+  const { code, cause } = err as { code?: unknown; cause?: { code?: unknown } };
+  return code === ErrorCode.CONTROL_BUSY || (code === ErrorCode.DAEMON_UNREACHABLE && cause?.code === 'EAGAIN');
 }
 
 export class ControlClient {
@@ -103,6 +111,28 @@ export class ControlClient {
         resolve(new ControlClient(socket, socketPath));
       });
     });
+  }
+
+  /**
+   * Connects, calls `method` once, closes. A connection the daemon closed before reading the request (its
+   * connection guard: cap reached, see runtime/control/connection-guard.ts) answers ERR_CONTROL_BUSY; nothing was
+   * done, so the call is made again on a new connection, with a short backoff, for up to `retryForMs`. So is a
+   * connect refused with EAGAIN: the socket's backlog is full (unix(7)), nothing was sent.
+   */
+  static async callOnce<M extends MethodName>(socketPath: string, method: M, params: unknown[] = [], options: ControlClientOptions & { retryForMs?: number } = {}): Promise<MethodResults[M]> {
+    const until = Date.now() + (options.retryForMs ?? DEFAULT_BUSY_RETRY_MS);
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      let client: ControlClient | undefined;
+      try {
+        client = await ControlClient.connect(socketPath, options);
+        return await client.call(method, params);
+      } catch (err) {
+        if (!retryable(err) || Date.now() + delay > until) throw err;
+      } finally {
+        client?.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   get isClosed(): boolean {

@@ -1,17 +1,20 @@
 /**
  * The control plane's server (DESIGN §3.5): JSON-RPC 2.0 over a Unix socket, one JSON object per line.
  * Whatever a client sends, the daemon must not crash and other clients must not notice: every connection
- * has its own framer (bounded by MAX_REQUEST_BYTES), its own error handler and its own bounded output queue.
+ * has its own framer (bounded by MAX_REQUEST_BYTES), its own error handler and its own bounded output queue, and
+ * the connection guard (connection-guard.ts) keeps idle, slow and surplus connections from holding the socket shut.
  */
 import { chmod, mkdir, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { GuardOptions, Guarded } from './connection-guard.ts';
+import { ConnectionGuard } from './connection-guard.ts';
 import { LineFramer } from './json-lines.ts';
 import { Notifications } from './notifications.ts';
 import { groupName } from './socket-group.ts';
 import { clearStaleSocket, errnoCode } from './stale-socket.ts';
-import type { DaemonApi, LogLine } from './protocol.ts';
+import type { ControlSocketStats, DaemonApi, LogLine } from './protocol.ts';
 import { MAX_REQUEST_BYTES, RpcCode } from './protocol.ts';
 import type { LogFn, RequestScope, RpcResponse } from './rpc-dispatch.ts';
 import { errorResponse, RpcDispatcher } from './rpc-dispatch.ts';
@@ -20,7 +23,10 @@ export interface ControlServerOptions {
   socketPath: string;
   api: DaemonApi;
   log?: LogFn;
+  /** Connection cap, idle and request timeouts, clock (connection-guard.ts has the defaults). */
+  guard?: GuardOptions;
 }
+
 
 /** Notifications held for a slow reader before new ones are dropped (and counted) instead of buffered. */
 export const MAX_PENDING_NOTIFICATIONS = 1000;
@@ -36,8 +42,14 @@ interface Follower {
   early: LogLine[];
 }
 
-class Connection {
+class Connection implements Guarded {
   readonly #socket: net.Socket;
+  readonly #guard: ConnectionGuard;
+  readonly #open: ReadonlySet<Guarded>;
+  #lastActive: number;
+  /** When the unfinished request line now held started arriving. */
+  #partialSince: number | undefined;
+  #guardTimer: unknown;
   readonly #dispatcher: RpcDispatcher;
   readonly #api: DaemonApi;
   readonly #log: LogFn;
@@ -52,8 +64,11 @@ class Connection {
   #peerEnded = false;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(socket: net.Socket, dispatcher: RpcDispatcher, api: DaemonApi, log: LogFn, onClosed: (conn: Connection) => void) {
+  constructor(socket: net.Socket, dispatcher: RpcDispatcher, api: DaemonApi, log: LogFn, guard: ConnectionGuard, open: ReadonlySet<Guarded>, onClosed: (conn: Connection) => void) {
     this.#socket = socket;
+    this.#guard = guard;
+    this.#open = open;
+    this.#lastActive = guard.clock.now();
     this.#dispatcher = dispatcher;
     this.#api = api;
     this.#log = log;
@@ -62,7 +77,12 @@ class Connection {
     // EPIPE / ECONNRESET are a client's business; they end this connection and nothing else.
     socket.on('error', (err) => this.#log('debug', `connection error: ${err.message}`));
     socket.on('close', () => this.destroy());
-    socket.on('data', (chunk: Buffer) => this.#framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.#framer.push(chunk);
+      if (this.#framer.pendingBytes === 0) this.#partialSince = undefined;
+      else this.#partialSince ??= this.#guard.clock.now();
+      this.#rearm();
+    });
     socket.on('drain', () => this.#onDrain());
     socket.on('end', () => {
       // EOF looks the same whether the client half-closed or vanished, so its follows end here (a vanished
@@ -70,7 +90,52 @@ class Connection {
       this.#peerEnded = true;
       this.#unsubscribeAll();
       this.#maybeEnd();
+      this.#rearm();
     });
+    this.#rearm();
+  }
+
+  get evictable(): boolean {
+    return !this.#closed && this.#inFlight === 0 && this.#followers.size === 0;
+  }
+
+  get following(): boolean {
+    return this.#followers.size > 0;
+  }
+
+  get lastActive(): number {
+    return this.#lastActive;
+  }
+
+  closeBy(reason: string): void {
+    if (this.#closed) return;
+    this.#log('debug', `closing a control connection: ${reason}`);
+    // Written before the destroy: a small write goes to the kernel at once, so the client reads why.
+    if (this.#writable) this.#socket.write(`${JSON.stringify(errorResponse(null, RpcCode.APPLICATION_ERROR, `openstarryd closed this connection (${reason}); nothing was done, retry`, ErrorCode.CONTROL_BUSY))}\n`);
+    this.destroy();
+  }
+
+  /**
+   * One timer per connection, for whichever deadline applies now: none while a request is in flight or a follow
+   * runs; the request timeout while a line is arriving; else the idle timeout from the last complete request.
+   */
+  #rearm(): void {
+    this.#guard.clock.clearTimeout(this.#guardTimer);
+    this.#guardTimer = undefined;
+    if (!this.evictable) return;
+    const slow = this.#partialSince !== undefined;
+    const deadline = slow ? (this.#partialSince as number) + this.#guard.requestTimeoutMs : this.#lastActive + this.#guard.idleTimeoutMs;
+    this.#guardTimer = this.#guard.clock.setTimeout(() => {
+      this.#guardTimer = undefined;
+      if (!this.evictable || this.#guard.clock.now() < deadline) {
+        this.#rearm();
+        return;
+      }
+      this.#guard.count(slow ? 'slowClosed' : 'idleClosed');
+      this.closeBy(slow ? `a request was still arriving after ${this.#guard.requestTimeoutMs} ms` : `idle for ${this.#guard.idleTimeoutMs} ms`);
+    }, Math.max(0, deadline - this.#guard.clock.now()));
+    // A pending guard timer must not keep a closing daemon (or a test) alive.
+    (this.#guardTimer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   get #writable(): boolean {
@@ -79,6 +144,9 @@ class Connection {
 
   #subscribe(target: string): Follower | undefined {
     if (this.#closed || this.#peerEnded) return undefined;
+    if (this.#followers.size === 0 && !this.#guard.mayFollow(this.#open)) {
+      throw new OpenStarryError(ErrorCode.CONTROL_BUSY, `${this.#guard.maxFollowing} control connections are following already; the rest are kept for commands`);
+    }
     const follower: Follower = { unsubscribe: () => undefined, active: false, early: [] };
     follower.unsubscribe = this.#api.followLogs(target, (line) => {
       if (follower.active) this.#notify(Notifications.LOG_LINE, line);
@@ -94,6 +162,7 @@ class Connection {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    this.#guard.clock.clearTimeout(this.#guardTimer);
     this.#unsubscribeAll();
     this.#queue = [];
     this.#socket.destroy();
@@ -118,6 +187,7 @@ class Connection {
 
   #onLine(line: string): void {
     this.#inFlight += 1;
+    this.#lastActive = this.#guard.clock.now();
     // Per request, so a follow's lines start after its own response (its backlog), whatever else is in flight.
     const started: Follower[] = [];
     const scope: RequestScope = {
@@ -135,7 +205,9 @@ class Connection {
       .catch((err: unknown) => this.#log('error', `dispatch failed: ${(err as Error).message}`))
       .finally(() => {
         this.#inFlight -= 1;
+        this.#lastActive = this.#guard.clock.now();
         this.#maybeEnd();
+        this.#rearm();
       });
   }
 
@@ -214,18 +286,17 @@ async function describeAccess(socketPath: string): Promise<string> {
   }
 }
 
-/** Concurrent control connections; the CLI uses one per command, `logs -f` one each. */
-export const MAX_CONNECTIONS = 64;
-
 export class ControlServer {
   readonly #server: net.Server;
   readonly #socketPath: string;
   readonly #connections = new Set<Connection>();
+  readonly #guard: ConnectionGuard;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, socketPath: string) {
+  private constructor(server: net.Server, socketPath: string, guard: ConnectionGuard) {
     this.#server = server;
     this.#socketPath = socketPath;
+    this.#guard = guard;
   }
 
   /** Removes a stale socket, listens, and makes the socket mode 0660. Throws ERR_BOOT_FAILED when it cannot. */
@@ -241,19 +312,22 @@ export class ControlServer {
     const dispatcher = new RpcDispatcher(options.api, log);
     // allowHalfOpen: a client that shuts down its write side after sending still gets its answers.
     const server = net.createServer({ allowHalfOpen: true });
-    const self = new ControlServer(server, socketPath);
+    const guard = new ConnectionGuard(options.guard ?? {}, (message) => log('warn', message));
+    const self = new ControlServer(server, socketPath, guard);
     server.on('connection', (socket) => {
       if (self.#closing !== undefined) {
         socket.destroy();
         return;
       }
-      // A local client opening sockets in a loop must not exhaust the daemon's file descriptors.
-      if (self.#connections.size >= MAX_CONNECTIONS) {
-        log('warn', `refusing a control connection: ${MAX_CONNECTIONS} already open`);
+      // A local client opening sockets in a loop must not exhaust the daemon's file descriptors; at the cap the
+      // longest idle connection makes room (connection-guard.ts).
+      if (!guard.admit(self.#connections)) {
+        socket.on('error', () => undefined);
+        socket.end(`${JSON.stringify(errorResponse(null, RpcCode.APPLICATION_ERROR, `openstarryd refused this connection: all ${guard.maxConnections} control connections are busy; retry`, ErrorCode.CONTROL_BUSY))}\n`);
         socket.destroy();
         return;
       }
-      self.#connections.add(new Connection(socket, dispatcher, options.api, log, (c) => self.#connections.delete(c)));
+      self.#connections.add(new Connection(socket, dispatcher, options.api, log, guard, self.#connections, (c) => self.#connections.delete(c)));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -283,6 +357,11 @@ export class ControlServer {
   /** Open client connections (tests use it to see that a cut-off client is gone). */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** For `status`: open connections and what the guard closed or refused. */
+  stats(): ControlSocketStats {
+    return this.#guard.stats(this.#connections.size);
   }
 
   /** Stops accepting, drops every client (and its log follows) and removes the socket file. Idempotent. */

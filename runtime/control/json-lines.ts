@@ -25,6 +25,11 @@ export class LineFramer {
     return this.#overflowed;
   }
 
+  /** Bytes of an unfinished line held (a request still arriving). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
   push(chunk: Buffer): void {
     let start = 0;
     while (!this.#overflowed) {

@@ -113,7 +113,20 @@ export interface DaemonStatus {
    * in the type only so older daemons' answers still parse; this daemon always sends it.
    */
   resources?: ResourceSummary;
+  /** The control socket's connection guard (runtime/control/connection-guard.ts): open connections, closures. */
+  control?: ControlSocketStats;
   masterPid?: string;
+}
+
+/** Control connections open, and those the guard closed (idle, slow request, evicted at the cap) or refused. */
+export interface ControlSocketStats {
+  connections: number;
+  maxConnections: number;
+  idleClosed: number;
+  slowClosed: number;
+  evicted: number;
+  refused: number;
+  followsRefused: number;
 }
 
 /**

@@ -61,6 +61,11 @@ export const ErrorCode = {
   EVENT_RATE_LIMITED: 'ERR_EVENT_RATE_LIMITED',
   /** An orchestration rules file (orchestration.yaml) is not valid YAML or does not match the schema. */
   RULES_INVALID: 'ERR_RULES_INVALID',
+  /**
+   * The control socket closed a connection before reading a request from it (idle, request too slow, evicted or
+   * refused at the connection cap) or refused a follow over its cap: nothing was done, the request may be retried.
+   */
+  CONTROL_BUSY: 'ERR_CONTROL_BUSY',
 } as const;
 
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];

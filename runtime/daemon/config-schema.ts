@@ -48,7 +48,7 @@ export const configSchema = z
          * kills the daemon before the HAL has put every actuator in its safe state.
          */
         shutdownTimeoutMs: z.number().int().min(1000).max(80_000).default(60_000),
-        /** How long spawnAgent waits for the agent to reach running (or fail) before answering `starting`. */
+        /** How long spawnAgent waits for `running`; an agent not running by then is stopped as a crash (`start-timeout: ...`). */
         startTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /** How often cpu/memory of each agent is sampled for `ps`, `status` and the memory limit. */
         usageIntervalMs: z.number().int().min(200).max(3_600_000).default(2000),

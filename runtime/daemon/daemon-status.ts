@@ -40,6 +40,7 @@ export interface StatusParts {
   reload?: ReloadReport;
   recovery?: RecoveryReport;
   systemd?: SystemdStatus;
+  control?: DaemonStatus['control'];
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -85,6 +86,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(p.systemd ? { systemd: p.systemd } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
+    ...(p.control ? { control: p.control } : {}),
   };
   if (p.configFile) s.configFile = p.configFile;
   if (p.masterPid) s.masterPid = p.masterPid;

@@ -379,6 +379,7 @@ export class Daemon implements DaemonApi {
       ...(this.#reloader?.last ? { reload: this.#reloader.last } : {}),
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       systemd: this.#systemd.status(),
+      ...(this.#control ? { control: this.#control.stats() } : {}),
     });
   }
 

@@ -53,7 +53,8 @@ t.test('token budget and CPU limit are enforced and visible in ps and status', a
   for (const isolation of ['worker', 'process']) {
     const id = `spinner-${isolation}`;
     const r = await d.cli('spawn', path.join(agents, id, 'agent.json'));
-    t.equal(r.code, 0, `${id} spawned: ${r.stderr}`);
+    // The limit holds while starting too (issue 13): a spinner may be stopped before spawn answers `running`.
+    t.ok(r.code === 0 || /crashed: cpu-limit/.test(r.stderr), `${id} spawned (or stopped while starting): ${r.stderr}`);
     await d.waitFor(`${id} to be stopped`, async () => (await latest(d, id))?.state === 'crashed', 20_000);
     const s = await latest(d, id);
     t.match(s?.reason, /^cpu-limit: \d+\.\d% for \d+\.\ds, limit 10%$/, `${id}: ${s?.reason}`);

@@ -8,8 +8,10 @@
  *   crashed/exited by itself -> restarting -> starting    (restart policy, backoff; never after an explicit kill)
  *   crashed, restart series exhausted -> quarantined       (still `crashed`; restart-series.ts)
  *
- * Failures the daemon detects (memory-limit, cpu-limit, token-budget) go through fail(): `crashed` with that
- * reason, restart policy applies.
+ * Failures the daemon detects (memory-limit, cpu-limit, token-budget, start-timeout) go through fail(): `crashed`
+ * with that reason, restart policy applies. They are detected in every state an isolate exists in (issue 13): an
+ * agent whose start() never resolves is stopped by its limits like a running one, and by `start-timeout` after
+ * agents.startTimeoutMs; one over a limit while stopping is terminated at once rather than at the end of its grace.
  */
 import type { Clock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
@@ -54,6 +56,8 @@ export interface InstanceDeps {
   closing: () => boolean;
   /** How long usage must stay over limits.cpuPercent before the agent is stopped (cpu-watch.ts). */
   cpuLimitWindowMs: number;
+  /** agents.startTimeoutMs: an isolate not `running` this long after its launch is stopped (`start-timeout`). */
+  startTimeoutMs: number;
   /** Every valid token report (for telemetry); optional. */
   onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
 }
@@ -72,7 +76,9 @@ export class AgentInstance {
   #crashNote: string | undefined;
   #isolate: IIsolate | undefined;
   #restartTimer: unknown;
-  #stopRequest: { signal: KillSignal; forced: boolean } | undefined;
+  /** `limit`: a limit met while stopping, which cut the grace short (fail() during `stopping`). */
+  #stopRequest: { signal: KillSignal; forced: boolean; limit?: string } | undefined;
+  #startTimer: unknown;
   #usage: IsolateUsage = { cpuPercent: 0, memoryBytes: 0 };
   #settleWaiters: (() => void)[] = [];
   #forcedFailure: string | undefined;
@@ -125,7 +131,7 @@ export class AgentInstance {
       state: this.#state,
       startedAt: new Date(this.#startedAt).toISOString(),
       restarts: this.#restarts,
-      cpuPercent: this.#state === 'running' ? this.#usage.cpuPercent : 0,
+      cpuPercent: this.live ? this.#usage.cpuPercent : 0,
       memoryBytes: this.live ? this.#usage.memoryBytes : 0,
       tokensUsed: this.#tokens.used,
     };
@@ -144,6 +150,11 @@ export class AgentInstance {
     this.#cpu.reset(this.#startedAt);
     this.#crashNote = undefined;
     this.#exitCode = undefined;
+    // From the launch, so a driver that never finishes starting the isolate is covered too (fail() remembers it).
+    const timeoutMs = this.#deps.startTimeoutMs;
+    this.#startTimer = this.#deps.clock.setTimeout(() => {
+      if (this.#state === 'starting') void this.fail(`start-timeout: not running after ${timeoutMs} ms`);
+    }, timeoutMs);
     let isolate: IIsolate;
     try {
       isolate = await this.#deps.driver.start({
@@ -157,8 +168,8 @@ export class AgentInstance {
     }
     this.#isolate = isolate;
     this.#deps.hooks.attach(this.pid, isolate, this.blueprint);
-    // A stop requested while the driver was still starting the isolate: end it now (stop() could not reach it).
-    if (this.#stopRequest) void this.#terminate(isolate);
+    // A stop or a failure (start-timeout) while the driver was still starting the isolate: end it now.
+    if (this.#stopRequest || this.#forcedFailure !== undefined) void this.#terminate(isolate);
     isolate.channel.onNote('lifecycle', (p) => this.#onLifecycle(p));
     isolate.channel.onNote('log', (p) => {
       // The isolate is untrusted: validate and bound everything, and drop what exceeds the rate limit.
@@ -243,15 +254,25 @@ export class AgentInstance {
   }
 
   /**
-   * Ends the isolate as a failure the daemon detected (memory over the limit...): the restart policy applies,
-   * unlike an explicit kill. No-op when the agent is not running.
+   * Ends the isolate as a failure the daemon detected (memory over the limit, start-timeout...): the restart
+   * policy applies, unlike an explicit kill. While `starting` before the driver has handed over the isolate, the
+   * failure is remembered and the isolate terminated as soon as it exists. While `stopping`, the isolate is
+   * terminated now (a limit does not wait for the grace period) and the stop stays a stop. No-op once ended, or
+   * when a failure is already being handled.
    */
   async fail(reason: string): Promise<void> {
     const isolate = this.#isolate;
-    if (!isolate || this.#stopRequest || this.#forcedFailure) return;
+    if (!this.live || this.#state === 'restarting' || this.#forcedFailure !== undefined) return;
+    if (this.#stopRequest) {
+      if (!isolate || this.#stopRequest.limit !== undefined) return;
+      this.#stopRequest.limit = reason;
+      this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) terminated while stopping: ${reason}`);
+      await this.#terminate(isolate);
+      return;
+    }
     this.#forcedFailure = reason;
     this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) stopped: ${reason}`);
-    await this.#terminate(isolate);
+    if (isolate) await this.#terminate(isolate);
   }
 
   /** terminate() with a deadline: a thread stuck in a long native call must not hold up kill or shutdown. */
@@ -283,12 +304,14 @@ export class AgentInstance {
 
   #onExit(exit: IsolateExit): void {
     this.#isolate = undefined;
+    this.#usage = { cpuPercent: 0, memoryBytes: 0 }; // nothing runs while `restarting`
     this.#exitCode = exit.code;
     const uptime = this.#deps.clock.now() - this.#startedAt;
     if (this.#stopRequest) {
-      const { signal, forced } = this.#stopRequest;
+      const { signal, forced, limit } = this.#stopRequest;
       this.#stopRequest = undefined;
-      this.#reason = forced ? `stopped by ${signal}; terminated after the grace period` : `stopped by ${signal}`;
+      this.#forcedFailure = undefined;
+      this.#reason = limit !== undefined ? `stopped by ${signal}; terminated early: ${limit}` : forced ? `stopped by ${signal}; terminated after the grace period` : `stopped by ${signal}`;
       this.#setState('exited');
       return;
     }
@@ -339,6 +362,7 @@ export class AgentInstance {
 
   #setState(state: AgentState): void {
     this.#state = state;
+    if (state !== 'starting') this.#deps.clock.clearTimeout(this.#startTimer);
     if (!this.live) this.#deps.hooks.release(this.pid);
     if (state !== 'starting') for (const w of this.#settleWaiters.splice(0)) w();
     if (!this.live) for (const w of this.#endWaiters.splice(0)) w();

@@ -4,7 +4,8 @@ import { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
 
-export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean';
+/** `never-start`: start() never resolves (no `running` note) and agent.stop is never answered. */
+export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean' | 'never-start';
 
 export class FakeIsolate implements IIsolate {
   readonly channel: ChannelEndpoint;
@@ -23,11 +24,12 @@ export class FakeIsolate implements IIsolate {
     this.agent = new ChannelEndpoint(agentSide);
     this.exited = new Promise((resolve) => (this.#end = resolve));
     this.agent.handle('agent.stop', () => {
-      if (script === 'ignore-stop') return new Promise(() => undefined);
+      if (script === 'ignore-stop' || script === 'never-start') return new Promise(() => undefined);
       setImmediate(() => this.end({ code: 0, cause: 'exit' }));
       return undefined;
     });
     queueMicrotask(() => {
+      if (script === 'never-start') return;
       if (script === 'crash-on-start') {
         this.agent.notify('lifecycle', { state: 'crashed', error: { code: 'ERR_PLUGIN_START_FAILED', message: 'plugin "x" failed to start: nope' } });
         setImmediate(() => this.end({ code: 1, cause: 'exit' }));

@@ -202,3 +202,78 @@ t.test('policy never and explicit kills are never quarantined', async (t) => {
   t.notOk(k.quarantined);
   t.equal(k.state, 'exited');
 });
+
+// Issue 13, finding 1: limits in every state, and a start timeout that stops.
+t.test('an agent still starting is held to limits.memoryMb from the first sample', async (t) => {
+  const { sup, driver } = setup(t);
+  driver.scripts = ['never-start'];
+  const spawning = sup.spawn(blueprint('hog', { limits: { memoryMb: 32 } }), { template: 'hog' });
+  await until(t, () => driver.started.length === 1, 'isolate started');
+  t.equal(only(sup).state, 'starting', 'still starting');
+  driver.started[0]!.nextUsage = { cpuPercent: 5, memoryBytes: 500 * 1024 * 1024 };
+  await sup.sampleUsage();
+  await until(t, () => only(sup).state === 'crashed', 'stopped while starting');
+  t.ok(driver.started[0]?.terminated, 'the isolate was terminated');
+  t.match(only(sup).reason, /^memory-limit: using 500 MB, limit 32 MB$/);
+  await spawning;
+});
+
+t.test('an agent not running after startTimeoutMs is stopped as a crash: restart policy, then quarantine', async (t) => {
+  const { sup, driver, clock, daemonLog } = setup(t);
+  driver.scripts = ['never-start'];
+  const spawning = sup.spawn(blueprint('stuck', { restart: { policy: 'on-failure', maxRestarts: 1, backoffMs: 100 } }), { template: 'stuck' });
+  await until(t, () => driver.started.length === 1, 'isolate started');
+  clock.advance(999);
+  await tick();
+  t.equal(only(sup).state, 'starting', 'not yet at the timeout');
+  clock.advance(1);
+  t.not((await spawning).state, 'running', 'spawn answers at the timeout');
+  await until(t, () => only(sup).state === 'restarting', 'stopped and restarting');
+  t.ok(driver.started[0]?.terminated, 'the first isolate was terminated');
+  t.match(only(sup).reason, 'start-timeout: not running after 1000 ms');
+  clock.advance(100);
+  await until(t, () => driver.started.length === 2, 'restarted by the policy');
+  clock.advance(1000);
+  await until(t, () => only(sup).state === 'crashed', 'second timeout ends the series');
+  t.match(only(sup), { quarantined: true, restarts: 1, reason: 'quarantined: start-timeout: not running after 1000 ms; gave up after 1 restarts' });
+  t.match(daemonLog.join('\n'), /restart series: 2 failure\(s\)/);
+  t.equal(clock.pending, 0, 'no timer left behind');
+});
+
+t.test('an agent that reaches running in time is not timed out', async (t) => {
+  const { sup, clock } = setup(t);
+  await sup.spawn(blueprint('fine'), { template: 'fine' });
+  clock.advance(5000);
+  await tick();
+  t.equal(only(sup).state, 'running');
+});
+
+t.test('a stop(ctx) that never resolves still ends in a kill within the grace period, even while starting', async (t) => {
+  const { sup, driver, clock } = setup(t);
+  driver.scripts = ['never-start'];
+  const spawning = sup.spawn(blueprint('deaf'), { template: 'deaf' });
+  await until(t, () => driver.started.length === 1, 'isolate started');
+  const killing = sup.kill('1', 'SIGTERM');
+  await until(t, () => only(sup).state === 'stopping', 'stopping');
+  clock.advance(1999);
+  await tick();
+  t.notOk(driver.started[0]?.terminated, 'not before the grace period');
+  clock.advance(1);
+  t.match(await killing, { state: 'exited', reason: 'stopped by SIGTERM; terminated after the grace period' });
+  t.ok(driver.started[0]?.terminated, 'killed at the end of the grace period');
+  await spawning;
+});
+
+t.test('a limit met while stopping terminates at once; the stop stays a stop', async (t) => {
+  const { sup, driver } = setup(t);
+  driver.scripts = ['ignore-stop'];
+  await sup.spawn(blueprint('fat', { limits: { memoryMb: 32 }, restart: { policy: 'always' } }), { template: 'fat' });
+  const killing = sup.kill('1', 'SIGTERM');
+  await until(t, () => only(sup).state === 'stopping', 'stopping');
+  driver.started[0]!.nextUsage = { cpuPercent: 5, memoryBytes: 500 * 1024 * 1024 };
+  await sup.sampleUsage();
+  const s = await killing;
+  t.ok(driver.started[0]?.terminated, 'terminated before the grace period ended');
+  t.match(s, { state: 'exited', reason: 'stopped by SIGTERM; terminated early: memory-limit: using 500 MB, limit 32 MB' });
+  t.equal(driver.started.length, 1, 'an explicit stop is never restarted');
+});

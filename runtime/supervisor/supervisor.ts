@@ -126,6 +126,7 @@ export class Supervisor {
       closing: () => this.#closed,
       agentHome: this.#opts.agentHome,
       cpuLimitWindowMs: this.#opts.cpuLimitWindowMs,
+      startTimeoutMs: this.#opts.startTimeoutMs,
       onTokens: this.#opts.onTokens,
       onLogLine: this.#opts.onLogLine,
       onChange: (s) => this.#onChange(s),
@@ -159,20 +160,25 @@ export class Supervisor {
     return undefined;
   }
 
-  /** Refreshes cpu/memory of every running isolate (also runs on a timer). */
+  /**
+   * Refreshes cpu/memory of every isolate that exists (also runs on a timer) and enforces the limits on it: in
+   * every state, not only `running` (issue 13: an agent whose start() never resolves must not grow unbounded).
+   */
   async sampleUsage(): Promise<void> {
     await Promise.all([...this.#instances.values()].map((i) => this.#sampleOne(i)));
   }
 
   async #sampleOne(instance: AgentInstance | undefined): Promise<void> {
     const isolate = instance?.isolate;
-    if (!instance || instance.state !== 'running' || !isolate) return;
+    if (!instance || !instance.live || !isolate) return;
     let usage;
     let timer: unknown;
     try {
       // An isolate that does not answer within one interval (a docker engine that hangs) is skipped this round.
       const late = new Promise<undefined>((resolve) => (timer = this.#opts.clock.setTimeout(() => resolve(undefined), this.#opts.usageIntervalMs)));
       usage = await Promise.race([isolate.usage(), late]);
+      // The isolate ended (or was replaced by a restart) while it answered: this sample is not its successor's.
+      if (instance.isolate !== isolate) return;
     } catch {
       return; // The isolate ended between the check and the answer; the next sample skips it.
     } finally {

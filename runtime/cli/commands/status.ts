@@ -21,6 +21,7 @@ export function statusText(s: DaemonStatus): string {
     `config:     ${s.configFile ?? '(none: defaults)'}`,
     `home:       ${s.home}`,
     `socket:     ${s.socket}`,
+    ...(s.control ? [`  connections ${s.control.connections}/${s.control.maxConnections}; closed ${s.control.idleClosed} idle, ${s.control.slowClosed} slow, ${s.control.evicted} evicted; refused ${s.control.refused} connections, ${s.control.followsRefused} follows`] : []),
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
     `link:       ${linkLine(s.link)}`,
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),

@@ -1,0 +1,118 @@
+// The control socket's connection guard (issue 13, finding 5) on the real server and real sockets, with a manual
+// clock: idle and slow connections are closed, at the cap the longest idle one is evicted, busy connections and
+// follows are never cut, follows hold at most their share, and every closure is counted. No timing assertion here:
+// the attack against the built daemon is runtime/e2e/control-socket.test.ts.
+import path from 'node:path';
+import t from 'tap';
+import type { Test } from 'tap';
+import { ManualClock } from '../manual-clock.ts';
+import type { GuardOptions } from './connection-guard.ts';
+import { ControlClient } from './control-client.ts';
+import { ControlServer } from './control-server.ts';
+import { agentStatus, FakeDaemonApi, LineClient, socketDir, waitFor } from './test-kit.ts';
+
+async function setup(t: Test, guard: GuardOptions = {}) {
+  const dir = await socketDir(t);
+  const api = new FakeDaemonApi();
+  api.statusValue = { state: 'ready' } as never;
+  const clock = new ManualClock();
+  const server = await ControlServer.listen({ socketPath: path.join(dir, 'd.sock'), api, guard: { clock, idleTimeoutMs: 30_000, requestTimeoutMs: 5000, ...guard } });
+  t.teardown(() => server.close());
+  const open = async () => {
+    const c = await LineClient.connect(server.socketPath);
+    t.teardown(() => c.close());
+    await waitFor(() => server.connectionCount > 0, 'accepted');
+    return c;
+  };
+  return { api, clock, server, open };
+}
+
+const busy = { id: null, error: { data: { code: 'ERR_CONTROL_BUSY' } } };
+
+t.test('an idle connection is closed after idleTimeoutMs, with a reason, and counted', async (t) => {
+  const { clock, server, open } = await setup(t);
+  const idle = await open();
+  clock.advance(29_999);
+  await new Promise((r) => setImmediate(r));
+  t.equal(server.connectionCount, 1, 'not before the timeout');
+  clock.advance(1);
+  t.match(await idle.next(), { ...busy, error: { message: /idle for 30000 ms/ } });
+  await idle.ended;
+  t.match(server.stats(), { connections: 0, idleClosed: 1, slowClosed: 0, evicted: 0, refused: 0 });
+});
+
+t.test('a request still arriving after requestTimeoutMs is cut (slowloris); a complete one resets the idle clock', async (t) => {
+  const { clock, server, open } = await setup(t);
+  const active = await open();
+  const slow = await open();
+  await waitFor(() => server.connectionCount === 2, 'both accepted');
+  slow.send('{"jsonrpc":"2.0","id":1,');
+  await new Promise((r) => setTimeout(r, 100)); // lets the server read the partial line (not an assertion)
+  clock.advance(20_000);
+  active.request(1, 'listAgents');
+  t.match(await active.next(), { id: 1, result: [agentStatus()] });
+  clock.advance(10_000);
+  t.match(await slow.next(), { ...busy, error: { message: /a request was still arriving after 5000 ms/ } });
+  t.equal(server.stats().slowClosed, 1);
+  t.notOk(active.socket.destroyed, 'the active connection is within its idle time (20 s since its request)');
+  clock.advance(30_000);
+  await active.ended;
+  t.match(server.stats(), { idleClosed: 1, slowClosed: 1, connections: 0 });
+});
+
+t.test('a follow is never timed out; a request in flight is never cut', async (t) => {
+  const { api, clock, server, open } = await setup(t);
+  const follower = await open();
+  follower.request(1, 'logs.follow', ['x']);
+  t.match(await follower.next(), { id: 1 });
+  const spawner = await open();
+  spawner.request(2, 'spawnAgent', ['slow', {}]);
+  await waitFor(() => api.slowPending, 'spawn in flight');
+  clock.advance(10 * 60_000);
+  await new Promise((r) => setImmediate(r));
+  t.equal(server.connectionCount, 2, 'neither was closed');
+  api.releaseSlow();
+  t.match(await spawner.next(), { id: 2, result: { agentId: 'slow' } });
+  clock.advance(30_000);
+  await spawner.ended;
+  t.equal(server.connectionCount, 1, 'the spawner, idle after its answer, timed out; the follower did not');
+});
+
+t.test('at the cap the longest idle connection is evicted so a new client gets in', async (t) => {
+  const { clock, server, open } = await setup(t, { maxConnections: 3 });
+  const oldest = await open();
+  clock.advance(1000);
+  const middle = await open();
+  clock.advance(1000);
+  const newest = await open();
+  await waitFor(() => server.connectionCount === 3, 'three open');
+  middle.request(1, 'listAgents'); // answered: its idle clock starts again, so `oldest` is the longest idle
+  await middle.next();
+  const status = await ControlClient.callOnce(server.socketPath, 'status');
+  t.match(status, { state: 'ready' }, 'the CLI call got in');
+  t.match(await oldest.next(), { ...busy, error: { message: /evicted: 3 control connections were open/ } });
+  t.notOk(newest.socket.destroyed, 'the others stay');
+  t.match(server.stats(), { evicted: 1, refused: 0 });
+});
+
+t.test('when every connection is busy a new one is refused with a retryable error; follows keep room for commands', async (t) => {
+  const { api, server, open } = await setup(t, { maxConnections: 3, maxFollowing: 2 });
+  for (const id of [1, 2]) {
+    const f = await open();
+    f.request(id, 'logs.follow', ['x']);
+    t.match(await f.next(), { id }, `follow ${id}`);
+  }
+  const third = await open();
+  third.request(3, 'logs.follow', ['x']);
+  t.match(await third.next(), { id: 3, error: { data: { code: 'ERR_CONTROL_BUSY' }, message: /2 control connections are following already/ } }, 'a third follow is refused');
+  third.request(4, 'spawnAgent', ['slow', {}]);
+  await waitFor(() => api.slowPending, 'spawn in flight');
+  const refused = await LineClient.connect(server.socketPath);
+  t.teardown(() => refused.close());
+  t.match(await refused.next(), { ...busy, error: { message: /all 3 control connections are busy/ } });
+  await refused.ended;
+  t.match(server.stats(), { connections: 3, refused: 1, followsRefused: 1, evicted: 0 });
+  api.releaseSlow();
+  t.match(await third.next(), { id: 4 });
+  t.match(await ControlClient.callOnce(server.socketPath, 'status'), { state: 'ready' }, 'once the spawn is answered, the CLI gets in again');
+});
