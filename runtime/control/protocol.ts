@@ -112,6 +112,8 @@ export interface DaemonStatus {
    * in the type only so older daemons' answers still parse; this daemon always sends it.
    */
   resources?: ResourceSummary;
+  /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
+  channels?: { maxMessageBytes: number; refused: number };
   masterPid?: string;
 }
 

@@ -40,6 +40,7 @@ export interface StatusParts {
   reload?: ReloadReport;
   recovery?: RecoveryReport;
   systemd?: SystemdStatus;
+  channels?: DaemonStatus['channels'];
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -83,6 +84,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
     ...(p.recovery ? { recovery: p.recovery } : {}),
     ...(p.systemd ? { systemd: p.systemd } : {}),
+    ...(p.channels ? { channels: p.channels } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
   };

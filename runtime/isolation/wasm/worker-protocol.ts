@@ -8,6 +8,8 @@ export interface VmWorkerData {
   wasmModule: WebAssembly.Module;
   /** limits.memoryMb in bytes: the cap of the VM's WebAssembly memory and QuickJS's own malloc limit. */
   memoryBytes: number;
+  /** Largest channel message the agent may send (agents.maxMessageBytes; message-cap.ts). */
+  maxMessageBytes?: number;
   /** Longest a single turn of agent code (a callback and the promise jobs it queues) may run. */
   deadlineMs: number;
   /** The esbuild bundle (one ES module), or the refusal that stopped it being made. */
