@@ -19,7 +19,7 @@ import type { ChannelMessage } from '../../core/channel-messages.ts';
 import type { WireError } from '../../core/errors.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { IsolateExit } from '../isolation-driver.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from '../message-cap.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, tooLargeBytes, tooLargeError } from '../message-cap.ts';
 import { deniedModuleSource } from './agent-bundler-denied.ts';
 import { decodeMessage, encodeMessage } from './message-codec.ts';
 import type { VmErrorInfo } from './vm/host-contract.ts';
@@ -53,11 +53,9 @@ export const WasmErrorCode = {
 export interface VmConfig {
   wasmModule: WebAssembly.Module;
   memoryBytes: number;
-  /** Largest message agent code may post (message-cap.ts); measured before it is copied out of the VM. */
-  maxMessageBytes?: number;
   deadlineMs: number;
   bundle: string;
-  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string> };
+  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string>; maxMessageBytes?: number };
   stats: Float64Array;
 }
 
@@ -163,7 +161,7 @@ export class QuickJsAgentVm {
    * sees a deadline in the past); #afterTurn then ends the VM as message-too-large.
    */
   #refuseOversized(json: QuickJSHandle, buffers: QuickJSHandle[]): boolean {
-    const cap = this.#config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const cap = this.#cap();
     let bytes = this.#ctx.getLength(json) ?? 0;
     for (const b of buffers) {
       const view = this.#ctx.getArrayBuffer(b);
@@ -174,6 +172,10 @@ export class QuickJsAgentVm {
     this.#tooLarge = tooLargeError(bytes, cap);
     this.#deadline = Number.NEGATIVE_INFINITY;
     return true;
+  }
+
+  #cap(): number {
+    return this.#config.bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   #installHost(): void {
@@ -196,6 +198,12 @@ export class QuickJsAgentVm {
         }
       });
       const message = decodeMessage(ctx.getString(json as QuickJSHandle), copies) as ChannelMessage;
+      if (message.t === 'note' && message.method === TOO_LARGE_NOTE) {
+        // The runtime measured first and refused (vm/agent-runtime.ts): end the VM the same way.
+        this.#tooLarge = tooLargeError(tooLargeBytes(message.params) ?? this.#cap() + 1, this.#cap());
+        this.#deadline = Number.NEGATIVE_INFINITY;
+        return;
+      }
       this.#cb.post(message, copies);
     });
     fn('onDeliver', (f) => {

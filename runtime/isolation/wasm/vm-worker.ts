@@ -36,7 +36,7 @@ if (typeof data.bundle !== 'string') {
   });
   try {
     vm = await QuickJsAgentVm.start(
-      { wasmModule: data.wasmModule, memoryBytes: data.memoryBytes, ...(data.maxMessageBytes === undefined ? {} : { maxMessageBytes: data.maxMessageBytes }), deadlineMs: data.deadlineMs, bundle: data.bundle, bootstrap: data.bootstrap, stats: new Float64Array(data.stats) },
+      { wasmModule: data.wasmModule, memoryBytes: data.memoryBytes, deadlineMs: data.deadlineMs, bundle: data.bundle, bootstrap: data.bootstrap, stats: new Float64Array(data.stats) },
       {
         post: (m, transfer) => send({ k: 'ch', m }, transfer),
         output: (stream, line) => send({ k: 'out', stream, line }),

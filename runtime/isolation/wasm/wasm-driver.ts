@@ -88,10 +88,9 @@ export class WasmDriver implements IIsolationDriver {
     const workerData: VmWorkerData = {
       wasmModule,
       memoryBytes: manifest.limits.memoryMb * 1024 * 1024,
-      ...(spec.maxMessageBytes === undefined ? {} : { maxMessageBytes: spec.maxMessageBytes }),
       deadlineMs: this.#deadlineMs,
       bundle,
-      bootstrap: { pid: spec.pid, agentId: manifest.id, config: manifest.config as Record<string, unknown>, env: { ...spec.env } },
+      bootstrap: { pid: spec.pid, agentId: manifest.id, config: manifest.config as Record<string, unknown>, env: { ...spec.env }, ...(spec.maxMessageBytes === undefined ? {} : { maxMessageBytes: spec.maxMessageBytes }) },
       stats,
     };
     const worker = new Worker(this.#entry, {

@@ -8,13 +8,12 @@ export interface VmWorkerData {
   wasmModule: WebAssembly.Module;
   /** limits.memoryMb in bytes: the cap of the VM's WebAssembly memory and QuickJS's own malloc limit. */
   memoryBytes: number;
-  /** Largest channel message the agent may send (agents.maxMessageBytes; message-cap.ts). */
-  maxMessageBytes?: number;
   /** Longest a single turn of agent code (a callback and the promise jobs it queues) may run. */
   deadlineMs: number;
   /** The esbuild bundle (one ES module), or the refusal that stopped it being made. */
   bundle: string | { failure: WireError };
-  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string> };
+  /** maxMessageBytes: the largest channel message the agent may send (agents.maxMessageBytes; message-cap.ts). */
+  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string>; maxMessageBytes?: number };
   /**
    * Float64Array view, written by the worker: [0] milliseconds spent executing in the VM so far, [1] QuickJS's
    * memory_used_size (updated at most every MEMORY_SAMPLE_MS after a turn). The driver reads it without asking, so a
