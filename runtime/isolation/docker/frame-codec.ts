@@ -19,12 +19,11 @@ const PREFIX_BYTES = 8;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export class FrameError extends Error {
-  override readonly name: string = 'FrameError';
+  override readonly name = 'FrameError';
 }
 
 /** A frame whose prefix announces more than the decoder's limit: refused before any of it is buffered. */
 export class FrameTooLargeError extends FrameError {
-  override readonly name = 'FrameTooLargeError';
   constructor(
     readonly bytes: number,
     readonly limit: number,
