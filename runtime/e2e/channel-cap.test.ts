@@ -18,6 +18,9 @@ import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts
 import type { RunningDaemon } from './harness.ts';
 import { agentFixture, startDaemon, tempDir, writeTree } from './harness.ts';
 
+// Nine agents spawned one after another, each waited for: more than tap's default 120 s on a loaded 2-core machine.
+t.setTimeout(6 * 60_000);
+
 const MB = 1024 * 1024;
 /** The daemon's peak resident set so far (VmHWM): a transient 200 MB buffer shows here even once freed. */
 function peakRssBytes(pid: number): number {
