@@ -115,6 +115,8 @@ export interface DaemonStatus {
   resources?: ResourceSummary;
   /** The control socket's connection guard (runtime/control/connection-guard.ts): open connections, closures. */
   control?: ControlSocketStats;
+  /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
+  channels?: { maxMessageBytes: number; refused: number };
   masterPid?: string;
 }
 

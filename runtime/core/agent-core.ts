@@ -4,6 +4,7 @@
  * and stops them in reverse. It imports nothing from node:* (enforced by eslint.config.js), so the same core
  * runs in a worker thread, a child process, a container and QuickJS-in-WASM.
  */
+import { cutMarker, messageSizeOver } from './message-size.ts';
 import { createAgentEvents } from './agent-events.ts';
 import type { ChannelEndpoint } from './channel-endpoint.ts';
 import type { LogNote } from './channel-messages.ts';
@@ -33,6 +34,8 @@ type CoreState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 export const LOG_PER_SECOND = 200;
 export const LOG_BURST = 1000;
 export const LOG_MAX_CHARS = 8 * 1024;
+/** Log fields larger than this (measured roughly, core/message-size.ts) are replaced by a note of their size. */
+export const LOG_MAX_FIELDS_BYTES = 8 * 1024;
 /** Largest snapshot (serialised), matching the state DB's cap. */
 export const STATE_MAX_CHARS = 256 * 1024;
 
@@ -183,8 +186,14 @@ export class AgentCore {
         dropped = 0;
       }
       const text = String(message);
-      const note: LogNote = { level, message: text.length > LOG_MAX_CHARS ? `${text.slice(0, LOG_MAX_CHARS)}…` : text };
-      if (fields !== undefined) note.fields = safeFields(fields);
+      // Cut here, with a visible marker, so a long line is never more than LOG_MAX_CHARS on the channel (README
+      // "Logs"); never refused. Fields over LOG_MAX_FIELDS_BYTES are replaced by a note of their size, measured
+      // before anything is copied (core/message-size.ts), so a 200 MB field costs neither the isolate nor the daemon.
+      const note: LogNote = { level, message: text.length > LOG_MAX_CHARS ? `${text.slice(0, LOG_MAX_CHARS)}${cutMarker(text.length - LOG_MAX_CHARS)}` : text };
+      if (fields !== undefined) {
+        const big = messageSizeOver(fields, LOG_MAX_FIELDS_BYTES) !== undefined;
+        note.fields = big ? { cut: `fields over ${LOG_MAX_FIELDS_BYTES} bytes not sent` } : safeFields(fields);
+      }
       this.#channel.notify('log', note);
     };
     return Object.freeze({ debug: send('debug'), info: send('info'), warn: send('warn'), error: send('error') });

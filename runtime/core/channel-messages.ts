@@ -1,6 +1,6 @@
 /**
  * The one message protocol between an agent's isolate and the daemon (DESIGN §4 "Channel"), the same for every
- * isolation driver (MessagePort, IPC, socket, host functions). Three shapes, in both directions:
+ * isolation driver (MessagePort, framed pipe or socket, host functions). Three shapes, in both directions:
  * a request (`req`) that gets exactly one response (`res`), and a one-way note (`note`).
  *
  * Methods the daemon calls in the isolate:   agent.stop, agent.snapshot, agent.usage

@@ -43,6 +43,8 @@ export const ErrorCode = {
   SD_NOTIFY_FAILED: 'ERR_SD_NOTIFY_FAILED',
   /** The isolate ended or the channel closed while a request was pending. */
   CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
+  /** An isolate sent a channel message over agents.maxMessageBytes; the agent is stopped (message-too-large). */
+  MESSAGE_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE',
   /** Anything else; the message says what. */
   INTERNAL: 'ERR_INTERNAL',
   /** An agent's state snapshot is larger than the state DB's per-agent cap (an SD card is rewritten with it). */

@@ -13,6 +13,8 @@
  * Capability resources cannot contain ":" (it separates kind, resource and operation), so in an `events:` grant
  * the separators "/" and ":" are interchangeable: `events:alert/*:subscribe` covers `alert:server_down`.
  */
+import { messageSizeOver } from './message-size.ts';
+
 export const EVENT_NAME_MAX = 200;
 /** Largest event payload, serialised as JSON (agents, rules, MQTT and `openstarry emit` alike). */
 export const EVENT_DATA_MAX_CHARS = 64 * 1024;
@@ -69,6 +71,9 @@ function escapeRegExp(text: string): string {
 /** The event payload as plain JSON text within the cap, or the reason it cannot be one. */
 export function serialiseEventData(data: unknown): { text: string } | { error: string } {
   let text: string | undefined;
+  // Clearly too large (a rough measure that stops early, core/message-size.ts): refused without building the JSON.
+  const rough = messageSizeOver(data, EVENT_DATA_MAX_CHARS * 16);
+  if (rough !== undefined) return { error: `event data is more than ${rough} characters as JSON, more than ${EVENT_DATA_MAX_CHARS}` };
   try {
     text = JSON.stringify(data === undefined ? null : data);
   } catch (err) {

@@ -66,9 +66,14 @@ export const configSchema = z
          * else none (runtime/daemon/spare-policy.ts); 0 keeps the daemon as lean as it can be.
          */
         warmSpares: z.union([z.literal('auto'), z.number().int().min(0).max(4)]).default('auto'),
+        /**
+         * Largest message an agent's isolate may send the daemon (a log line, events.publish, a HAL call); one
+         * over it stops the agent (`message-too-large: <n> bytes > <cap>`). Refused before it is buffered whole.
+         */
+        maxMessageBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
       })
       .strict()
-      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 'auto' }),
+      .default({ stopGraceMs: 5000, shutdownTimeoutMs: 60_000, startTimeoutMs: 10_000, usageIntervalMs: 2000, cpuLimitWindowMs: 10_000, logLines: 1000, warmSpares: 'auto', maxMessageBytes: 1024 * 1024 }),
     isolation: z
       .object({
         /** Docker isolation (one container per agent through the Engine API; scripts/docker/ builds the image). */

@@ -41,6 +41,7 @@ export interface StatusParts {
   recovery?: RecoveryReport;
   systemd?: SystemdStatus;
   control?: DaemonStatus['control'];
+  channels?: DaemonStatus['channels'];
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -84,6 +85,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
     ...(p.recovery ? { recovery: p.recovery } : {}),
     ...(p.systemd ? { systemd: p.systemd } : {}),
+    ...(p.channels ? { channels: p.channels } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
     ...(p.control ? { control: p.control } : {}),

@@ -198,6 +198,7 @@ export class Daemon implements DaemonApi {
       startTimeoutMs: config.agents.startTimeoutMs,
       usageIntervalMs: config.agents.usageIntervalMs,
       cpuLimitWindowMs: config.agents.cpuLimitWindowMs,
+      maxMessageBytes: config.agents.maxMessageBytes,
       onLogLine: (line) => this.#onAgentLog(line),
       onChange: (status) => {
         this.#journalDesired();
@@ -380,6 +381,7 @@ export class Daemon implements DaemonApi {
       ...(this.#recovery ? { recovery: this.#recovery } : {}),
       systemd: this.#systemd.status(),
       ...(this.#control ? { control: this.#control.stats() } : {}),
+      ...(this.#supervisor ? { channels: this.#supervisor.channels } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
 // The isolation drivers through the real daemon: `spawn --isolation process` and a manifest asking for it; the
-// child's OS pid in ps; the HAL and state over IPC; SIGKILL; /dev and child processes refused from inside.
+// child's OS pid in ps; the HAL and state over its framed channel (fd 3); SIGKILL; /dev and child processes refused from inside.
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -24,7 +24,7 @@ const probe = agentFixture({ id: 'probe', plugins: ['./main.js'], isolation: 'pr
   };\n`,
 });
 
-t.test('a process agent: own OS pid, HAL and state over IPC, refusals, SIGTERM and SIGKILL', async (t) => {
+t.test('a process agent: own OS pid, HAL and state over its channel, refusals, SIGTERM and SIGKILL', async (t) => {
   const dir = tempDir(t);
   const { config } = templatesWithConfig(dir, { probe });
   const d = await startDaemon(t, { dir, args: ['--config', config] });
@@ -35,7 +35,7 @@ t.test('a process agent: own OS pid, HAL and state over IPC, refusals, SIGTERM a
   t.match((await d.cli('ps')).stdout, new RegExp(`${s.pid}\\s+probe\\s+probe\\s+process\\s+running`));
   await d.waitFor('the probe to finish its checks', async () => (await d.cli('logs', s.pid)).stdout.includes('fan refused'));
   const lines = await d.jsonLines<LogLine>('logs', s.pid);
-  t.match(lines.find((l) => l.message === 'reading'), { fields: { ok: true } }, 'the HAL answered over IPC');
+  t.match(lines.find((l) => l.message === 'reading'), { fields: { ok: true } }, 'the HAL answered over the channel');
   t.match(lines.find((l) => l.message === 'refused node:fs'), { fields: { code: 'ERR_ISOLATE_DENIED' } });
   t.match(lines.find((l) => l.message === 'refused node:child_process'), { fields: { code: 'ERR_ISOLATE_DENIED' } });
   t.match(lines.find((l) => l.message === 'fan refused'), { fields: { code: 'ERR_CAPABILITY_DENIED' } });

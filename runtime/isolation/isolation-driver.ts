@@ -14,6 +14,8 @@ export interface IsolateSpec {
   blueprint: Blueprint;
   /** DI protocol (spec 000 §2.2): OPENSTARRY_AGENT_ID and OPENSTARRY_HOME (the agent's own data dir). */
   env: { OPENSTARRY_AGENT_ID: string; OPENSTARRY_HOME: string };
+  /** Largest message the isolate may send the daemon (agents.maxMessageBytes; default 1 MiB, message-cap.ts). */
+  maxMessageBytes?: number;
 }
 
 export interface IsolateExit {
@@ -21,8 +23,8 @@ export interface IsolateExit {
   code: number;
   /** Set when the isolate died of an error: uncaught exception, unhandled rejection, out of memory. */
   error?: WireError;
-  /** Short machine-readable cause: 'out-of-memory' | 'uncaught-error' | 'exit'. */
-  cause: 'out-of-memory' | 'uncaught-error' | 'exit';
+  /** Short machine-readable cause; 'message-too-large': the agent sent more than maxMessageBytes (message-cap.ts). */
+  cause: 'out-of-memory' | 'uncaught-error' | 'exit' | 'message-too-large';
 }
 
 export interface IsolateUsage {

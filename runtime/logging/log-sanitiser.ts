@@ -5,9 +5,11 @@
  * typed arrays) and capped in size.
  */
 import type { LogLine } from '../control/protocol.ts';
+import { cutMarker } from '../core/message-size.ts';
 
 export const MAX_MESSAGE_CHARS = 8 * 1024;
 export const MAX_FIELDS_CHARS = 8 * 1024;
+const MARKER_ROOM = 32;
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
 export function sanitiseLevel(level: unknown): LogLine['level'] {
@@ -17,7 +19,8 @@ export function sanitiseLevel(level: unknown): LogLine['level'] {
 /** Escapes control characters (newlines, ESC...) so one agent line stays one log line. */
 export function sanitiseMessage(message: unknown): string {
   const text = typeof message === 'string' ? message : String(message);
-  const capped = text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length - MAX_MESSAGE_CHARS} more chars)` : text;
+  // Room for the marker the isolate's core already put on a line it cut (core/agent-core.ts): not cut twice.
+  const capped = text.length > MAX_MESSAGE_CHARS + MARKER_ROOM ? `${text.slice(0, MAX_MESSAGE_CHARS)}${cutMarker(text.length - MAX_MESSAGE_CHARS)}` : text;
   // eslint-disable-next-line no-control-regex
   return capped.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }

@@ -60,6 +60,10 @@ export interface InstanceDeps {
   startTimeoutMs: number;
   /** Every valid token report (for telemetry); optional. */
   onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
+  /** agents.maxMessageBytes, handed to each isolate (isolation/message-cap.ts). */
+  maxMessageBytes?: number;
+  /** Called when an isolate was stopped for a message over the cap (counted in `status`). */
+  onMessageTooLarge?: () => void;
 }
 
 export class AgentInstance {
@@ -161,6 +165,7 @@ export class AgentInstance {
         pid: this.pid,
         blueprint: this.blueprint,
         env: { OPENSTARRY_AGENT_ID: this.agentId, OPENSTARRY_HOME: this.#deps.agentHome(this.agentId) },
+        ...(this.#deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#deps.maxMessageBytes }),
       });
     } catch (err) {
       this.#onExit({ code: 1, cause: 'uncaught-error', error: { code: 'ERR_ISOLATE_START', message: (err as Error).message } });
@@ -317,8 +322,11 @@ export class AgentInstance {
     }
     const forced = this.#forcedFailure;
     this.#forcedFailure = undefined;
-    const failed = forced !== undefined || exit.code !== 0 || exit.error !== undefined || this.#crashNote !== undefined;
-    this.#reason = forced ?? (failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)');
+    const failed = forced !== undefined || exit.code !== 0 || exit.error !== undefined || this.#crashNote !== undefined || exit.cause === 'message-too-large';
+    // The channel cap's reason wins over a crash note: the refused message may have been that note's cause.
+    if (exit.cause === 'message-too-large') this.#deps.onMessageTooLarge?.();
+    const capped = exit.cause === 'message-too-large' ? describeExit(exit) : undefined;
+    this.#reason = forced ?? capped ?? (failed ? this.#crashNote ?? describeExit(exit) : 'ended by itself (nothing left to do)');
     if (failed) this.#deps.log.warn(`agent ${this.agentId} (pid ${this.pid}) crashed: ${this.#reason}`);
     this.#attempt = nextAttempt(this.#attempt, uptime);
     if (failed) this.#series.record({ at: this.#deps.clock.now(), reason: this.#reason }, this.#attempt === 0);
@@ -371,6 +379,7 @@ export class AgentInstance {
 }
 
 function describeExit(exit: IsolateExit): string {
+  if (exit.cause === 'message-too-large') return exit.error?.message ?? 'message-too-large';
   if (exit.cause === 'out-of-memory') return `out-of-memory: ${exit.error?.message ?? 'heap limit reached'}`;
   if (exit.error) return `uncaught error: ${exit.error.message}`;
   return `exited with code ${exit.code}`;

@@ -15,6 +15,7 @@ import type { Blueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../isolation/message-cap.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import { AgentInstance, noHooks, TERMINATE_WAIT_MS } from './agent-instance.ts';
@@ -39,6 +40,8 @@ export interface SupervisorOptions {
   usageIntervalMs?: number;
   /** How long an agent may stay over limits.cpuPercent before it is stopped (default 10 s). */
   cpuLimitWindowMs?: number;
+  /** Largest message an isolate may send the daemon (agents.maxMessageBytes; isolation/message-cap.ts). */
+  maxMessageBytes?: number;
   /** Every valid ctx.metering report, for telemetry. */
   onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
   /** Ended instances kept for `ps` (oldest dropped first). */
@@ -50,7 +53,8 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #drivers: Map<Isolation, IIsolationDriver>;
   readonly #unavailable: () => Readonly<Record<string, string>>;
-  readonly #opts: Required<Omit<SupervisorOptions, 'drivers' | 'unavailable'>>;
+  readonly #opts: Required<Omit<SupervisorOptions, 'drivers' | 'unavailable' | 'maxMessageBytes'>> & { maxMessageBytes?: number };
+  #messagesTooLarge = 0;
   readonly #instances = new Map<string, AgentInstance>();
   #nextPid = 1;
   #usageTimer: ReturnType<typeof setInterval> | undefined;
@@ -69,6 +73,7 @@ export class Supervisor {
       usageIntervalMs: options.usageIntervalMs ?? 5000,
       cpuLimitWindowMs: options.cpuLimitWindowMs ?? DEFAULT_CPU_LIMIT_WINDOW_MS,
       onTokens: options.onTokens ?? (() => undefined),
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
       keepEnded: options.keepEnded ?? 100,
       onLogLine: options.onLogLine ?? (() => undefined),
       hooks: options.hooks ?? noHooks,
@@ -86,6 +91,11 @@ export class Supervisor {
    */
   get lastTickAt(): number {
     return this.#lastTickAt;
+  }
+
+  /** The channel cap and how many agents it stopped since boot (`status` channels; isolation/message-cap.ts). */
+  get channels(): { maxMessageBytes: number; refused: number } {
+    return { maxMessageBytes: this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, refused: this.#messagesTooLarge };
   }
 
   get tickIntervalMs(): number {
@@ -128,6 +138,8 @@ export class Supervisor {
       cpuLimitWindowMs: this.#opts.cpuLimitWindowMs,
       startTimeoutMs: this.#opts.startTimeoutMs,
       onTokens: this.#opts.onTokens,
+      ...(this.#opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#opts.maxMessageBytes }),
+      onMessageTooLarge: () => (this.#messagesTooLarge += 1),
       onLogLine: this.#opts.onLogLine,
       onChange: (s) => this.#onChange(s),
     });

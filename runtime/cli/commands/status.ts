@@ -27,6 +27,7 @@ export function statusText(s: DaemonStatus): string {
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
     ...(s.systemd ? [`systemd:    ${systemdLine(s.systemd)}`] : []),
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
+    ...(s.channels ? [`channels:   messages up to ${formatBytes(s.channels.maxMessageBytes)}; ${s.channels.refused} agent(s) stopped for a larger one`] : []),
     `templates:  ${s.templates.valid} valid, ${s.templates.invalid.length} invalid in ${s.templates.dir}`,
   ];
   const r = s.templates.remote;

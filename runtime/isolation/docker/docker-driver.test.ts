@@ -162,6 +162,13 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
     t.equal(exit.code, 137);
   });
 
+  t.test('a 200 MB HAL call is over the channel cap: the container is ended as message-too-large', async (t) => {
+    const a = await startAgent(t, `export default { name: 'p', start(ctx) { this.k = setInterval(() => {}, 60000); const mb = 'x'.repeat(1 << 20); setTimeout(() => ctx.hal.controlActuator('fan', new Array(200).fill(mb)).catch(() => {}), 20); } };`);
+    t.same(await a.first, { state: 'running' });
+    t.match(await a.isolate.exited, { cause: 'message-too-large', error: { code: 'ERR_MESSAGE_TOO_LARGE', message: /^message-too-large: \d+ bytes > 1048576$/ } });
+    t.ok(await gone(a.isolate), 'the container is removed');
+  });
+
   t.test('a JavaScript heap over limits.memoryMb is out-of-memory too', async (t) => {
     const a = await startAgent(t, `export default { name: 'p', start() { const hog = []; const grow = () => { for (let i = 0; i < 2e4; i++) hog.push({ i, s: 'x'.repeat(64) + i }); setImmediate(grow); }; grow(); } };`, { limits: { memoryMb: 16 } });
     const exit = await a.isolate.exited;

@@ -25,6 +25,7 @@ import { BOOTSTRAP_NOTE, CONTAINER_PATHS } from './container-protocol.ts';
 import { DockerIsolate } from './docker-isolate.ts';
 import { isGone } from './engine-errors.ts';
 import { SocketPort } from './socket-port.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../message-cap.ts';
 
 export interface DockerDriverOptions {
   /** The agent image (scripts/docker/build-agent-image.sh). Default localhost/openstarry-agent:<VERSION>. */
@@ -136,7 +137,9 @@ export class DockerDriver implements IIsolationDriver {
     await chmod(channelDir, 0o755);
     await prepareHome(spec.env.OPENSTARRY_HOME, this.#user);
 
-    const port = new SocketPort(this.#maxFrameBytes === undefined ? {} : { maxFrameBytes: this.#maxFrameBytes });
+    // The channel cap (agents.maxMessageBytes, message-cap.ts) is the frame decoder's limit: refused from the prefix.
+    const maxFrameBytes = this.#maxFrameBytes ?? spec.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const port = new SocketPort({ maxFrameBytes });
     const bootstrap = bootstrapOf(spec, CONTAINER_PATHS.agentDir);
     // The first frame on the connection, whenever the container connects.
     port.post({ t: 'note', method: BOOTSTRAP_NOTE, params: bootstrap });
@@ -168,6 +171,7 @@ export class DockerDriver implements IIsolationDriver {
         output,
         osPid: info.State.Pid > 0 ? info.State.Pid : undefined,
         memoryLimitBytes: options.HostConfig?.Memory ?? 0,
+        maxMessageBytes: maxFrameBytes,
       });
       this.#live.add(isolate);
       void isolate.exited.then(() => this.#live.delete(isolate));

@@ -19,6 +19,7 @@ import { FATAL_NOTE, fatalError } from './container-protocol.ts';
 import type { SocketPort } from './socket-port.ts';
 import { isGone } from './engine-errors.ts';
 import { cpuPercentBetween } from './container-stats.ts';
+import { ReceivedCap } from '../received-cap.ts';
 import type { CpuSample } from './container-stats.ts';
 
 /** How long the end of the output stream is awaited after the container exited (last lines of a crash). */
@@ -34,6 +35,8 @@ export interface DockerIsolateParts {
   output: NodeJS.ReadableStream;
   osPid: number | undefined;
   memoryLimitBytes: number;
+  /** The frame decoder's limit (agents.maxMessageBytes): the cap reported in message-too-large. */
+  maxMessageBytes?: number;
 }
 
 export class DockerIsolate implements IIsolate {
@@ -44,6 +47,7 @@ export class DockerIsolate implements IIsolate {
   readonly #container: Docker.Container;
   readonly #listeners: ((o: IsolateOutput) => void)[] = [];
   #fatal: WireError | undefined;
+  readonly #cap: ReceivedCap;
   #heapOom = false;
   #lastCpu: CpuSample | undefined;
   #memoryBytes = 0;
@@ -54,6 +58,8 @@ export class DockerIsolate implements IIsolate {
     this.channelDir = parts.channelDir;
     if (parts.osPid !== undefined) this.osPid = parts.osPid;
     this.channel = new ChannelEndpoint(parts.port);
+    this.#cap = new ReceivedCap(parts.maxMessageBytes, () => void this.terminate().catch(() => undefined));
+    this.#cap.watch(this.channel);
     this.channel.onNote(FATAL_NOTE, (p) => {
       this.#fatal ??= fatalError(p) ?? { code: 'ERR_UNCAUGHT', message: 'the agent reported a fatal error without details' };
     });
@@ -61,7 +67,8 @@ export class DockerIsolate implements IIsolate {
     // A container that sent garbage is broken or hostile: it is killed, with the framing error as its reason.
     void parts.port.closed.then((reason) => {
       this.channel.close(`channel socket ended: ${reason}`);
-      if (reason.startsWith('framing error')) {
+      if (parts.port.tooLarge !== undefined) this.#cap.refuse(parts.port.tooLarge);
+      else if (reason.startsWith('framing error')) {
         this.#fatal ??= { code: 'ERR_CHANNEL_PROTOCOL', message: `the agent broke the channel protocol (${reason}); container killed` };
         void this.terminate().catch(() => undefined);
       }
@@ -148,6 +155,8 @@ export class DockerIsolate implements IIsolate {
     await this.#container.remove({ force: true }).catch(() => undefined);
     await rm(parts.channelDir, { recursive: true, force: true }).catch(() => undefined);
     const limit = Math.round(parts.memoryLimitBytes / (1024 * 1024));
+    const refused = this.#cap.exit(code);
+    if (refused) return refused;
     if (oomKilled) return { code, cause: 'out-of-memory', error: { code: OOM_CODE, message: `the container went over its ${limit} MiB memory limit and was killed` } };
     if (this.#heapOom) return { code, cause: 'out-of-memory', error: { code: OOM_CODE, message: 'the agent went over its JavaScript heap limit (limits.memoryMb)' } };
     // podman 4.3 with runc on cgroup v1 does not set State.OOMKilled although the kernel's OOM killer did kill

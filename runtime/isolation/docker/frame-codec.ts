@@ -22,6 +22,16 @@ export class FrameError extends Error {
   override readonly name = 'FrameError';
 }
 
+/** A frame whose prefix announces more than the decoder's limit: refused before any of it is buffered. */
+export class FrameTooLargeError extends FrameError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`frame of ${bytes} bytes is over the ${limit}-byte limit`);
+  }
+}
+
 type PathKey = string | number;
 type BufferKind = 'ab' | 'u8';
 type BufferEntry = [path: PathKey[], kind: BufferKind, length: number];
@@ -107,7 +117,7 @@ export class FrameDecoder {
         const body = prefix.readUInt32BE(4);
         // Checked before waiting for the bytes: a peer cannot make us buffer a frame we would refuse anyway.
         if (header === 0) throw new FrameError('empty frame header');
-        if (header + body > this.#maxFrameBytes) throw new FrameError(`frame of ${header + body} bytes is over the ${this.#maxFrameBytes}-byte limit`);
+        if (header + body > this.#maxFrameBytes) throw new FrameTooLargeError(header + body, this.#maxFrameBytes);
         this.#need = { header, body };
       }
       const { header, body } = this.#need;

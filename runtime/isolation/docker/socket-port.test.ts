@@ -79,6 +79,7 @@ t.test('a frame over the cap closes the connection before it is buffered', async
   prefix.writeUInt32BE(100 * 1024 * 1024, 4);
   socket.write(prefix);
   t.match(await port.closed, /over the 1024-byte limit/);
+  t.equal(port.tooLarge, 10 + 100 * 1024 * 1024, 'the announced size, for the message-too-large reason');
   socket.destroy();
 });
 

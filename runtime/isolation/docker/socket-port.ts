@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
-import { FrameDecoder, FrameError, encodeFrame } from './frame-codec.ts';
+import { FrameDecoder, FrameError, FrameTooLargeError, encodeFrame } from './frame-codec.ts';
 
 export interface SocketPortOptions {
   maxFrameBytes?: number;
@@ -22,6 +22,7 @@ export class SocketPort implements IChannelPort {
   #queue: Buffer[][] = [];
   #socket: Socket | undefined;
   #ended = false;
+  #tooLarge: number | undefined;
   #resolveClosed!: (reason: string) => void;
   /** Resolves once with why the port ended: socket closed, framing error, or close() called. */
   readonly closed: Promise<string>;
@@ -38,6 +39,11 @@ export class SocketPort implements IChannelPort {
 
   get socket(): Socket | undefined {
     return this.#socket;
+  }
+
+  /** The size a refused frame announced, when the port ended because a frame was over maxFrameBytes. */
+  get tooLarge(): number | undefined {
+    return this.#tooLarge;
   }
 
   attach(socket: Socket): void {
@@ -102,6 +108,7 @@ export class SocketPort implements IChannelPort {
     try {
       messages = this.#decoder.push(chunk);
     } catch (err) {
+      if (err instanceof FrameTooLargeError) this.#tooLarge = err.bytes;
       this.#end(err instanceof FrameError ? `framing error: ${err.message}` : `framing error: ${String(err)}`);
       this.#socket?.destroy();
       return;

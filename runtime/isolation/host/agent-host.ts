@@ -15,6 +15,7 @@ import { ErrorCode, OpenStarryError, errorToWire } from '../../core/errors.ts';
 import type { IPlugin, JsonValue } from '../../core/plugin.ts';
 import { pluginShapeProblem } from '../../core/plugin.ts';
 import { HalProxy } from '../../../hal/hal-proxy.ts';
+import { cappedPort } from './capped-port.ts';
 import { hardenIsolate } from './isolate-hardening.ts';
 import type { CuratedBuiltins } from './module-policy.ts';
 import { prepareCuratedBuiltins } from './module-policy.ts';
@@ -28,6 +29,8 @@ export interface HostBootstrap {
   plugins: readonly string[];
   files: Readonly<Record<string, string>>;
   config: Readonly<Record<string, JsonValue>>;
+  /** Largest message the host may send (capped-port.ts); default 1 MiB. */
+  maxMessageBytes?: number;
 }
 
 export interface HostOptions {
@@ -44,7 +47,8 @@ export interface HostOptions {
 }
 
 export async function runAgentHost(options: HostOptions): Promise<void> {
-  const { port, bootstrap, keepAlive, exit } = options;
+  const { bootstrap, keepAlive, exit } = options;
+  const port = cappedPort(options.port, bootstrap.maxMessageBytes, exit);
   let referenced = true; // the entry refs the port before the host runs
   const channel = new ChannelEndpoint(port, {
     // Edge-triggered: ref on 0 -> 1, unref on 1 -> 0, not a libuv call per request (the HAL's hot path).

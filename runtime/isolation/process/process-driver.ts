@@ -11,19 +11,24 @@
  *     for an OS-level wall run the child as an unprivileged user (`runAs`), which the control socket (0660) and
  *     other users' processes then refuse.
  * Env: only the DI variables (spec 000 §2.2); no PATH. Memory: --max-old-space-size from limits.memoryMb; usage()
- * reads the child's RSS and CPU from /proc. The channel is the child's IPC pipe with `advanced` serialization, so
- * ArrayBuffers and typed arrays survive (copied: IPC has no transfer).
+ * reads the child's RSS and CPU from /proc. The channel is a socket pair on the child's fd 3 carrying
+ * length-prefixed frames (docker/frame-codec.ts, shared with the docker driver): buffers travel raw, and a frame
+ * over agents.maxMessageBytes is refused from its prefix, before its bytes are buffered, and the child killed
+ * (message-cap.ts). Not Node's IPC channel: that reads each message whole before anything can look at its size.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
-import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import type { WireError } from '../../core/errors.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
+import { BOOTSTRAP_NOTE, FATAL_NOTE, fatalError } from '../docker/container-protocol.ts';
+import { SocketPort } from '../docker/socket-port.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
 import { pipeLines } from '../line-splitter.ts';
+import { ReceivedCap } from '../received-cap.ts';
 import type { EntryFile } from './process-entry-file.ts';
 import { resolveEntryFile } from './process-entry-file.ts';
 import { permissionFlag } from './permission-flag.ts';
@@ -109,8 +114,8 @@ export class ProcessDriver implements IIsolationDriver {
     const [command, ...launcherArgs] = [...(this.#options.launcher ?? defaultLauncher()), process.execPath];
     const args = [...launcherArgs, ...processIsolateArgs(entry, blueprint.manifest.limits.memoryMb, this.#options.execArgv)];
     const child = spawn(command as string, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      // fd 3: the channel (process-entry.ts CHANNEL_FD); libuv makes a 'pipe' a socket pair, so it is duplex.
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: { OPENSTARRY_AGENT_ID: spec.env.OPENSTARRY_AGENT_ID, OPENSTARRY_HOME: spec.env.OPENSTARRY_HOME },
       cwd: '/',
       // Its own process group: a Ctrl-C in the daemon's terminal reaches the daemon, which stops agents with grace.
@@ -121,8 +126,8 @@ export class ProcessDriver implements IIsolationDriver {
       child.once('spawn', resolve);
       child.once('error', reject);
     }).finally(() => child.removeAllListeners('spawn'));
-    const isolate = new ProcessIsolate(child, this.#options);
-    child.send({ t: 'bootstrap', bootstrap }, undefined, undefined, () => undefined);
+    const isolate = new ProcessIsolate(child, this.#options, spec.maxMessageBytes);
+    isolate.port.post({ t: 'note', method: BOOTSTRAP_NOTE, params: bootstrap });
     return isolate;
   }
 
@@ -144,13 +149,9 @@ function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   return signal ? 128 + (constants.signals[signal] ?? 0) : 1;
 }
 
-function isFatal(message: unknown): message is { t: 'fatal'; error: WireError } {
-  const m = message as { t?: unknown; error?: { code?: unknown; message?: unknown } } | null;
-  return typeof m === 'object' && m !== null && m.t === 'fatal' && typeof m.error?.code === 'string' && typeof m.error.message === 'string';
-}
-
 class ProcessIsolate implements IIsolate {
   readonly channel: ChannelEndpoint;
+  readonly port: SocketPort;
   readonly osPid: number;
   readonly exited: Promise<IsolateExit>;
   readonly #child: ChildProcess;
@@ -160,35 +161,27 @@ class ProcessIsolate implements IIsolate {
   #memoryBytes = 0;
   #ended = false;
 
-  constructor(child: ChildProcess, options: ProcessDriverOptions) {
+  constructor(child: ChildProcess, options: ProcessDriverOptions, maxMessageBytes?: number) {
     this.#child = child;
     this.#options = options;
     this.osPid = child.pid as number;
     this.#last = { at: performance.now(), cpuSeconds: 0 };
     let fatal: WireError | undefined;
     let outOfMemory: string | undefined;
-    const handlers: ((message: unknown) => void)[] = [];
-    child.on('message', (message: unknown) => {
-      if (isFatal(message)) {
-        fatal ??= { code: message.error.code, message: message.error.message };
-        return;
-      }
-      for (const h of handlers) h(message);
+    const cap = new ReceivedCap(maxMessageBytes, () => void this.terminate());
+    // The cap is the frame decoder's limit: a larger frame ends the port from its 8-byte prefix (frame-codec.ts).
+    this.port = new SocketPort({ maxFrameBytes: cap.cap });
+    this.port.attach(child.stdio[3] as Socket);
+    void this.port.closed.then(() => {
+      if (this.port.tooLarge !== undefined) cap.refuse(this.port.tooLarge);
     });
-    // A send on a channel that just closed reports here; the exit handler below tells the story.
+    // A failed kill of a child that already ended reports here; the exit handler below tells the story.
     child.on('error', () => undefined);
-    const port: IChannelPort = {
-      post: (message: ChannelMessage) => {
-        if (child.connected) child.send(message, undefined, undefined, () => undefined);
-      },
-      onMessage: (handler) => {
-        handlers.push(handler);
-      },
-      close: () => {
-        if (child.connected) child.disconnect();
-      },
-    };
-    this.channel = new ChannelEndpoint(port);
+    this.channel = new ChannelEndpoint(this.port);
+    cap.watch(this.channel);
+    this.channel.onNote(FATAL_NOTE, (p) => {
+      fatal ??= fatalError(p) ?? { code: 'ERR_UNCAUGHT', message: 'the agent reported a fatal error without details' };
+    });
     for (const stream of ['stdout', 'stderr'] as const) {
       pipeLines(child[stream], (line) => {
         if (stream === 'stderr' && OOM_LINE.test(line)) outOfMemory ??= line.trim();
@@ -201,7 +194,9 @@ class ProcessIsolate implements IIsolate {
         this.#ended = true;
         this.channel.close('isolate exited');
         const c = exitCode(code, signal);
-        if (outOfMemory !== undefined) resolve({ code: c, cause: 'out-of-memory', error: { code: 'ERR_PROCESS_OUT_OF_MEMORY', message: outOfMemory } });
+        const refused = cap.exit(c);
+        if (refused) resolve(refused);
+        else if (outOfMemory !== undefined) resolve({ code: c, cause: 'out-of-memory', error: { code: 'ERR_PROCESS_OUT_OF_MEMORY', message: outOfMemory } });
         else if (fatal) resolve({ code: c, cause: 'uncaught-error', error: fatal });
         else resolve({ code: c, cause: 'exit' });
       });

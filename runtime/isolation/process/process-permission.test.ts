@@ -1,15 +1,18 @@
 // The process isolate's second wall, Node's permission model, checked directly: a probe run under exactly the
 // isolate's flags (processIsolateArgs) tries what a sandbox escape would try. Then the same through the driver, from
 // agent code that got hold of the real `process` by a prototype trick. Also: the DI-only environment, runAs, and an
-// isolate ending when its daemon's end of the IPC goes away.
+// isolate ending when its daemon's end of the channel (fd 3) goes away.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 import { loadBlueprint } from '../../design/blueprint.ts';
+import { BOOTSTRAP_NOTE } from '../docker/container-protocol.ts';
+import { SocketPort } from '../docker/socket-port.ts';
 import { defaultLauncher, processIsolateArgs, ProcessDriver } from './process-driver.ts';
 import { permissionFlag } from './permission-flag.ts';
 import { parseStatCpuSeconds, parseStatusRssBytes } from './proc-usage.ts';
@@ -129,7 +132,7 @@ t.test('the child sees only the DI environment; osPid is a real process of its o
   t.same(await first, { state: 'running' });
   const environ = (await readFile(`/proc/${isolate.osPid}/environ`, 'utf8')).split('\0').filter(Boolean).map((kv) => kv.split('=')[0] as string);
   const ours = environ.filter((k) => !k.startsWith('_TAPJS_')); // added by tap's spawn hook in tests only
-  t.same(ours.sort(), ['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'OPENSTARRY_AGENT_ID', 'OPENSTARRY_HOME'], 'no PATH, no HOME, no NODE_OPTIONS');
+  t.same(ours.sort(), ['OPENSTARRY_AGENT_ID', 'OPENSTARRY_HOME'], 'no PATH, no HOME, no NODE_OPTIONS (and no NODE_CHANNEL_*: the channel is fd 3, not Node IPC)');
   const cmdline = (await readFile(`/proc/${isolate.osPid}/cmdline`, 'utf8')).split('\0');
   t.equal(cmdline[0], process.execPath, 'the launcher exec()ed node: osPid is node');
   t.ok(cmdline.includes(permissionFlag()), `the permission flag as ${process.version} spells it`);
@@ -144,19 +147,22 @@ t.test('runAs: the child runs as an unprivileged user', { skip: process.getuid?.
   t.equal((await isolate.exited).code, 0);
 });
 
-t.test('an isolate ends when the daemon end of its IPC goes away (no orphaned agents)', async (t) => {
+t.test('an isolate ends when the daemon end of its channel (fd 3) goes away (no orphaned agents)', async (t) => {
   const entry = await driver.entryPath();
   const [command, ...pre] = [...defaultLauncher(), process.execPath];
-  const child = spawn(command as string, [...pre, ...processIsolateArgs(entry, 64)], { env: {}, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+  const child = spawn(command as string, [...pre, ...processIsolateArgs(entry, 64)], { env: {}, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
-  const running = new Promise<void>((resolve) => child.on('message', (m: { t?: string; method?: string; id?: number }) => {
-    if (m.t === 'req' && m.method === 'state.load') child.send({ t: 'res', id: m.id, ok: true, result: null });
+  const port = new SocketPort();
+  port.attach(child.stdio[3] as Socket);
+  const running = new Promise<void>((resolve) => port.onMessage((message) => {
+    const m = message as { t?: string; method?: string; id?: number };
+    if (m.t === 'req' && m.method === 'state.load') port.post({ t: 'res', id: m.id as number, ok: true, result: null });
     if (m.t === 'note' && m.method === 'lifecycle') resolve();
   }));
-  child.send({ t: 'bootstrap', bootstrap: { pid: 'x', agentId: 'forever', rootDir: '/agent', plugins: ['./main.js'], files: { 'main.js': "export default { name: 'f', start() { setInterval(() => {}, 1000); } };" }, config: {} } });
+  port.post({ t: 'note', method: BOOTSTRAP_NOTE, params: { pid: 'x', agentId: 'forever', rootDir: '/agent', plugins: ['./main.js'], files: { 'main.js': "export default { name: 'f', start() { setInterval(() => {}, 1000); } };" }, config: {} } });
   await running;
   const closed = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
-  child.disconnect();
+  port.close();
   t.same(await closed, [0, null], 'exited by itself');
 });
 

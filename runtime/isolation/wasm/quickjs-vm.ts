@@ -19,6 +19,7 @@ import type { ChannelMessage } from '../../core/channel-messages.ts';
 import type { WireError } from '../../core/errors.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { IsolateExit } from '../isolation-driver.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, tooLargeBytes, tooLargeError } from '../message-cap.ts';
 import { deniedModuleSource } from './agent-bundler-denied.ts';
 import { decodeMessage, encodeMessage } from './message-codec.ts';
 import type { VmErrorInfo } from './vm/host-contract.ts';
@@ -54,7 +55,7 @@ export interface VmConfig {
   memoryBytes: number;
   deadlineMs: number;
   bundle: string;
-  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string> };
+  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string>; maxMessageBytes?: number };
   stats: Float64Array;
 }
 
@@ -84,6 +85,8 @@ export class QuickJsAgentVm {
   #moduleResult: QuickJSHandle | undefined;
   #memoryTimer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
+  /** Set when agent code posted a message over the cap: the turn is interrupted and the VM ends with it. */
+  #tooLarge: WireError | undefined;
   #queue: ChannelMessage[] | undefined = [];
 
   private constructor(config: VmConfig, cb: VmCallbacks, rt: QuickJSRuntime, growRefused: () => boolean) {
@@ -152,6 +155,29 @@ export class QuickJsAgentVm {
     this.#finish(exit);
   }
 
+  /**
+   * Measures a post from its handles (the string's length, the buffers' sizes), before anything is copied out of
+   * the VM's memory. Over the cap: nothing is sent, and the turn is interrupted at once (the interrupt handler
+   * sees a deadline in the past); #afterTurn then ends the VM as message-too-large.
+   */
+  #refuseOversized(json: QuickJSHandle, buffers: QuickJSHandle[]): boolean {
+    const cap = this.#cap();
+    let bytes = this.#ctx.getLength(json) ?? 0;
+    for (const b of buffers) {
+      const view = this.#ctx.getArrayBuffer(b);
+      bytes += view.value.byteLength;
+      view.dispose();
+    }
+    if (bytes <= cap) return false;
+    this.#tooLarge = tooLargeError(bytes, cap);
+    this.#deadline = Number.NEGATIVE_INFINITY;
+    return true;
+  }
+
+  #cap(): number {
+    return this.#config.bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
   #installHost(): void {
     const ctx = this.#ctx;
     const host = ctx.newObject();
@@ -162,6 +188,7 @@ export class QuickJsAgentVm {
     };
     fn('bootstrap', () => ctx.newString(JSON.stringify(this.#config.bootstrap)));
     fn('post', (json, ...buffers) => {
+      if (this.#tooLarge || this.#refuseOversized(json as QuickJSHandle, buffers)) return;
       const copies = buffers.map((b) => {
         const view = ctx.getArrayBuffer(b);
         try {
@@ -171,6 +198,12 @@ export class QuickJsAgentVm {
         }
       });
       const message = decodeMessage(ctx.getString(json as QuickJSHandle), copies) as ChannelMessage;
+      if (message.t === 'note' && message.method === TOO_LARGE_NOTE) {
+        // The runtime measured first and refused (vm/agent-runtime.ts): end the VM the same way.
+        this.#tooLarge = tooLargeError(tooLargeBytes(message.params) ?? this.#cap() + 1, this.#cap());
+        this.#deadline = Number.NEGATIVE_INFINITY;
+        return;
+      }
       this.#cb.post(message, copies);
     });
     fn('onDeliver', (f) => {
@@ -260,6 +293,10 @@ export class QuickJsAgentVm {
 
   #afterTurn(failure: Dumped | undefined, evaluating: boolean): void {
     if (this.#ended) return;
+    if (this.#tooLarge) {
+      this.#finish({ code: 1, cause: 'message-too-large', error: this.#tooLarge });
+      return;
+    }
     if (this.#growRefused() || failure?.outOfMemory) {
       const mb = Math.round(Math.max(MIN_WASM_BYTES, this.#config.memoryBytes) / (1024 * 1024));
       this.#finish({ code: 1, cause: 'out-of-memory', error: { code: WasmErrorCode.OUT_OF_MEMORY, message: `agent needed more than its ${mb} MB (limits.memoryMb): QuickJS ran out of memory` } });

@@ -17,6 +17,7 @@ import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import { errorToWire } from '../../core/errors.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
+import { ReceivedCap } from '../received-cap.ts';
 import { workerErrorExit } from '../worker-error-exit.ts';
 import { bundleAgent } from './agent-bundler.ts';
 import type { FromWorker, ToWorker, VmWorkerData } from './worker-protocol.ts';
@@ -89,7 +90,7 @@ export class WasmDriver implements IIsolationDriver {
       memoryBytes: manifest.limits.memoryMb * 1024 * 1024,
       deadlineMs: this.#deadlineMs,
       bundle,
-      bootstrap: { pid: spec.pid, agentId: manifest.id, config: manifest.config as Record<string, unknown>, env: { ...spec.env } },
+      bootstrap: { pid: spec.pid, agentId: manifest.id, config: manifest.config as Record<string, unknown>, env: { ...spec.env }, ...(spec.maxMessageBytes === undefined ? {} : { maxMessageBytes: spec.maxMessageBytes }) },
       stats,
     };
     const worker = new Worker(this.#entry, {
@@ -101,7 +102,7 @@ export class WasmDriver implements IIsolationDriver {
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4, stackSizeMb: 4 },
       name: `wasm-agent:${manifest.id}:${spec.pid}`,
     });
-    return new WasmIsolate(worker, new Float64Array(stats));
+    return new WasmIsolate(worker, new Float64Array(stats), spec.maxMessageBytes);
   }
 
   /** The blueprint is frozen and its hash covers the manifest and every file, so the hash names the bundle. */
@@ -135,7 +136,7 @@ class WasmIsolate implements IIsolate {
   #last = { at: performance.now(), vmMs: 0 };
   #ended = false;
 
-  constructor(worker: Worker, stats: Float64Array) {
+  constructor(worker: Worker, stats: Float64Array, maxMessageBytes?: number) {
     this.#worker = worker;
     this.#stats = stats;
     const channelHandlers: ((m: unknown) => void)[] = [];
@@ -149,8 +150,13 @@ class WasmIsolate implements IIsolate {
     this.channel = new ChannelEndpoint(port);
     let reported: IsolateExit | undefined;
     let workerError: IsolateExit | undefined;
+    // The worker is our host code and refuses an oversized post itself (quickjs-vm.ts); this is the second wall.
+    const cap = new ReceivedCap(maxMessageBytes, () => void worker.terminate());
+    const deliver = cap.filter((m) => {
+      for (const h of channelHandlers) h(m);
+    });
     worker.on('message', (message: FromWorker) => {
-      if (message.k === 'ch') for (const h of channelHandlers) h(message.m);
+      if (message.k === 'ch') deliver(message.m);
       else if (message.k === 'out') for (const l of this.#outputListeners) l({ stream: message.stream, line: message.line });
       else if (message.k === 'end') reported = message.exit;
     });
@@ -161,7 +167,7 @@ class WasmIsolate implements IIsolate {
       worker.once('exit', (code) => {
         this.#ended = true;
         this.channel.close('isolate exited');
-        resolve(reported ?? workerError ?? { code: code === 0 ? 1 : code, cause: 'exit' });
+        resolve(cap.exit(code) ?? reported ?? workerError ?? { code: code === 0 ? 1 : code, cause: 'exit' });
       });
     });
   }

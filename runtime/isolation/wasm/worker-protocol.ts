@@ -12,7 +12,8 @@ export interface VmWorkerData {
   deadlineMs: number;
   /** The esbuild bundle (one ES module), or the refusal that stopped it being made. */
   bundle: string | { failure: WireError };
-  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string> };
+  /** maxMessageBytes: the largest channel message the agent may send (agents.maxMessageBytes; message-cap.ts). */
+  bootstrap: { pid: string; agentId: string; config: Record<string, unknown>; env: Record<string, string>; maxMessageBytes?: number };
   /**
    * Float64Array view, written by the worker: [0] milliseconds spent executing in the VM so far, [1] QuickJS's
    * memory_used_size (updated at most every MEMORY_SAMPLE_MS after a turn). The driver reads it without asking, so a

@@ -13,6 +13,7 @@ import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
 import { workerErrorExit } from '../worker-error-exit.ts';
 import { pipeLines } from '../line-splitter.ts';
+import { ReceivedCap } from '../received-cap.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
 import { SPARE_WAITING } from './spare-protocol.ts';
 
@@ -87,9 +88,9 @@ export class WorkerDriver implements IIsolationDriver {
       const assignment: SpareAssignment = { t: 'bootstrap', bootstrap, env: { ...spec.env } };
       spare.postMessage(assignment);
       setImmediate(() => this.#refill());
-      return new WorkerIsolate(spare);
+      return new WorkerIsolate(spare, spec.maxMessageBytes);
     }
-    return new WorkerIsolate(this.#createWorker(memoryMb, bootstrap, { ...spec.env }, `agent:${blueprint.manifest.id}:${spec.pid}`));
+    return new WorkerIsolate(this.#createWorker(memoryMb, bootstrap, { ...spec.env }, `agent:${blueprint.manifest.id}:${spec.pid}`), spec.maxMessageBytes);
   }
 
   /** Terminates the waiting spares; no new ones are made. Idempotent. */
@@ -161,16 +162,18 @@ class WorkerIsolate implements IIsolate {
   #memoryBytes = 0;
   #ended = false;
 
-  constructor(worker: Worker) {
+  constructor(worker: Worker, maxMessageBytes?: number) {
     this.#worker = worker;
+    const cap = new ReceivedCap(maxMessageBytes, () => void worker.terminate());
     const port: IChannelPort = {
       post: (message: ChannelMessage, transfer?: readonly ArrayBuffer[]) => worker.postMessage(message, transfer ? [...transfer] : undefined),
       onMessage: (handler) => {
-        worker.on('message', handler);
+        worker.on('message', cap.filter(handler));
       },
       close: () => undefined,
     };
     this.channel = new ChannelEndpoint(port);
+    cap.watch(this.channel);
     let error: IsolateExit['error'];
     let cause: IsolateExit['cause'] = 'exit';
     worker.on('error', (err: Error & { code?: string }) => {
@@ -185,7 +188,7 @@ class WorkerIsolate implements IIsolate {
       worker.once('exit', (code) => {
         this.#ended = true;
         this.channel.close('isolate exited');
-        resolve(error === undefined ? { code, cause } : { code, cause, error });
+        resolve(cap.exit(code) ?? (error === undefined ? { code, cause } : { code, cause, error }));
       });
     });
   }

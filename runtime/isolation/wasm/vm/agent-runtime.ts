@@ -21,11 +21,13 @@ import type { IPlugin, JsonValue } from '../../../core/plugin.ts';
 import { pluginShapeProblem } from '../../../core/plugin.ts';
 import { HalProxy } from '../../../../hal/hal-proxy.ts';
 import { decodeMessage, encodeMessage } from '../message-codec.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, messageSizeOver, tooLargeReason } from '../../message-cap.ts';
 
 export interface VmBootstrap {
   pid: string;
   agentId: string;
   config: Record<string, JsonValue>;
+  maxMessageBytes?: number;
 }
 
 export type PluginModule = readonly [path: string, namespace: Record<string, unknown>];
@@ -35,6 +37,15 @@ export function runAgentInVm(modules: readonly PluginModule[]): void {
   const receivers: ((message: unknown) => void)[] = [];
   const port: IChannelPort = {
     post: (message) => {
+      // Measured before encoding: a 200 MB message must not be built as JSON inside the VM's memory first. Over the
+      // cap, only the small report goes out; the host (quickjs-vm.ts) ends the VM as message-too-large. The host
+      // measures every post again from its handles, so agent code that tampers with this gains nothing.
+      const cap = bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      const over = messageSizeOver(message, cap);
+      if (over !== undefined) {
+        host.post(JSON.stringify({ t: 'note', method: TOO_LARGE_NOTE, params: { bytes: over, cap } }));
+        throw new Error(tooLargeReason(over, cap));
+      }
       const { json, buffers } = encodeMessage(message);
       host.post(json, ...buffers);
     },
