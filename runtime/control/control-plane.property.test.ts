@@ -4,7 +4,7 @@
 // reaches a prototype. Seeded: scripts/testing/fuzz-kit.ts.
 import t from 'tap';
 import { ErrorCode } from '../errors.ts';
-import { assertPrototypesUntouched, checkAsyncProperty, checkProperty, fc, jsonText, mutatedDocument, nastyValue, prototypeFingerprint } from '../../scripts/testing/fuzz-kit.ts';
+import { assertPrototypesUntouched, checkAsyncProperty, checkProperty, fc, jsonText, mutatedDocument, nastyValue, prototypeFingerprint, validControlRequest } from '../../scripts/testing/fuzz-kit.ts';
 import { LineFramer } from './json-lines.ts';
 import { methodParamNames, RpcCode } from './protocol.ts';
 import type { MethodName } from './protocol.ts';
@@ -16,22 +16,7 @@ const before = prototypeFingerprint();
 const CODES = new Set<string>(Object.values(ErrorCode));
 const METHODS = Object.keys(methodParamNames) as MethodName[];
 
-/** A request each method accepts, positional or by name, so mutations start from the accepting path. */
-const validRequest: fc.Arbitrary<Record<string, unknown>> = fc
-  .record({
-    method: fc.constantFrom(...METHODS),
-    id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null)),
-    byName: fc.boolean(),
-    target: fc.constantFrom('thermostat', 'agents/x/agent.json', '1', 'missing'),
-    lines: fc.integer({ min: 1, max: 100 }),
-  })
-  .map(({ method, id, byName, target, lines }) => {
-    const values: Record<string, unknown> = { target, options: { lines }, pid: '1', signal: 'SIGKILL', name: 'door/opened', data: { open: true } };
-    if (method === 'spawnAgent') values.options = { isolation: 'worker' };
-    const names = methodParamNames[method];
-    const params = byName ? Object.fromEntries(names.map((n) => [n, values[n]])) : names.map((n) => values[n]);
-    return { jsonrpc: '2.0', id, method, params };
-  });
+const validRequest = validControlRequest(METHODS);
 
 const requestLine = fc.oneof(
   { weight: 6, arbitrary: jsonText(mutatedDocument(validRequest)) },

@@ -10,6 +10,8 @@
 import fc from 'fast-check';
 import type { Test } from 'tap';
 import { OpenStarryError } from '../../runtime/errors.ts';
+import { methodParamNames } from '../../runtime/control/protocol.ts';
+import type { MethodName } from '../../runtime/control/protocol.ts';
 
 export { fc };
 
@@ -203,4 +205,26 @@ export function jsonText(doc: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
     }
     return text;
   });
+}
+
+/**
+ * A control-plane request that `methods` accept, positional or by name (JSON-RPC 2.0 §4.2), for mutatedDocument to
+ * start from: the unit property test and the e2e one against the built daemon send the same kind of requests.
+ */
+export function validControlRequest(methods: readonly MethodName[]): fc.Arbitrary<Record<string, unknown>> {
+  return fc
+    .record({
+      method: fc.constantFrom(...methods),
+      id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null)),
+      byName: fc.boolean(),
+      target: fc.constantFrom('thermostat', 'agents/x/agent.json', '1', 'missing'),
+      lines: fc.integer({ min: 1, max: 100 }),
+    })
+    .map(({ method, id, byName, target, lines }) => {
+      const values: Record<string, unknown> = { target, options: { lines }, pid: '999', signal: 'SIGKILL', name: 'door/opened', data: { open: true } };
+      if (method === 'spawnAgent') values.options = { isolation: 'worker' };
+      const names = methodParamNames[method];
+      const params = byName ? Object.fromEntries(names.map((n) => [n, values[n]])) : names.map((n) => values[n]);
+      return { jsonrpc: '2.0', id, method, params };
+    });
 }
