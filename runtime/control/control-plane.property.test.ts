@@ -53,7 +53,7 @@ t.test('every request line gets a typed JSON-RPC answer; nothing throws, no prot
     try {
       response = await dispatcher.dispatch(line, scope);
     } catch (err) {
-      throw new Error(`dispatch threw: ${(err as Error).name}: ${(err as Error).message}`);
+      throw new Error(`dispatch threw: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
     }
     checkResponse(line, response);
   });
@@ -83,7 +83,7 @@ t.test('params nested deeper than the schemas can recurse are refused as invalid
     try {
       response = await dispatcher.dispatch(line, { followLogs: () => undefined });
     } catch (err) {
-      throw new Error(`dispatch threw at depth ${depth}: ${String(err)}`);
+      throw new Error(`dispatch threw at depth ${depth}: ${String(err)}`, { cause: err });
     }
     checkResponse(line, response);
     if (depth > 64 && (!response || !('error' in response) || response.error.code !== RpcCode.INVALID_PARAMS)) throw new Error(`depth ${depth} not refused as invalid params`);

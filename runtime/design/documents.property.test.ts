@@ -6,7 +6,8 @@
 // prototype is touched.
 import t from 'tap';
 import { stringify as yamlStringify } from 'yaml';
-import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ErrorCode } from '../errors.ts';
+import type { OpenStarryError } from '../errors.ts';
 import { assertPrototypesUntouched, assertTyped, checkAsyncProperty, checkProperty, fc, jsonText, mutatedDocument, nastyValue, prototypeFingerprint } from '../../scripts/testing/fuzz-kit.ts';
 import { parseConfigText } from '../daemon/config-text.ts';
 import { parseRulesFile } from '../orchestrator/rules-loader.ts';

@@ -72,7 +72,7 @@ t.test('docker frames: forged headers and random bytes are refused with FrameErr
     try {
       for (const chunk of chunked([frame], cuts)) decoder.push(chunk);
     } catch (err) {
-      if (!(err instanceof FrameError)) throw new Error(`untyped refusal: ${String(err)}`);
+      if (!(err instanceof FrameError)) throw new Error(`untyped refusal: ${String(err)}`, { cause: err });
     }
     if (decoder.buffered > 4096 + 8) throw new Error(`${decoder.buffered} bytes buffered past the cap`);
   });
@@ -97,7 +97,7 @@ t.test('wasm codec: JSON values and buffers round-trip; a forged buffer marker n
     try {
       decoded = decodeMessage(json, buffers);
     } catch (err) {
-      throw new Error(`decodeMessage threw: ${String(err)}`);
+      throw new Error(`decodeMessage threw: ${String(err)}`, { cause: err });
     }
     const params = (decoded as { params: unknown }).params;
     if (!(params === null || params instanceof ArrayBuffer || ArrayBuffer.isView(params) || (typeof params === 'object' && n === 0))) throw new Error(`a forged marker decoded to ${String(params)}`);

@@ -91,7 +91,7 @@ t.test('topic names and filters are accepted or refused with ERR_LINK_TOPIC_INVA
       try {
         check(value);
       } catch (err) {
-        if (!(err instanceof OpenStarryError) || err.code !== LinkErrorCode.TOPIC_INVALID) throw new Error(`untyped refusal of ${JSON.stringify(value.slice(0, 80))}: ${String(err)}`);
+        if (!(err instanceof OpenStarryError) || err.code !== LinkErrorCode.TOPIC_INVALID) throw new Error(`untyped refusal of ${JSON.stringify(value.slice(0, 80))}: ${String(err)}`, { cause: err });
         if (check === checkTopicName) nameOk = false;
       }
     }
@@ -135,7 +135,7 @@ t.test('every incoming message is delivered, dropped and counted, or answered; n
     try {
       dispatch.dispatch(raw, reply);
     } catch (err) {
-      throw new Error(`dispatch threw into mqtt.js: ${String(err)}`);
+      throw new Error(`dispatch threw into mqtt.js: ${String(err)}`, { cause: err });
     }
     // Remote commands answer asynchronously (the dispatcher awaits the api).
     await new Promise((resolve) => setImmediate(resolve));
