@@ -5,6 +5,7 @@
 // error naming the file and listing problems with a field path — never a TypeError or RangeError, and no shared
 // prototype is touched.
 import t from 'tap';
+import type { Test } from 'tap';
 import { stringify as yamlStringify } from 'yaml';
 import { ErrorCode } from '../errors.ts';
 import type { OpenStarryError } from '../errors.ts';
@@ -32,6 +33,21 @@ function assertProblems(err: OpenStarryError, file: string): void {
   if (!err.message.includes(file)) throw new Error(`${err.code} does not name ${file}: ${err.message.slice(0, 200)}`);
   if (details?.file !== file || !Array.isArray(details.problems) || details.problems.length === 0) throw new Error(`${err.code} without details.problems: ${err.message.slice(0, 200)}`);
   for (const p of details.problems) if (typeof p.path !== 'string' || typeof p.message !== 'string' || p.message === '') throw new Error(`a problem without path/message: ${JSON.stringify(p).slice(0, 200)}`);
+}
+
+/** The property every document boundary shares: parsed, or refused with `code`, the file and its problems. */
+function checkDocuments(t: Test, what: string, texts: fc.Arbitrary<string>, runs: number, file: string, code: string, parse: (text: string, file: string) => unknown): void {
+  let accepted = 0;
+  checkProperty(t, what, texts, runs, (text) => {
+    try {
+      parse(text, file);
+      accepted += 1;
+    } catch (err) {
+      assertProblems(assertTyped(err, [code], what), file);
+    }
+  });
+  t.ok(accepted > 0, `${accepted} generated ${what} documents were valid`);
+  assertPrototypesUntouched(t, before);
 }
 
 /** JSON text, or the same document as YAML (NaN and Infinity survive there as .nan and .inf), or broken YAML. */
@@ -67,17 +83,7 @@ const MANIFEST = {
 };
 
 t.test('manifests: parsed, or refused with ERR_MANIFEST_INVALID naming the file and each field', async (t) => {
-  let accepted = 0;
-  checkProperty(t, 'manifest', jsonText(mutatedDocument(fc.constant(MANIFEST), { maxMutations: 4 })), 3000, (text) => {
-    try {
-      parseManifest(text, 'agents/x/agent.json');
-      accepted += 1;
-    } catch (err) {
-      assertProblems(assertTyped(err, [ErrorCode.MANIFEST_INVALID], 'parseManifest'), 'agents/x/agent.json');
-    }
-  });
-  t.ok(accepted > 0, `${accepted} generated manifests were valid`);
-  assertPrototypesUntouched(t, before);
+  checkDocuments(t, 'manifest', jsonText(mutatedDocument(fc.constant(MANIFEST), { maxMutations: 4 })), 3000, 'agents/x/agent.json', ErrorCode.MANIFEST_INVALID, parseManifest);
 });
 
 /** Smaller huge and deep values for YAML: the yaml package takes ~1 ms per KB, and the fixed cases above go deeper. */
@@ -98,17 +104,7 @@ const CONFIG = {
 };
 
 t.test('configs: parsed, or refused with ERR_CONFIG_INVALID naming the file and each field', async (t) => {
-  let accepted = 0;
-  checkProperty(t, 'config', yamlText(mutatedDocument(fc.constant(CONFIG), { maxMutations: 4, values: yamlValues })), 1500, (text) => {
-    try {
-      parseConfigText(text, '/etc/openstarry/openstarry.yaml');
-      accepted += 1;
-    } catch (err) {
-      assertProblems(assertTyped(err, [ErrorCode.CONFIG_INVALID], 'parseConfigText'), '/etc/openstarry/openstarry.yaml');
-    }
-  });
-  t.ok(accepted > 0, `${accepted} generated configs were valid`);
-  assertPrototypesUntouched(t, before);
+  checkDocuments(t, 'config', yamlText(mutatedDocument(fc.constant(CONFIG), { maxMutations: 4, values: yamlValues })), 1500, '/etc/openstarry/openstarry.yaml', ErrorCode.CONFIG_INVALID, parseConfigText);
 });
 
 const RULES = {
@@ -122,17 +118,7 @@ const RULES = {
 };
 
 t.test('rules files: parsed, or refused with ERR_RULES_INVALID naming the file and each rule field', async (t) => {
-  let accepted = 0;
-  checkProperty(t, 'rules', yamlText(mutatedDocument(fc.constant(RULES), { maxMutations: 4, values: yamlValues })), 1500, (text) => {
-    try {
-      parseRulesFile(text, 'orchestration.yaml');
-      accepted += 1;
-    } catch (err) {
-      assertProblems(assertTyped(err, [ErrorCode.RULES_INVALID], 'parseRulesFile'), 'orchestration.yaml');
-    }
-  });
-  t.ok(accepted > 0, `${accepted} generated rules files were valid`);
-  assertPrototypesUntouched(t, before);
+  checkDocuments(t, 'rules', yamlText(mutatedDocument(fc.constant(RULES), { maxMutations: 4, values: yamlValues })), 1500, 'orchestration.yaml', ErrorCode.RULES_INVALID, parseRulesFile);
 });
 
 t.test('YAML nested 5,000 deep is refused as often as it comes (the second parse used to abort the process)', async (t) => {
