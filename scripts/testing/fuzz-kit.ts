@@ -130,7 +130,10 @@ function containers(doc: unknown, out: Record<string, unknown>[] = [], depth = 0
   return out;
 }
 
-function applyMutation(doc: unknown, m: Mutation): unknown {
+function applyMutation(doc: unknown, raw: Mutation): unknown {
+  // A copy: fast-check hands out the same constant ({}, []) to many cases, and a later mutation must not write into
+  // it (that made documents circular and cases depend on each other).
+  const m = 'value' in raw ? { ...raw, value: structuredClone(raw.value) } : raw;
   const all = containers(doc);
   const target = all[m.at % Math.max(1, all.length)];
   if (target === undefined) return m.op === 'retype' ? m.value : doc;
