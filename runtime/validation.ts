@@ -34,6 +34,22 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * True when `value` nests arrays/objects more than `max` levels deep. Iterative on purpose: recursive schemas
+ * (zod's z.json(), a manifest's config) overflow the stack on a value nested a few thousand levels deep, and
+ * JSON.parse builds such a value from a few kilobytes of `[`; this check refuses it before they see it.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * `HOST:PORT` or `[v6]:PORT` (with `hostOptional`, also `:PORT` and `PORT`): the host without brackets, or
  * undefined when absent; undefined for anything else, so each caller words its own error.
  */

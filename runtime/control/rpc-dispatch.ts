@@ -5,7 +5,7 @@
  */
 import type * as z from 'zod';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import { pathToString, isRecord } from '../validation.ts';
+import { nestedDeeperThan, pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';
 import { methodParamNames, methodParams, RpcCode } from './protocol.ts';
 
@@ -22,6 +22,9 @@ export interface RequestScope {
   /** Subscribes the connection to `target`'s new log lines; they flow once this request's response is sent. */
   followLogs(target: string): void;
 }
+
+/** Deepest nesting a request's params may have; deeper ones are refused before the schemas recurse into them. */
+export const MAX_PARAMS_DEPTH = 64;
 
 /** Lines of backlog when the client does not say; matches `openstarry logs` without -n. */
 export const DEFAULT_LOG_LINES = 50;
@@ -139,6 +142,11 @@ export class RpcDispatcher {
     }
     const params = positionalParams(method, rawParams);
     if (!params.ok) return errorResponse(id, RpcCode.INVALID_PARAMS, params.message, ErrorCode.INVALID_PARAMS);
+    // A few KB of `[` parse into a value that overflows the stack of zod's recursive z.json(): a RangeError, no answer.
+    if (nestedDeeperThan(params.positional, MAX_PARAMS_DEPTH + 1)) {
+      const problem = { path: 'params', message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` };
+      return errorResponse(id, RpcCode.INVALID_PARAMS, `${problem.path}: ${problem.message}`, ErrorCode.INVALID_PARAMS, { problems: [problem] });
+    }
     const parsed = methodParams[method].safeParse(params.positional);
     if (!parsed.success) {
       const problems = paramProblems(parsed.error, params.names);

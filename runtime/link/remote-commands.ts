@@ -11,9 +11,10 @@
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { DaemonApi } from '../control/protocol.ts';
-import { RpcDispatcher } from '../control/rpc-dispatch.ts';
+import { MAX_PARAMS_DEPTH, RpcDispatcher } from '../control/rpc-dispatch.ts';
 import type { RpcResponse } from '../control/rpc-dispatch.ts';
 import { AGENT_ID } from '../design/manifest-schema.ts';
+import { nestedDeeperThan } from '../validation.ts';
 import type { IncomingMessage } from './incoming-dispatch.ts';
 import type { MqttLink } from './mqtt-link.ts';
 
@@ -77,6 +78,9 @@ export function serveRemoteCommands(options: RemoteCommandsOptions): { counters:
       body = parsed as typeof body;
       const unknown = Object.keys(body).filter((k) => k !== 'params' && k !== 'id');
       if (unknown.length > 0) throw new Error(`unknown key "${unknown[0]}" (only "params" and "id")`);
+      // Checked before the params are serialised again for the dispatcher: JSON.stringify of a value nested a few
+      // thousand levels deep (a few KB of `[`) throws RangeError, and the command would go unanswered.
+      if (nestedDeeperThan(body.params, MAX_PARAMS_DEPTH)) throw new Error(`params: nested deeper than ${MAX_PARAMS_DEPTH} levels`);
       if (body.id !== undefined) {
         if (typeof body.id !== 'string' || !ID.test(body.id)) throw new Error('id must be 1-128 letters, digits, ".", "_", ":" or "-"');
         id = body.id;

@@ -12,6 +12,7 @@ import { compileEventPattern, eventNameProblem, eventPatternProblem } from '../c
 import { AGENT_ID } from '../design/manifest-schema.ts';
 import type { Problem } from '../validation.ts';
 import { formatProblems } from '../validation.ts';
+import { MAX_YAML_DEPTH, yamlTooDeepAt } from '../yaml-nesting.ts';
 import { compileCondition } from './condition.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { ActionSpec, ActionVerb, CompiledRule, RuleAction, RuleSet, SensorWatch } from './rules-schema.ts';
@@ -77,12 +78,21 @@ function checkAction(spec: ActionSpec, path: string, problems: Problem[]): RuleA
 /** Parses and validates rules text; throws ERR_RULES_INVALID listing every problem (`details.problems`). */
 export function parseRulesFile(text: string, file: string): RuleSet {
   if (text.length > RULES_LIMITS.maxFileChars) fail(file, [{ path: '', message: `larger than ${RULES_LIMITS.maxFileChars} characters` }]);
+  // Before the recursive YAML parser sees it (yaml-nesting.ts: a deep enough text aborts the process).
+  const deepAt = yamlTooDeepAt(text);
+  if (deepAt !== undefined) fail(file, [{ path: '', message: `not valid YAML: nested deeper than ${MAX_YAML_DEPTH} levels at line ${deepAt}` }]);
   // prettyErrors: the first line of each message then says "at line L, column C".
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     fail(file, doc.errors.map((e) => ({ path: '', message: `not valid YAML: ${(e.message.split('\n')[0] ?? e.message).replace(/:$/, '')}` })));
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // toJS resolves aliases: `*nope` with no anchor, or more than maxAliasCount, throws a ReferenceError of its own.
+    fail(file, [{ path: '', message: `not valid YAML: ${(err as Error).message}` }]);
+  }
   const parsed = rulesFileSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     fail(

@@ -77,9 +77,8 @@ function extractBuffers(value: unknown, path: PathKey[], entries: BufferEntry[],
   } else if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     out = value; // Date & co: JSON.stringify handles them
   } else {
-    const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) o[k] = extractBuffers(v, [...path, k], entries, parts, seen);
-    out = o;
+    // fromEntries defines own properties: `o[k] = v` with k "__proto__" would set the prototype and drop the key.
+    out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, extractBuffers(v, [...path, k], entries, parts, seen)]));
   }
   seen.delete(value);
   return out;

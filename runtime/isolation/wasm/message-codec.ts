@@ -51,9 +51,12 @@ export function decodeMessage(json: string, buffers: readonly ArrayBuffer[]): un
   return JSON.parse(json, (_key, v: unknown) => {
     if (typeof v !== 'object' || v === null || !Object.hasOwn(v, BUFFER_KEY)) return v;
     const ref = v as Record<string, unknown>;
-    const buffer = buffers[ref[BUFFER_KEY] as number];
+    // Own entries only: the agent writes this JSON, and `"length"` or a view named `"valueOf"` must not reach a
+    // prototype member (a TypeError thrown at the host, or a number where a buffer belongs).
+    const index = ref[BUFFER_KEY];
+    const buffer = typeof index === 'number' && Number.isInteger(index) && index >= 0 ? buffers[index] : undefined;
     if (buffer === undefined) return null;
     const view = ref[VIEW_KEY];
-    return typeof view === 'string' && view in VIEWS ? new VIEWS[view as ViewName](buffer) : buffer;
+    return typeof view === 'string' && Object.hasOwn(VIEWS, view) ? new VIEWS[view as ViewName](buffer) : buffer;
   });
 }
