@@ -61,8 +61,8 @@ function systemdLine(sd: NonNullable<DaemonStatus['systemd']>): string {
 function linkLine(link: DaemonStatus['link']): string {
   const parts = [link.state];
   if (link.url) parts.push(link.url);
-  const queue = link.queue as { queued?: number; dropped?: number } | undefined;
-  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}`);
+  const queue = link.queue as { queued?: number; dropped?: number; expired?: number } | undefined;
+  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}${queue.expired ? ` (${queue.expired} expired)` : ''}`);
   if (typeof link.lastError === 'string') parts.push(`last error: ${link.lastError}`);
   if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}`);
   return parts.join(', ');

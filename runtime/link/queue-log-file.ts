@@ -1,0 +1,83 @@
+/**
+ * The file operations of the outbound queue's log (outbound-queue.ts; format in queue-log-format.ts).
+ *
+ * Opening: a `.tmp` left by a compaction that did not reach its rename is removed, the log read whole, and a torn
+ * or garbled tail (a power cut during an append) cut off and fsynced before anything is appended after it. On a
+ * read-only file system (an SD card the kernel remounted read-only) nothing is removed or cut: the queue reads
+ * what is there and keeps working in memory.
+ *
+ * Compaction: when the file is at least `compactMinBytes` and at
+ * least half of it is dead (removed records), the live records are written to `<file>.tmp`, fsynced, renamed over
+ * the file, and the directory fsynced — so a power cut leaves either the old file or the new one, never a mix.
+ * Records pushed while a compaction runs are held in memory by the queue and appended to the new file after the
+ * rename.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { syncDir } from '../state/durable-file.ts';
+import { OpenStarryError } from '../errors.ts';
+import { LinkErrorCode } from './errors.ts';
+import { encodePutInto } from './queue-log-format.ts';
+import type { PutRecord } from './queue-log-format.ts';
+
+/** Whether the log is worth rewriting: big enough, and at least half of it removed records. */
+export function compactionDue(fileBytes: number, liveFrameBytes: number, minBytes: number): boolean {
+  return fileBytes >= minBytes && fileBytes - liveFrameBytes >= fileBytes / 2;
+}
+
+/** The live records as one buffer, each encoded in place (`liveFrameBytes` is their exact total). */
+export function encodeSnapshot(entries: Iterable<Omit<PutRecord, 'kind'>>, liveFrameBytes: number): Buffer {
+  const data = Buffer.allocUnsafe(liveFrameBytes);
+  let at = 0;
+  for (const e of entries) at = encodePutInto(e, data, at);
+  return data.subarray(0, at);
+}
+
+/** Swaps `snapshot` in for `file` atomically (see above); returns a descriptor open for appending to the new file. */
+export async function replaceLog(file: string, snapshot: Buffer): Promise<number> {
+  const tmp = `${file}.tmp`;
+  const handle = await fsp.open(tmp, 'w');
+  try {
+    await handle.writeFile(snapshot);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(tmp, file);
+  // Best effort, as before: a directory that cannot be fsynced does not fail a compaction.
+  await syncDir(path.dirname(file)).catch(() => undefined);
+  return fs.openSync(file, 'a');
+}
+
+/** Creates the directory, removes a leftover `.tmp`, and reads the log (empty when there is none). */
+export async function readLog(file: string): Promise<Buffer> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await fsp.rm(`${file}.tmp`, { force: true }).catch((err: unknown) => {
+    if (!isReadOnly(err)) throw err; // read-only: the leftover stays, harmless; it is removed at a writable open
+  });
+  try {
+    return await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw queueIoError(`cannot read ${file}`, err);
+    return Buffer.alloc(0);
+  }
+}
+
+/** Opens the log for appending after cutting it to `goodBytes` (of `length`): the cut is fsynced first. */
+export async function openForAppend(file: string, goodBytes: number, length: number): Promise<number> {
+  if (goodBytes < length) await fsp.truncate(file, goodBytes);
+  const fd = fs.openSync(file, 'a');
+  if (goodBytes < length) fs.fdatasyncSync(fd);
+  return fd;
+}
+
+/** EROFS (the kernel remounted the card read-only) or EACCES/EPERM on the home (a read-only bind mount). */
+export function isReadOnly(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+}
+
+export function queueIoError(message: string, cause: unknown): OpenStarryError {
+  return new OpenStarryError(LinkErrorCode.QUEUE_IO, `${message}: ${(cause as Error).message}`, { cause });
+}
