@@ -22,6 +22,7 @@ export function statusText(s: DaemonStatus): string {
     `home:       ${s.home}`,
     `socket:     ${s.socket}`,
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
+    ...(s.stateDb?.readOnly ? [`state:      ${s.stateDb.file} is read-only: agents' state held in memory, writes retried (${s.stateDb.failedWrites} failed)`] : []),
     `link:       ${linkLine(s.link)}`,
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
     ...(s.systemd ? [`systemd:    ${systemdLine(s.systemd)}`] : []),
