@@ -189,3 +189,11 @@ function cpDir(from: string, to: string): void {
     else copyFileSync(path.join(from, entry.name), path.join(to, entry.name));
   }
 }
+
+/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
+export const counterAgent = `export default { name: 'counter', start(ctx) {
+  const start = ctx.state.get()?.count ?? 0;
+  ctx.log.info('resumed from ' + start);
+  let count = start;
+  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
+}, stop() { clearInterval(this.t); } };`;

@@ -11,15 +11,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { requirePart } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts';
-import { agentFixture, startDaemon, tempDir, writeTree } from './harness.ts';
-
-/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
-const counter = `export default { name: 'counter', start(ctx) {
-  const start = ctx.state.get()?.count ?? 0;
-  ctx.log.info('resumed from ' + start);
-  let count = start;
-  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
-}, stop() { clearInterval(this.t); } };`;
+import { agentFixture, counterAgent as counter, startDaemon, tempDir, writeTree } from './harness.ts';
 
 function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'pipe' });
