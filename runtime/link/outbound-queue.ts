@@ -7,16 +7,12 @@
  * write, so 10,000 queued messages would cost 10,000 rewrites of a growing file (see scripts/bench/mqtt-bench.ts).
  *   - Group commit: push() encodes a PUT frame and an overflow drop a REMOVE frame; all frames of one synchronous
  *     run of JavaScript (a burst of publishes) are written by ONE write(2) on a microtask — before any timer, I/O
- *     callback or network send of the daemon runs, the link's pump included — instead of one write(2) each (the
- *     write(2) costs more than the rest of a push). A process that ends before that microtask (an uncaught
- *     exception, process.exit()) still writes them: a 'process.on("exit")' hook flushes every open queue
- *     synchronously. Only a kill that lands inside that same synchronous run (SIGKILL, the OOM killer) can lose
- *     what it pushed — as it could a moment earlier, while push() itself ran.
+ *     callback or network send, the link's pump included — instead of one write(2) each. A process that ends
+ *     before that microtask (an uncaught exception, process.exit()) still writes them (a process 'exit' hook,
+ *     log-writes.ts); only a kill inside that same run (SIGKILL, the OOM killer) can lose what it pushed.
  *   - Acks are lazier still: ack() only notes the sequence number; the noted ones go out as one REMOVE frame with
- *     the next write, or at the latest `fsyncIntervalMs` later (at once with `fsyncIntervalMs: 0`), or when
- *     MAX_LAZY_ACKS are waiting, or at close. An ack lost in a crash only means the message is sent once more after
- *     the restart, which at-least-once delivery allows — and a power cut could already lose that much of the
- *     file, which is fsynced no more often.
+ *     the next write, `fsyncIntervalMs` later at the latest (at once with 0), with MAX_LAZY_ACKS waiting, or at
+ *     close. An ack lost in a crash only means the message is sent again after the restart (at-least-once).
  *   - fsync is batched (log-writes.ts): a power cut loses at most the last `fsyncIntervalMs` of messages; the torn
  *     frame it may leave is cut off at the next open. Compaction rewrites a half-dead file (queue-log-file.ts).
  *
@@ -27,9 +23,8 @@
  *
  * Bounds and overflow ('drop-oldest'): when a push takes the queue over `maxMessages` or `maxBytes` (topic +
  * payload bytes), the oldest message that is NOT a retained state snapshot is dropped, repeatedly, until it fits;
- * only when nothing else is left are retained state snapshots dropped, oldest first. Snapshots are kept because
- * they are few (one per state topic, coalesced) and they are what a dashboard shows after the link comes back.
- * Every drop is counted in stats().dropped and written as a REMOVE record.
+ * only when nothing else is left are retained state snapshots dropped, oldest first (they are few, one per state
+ * topic, and what a dashboard shows after the link comes back). Each drop is counted (stats().dropped) and written.
  *
  * Time to live (`ttlMs`, mqtt.queue.ttlMs; Azure IoT Edge's store-and-forward `timeToLiveSecs`): each record
  * carries the time it was queued, so its age survives a restart. A message at least `ttlMs` old is dropped — as a
@@ -38,7 +33,8 @@
  * to their PUBACK. Age is measured on the injected clock; a clock that went back (a Pi before NTP) ages nothing.
  *
  * I/O errors (disk full, a card read-only at open or later): the queue keeps working in memory, stats().persistError
- * says why, appends stop (nothing on disk is cut or replaced), and close() tries to rewrite the whole file once more.
+ * says why, appends stop (nothing on disk is cut or replaced); a full rewrite, tried on a write every REWRITE_RETRY_MS
+ * and at close(), brings the file back in line and clears the error once the disk takes it.
  */
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
@@ -60,8 +56,7 @@ export interface QueuedMessage {
 
 export interface OutboundQueueStats {
   queued: number;
-  /** Topic + payload bytes of the queued messages (what `maxBytes` bounds). */
-  bytes: number;
+  bytes: number; // topic + payload bytes of the queued messages (what `maxBytes` bounds)
   /** Messages dropped by the overflow policy since open. */
   dropped: number;
   /** Queued messages replaced by a newer value on the same state topic since open. */
@@ -94,8 +89,7 @@ export interface OutboundQueueOptions {
 }
 
 interface Entry extends QueuedMessage {
-  /** When it was queued (clock ms), stored in its PUT record. */
-  readonly at: number;
+  readonly at: number; // when it was queued (clock ms), stored in its PUT record
   readonly size: number;
   readonly frameBytes: number;
   readonly protectedState: boolean;
@@ -105,13 +99,14 @@ export const QUEUE_FILE = 'outbound.log';
 const MAX_ACKS_PER_FRAME = 65_536;
 /** Acks noted before they are written regardless of the timer (one REMOVE frame of 24 KiB). */
 const MAX_LAZY_ACKS = 4096;
+/** While an I/O error stops appends, a full rewrite (it clears the error) is tried at most this often. */
+const REWRITE_RETRY_MS = 30_000;
 
 export class OutboundQueue {
   readonly file: string;
   readonly #o: Required<Omit<OutboundQueueOptions, 'log'>> & { log: Logger | undefined };
   readonly #entries = new Map<number, Entry>();
-  /** Coalesced topic -> seq of its queued message. */
-  readonly #byTopic = new Map<string, number>();
+  readonly #byTopic = new Map<string, number>(); // coalesced topic -> seq of its queued message
   #lastSeq = 0;
   #bytes = 0;
   #liveFrameBytes = 0;
@@ -125,6 +120,7 @@ export class OutboundQueue {
   #flushQueued = false;
   #ackTimer: unknown;
   #closed = false;
+  #rewriteAfter = 0;
   readonly #stats = { dropped: 0, coalesced: 0, expired: 0, compactions: 0, discardedTailBytes: 0 };
 
   private constructor(options: OutboundQueueOptions) {
@@ -154,7 +150,6 @@ export class OutboundQueue {
   get closed(): boolean {
     return this.#closed;
   }
-
   get size(): number {
     return this.#entries.size;
   }
@@ -185,10 +180,7 @@ export class OutboundQueue {
     return entry;
   }
 
-  /**
-   * Up to `limit` queued messages with a sequence number above `afterSeq`, in queue order, after dropping the
-   * expired ones it meets (ttlMs). Cheap when the messages at or below `afterSeq` are few (the link's in-flight window).
-   */
+  /** Up to `limit` messages above `afterSeq` (the in-flight window), in queue order; expired ones it meets go. */
   peekAfter(afterSeq: number, limit: number): QueuedMessage[] {
     const out: QueuedMessage[] = [];
     if (limit <= 0) return out;
@@ -261,10 +253,8 @@ export class OutboundQueue {
     this.flush();
     this.#closed = true;
     await this.#compaction;
-    if (this.#appender.error !== undefined) {
-      // Appends stopped at the error: one full rewrite brings the file back in line with memory, if the disk lets us.
-      await this.#compact().catch(() => undefined);
-    }
+    // Appends stopped at an error: one full rewrite brings the file back in line with memory, if the disk lets us.
+    if (this.#appender.error !== undefined) await this.#compact().catch(() => undefined);
     this.#appender.close();
   }
 
@@ -371,11 +361,12 @@ export class OutboundQueue {
   }
 
   #maybeCompact(): void {
-    if (this.#compaction !== undefined || this.#closed || this.#appender.error !== undefined) return;
-    if (!compactionDue(this.#fileBytes, this.#liveFrameBytes, this.#o.compactMinBytes)) return;
+    if (this.#compaction !== undefined || this.#closed) return;
+    const failing = this.#appender.error !== undefined;
+    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#liveFrameBytes, this.#o.compactMinBytes)) return;
     this.#compaction = this.#compact()
       .catch((err: unknown) => {
-        this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
+        if (!failing) this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
         this.#appender.write(this.#heldDuringCompaction.splice(0));
       })
       .finally(() => {
@@ -383,11 +374,21 @@ export class OutboundQueue {
       });
   }
 
+  /** While appends are stopped: true once every REWRITE_RETRY_MS, the first time one interval after the error. */
+  #rewriteDue(): boolean {
+    const now = this.#o.clock.now();
+    if (this.#rewriteAfter === 0) this.#rewriteAfter = now + REWRITE_RETRY_MS;
+    if (now < this.#rewriteAfter) return false;
+    this.#rewriteAfter = now + REWRITE_RETRY_MS;
+    return true;
+  }
+
   /** Rewrites the live records, expired ones dropped, into a new file swapped in atomically (queue-log-file.ts). */
   async #compact(): Promise<void> {
     this.#expire(0, true);
     const snapshot = encodeSnapshot(this.#entries.values(), this.#liveFrameBytes);
     this.#appender.use(await replaceLog(this.file, snapshot));
+    this.#rewriteAfter = 0;
     this.#stats.compactions++;
     // Records appended while the snapshot was written: they belong after it, in the new file.
     const held = this.#heldDuringCompaction.splice(0);

@@ -41,6 +41,9 @@ export async function replaceLog(file: string, snapshot: Buffer): Promise<number
   try {
     await handle.writeFile(snapshot);
     await handle.datasync();
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined); // a disk that filled up keeps no partial copy
+    throw err;
   } finally {
     await handle.close();
   }
