@@ -10,6 +10,24 @@ import { requirePart } from '../../scripts/testing/system-deps.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 
+t.test('a read-only file system without the queue folder: an empty queue in memory, nothing written', async (t) => {
+  if (!requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does')) return;
+  const scratch = mkdtempSync(path.join(tmpdir(), 'os-queue-ro-'));
+  const mnt = path.join(scratch, 'mnt');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mnt]);
+  t.teardown(() => {
+    execFileSync('umount', ['-l', mnt]);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  const q = await OutboundQueue.open({ dir: path.join(mnt, 'home', 'mqtt-queue'), clock: new ManualClock() });
+  t.teardown(() => q.close());
+  t.match(q.stats().persistError, /read-only/);
+  q.push('p/out/n', Buffer.from('kept in memory'));
+  t.same(q.peekAfter(0, 10).map((m) => m.payload.toString()), ['kept in memory']);
+  t.same(readdirSync(mnt), [], 'nothing created');
+});
+
 t.test('a full disk: messages kept in memory, the file rewritten once space is back', async (t) => {
   if (!requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does')) return;
   // Not t.testdir(): tap would remove it before this test's teardown unmounts the tmpfs inside.

@@ -277,7 +277,7 @@ export class OutboundQueue {
     try {
       this.#appender.use(await openForAppend(this.file, goodBytes, data.length));
     } catch (err) {
-      if (!isReadOnly(err)) throw queueIoError(`cannot open ${this.file} for appending`, err);
+      if (!isReadOnly(err, this.#o.dir)) throw queueIoError(`cannot open ${this.file} for appending`, err);
       // A read-only home: the file stays as it is (nothing cut, nothing lost) and the queue works in memory.
       this.#appender.error = `${this.file} is read-only: ${(err as Error).message}`;
       this.#o.log?.error('outbound queue: read-only, keeping messages in memory only', { file: this.file, error: this.#appender.error });

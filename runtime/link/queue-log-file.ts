@@ -55,10 +55,13 @@ export async function replaceLog(file: string, snapshot: Buffer): Promise<number
 
 /** Creates the directory, removes a leftover `.tmp`, and reads the log (empty when there is none). */
 export async function readLog(file: string): Promise<Buffer> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  await fsp.rm(`${file}.tmp`, { force: true }).catch((err: unknown) => {
-    if (!isReadOnly(err)) throw err; // read-only: the leftover stays, harmless; it is removed at a writable open
-  });
+  const dir = path.dirname(file);
+  // Read-only: a missing folder reads as an empty queue, a leftover `.tmp` stays (removed at a writable open).
+  const unlessReadOnly = (err: unknown) => {
+    if (!isReadOnly(err, dir)) throw err;
+  };
+  await fsp.mkdir(dir, { recursive: true }).catch(unlessReadOnly);
+  await fsp.rm(`${file}.tmp`, { force: true }).catch(unlessReadOnly);
   try {
     return await fsp.readFile(file);
   } catch (err) {
@@ -75,10 +78,22 @@ export async function openForAppend(file: string, goodBytes: number, length: num
   return fd;
 }
 
-/** EROFS (the kernel remounted the card read-only) or EACCES/EPERM on the home (a read-only bind mount). */
-export function isReadOnly(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+/**
+ * Whether `err` comes from a read-only file system under `dir` (a card the kernel remounted read-only, a read-only
+ * bind mount): EROFS itself, or another failure (ENOENT for a folder that could not be created) where the nearest
+ * existing folder refuses writes with EROFS (access(2) W_OK).
+ */
+export function isReadOnly(err: unknown, dir: string): boolean {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EROFS') return true;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      fs.accessSync(d, fs.constants.W_OK);
+      return false;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || path.dirname(d) === d) return code === 'EROFS';
+    }
+  }
 }
 
 export function queueIoError(message: string, cause: unknown): OpenStarryError {
