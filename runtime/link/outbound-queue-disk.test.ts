@@ -6,20 +6,29 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import { requirePart } from '../../scripts/testing/system-deps.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 
-t.test('a read-only file system without the queue folder: an empty queue in memory, nothing written', async (t) => {
-  if (!requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does')) return;
-  const scratch = mkdtempSync(path.join(tmpdir(), 'os-queue-ro-'));
+/** A 1 MiB tmpfs mounted for the test (root only), unmounted and removed at its end; undefined when skipped. */
+function tmpfs(t: Test, options: string): string | undefined {
+  if (!requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does')) return undefined;
+  // Not t.testdir(): tap would remove it before this test's teardown unmounts the tmpfs inside.
+  const scratch = mkdtempSync(path.join(tmpdir(), 'os-queue-disk-'));
   const mnt = path.join(scratch, 'mnt');
   mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mnt]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt]);
   t.teardown(() => {
     execFileSync('umount', ['-l', mnt]);
     rmSync(scratch, { recursive: true, force: true });
   });
+  return mnt;
+}
+
+t.test('a read-only file system without the queue folder: an empty queue in memory, nothing written', async (t) => {
+  const mnt = tmpfs(t, 'size=1m,ro');
+  if (mnt === undefined) return;
   const q = await OutboundQueue.open({ dir: path.join(mnt, 'home', 'mqtt-queue'), clock: new ManualClock() });
   t.teardown(() => q.close());
   t.match(q.stats().persistError, /read-only/);
@@ -29,16 +38,8 @@ t.test('a read-only file system without the queue folder: an empty queue in memo
 });
 
 t.test('a full disk: messages kept in memory, the file rewritten once space is back', async (t) => {
-  if (!requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does')) return;
-  // Not t.testdir(): tap would remove it before this test's teardown unmounts the tmpfs inside.
-  const scratch = mkdtempSync(path.join(tmpdir(), 'os-queue-disk-'));
-  const mnt = path.join(scratch, 'mnt');
-  mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-  t.teardown(() => {
-    execFileSync('umount', ['-l', mnt]);
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const mnt = tmpfs(t, 'size=1m');
+  if (mnt === undefined) return;
   const filler = path.join(mnt, 'filler');
   writeFileSync(filler, Buffer.alloc(1024 * 1024 - 64 * 1024));
   const dir = path.join(mnt, 'queue');
