@@ -102,6 +102,8 @@ export interface DaemonStatus {
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number; guard?: BrokerGuardStatus } } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
+  /** The state file's writes: `readOnly` (degraded `state-readonly`) while the home refuses them with EROFS. */
+  stateDb?: { file: string; readOnly: boolean; failedWrites: number; lastError?: string };
   /**
    * sd_notify transport ('addon' | 'systemd-notify' | 'off', with why the addon is not used) and the watchdog
    * (runtime/daemon/systemd-service.ts).

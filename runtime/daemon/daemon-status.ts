@@ -10,6 +10,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { MqttInfrastructure } from '../link/link-plugin.ts';
 import { mqttStatus } from '../link/link-plugin.ts';
 import { resourceSummary } from '../supervisor/resource-summary.ts';
+import type { StateDbPlugin } from '../state/state-db-plugin.ts';
 import type { BootReport } from './boot-report.ts';
 import type { DockerIsolationPlugin } from './docker-isolation.ts';
 import type { InfrastructureRunner } from './infrastructure.ts';
@@ -42,6 +43,7 @@ export interface StatusParts {
   systemd?: SystemdStatus;
   control?: DaemonStatus['control'];
   channels?: DaemonStatus['channels'];
+  stateDb?: StateDbPlugin;
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -55,6 +57,7 @@ export function degradedFlags(p: StatusParts): string[] {
   if (p.docker?.degraded) flags.push('docker-unavailable');
   if (p.dashboard?.error) flags.push('dashboard-unavailable');
   if (p.mqtt?.broker?.status().state === 'port-in-use') flags.push('embedded-broker-port-in-use');
+  if (p.stateDb?.status().stats?.readOnly) flags.push('state-readonly');
   return flags;
 }
 
@@ -86,6 +89,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(p.recovery ? { recovery: p.recovery } : {}),
     ...(p.systemd ? { systemd: p.systemd } : {}),
     ...(p.channels ? { channels: p.channels } : {}),
+    ...(p.stateDb ? { stateDb: stateDbStatus(p.stateDb) } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
     ...(p.control ? { control: p.control } : {}),
@@ -93,6 +97,11 @@ export function composeStatus(p: StatusParts): DaemonStatus {
   if (p.configFile) s.configFile = p.configFile;
   if (p.masterPid) s.masterPid = p.masterPid;
   return s;
+}
+
+function stateDbStatus(plugin: StateDbPlugin): NonNullable<DaemonStatus['stateDb']> {
+  const { file, stats } = plugin.status();
+  return { file, readOnly: stats?.readOnly === true, failedWrites: stats?.failedWrites ?? 0, ...(stats?.lastError ? { lastError: stats.lastError } : {}) };
 }
 
 function addressText(a: { host: string; port: number } | undefined): string {

@@ -375,7 +375,7 @@ export class Daemon implements DaemonApi {
       ...(this.#board ? { board: this.#board } : {}),
       ...(this.#store ? { store: this.#store } : {}),
       ...(this.#hal ? { hal: this.#hal } : {}),
-      ...(this.#infra ? { infra: this.#infra.runner, mqtt: this.#infra.mqtt, docker: this.#infra.docker, ...(this.#infra.dashboard ? { dashboard: this.#infra.dashboard } : {}) } : {}),
+      ...(this.#infra ? { infra: this.#infra.runner, mqtt: this.#infra.mqtt, docker: this.#infra.docker, stateDb: this.#infra.stateDb, ...(this.#infra.dashboard ? { dashboard: this.#infra.dashboard } : {}) } : {}),
       ...(orchestration ? { orchestration } : {}),
       ...(this.#reloader?.last ? { reload: this.#reloader.last } : {}),
       ...(this.#recovery ? { recovery: this.#recovery } : {}),

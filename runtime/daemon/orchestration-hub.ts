@@ -19,6 +19,7 @@ import type { RemoteCommandCounters } from '../link/remote-commands.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OrchestrationConfig } from '../orchestrator/config.ts';
 import { deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
+import type { DashboardSources } from '../orchestrator/dashboard-server.ts';
 import type { Orchestration } from '../orchestrator/orchestration-service.ts';
 import { startOrchestration } from '../orchestrator/orchestration-service.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
@@ -101,7 +102,7 @@ export class OrchestrationHub {
     this.#onRules?.(orchestration.rules);
     for (const [pid, { blueprint, channel }] of this.#attached) orchestration.serveAgent(blueprint, pid, channel);
     for (const a of o.supervisor.list()) orchestration.onAgentChange(a);
-    this.dashboardSources.bind(orchestration.dashboardSources());
+    this.dashboardSources.bind(withLinkQueue(orchestration.dashboardSources(), o.link));
     const link = o.link();
     if (link) {
       this.#inbound = subscribeInboundEvents(link, (e) => orchestration.emit(e), o.log.child('mqtt'));
@@ -158,4 +159,20 @@ export class OrchestrationHub {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * /api/state is the projection's view plus the MQTT link's state and queue counters (queued, dropped, expired...):
+ * what a local dashboard needs to see that messages are waiting or were lost. Only the dashboard's copy: the view
+ * published on `state` stays as it was.
+ */
+export function withLinkQueue(sources: DashboardSources, link: () => MqttLink | undefined): DashboardSources {
+  return {
+    ...sources,
+    state: async () => {
+      const view = (await sources.state()) as object | undefined;
+      const l = link()?.state();
+      return view === undefined || l === undefined ? view : { ...view, link: { state: l.state, queue: l.queue } };
+    },
+  };
 }

@@ -98,7 +98,8 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   const dir = options.dir ?? tempDir(t);
   const home = path.join(dir, 'home');
   mkdirSync(home, { recursive: true });
-  const socket = path.join(home, 'openstarryd.sock');
+  // OPENSTARRY_SOCKET in `env` moves it (as the package does, to /run/openstarry): the CLI follows.
+  const socket = options.env?.OPENSTARRY_SOCKET ?? path.join(home, 'openstarryd.sock');
   // Each test daemon gets its own embedded broker on a free port (tests run in parallel; 1883 is one port).
   const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0', ...options.env };
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
@@ -188,3 +189,11 @@ function cpDir(from: string, to: string): void {
     else copyFileSync(path.join(from, entry.name), path.join(to, entry.name));
   }
 }
+
+/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
+export const counterAgent = `export default { name: 'counter', start(ctx) {
+  const start = ctx.state.get()?.count ?? 0;
+  ctx.log.info('resumed from ' + start);
+  let count = start;
+  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
+}, stop() { clearInterval(this.t); } };`;

@@ -5,15 +5,7 @@ import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { DaemonStatus, IAgentStatus, LogLine } from '../control/protocol.ts';
-import { agentFixture, startDaemon, templatesWithConfig, tempDir, writeTree } from './harness.ts';
-
-/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
-const counter = `export default { name: 'counter', start(ctx) {
-  const start = ctx.state.get()?.count ?? 0;
-  ctx.log.info('resumed from ' + start);
-  let count = start;
-  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
-}, stop() { clearInterval(this.t); } };`;
+import { agentFixture, counterAgent as counter, startDaemon, templatesWithConfig, tempDir, writeTree } from './harness.ts';
 
 t.test('SIGKILL of the daemon: the agents that ran come back with their state', async (t) => {
   const dir = tempDir(t);

@@ -62,6 +62,9 @@ const queueSchema = z.strictObject({
   overflow: z.literal('drop-oldest').default('drop-oldest'),
   /** fsync of the queue file at most this often: a power cut loses at most this much of accepted messages. */
   fsyncIntervalMs: z.number().int().min(0).max(60_000).default(1000),
+  /** Queued messages this old are dropped at drain and compaction, counted as `expired` (Azure IoT Edge's
+   * store-and-forward `timeToLiveSecs`). Default: none, messages wait for the broker however long it takes. */
+  ttlMs: z.number().int().min(1000).max(366 * 86_400_000).optional(),
 });
 
 const tlsSchema = z.strictObject({

@@ -7,22 +7,14 @@
  * write, so 10,000 queued messages would cost 10,000 rewrites of a growing file (see scripts/bench/mqtt-bench.ts).
  *   - Group commit: push() encodes a PUT frame and an overflow drop a REMOVE frame; all frames of one synchronous
  *     run of JavaScript (a burst of publishes) are written by ONE write(2) on a microtask — before any timer, I/O
- *     callback or network send of the daemon runs, the link's pump included — instead of one write(2) each (the
- *     write(2) costs more than the rest of a push). A process that ends before that microtask (an uncaught
- *     exception, process.exit()) still writes them: a 'process.on("exit")' hook flushes every open queue
- *     synchronously. Only a kill that lands inside that same synchronous run (SIGKILL, the OOM killer) can lose
- *     what it pushed — as it could a moment earlier, while push() itself ran.
+ *     callback or network send, the link's pump included — instead of one write(2) each. A process that ends
+ *     before that microtask (an uncaught exception, process.exit()) still writes them (a process 'exit' hook,
+ *     log-writes.ts); only a kill inside that same run (SIGKILL, the OOM killer) can lose what it pushed.
  *   - Acks are lazier still: ack() only notes the sequence number; the noted ones go out as one REMOVE frame with
- *     the next write, or at the latest `fsyncIntervalMs` later (at once with `fsyncIntervalMs: 0`), or when
- *     MAX_LAZY_ACKS are waiting, or at close. An ack lost in a crash only means the message is sent once more after
- *     the restart, which at-least-once delivery allows — and a power cut could already lose that much of the
- *     file, which is fsynced no more often.
- *   - fsync is batched: at most one fdatasync every `fsyncIntervalMs` (default 1000 ms) after a write, plus one at
- *     close. A power cut therefore loses at most the last interval's messages; the torn last frame it may leave is
- *     detected (length + CRC) and cut off at the next open. `fsyncIntervalMs: 0` syncs after every write.
- *   - Compaction: when the file is at least `compactMinBytes` and at least half of it is dead (removed records),
- *     the live records are written to `<file>.tmp`, fsynced, renamed over the file, and the directory fsynced.
- *     Records pushed while a compaction runs are held in memory and appended to the new file after the rename.
+ *     the next write, `fsyncIntervalMs` later at the latest (at once with 0), with MAX_LAZY_ACKS waiting, or at
+ *     close. An ack lost in a crash only means the message is sent again after the restart (at-least-once).
+ *   - fsync is batched (log-writes.ts): a power cut loses at most the last `fsyncIntervalMs` of messages; the torn
+ *     frame it may leave is cut off at the next open. Compaction rewrites a half-dead file (queue-log-file.ts).
  *
  * Order: messages leave in push order, with one exception — coalescing. A message on a coalesced topic (the link
  * passes `state` and `state/...`) replaces the queued message on the same topic, and the new value takes the
@@ -31,16 +23,19 @@
  *
  * Bounds and overflow ('drop-oldest'): when a push takes the queue over `maxMessages` or `maxBytes` (topic +
  * payload bytes), the oldest message that is NOT a retained state snapshot is dropped, repeatedly, until it fits;
- * only when nothing else is left are retained state snapshots dropped, oldest first. Snapshots are kept because
- * they are few (one per state topic, coalesced) and they are what a dashboard shows after the link comes back.
- * Every drop is counted in stats().dropped and written as a REMOVE record.
+ * only when nothing else is left are retained state snapshots dropped, oldest first (they are few, one per state
+ * topic, and what a dashboard shows after the link comes back). Each drop is counted (stats().dropped) and written.
  *
- * I/O errors (disk full, read-only card): the queue keeps working in memory, stats().persistError says why, and
- * appends stop (so a half-written frame stays the file's tail, which the reader tolerates). close() then tries to
- * rewrite the whole file once more.
+ * Time to live (`ttlMs`, mqtt.queue.ttlMs; Azure IoT Edge's store-and-forward `timeToLiveSecs`): each record
+ * carries the time it was queued, so its age survives a restart. A message at least `ttlMs` old is dropped — as a
+ * REMOVE record, counted in stats().expired — when the drain reaches it (peekAfter), when the queue is opened, and
+ * when the log is compacted. Messages already handed to the broker (at or below peekAfter's `afterSeq`) are left
+ * to their PUBACK. Age is measured on the injected clock; a clock that went back (a Pi before NTP) ages nothing.
+ *
+ * I/O errors (disk full, a card read-only at open or later): the queue keeps working in memory, stats().persistError
+ * says why, appends stop (nothing on disk is cut or replaced); a full rewrite, tried on a write every REWRITE_RETRY_MS
+ * and at close(), brings the file back in line and clears the error once the disk takes it.
  */
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -48,8 +43,8 @@ import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { LinkErrorCode } from './errors.ts';
 import { decodeLog, encodePutInto, encodeRemove, putFrameBytes } from './queue-log-format.ts';
-import { syncDir } from '../state/durable-file.ts';
-import { flushOnExit, writeAll } from './log-writes.ts';
+import { flushOnExit, LogAppender } from './log-writes.ts';
+import { compactionDue, encodeSnapshot, isReadOnly, openForAppend, queueIoError, readLog, replaceLog } from './queue-log-file.ts';
 
 export interface QueuedMessage {
   readonly seq: number;
@@ -61,12 +56,13 @@ export interface QueuedMessage {
 
 export interface OutboundQueueStats {
   queued: number;
-  /** Topic + payload bytes of the queued messages (what `maxBytes` bounds). */
-  bytes: number;
+  bytes: number; // topic + payload bytes of the queued messages (what `maxBytes` bounds)
   /** Messages dropped by the overflow policy since open. */
   dropped: number;
   /** Queued messages replaced by a newer value on the same state topic since open. */
   coalesced: number;
+  /** Messages dropped since open because they were older than `ttlMs`. */
+  expired: number;
   /** Size of the log file (live + removed records not yet compacted away). */
   fileBytes: number;
   compactions: number;
@@ -86,11 +82,14 @@ export interface OutboundQueueOptions {
   fsyncIntervalMs?: number;
   /** Compaction is not considered below this file size. Default 256 KiB. */
   compactMinBytes?: number;
+  /** Messages this old (ms since queued) are dropped and counted as expired (see the file comment). Default: never. */
+  ttlMs?: number;
   clock?: Clock;
   log?: Logger;
 }
 
 interface Entry extends QueuedMessage {
+  readonly at: number; // when it was queued (clock ms), stored in its PUT record
   readonly size: number;
   readonly frameBytes: number;
   readonly protectedState: boolean;
@@ -100,19 +99,19 @@ export const QUEUE_FILE = 'outbound.log';
 const MAX_ACKS_PER_FRAME = 65_536;
 /** Acks noted before they are written regardless of the timer (one REMOVE frame of 24 KiB). */
 const MAX_LAZY_ACKS = 4096;
+/** While an I/O error stops appends, a full rewrite (it clears the error) is tried at most this often. */
+const REWRITE_RETRY_MS = 30_000;
 
 export class OutboundQueue {
   readonly file: string;
   readonly #o: Required<Omit<OutboundQueueOptions, 'log'>> & { log: Logger | undefined };
   readonly #entries = new Map<number, Entry>();
-  /** Coalesced topic -> seq of its queued message. */
-  readonly #byTopic = new Map<string, number>();
+  readonly #byTopic = new Map<string, number>(); // coalesced topic -> seq of its queued message
   #lastSeq = 0;
   #bytes = 0;
   #liveFrameBytes = 0;
   #fileBytes = 0;
-  #fd: number | undefined;
-  #syncTimer: unknown;
+  readonly #appender: LogAppender;
   #compaction: Promise<void> | undefined;
   #heldDuringCompaction: Buffer[] = [];
   /** Frames of this run not written yet, and acked sequence numbers not yet in a REMOVE frame (group commit). */
@@ -121,8 +120,8 @@ export class OutboundQueue {
   #flushQueued = false;
   #ackTimer: unknown;
   #closed = false;
-  readonly #stats = { dropped: 0, coalesced: 0, compactions: 0, discardedTailBytes: 0 };
-  #persistError: string | undefined;
+  #rewriteAfter = 0;
+  readonly #stats = { dropped: 0, coalesced: 0, expired: 0, compactions: 0, discardedTailBytes: 0 };
 
   private constructor(options: OutboundQueueOptions) {
     this.#o = {
@@ -133,10 +132,12 @@ export class OutboundQueue {
       coalesce: options.coalesce ?? (() => false),
       fsyncIntervalMs: options.fsyncIntervalMs ?? 1000,
       compactMinBytes: options.compactMinBytes ?? 256 * 1024,
+      ttlMs: options.ttlMs ?? Infinity,
       clock: options.clock ?? systemClock,
       log: options.log,
     };
     this.file = path.join(this.#o.dir, QUEUE_FILE);
+    this.#appender = new LogAppender({ file: this.file, fsyncIntervalMs: this.#o.fsyncIntervalMs, clock: this.#o.clock, log: this.#o.log });
   }
 
   /** Opens (or creates) the queue in `dir`, replaying the log; a torn or garbled tail is cut off. */
@@ -149,14 +150,13 @@ export class OutboundQueue {
   get closed(): boolean {
     return this.#closed;
   }
-
   get size(): number {
     return this.#entries.size;
   }
 
   stats(): OutboundQueueStats {
     const s: OutboundQueueStats = { queued: this.#entries.size, bytes: this.#bytes, fileBytes: this.#fileBytes, ...this.#stats };
-    if (this.#persistError !== undefined) s.persistError = this.#persistError;
+    if (this.#appender.error !== undefined) s.persistError = this.#appender.error;
     return s;
   }
 
@@ -171,7 +171,7 @@ export class OutboundQueue {
     const size = topicBytes + payload.length;
     if (size > this.#o.maxBytes) throw new OpenStarryError(LinkErrorCode.MESSAGE_TOO_LARGE, `message on ${topic} is ${size} bytes; the queue holds at most ${this.#o.maxBytes}`);
     const frameBytes = putFrameBytes(topicBytes, payload.length, options.correlationData?.length);
-    const entry = this.#insert(++this.#lastSeq, topic, payload, options.retain === true, options.correlationData, frameBytes, size);
+    const entry = this.#insert(++this.#lastSeq, this.#o.clock.now(), topic, payload, options.retain === true, options.correlationData, frameBytes, size);
     const frame = Buffer.allocUnsafe(frameBytes);
     encodePutInto(entry, frame, 0);
     this.#append(frame);
@@ -180,13 +180,11 @@ export class OutboundQueue {
     return entry;
   }
 
-  /**
-   * Up to `limit` queued messages with a sequence number above `afterSeq`, in queue order. Cheap when the
-   * messages at or below `afterSeq` are few (the link's in-flight window).
-   */
+  /** Up to `limit` messages above `afterSeq` (the in-flight window), in queue order; expired ones it meets go. */
   peekAfter(afterSeq: number, limit: number): QueuedMessage[] {
     const out: QueuedMessage[] = [];
     if (limit <= 0) return out;
+    this.#expire(afterSeq, false);
     for (const e of this.#entries.values()) {
       if (e.seq <= afterSeq) continue;
       out.push(e);
@@ -227,7 +225,7 @@ export class OutboundQueue {
     const frames = this.#pending;
     this.#pending = [];
     if (this.#compaction !== undefined) this.#heldDuringCompaction.push(...frames);
-    else this.#write(frames);
+    else this.#appender.write(frames);
     this.#maybeCompact();
   }
 
@@ -255,33 +253,13 @@ export class OutboundQueue {
     this.flush();
     this.#closed = true;
     await this.#compaction;
-    if (this.#persistError !== undefined) {
-      // Appends stopped at the error: one full rewrite brings the file back in line with memory, if the disk lets us.
-      await this.#compact().catch(() => undefined);
-    }
-    if (this.#syncTimer !== undefined) this.#o.clock.clearTimeout(this.#syncTimer);
-    this.#syncTimer = undefined;
-    const fd = this.#fd;
-    this.#fd = undefined;
-    if (fd !== undefined) {
-      try {
-        fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    // Appends stopped at an error: one full rewrite brings the file back in line with memory, if the disk lets us.
+    if (this.#appender.error !== undefined) await this.#compact().catch(() => undefined);
+    this.#appender.close();
   }
 
   async #load(): Promise<void> {
-    await fsp.mkdir(this.#o.dir, { recursive: true });
-    await fsp.rm(`${this.file}.tmp`, { force: true }); // a compaction that did not reach its rename
-    let data: Buffer;
-    try {
-      data = await fsp.readFile(this.file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot read ${this.file}`, err);
-      data = Buffer.alloc(0);
-    }
+    const data = await readLog(this.file);
     const { records, goodBytes } = decodeLog(data);
     for (const r of records) {
       if (r.kind === 'remove') {
@@ -290,28 +268,29 @@ export class OutboundQueue {
       }
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
       const topicBytes = Buffer.byteLength(r.topic, 'utf8');
-      this.#insert(r.seq, r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
+      // A record from before `at` existed is as old as this open, as far as we can tell (queue-log-format.ts).
+      this.#insert(r.seq, r.at ?? this.#o.clock.now(), r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
     this.#stats.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
+    if (goodBytes < data.length) this.#o.log?.warn('outbound queue: cut off a torn or garbled tail', { file: this.file, bytes: data.length - goodBytes, kept: this.#entries.size });
     try {
-      if (goodBytes < data.length) {
-        this.#o.log?.warn('outbound queue: cut off a torn or garbled tail', { file: this.file, bytes: data.length - goodBytes, kept: this.#entries.size });
-        await fsp.truncate(this.file, goodBytes);
-      }
-      this.#fd = fs.openSync(this.file, 'a');
-      if (goodBytes < data.length) fs.fdatasyncSync(this.#fd);
+      this.#appender.use(await openForAppend(this.file, goodBytes, data.length));
     } catch (err) {
-      throw ioError(`cannot open ${this.file} for appending`, err);
+      if (!isReadOnly(err, this.#o.dir)) throw queueIoError(`cannot open ${this.file} for appending`, err);
+      // A read-only home: the file stays as it is (nothing cut, nothing lost) and the queue works in memory.
+      this.#appender.error = `${this.file} is read-only: ${(err as Error).message}`;
+      this.#o.log?.error('outbound queue: read-only, keeping messages in memory only', { file: this.file, error: this.#appender.error });
     }
     this.#fileBytes = goodBytes;
+    this.#expire(0, true);
     // Limits may have shrunk since the last run.
     const dropped = this.#enforceBounds();
     if (dropped.length > 0) this.#append(encodeRemove(dropped));
     this.#maybeCompact();
   }
 
-  #insert(seq: number, topic: string, payload: Buffer, retain: boolean, correlationData: Buffer | undefined, frameBytes: number, size: number): Entry {
+  #insert(seq: number, at: number, topic: string, payload: Buffer, retain: boolean, correlationData: Buffer | undefined, frameBytes: number, size: number): Entry {
     const coalesced = this.#o.coalesce(topic);
     if (coalesced) {
       const previous = this.#byTopic.get(topic);
@@ -319,8 +298,8 @@ export class OutboundQueue {
       this.#byTopic.set(topic, seq);
     }
     const entry: Entry = correlationData
-      ? { seq, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain, correlationData }
-      : { seq, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain };
+      ? { seq, at, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain, correlationData }
+      : { seq, at, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain };
     this.#entries.set(seq, entry);
     this.#bytes += entry.size;
     this.#liveFrameBytes += frameBytes;
@@ -335,6 +314,23 @@ export class OutboundQueue {
     this.#liveFrameBytes -= e.frameBytes;
     if (this.#byTopic.get(e.topic) === seq) this.#byTopic.delete(e.topic);
     return true;
+  }
+
+  /** Drops messages >= ttlMs old above `afterSeq`: from the head to the first young one, or all with `all`. */
+  #expire(afterSeq: number, all: boolean): void {
+    if (this.#o.ttlMs === Infinity) return;
+    const bornBefore = this.#o.clock.now() - this.#o.ttlMs;
+    const gone: number[] = [];
+    for (const e of this.#entries.values()) {
+      if (e.seq <= afterSeq) continue;
+      if (e.at <= bornBefore) gone.push(e.seq);
+      else if (!all) break;
+    }
+    if (gone.length === 0) return;
+    for (const seq of gone) this.#remove(seq);
+    this.#stats.expired += gone.length;
+    // Also when compacting (the snapshot omits them): a PUT of theirs may still be pending or held for the new file.
+    this.#append(encodeRemove(gone));
   }
 
   /** The overflow policy (see the file comment); returns the dropped sequence numbers. */
@@ -364,77 +360,41 @@ export class OutboundQueue {
     this.#queueFlush();
   }
 
-  #write(frames: Buffer[]): void {
-    if (this.#persistError !== undefined || this.#fd === undefined || frames.length === 0) return;
-    try {
-      writeAll(this.#fd, frames);
-      if (this.#o.fsyncIntervalMs === 0) fs.fdatasyncSync(this.#fd);
-      else this.#scheduleSync();
-    } catch (err) {
-      this.#persistError = `${(err as Error).message}`;
-      this.#o.log?.error('outbound queue: cannot write, keeping messages in memory only', { file: this.file, error: this.#persistError });
-    }
-  }
-
-  #scheduleSync(): void {
-    if (this.#syncTimer !== undefined || this.#closed) return;
-    this.#syncTimer = this.#o.clock.setTimeout(() => {
-      this.#syncTimer = undefined;
-      const fd = this.#fd;
-      if (fd === undefined) return;
-      fs.fdatasync(fd, (err) => {
-        if (err && this.#persistError === undefined && this.#fd === fd) this.#o.log?.warn('outbound queue: fdatasync failed', { error: err.message });
-      });
-    }, this.#o.fsyncIntervalMs);
-  }
-
   #maybeCompact(): void {
-    if (this.#compaction !== undefined || this.#closed || this.#persistError !== undefined) return;
-    if (this.#fileBytes < this.#o.compactMinBytes || this.#fileBytes - this.#liveFrameBytes < this.#fileBytes / 2) return;
+    if (this.#compaction !== undefined || this.#closed) return;
+    const failing = this.#appender.error !== undefined;
+    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#liveFrameBytes, this.#o.compactMinBytes)) return;
     this.#compaction = this.#compact()
       .catch((err: unknown) => {
-        this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
-        this.#write(this.#heldDuringCompaction.splice(0));
+        if (!failing) this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
+        this.#appender.write(this.#heldDuringCompaction.splice(0));
       })
       .finally(() => {
         this.#compaction = undefined;
       });
   }
 
-  /** Rewrites the live records into a new file and swaps it in atomically (see the file comment). */
+  /** While appends are stopped: true once every REWRITE_RETRY_MS, the first time one interval after the error. */
+  #rewriteDue(): boolean {
+    const now = this.#o.clock.now();
+    if (this.#rewriteAfter === 0) this.#rewriteAfter = now + REWRITE_RETRY_MS;
+    if (now < this.#rewriteAfter) return false;
+    this.#rewriteAfter = now + REWRITE_RETRY_MS;
+    return true;
+  }
+
+  /** Rewrites the live records, expired ones dropped, into a new file swapped in atomically (queue-log-file.ts). */
   async #compact(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    // One buffer for the snapshot, each record encoded in place (frameBytes is its exact size).
-    const data = Buffer.allocUnsafe(this.#liveFrameBytes);
-    let at = 0;
-    for (const e of this.#entries.values()) at = encodePutInto(e, data, at);
-    const snapshot = data.subarray(0, at);
-    const handle = await fsp.open(tmp, 'w');
-    try {
-      await handle.writeFile(snapshot);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(tmp, this.file);
-    // Best effort, as before: a directory that cannot be fsynced does not fail a compaction.
-    await syncDir(this.#o.dir).catch(() => undefined);
-    const fd = fs.openSync(this.file, 'a');
-    const old = this.#fd;
-    this.#fd = fd;
-    this.#persistError = undefined;
-    if (old !== undefined) fs.closeSync(old);
+    this.#expire(0, true);
+    const snapshot = encodeSnapshot(this.#entries.values(), this.#liveFrameBytes);
+    this.#appender.use(await replaceLog(this.file, snapshot));
+    this.#rewriteAfter = 0;
     this.#stats.compactions++;
     // Records appended while the snapshot was written: they belong after it, in the new file.
     const held = this.#heldDuringCompaction.splice(0);
     this.#fileBytes = snapshot.length + held.reduce((n, b) => n + b.length, 0);
-    this.#write(held);
+    this.#appender.write(held);
     this.#liveFrameBytes = [...this.#entries.values()].reduce((n, e) => n + e.frameBytes, 0);
-    if (this.#closed) return;
-    this.#scheduleSync();
+    if (!this.#closed) this.#appender.scheduleSync();
   }
-}
-
-function ioError(message: string, cause: unknown): OpenStarryError {
-  return new OpenStarryError(LinkErrorCode.QUEUE_IO, `${message}: ${(cause as Error).message}`, { cause });
 }

@@ -2,9 +2,13 @@
  * The on-disk format of the outbound queue (outbound-queue.ts): an append-only log of frames.
  *
  *   frame   = u32 LE bodyLength | u32 LE crc32(body) | body
- *   body    = PUT:    u8 1 | u48 LE seq | u8 flags (bit0 retain, bit1 correlation data follows)
+ *   body    = PUT:    u8 3 | u48 LE seq | u48 LE at | u8 flags (bit0 retain, bit1 correlation data follows)
  *                     | u16 LE topicLength | topic (UTF-8) | [u16 LE corrLength | corr] | payload (the rest)
- *           | REMOVE: u8 2 | u48 LE seq, repeated (acked, or dropped on overflow)
+ *           | REMOVE: u8 2 | u48 LE seq, repeated (acked, expired, or dropped on overflow)
+ *
+ * `at` is when the message was queued (ms since the Unix epoch, the daemon's clock): `mqtt.queue.ttlMs` ages it
+ * across restarts. Files written before it existed hold PUT records of type 1 (the same body without `at`); they
+ * are still read, and their messages count as queued when the file is opened (the only age we can vouch for).
  *
  * Why binary and not JSON lines: payloads are arbitrary bytes (base64 would add a third to every byte written to
  * an SD card), and the length + CRC make a torn or garbled record detectable without guessing where text ends.
@@ -13,8 +17,10 @@
 import * as zlib from 'node:zlib';
 
 export const FRAME_HEADER = 8;
-const PUT = 1;
+/** A PUT without `at` (queue files written before mqtt.queue.ttlMs): read, never written. */
+const PUT_V1 = 1;
 const REMOVE = 2;
+const PUT = 3;
 const SEQ_BYTES = 6;
 /** No single record may claim more than this: a garbled length field must not make the reader allocate gigabytes. */
 export const MAX_FRAME_BODY = 512 * 2 ** 20;
@@ -26,6 +32,8 @@ export interface PutRecord {
   payload: Buffer;
   retain: boolean;
   correlationData?: Buffer;
+  /** When it was queued (ms since the epoch); undefined in a type-1 record. */
+  at?: number;
 }
 export interface RemoveRecord {
   kind: 'remove';
@@ -62,7 +70,7 @@ function frame(body: Buffer): Buffer {
 
 /** Bytes of a PUT frame, header included, from the topic's UTF-8 length. */
 export function putFrameBytes(topicBytes: number, payloadBytes: number, correlationBytes: number | undefined): number {
-  return FRAME_HEADER + 1 + SEQ_BYTES + 1 + 2 + topicBytes + (correlationBytes === undefined ? 0 : 2 + correlationBytes) + payloadBytes;
+  return FRAME_HEADER + 1 + SEQ_BYTES + SEQ_BYTES + 1 + 2 + topicBytes + (correlationBytes === undefined ? 0 : 2 + correlationBytes) + payloadBytes;
 }
 
 /** Bytes of a PUT frame, header included. */
@@ -85,6 +93,8 @@ export function encodePutInto(r: Omit<PutRecord, 'kind'>, out: Buffer, at: numbe
   const start = at + FRAME_HEADER;
   let o = out.writeUInt8(PUT, start);
   o = out.writeUIntLE(r.seq, o, SEQ_BYTES);
+  // A clock before the epoch or past 2^48 ms (year 10889) cannot be stored: clamped, it only ages the message.
+  o = out.writeUIntLE(Math.min(Math.max(0, Math.floor(r.at ?? 0)), 2 ** 48 - 1), o, SEQ_BYTES);
   o = out.writeUInt8((r.retain ? 1 : 0) | (corr ? 2 : 0), o);
   const topicLength = out.write(r.topic, o + 2, 'utf8');
   o = out.writeUInt16LE(topicLength, o) + topicLength;
@@ -113,10 +123,13 @@ function decodeBody(body: Buffer): LogRecord | undefined {
     for (let o = 1; o < body.length; o += SEQ_BYTES) seqs.push(body.readUIntLE(o, SEQ_BYTES));
     return { kind: 'remove', seqs };
   }
-  if (type !== PUT || body.length < 1 + SEQ_BYTES + 3) return undefined;
+  const timed = type === PUT;
+  if ((!timed && type !== PUT_V1) || body.length < 1 + SEQ_BYTES * (timed ? 2 : 1) + 3) return undefined;
   let o = 1;
   const seq = body.readUIntLE(o, SEQ_BYTES);
   o += SEQ_BYTES;
+  const at = timed ? body.readUIntLE(o, SEQ_BYTES) : undefined;
+  if (timed) o += SEQ_BYTES;
   const flags = body.readUInt8(o++);
   const topicLength = body.readUInt16LE(o);
   o += 2;
@@ -135,6 +148,7 @@ function decodeBody(body: Buffer): LogRecord | undefined {
   // A copy: the record outlives the file buffer it was read from, which may be megabytes.
   const record: PutRecord = { kind: 'put', seq, topic, payload: Buffer.from(body.subarray(o)), retain: (flags & 1) === 1 };
   if (correlationData) record.correlationData = correlationData;
+  if (at !== undefined) record.at = at;
   return record;
 }
 

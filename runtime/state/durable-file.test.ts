@@ -124,6 +124,26 @@ t.test('a failed write is ERR_STATE_IO with the cause kept', async (t) => {
   await t.resolves(file.write('x').catch(() => undefined), 'the queue survives a failed write');
 });
 
+t.test('a disk that fills up mid-write leaves no half-written temp file, and the state file as it was', async (t) => {
+  const dir = t.testdir({ 'state.json': 'good' });
+  const fillsUp: DurableFs = {
+    ...nodeDurableFs,
+    open: async (f, flags) => {
+      const h = await nodeDurableFs.open(f, flags);
+      const partial = async (text: string) => {
+        await h.writeFile(text.slice(0, 3), 'utf8'); // part of it reached the card, then ENOSPC
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      };
+      return { ...h, writeFile: partial, sync: () => h.sync(), close: () => h.close() };
+    },
+  };
+  const file = new DurableTextFile(path.join(dir, 'state.json'), { fs: fillsUp });
+  file.markCurrentValid(true);
+  await t.rejects(file.write('new content'), { code: ErrorCode.STATE_IO });
+  t.same((await readdir(dir)).sort(), ['state.json'], 'no state.json.tmp left behind');
+  t.equal(await readFile(path.join(dir, 'state.json'), 'utf8'), 'good');
+});
+
 t.test('a file system that cannot fsync a directory still gets its write', async (t) => {
   for (const code of ['EISDIR', 'EINVAL']) {
     const fs: DurableFs = {

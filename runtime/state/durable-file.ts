@@ -117,6 +117,9 @@ export class DurableTextFile {
       await this.#syncDir();
       this.#stats.writes++;
     } catch (err) {
+      // A disk that filled up mid-write leaves a partial temp file: remove it, best effort (on a read-only home
+      // there is none, its open already failed). The state file itself was never touched.
+      await Promise.resolve().then(() => this.#fs.unlink(this.#tmp)).catch(() => undefined);
       throw new OpenStarryError(ErrorCode.STATE_IO, `cannot write ${this.file}: ${(err as Error).message}`, { cause: err });
     }
   }

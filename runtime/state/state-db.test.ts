@@ -202,6 +202,8 @@ t.test('a failing card: logged once, retried on the timer, recovered', async (t)
   }
   t.equal(db.stats.failedWrites, 4);
   t.match(db.stats.lastError, /read-only file system/);
+  t.equal(db.stats.readOnly, true, 'EROFS: the home is read-only (status: state-readonly)');
+  t.equal(db.getSnapshot('a'), 1, 'the state is held in memory');
   t.equal(db.stats.dirty, true);
   t.equal(errors.length, 1, 'logged once per failure streak, not every 2 s');
   broken = false;
@@ -209,6 +211,7 @@ t.test('a failing card: logged once, retried on the timer, recovered', async (t)
   await settle();
   t.equal(db.stats.writes, 1);
   t.equal(db.stats.lastError, undefined);
+  t.equal(db.stats.readOnly, undefined, 'writable again: the flag clears');
   t.same(infos, ['state file writes recovered']);
   t.equal(clock.pending, 0);
   await db.close();

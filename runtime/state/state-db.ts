@@ -51,6 +51,11 @@ export interface StateDbStats {
   dirty: boolean;
   lastWriteAt?: number;
   lastError?: string;
+  /**
+   * The last write failed with EROFS: the home is read-only (an SD card the kernel remounted read-only). State is
+   * held in memory, writes are retried on the flush timer, and this clears with the first one that succeeds.
+   */
+  readOnly?: true;
 }
 
 /** lowdb's adapter contract over the durable file. Reading goes through loadStateDocument (it needs the backup). */
@@ -87,6 +92,7 @@ export class StateDb {
   #failedWrites = 0;
   #lastWriteAt: number | undefined;
   #lastError: string | undefined;
+  #readOnly = false;
 
   /** Reads the file (falling back to `.bak`, then to a fresh document; see `recovery`). Never fails on a bad file. */
   static async open(options: StateDbOptions): Promise<StateDb> {
@@ -141,6 +147,7 @@ export class StateDb {
     const stats: StateDbStats = { writes: file.writes, bytesWritten: file.bytesWritten, failedWrites: this.#failedWrites, backupFailures: file.backupFailures, dirty: this.#savedSeq < this.#changeSeq };
     if (this.#lastWriteAt !== undefined) stats.lastWriteAt = this.#lastWriteAt;
     if (this.#lastError !== undefined) stats.lastError = this.#lastError;
+    if (this.#readOnly) stats.readOnly = true;
     return stats;
   }
 
@@ -226,12 +233,14 @@ export class StateDb {
       this.#failedWrites++;
       if (this.#lastError === undefined) this.#log.error('state file write failed; will retry', { file: this.file, error: (err as Error).message });
       this.#lastError = (err as Error).message;
+      this.#readOnly = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EROFS';
       // Keep retrying on the coalescing timer: the card may come back (remount, space freed).
       if (this.#closing === undefined && this.#timer === undefined) this.#arm();
       throw err;
     }
     if (this.#lastError !== undefined) this.#log.info('state file writes recovered', { file: this.file, failedWrites: this.#failedWrites });
     this.#lastError = undefined;
+    this.#readOnly = false;
     this.#savedSeq = Math.max(this.#savedSeq, seq);
     this.#lastWriteAt = this.#clock.now();
   }

@@ -23,6 +23,7 @@ export function statusText(s: DaemonStatus): string {
     `socket:     ${s.socket}`,
     ...(s.control ? [`  connections ${s.control.connections}/${s.control.maxConnections}; closed ${s.control.idleClosed} idle, ${s.control.slowClosed} slow, ${s.control.evicted} evicted; refused ${s.control.refused} connections, ${s.control.followsRefused} follows`] : []),
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
+    ...(s.stateDb?.readOnly ? [`state:      ${s.stateDb.file} is read-only: agents' state held in memory, writes retried (${s.stateDb.failedWrites} failed)`] : []),
     `link:       ${linkLine(s.link)}`,
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
     ...(s.systemd ? [`systemd:    ${systemdLine(s.systemd)}`] : []),
@@ -63,8 +64,8 @@ function systemdLine(sd: NonNullable<DaemonStatus['systemd']>): string {
 function linkLine(link: DaemonStatus['link']): string {
   const parts = [link.state];
   if (link.url) parts.push(link.url);
-  const queue = link.queue as { queued?: number; dropped?: number } | undefined;
-  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}`);
+  const queue = link.queue as { queued?: number; dropped?: number; expired?: number } | undefined;
+  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}${queue.expired ? ` (${queue.expired} expired)` : ''}`);
   if (typeof link.lastError === 'string') parts.push(`last error: ${link.lastError}`);
   if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}${refusedText(link.broker.guard?.refused)}`);
   return parts.join(', ');
