@@ -23,6 +23,8 @@ export interface CountingSubscriber {
   readonly counts: { readings: number; fired: number; malformed: number; reconnects: number };
   /** Distinct sequence numbers below `published` seen for this boot. */
   deliveredBelow(key: string, published: number): number;
+  /** The first `limit` ranges of sequence numbers below `published` never seen ("120-131"), to date a loss. */
+  missingBelow(key: string, published: number, limit?: number): string[];
   close(): Promise<void>;
 }
 
@@ -70,6 +72,18 @@ export async function countingSubscriber(url: string, prefix: string): Promise<C
       let n = 0;
       for (let i = 0; i < Math.min(published, tally.seen.length); i++) n += tally.seen[i] as number;
       return n;
+    },
+    missingBelow: (key, published, limit = 20) => {
+      const seen = boots.get(key)?.seen ?? new Uint8Array(0);
+      const ranges: string[] = [];
+      for (let i = 0; i < published && ranges.length < limit; i++) {
+        if (seen[i] === 1) continue;
+        let j = i;
+        while (j + 1 < published && seen[j + 1] !== 1) j++;
+        ranges.push(i === j ? `${i}` : `${i}-${j}`);
+        i = j;
+      }
+      return ranges;
     },
     close: async () => void (await client.endAsync(true)),
   };

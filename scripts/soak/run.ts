@@ -146,13 +146,16 @@ async function agentReports(socket: string, agents: readonly IAgentStatus[]): Pr
 }
 
 /** Published per boot: the agent's own count, or (a boot that crashed between reports) the highest number seen + 1. */
-function streams(reports: Map<string, AgentReport & { agentId: string }>, sub: CountingSubscriber): StreamCount[] {
+function streams(reports: Map<string, AgentReport & { agentId: string }>, sub: CountingSubscriber): (StreamCount & { missing?: string[] })[] {
   const keys = new Set([...reports.keys(), ...sub.boots.keys()]);
   return [...keys].map((key) => {
     const r = reports.get(key);
     const tally = sub.boots.get(key);
     const published = Math.max(r?.published ?? 0, (tally?.maxSeq ?? -1) + 1);
-    return { agentId: r?.agentId ?? tally?.agentId ?? '?', boot: key.split('/')[1] ?? '?', published, delivered: sub.deliveredBelow(key, published), duplicates: tally?.duplicates ?? 0 };
+    const delivered = sub.deliveredBelow(key, published);
+    // Sequence numbers are ~hz per second since the agent started: the ranges date a loss (against broker restarts).
+    const missing = delivered < published ? { missing: sub.missingBelow(key, published) } : {};
+    return { agentId: r?.agentId ?? tally?.agentId ?? '?', boot: key.split('/')[1] ?? '?', published, delivered, duplicates: tally?.duplicates ?? 0, ...missing };
   });
 }
 
@@ -186,6 +189,13 @@ async function main(): Promise<number> {
   try {
     broker = await startMosquitto({ dir: path.join(work, 'broker'), persistence: true });
     sub = await countingSubscriber(broker.url, PREFIX);
+    // One clean restart before the load, so mosquitto's database on disk holds the subscriber's session: a SIGKILLed
+    // mosquitto comes back with what it last saved (it saves on SIGTERM), and without a saved session the daemon
+    // may reconnect before the subscriber has subscribed again and its messages go to nobody — the broker's loss,
+    // not the daemon's (seen in a trial run: 3 readings per agent at a SIGKILL with no database yet).
+    await broker.restart();
+    const primed = Date.now() + 10_000;
+    while (!sub.client.connected && Date.now() < primed) await sleep(50);
     const config = await writeFixtures(work, o, broker.url);
     const started = await startDaemon(work, config);
     daemon = started.child;
@@ -202,10 +212,12 @@ async function main(): Promise<number> {
     let latencies: number[] = [];
     const allLatencies: number[] = [];
     let statusErrors = 0;
+    const slowPolls: { second: number; ms: number; brokerRunning: boolean }[] = [];
     let lastStatus: DaemonStatus | undefined;
     let brokerRestarts = 0;
     let brokerKills = 0;
     let restarting: Promise<void> | undefined;
+    const brokerEvents: { second: number; signal: string; downMs?: number }[] = [];
 
     const counters = async (final: boolean): Promise<Counters> => {
       const agents = (await call(socket, (c) => c.call('listAgents', []))).filter((a) => a.agentId.startsWith('soak-sensor-'));
@@ -236,6 +248,8 @@ async function main(): Promise<number> {
       const poll = await pollStatus(socket);
       latencies.push(poll.ms);
       allLatencies.push(poll.ms);
+      // Slow polls with where they fell in the minute (the broker goes down at :30), for the post-mortem.
+      if (poll.ms > 250) slowPolls.push({ second, ms: Math.round(poll.ms), brokerRunning: broker.running });
       if (poll.status) lastStatus = poll.status;
       else if (++statusErrors <= 5) console.log(`[${(second / 60).toFixed(1)} min] status failed after ${poll.ms.toFixed(0)} ms: ${poll.error}`);
       if (daemon.exitCode !== null) throw new Error(`the daemon exited with ${daemon.exitCode}; see ${started.logFile}`);
@@ -245,9 +259,13 @@ async function main(): Promise<number> {
       if (second % 60 === 30 && restarting === undefined) {
         const b = broker;
         const kill = (brokerRestarts + 1) % o.killEvery === 0;
+        const event: (typeof brokerEvents)[number] = { second, signal: kill ? 'SIGKILL' : 'SIGTERM' };
+        brokerEvents.push(event);
+        const down = performance.now();
         restarting = (async () => {
           if (kill) await b.kill();
           await b.restart();
+          event.downMs = Math.round(performance.now() - down);
         })().finally(() => {
           brokerRestarts += 1;
           if (kill) brokerKills += 1;
@@ -266,13 +284,20 @@ async function main(): Promise<number> {
     // The end: the agents stop publishing, the broker is up, the queue drains and the subscriber catches up.
     await restarting;
     await call(socket, (c) => c.call('events.emit', ['soak/stop']));
+    // Drained: the queue empty and every number delivered, or the queue empty and nothing new for 10 s (a loss).
     const drainEnd = Date.now() + 120_000;
     let drained = false;
+    let lastDelivered = -1;
+    let stableSince = Date.now();
     while (Date.now() < drainEnd) {
       const poll = await pollStatus(socket);
       if (poll.status) lastStatus = poll.status;
       const c = await counters(true);
-      if (queueOf(lastStatus).queued === 0 && c.delivered >= c.published) {
+      if (c.delivered !== lastDelivered) {
+        lastDelivered = c.delivered;
+        stableSince = Date.now();
+      }
+      if (queueOf(lastStatus).queued === 0 && (c.delivered >= c.published || Date.now() - stableSince > 10_000)) {
         drained = true;
         break;
       }
@@ -300,7 +325,8 @@ async function main(): Promise<number> {
       agentsNotReportingFinal: notFinal.map(([key]) => key),
       agents: agents.map((a) => ({ agentId: a.agentId, state: a.state, restarts: a.restarts, reason: a.reason })),
       subscriber: sub.counts,
-      statusLatencyMs: { p50: percentile(allLatencies, 50), p99: percentile(allLatencies, 99), max: Math.max(...allLatencies), polls: allLatencies.length, failed: statusErrors },
+      brokerEvents,
+      statusLatencyMs: { p50: percentile(allLatencies, 50), p99: percentile(allLatencies, 99), max: Math.max(...allLatencies), polls: allLatencies.length, failed: statusErrors, over250ms: slowPolls },
       link: lastStatus?.link,
       orchestration: lastStatus?.orchestration,
     };
