@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControlClient } from '../../runtime/control/control-client.ts';
@@ -92,7 +92,9 @@ async function startDaemon(work: string, config: string): Promise<{ child: Child
   const logFile = path.join(work, 'daemon.log');
   // Its output to a file, as journald would take it: a pipe the run forgets to read would stall the daemon.
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON, '--config', config], { env, stdio: ['ignore', fd, fd] });
+  // SOAK_NODE_FLAGS: extra Node/V8 flags for a diagnosis (e.g. --expose-gc, which the agents then use before each report).
+  const extra = (process.env.SOAK_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...extra, DAEMON, '--config', config], { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const end = Date.now() + 60_000;
   while (!/ ready in \d+ ms/.test(readFileSync(logFile, 'utf8'))) {
@@ -126,7 +128,7 @@ async function call<T>(socket: string, fn: (c: ControlClient) => Promise<T>): Pr
   }
 }
 
-interface AgentReport { boot: string; published: number; refused: number; reads: number; readErrors: number; skipped: number; final: boolean }
+interface AgentReport { boot: string; published: number; refused: number; reads: number; readErrors: number; skipped: number; heapUsed?: number; heapTotal?: number; final: boolean }
 
 /** Each agent's latest `SOAK {...}` line per boot (the agents log one every 5 s and a final one at soak/stop). */
 async function agentReports(socket: string, agents: readonly IAgentStatus[]): Promise<Map<string, AgentReport & { agentId: string }>> {
@@ -138,7 +140,7 @@ async function agentReports(socket: string, agents: readonly IAgentStatus[]): Pr
         const r = JSON.parse(line.message.slice(5)) as AgentReport;
         const key = `${a.agentId}/${r.boot}`;
         const prev = out.get(key);
-        if (prev === undefined || r.published >= prev.published) out.set(key, { ...r, agentId: a.agentId });
+        if (prev === undefined || r.published >= prev.published) out.set(key, { ...r, agentId: a.agentId, ...(r.heapUsed === undefined ? {} : { heapUsed: r.heapUsed }) });
       }
     }
   });
@@ -159,10 +161,10 @@ function streams(reports: Map<string, AgentReport & { agentId: string }>, sub: C
   });
 }
 
-interface Counters { rssBytes: number; treeRssBytes: number; treeProcesses: number; fds: number; published: number; delivered: number; duplicates: number; restarts: number; fired: number; firedDelivered: number; queued: number; queueDropped: number; statusP50: number; statusP99: number; statusErrors: number; brokerRestarts: number; brokerKills: number }
+interface Counters { agentsHeapUsed: number; agentsHeapTotal: number; rssBytes: number; treeRssBytes: number; treeProcesses: number; fds: number; published: number; delivered: number; duplicates: number; restarts: number; fired: number; firedDelivered: number; queued: number; queueDropped: number; statusP50: number; statusP99: number; statusErrors: number; brokerRestarts: number; brokerKills: number }
 
 function line(minute: string, c: Counters): string {
-  return `[${minute}] daemon RSS ${mib(c.rssBytes)} (tree ${mib(c.treeRssBytes)}, ${c.treeProcesses} proc) | fds ${c.fds} | QoS 1 published ${c.published} delivered ${c.delivered} dup ${c.duplicates} (queue ${c.queued}, dropped ${c.queueDropped}) | restarts ${c.restarts} | rule fires ${c.fired} (${c.firedDelivered} delivered) | status p50 ${c.statusP50.toFixed(1)} ms p99 ${c.statusP99.toFixed(1)} ms (${c.statusErrors} failed) | broker restarts ${c.brokerRestarts} (${c.brokerKills} SIGKILL)`;
+  return `[${minute}] daemon RSS ${mib(c.rssBytes)} (tree ${mib(c.treeRssBytes)}, ${c.treeProcesses} proc; agents' heaps ${mib(c.agentsHeapUsed)} used of ${mib(c.agentsHeapTotal)}) | fds ${c.fds} | QoS 1 published ${c.published} delivered ${c.delivered} dup ${c.duplicates} (queue ${c.queued}, dropped ${c.queueDropped}) | restarts ${c.restarts} | rule fires ${c.fired} (${c.firedDelivered} delivered) | status p50 ${c.statusP50.toFixed(1)} ms p99 ${c.statusP99.toFixed(1)} ms (${c.statusErrors} failed) | broker restarts ${c.brokerRestarts} (${c.brokerKills} SIGKILL)`;
 }
 
 function fired(status: DaemonStatus | undefined): number {
@@ -221,7 +223,8 @@ async function main(): Promise<number> {
 
     const counters = async (final: boolean): Promise<Counters> => {
       const agents = (await call(socket, (c) => c.call('listAgents', []))).filter((a) => a.agentId.startsWith('soak-sensor-'));
-      const s = streams(await agentReports(socket, agents), sub as CountingSubscriber);
+      const reports = await agentReports(socket, agents);
+      const s = streams(reports, sub as CountingSubscriber);
       const proc = await sampleProcess(pid);
       const q = queueOf(lastStatus);
       const lat = final ? allLatencies : latencies;
@@ -235,6 +238,8 @@ async function main(): Promise<number> {
         firedDelivered: (sub as CountingSubscriber).counts.fired,
         queued: q.queued,
         queueDropped: q.dropped,
+        agentsHeapUsed: [...reports.values()].reduce((n, r) => n + (r.heapUsed ?? 0), 0),
+        agentsHeapTotal: [...reports.values()].reduce((n, r) => n + (r.heapTotal ?? 0), 0),
         statusP50: percentile(lat, 50),
         statusP99: percentile(lat, 99),
         statusErrors,
@@ -359,7 +364,7 @@ function machine(): string {
   } catch {
     // not Linux
   }
-  return `${cpu} x${(globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? '?'}`;
+  return `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`;
 }
 
 await mkdir(tmpdir(), { recursive: true });

@@ -14,7 +14,16 @@ const soak = {
     const c = { boot, published: 0, refused: 0, reads: 0, readErrors: 0, skipped: 0 };
     let busy = false;
     let stopped = false;
-    const report = (final) => ctx.log.info(`SOAK ${JSON.stringify({ ...c, final })}`);
+    // heapUsed / heapTotal of this isolate (process.memoryUsage in a worker speaks of the worker's own heap): whether
+    // an agent's memory growth is live data or only heap the GC has not given back yet.
+    // With the daemon started under --expose-gc (SOAK_NODE_FLAGS, for a diagnosis only), a full GC first: what is
+    // then left is live data.
+    const heap = () => {
+      if (typeof globalThis.gc === 'function') globalThis.gc();
+      const m = process.memoryUsage();
+      return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+    };
+    const report = (final) => ctx.log.info(`SOAK ${JSON.stringify({ ...c, ...heap(), final })}`);
     const tick = async () => {
       if (stopped) return;
       // A read or publish still pending (a slow machine): skip this tick rather than pile calls up.
