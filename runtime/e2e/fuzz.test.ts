@@ -106,7 +106,7 @@ t.test('generated control requests and MQTT messages against the live daemon: ty
     fc.constantFrom('openstarry/all/event/door/opened', 'openstarry/all/cmd/status', 'elsewhere/x'),
   );
   const payload = fc.oneof(
-    { weight: 6, arbitrary: jsonText(mutatedDocument(fc.constantFrom<unknown>({ open: true }, { params: ['door/x', { open: true }], id: 'c1' }, { params: { target: 'nope' }, id: 'c2' }), { values: nastyValue({ maxDepth: 3000, hugeBytes: 70_000 }) })) },
+    { weight: 6, arbitrary: jsonText(mutatedDocument(fc.constantFrom<unknown>({ open: true }, { params: ['door/x', { open: true }], id: 'c1' }, { params: { target: 'nope' }, id: 'c2' }), { values: nastyValue({ maxDepth: 1000, hugeBytes: 70_000 }) })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
   );
   const messages = fc.sample(fc.record({ topic, payload, qos: fc.constantFrom(0 as const, 1 as const), responseTopic: fc.constantFrom('replies/fuzz', 'openstarry/fuzz1/event/x', 'replies/#') }), { seed: fuzzSeed(), numRuns: 300 });

@@ -130,10 +130,24 @@ function containers(doc: unknown, out: Record<string, unknown>[] = [], depth = 0
   return out;
 }
 
+/**
+ * structuredClone of a mutation's value; a value nested too deep to clone on this stack (nastyValue builds some
+ * thousands of levels deep, and how deep a clone can go depends on the stack the runner leaves) is used as it is:
+ * it was built for this case alone, never one of fast-check's shared constants.
+ */
+function copyOf(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch (err) {
+    if (err instanceof RangeError) return value;
+    throw err;
+  }
+}
+
 function applyMutation(doc: unknown, raw: Mutation): unknown {
   // A copy: fast-check hands out the same constant ({}, []) to many cases, and a later mutation must not write into
   // it (that made documents circular and cases depend on each other).
-  const m = 'value' in raw ? { ...raw, value: structuredClone(raw.value) } : raw;
+  const m = 'value' in raw ? { ...raw, value: copyOf(raw.value) } : raw;
   const all = containers(doc);
   const target = all[m.at % Math.max(1, all.length)];
   if (target === undefined) return m.op === 'retype' ? m.value : doc;
