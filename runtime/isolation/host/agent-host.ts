@@ -16,6 +16,7 @@ import type { IPlugin, JsonValue } from '../../core/plugin.ts';
 import { pluginShapeProblem } from '../../core/plugin.ts';
 import { HalProxy } from '../../../hal/hal-proxy.ts';
 import { cappedPort } from './capped-port.ts';
+import { heapHygiene, takeCollector } from './heap-hygiene.ts';
 import { hardenIsolate } from './isolate-hardening.ts';
 import type { CuratedBuiltins } from './module-policy.ts';
 import { prepareCuratedBuiltins } from './module-policy.ts';
@@ -48,6 +49,8 @@ export interface HostOptions {
 
 export async function runAgentHost(options: HostOptions): Promise<void> {
   const { bootstrap, keepAlive, exit } = options;
+  // V8's gc, off the global before any agent code runs (heap-hygiene.ts); used at the usage question below.
+  const collect = takeCollector();
   const port = cappedPort(options.port, bootstrap.maxMessageBytes, exit);
   let referenced = true; // the entry refs the port before the host runs
   const channel = new ChannelEndpoint(port, {
@@ -64,8 +67,14 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   });
   const lifecycle = (note: LifecycleNote) => channel.notify('lifecycle', note);
   const heapStatistics = lazyHeapStatistics();
+  let hygiene: (() => V8.HeapInfo) | undefined;
   channel.handle('agent.usage', async () => {
-    const heap = await heapStatistics();
+    await heapStatistics(); // loads node:v8 at the first question
+    hygiene ??= heapHygiene(heapStatistics.now, collect, (before, after) => {
+      const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+      channel.notify('log', { level: 'debug', message: `heap: collected ${mb(before - after)} MB of garbage (used ${mb(before)} -> ${mb(after)} MB)` });
+    });
+    const heap = hygiene();
     return { memoryBytes: heap.total_physical_size + heap.external_memory };
   });
   // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. Asked first, so the daemon's
@@ -121,16 +130,19 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
  * v8.getHeapStatistics, loaded at the first usage question rather than at start: node:v8 costs a worker ~1 ms to
  * load (measured), before `running` otherwise. Node's own getBuiltinModule is captured now, before hardening.
  */
-function lazyHeapStatistics(): () => Promise<V8.HeapInfo> {
+function lazyHeapStatistics(): (() => Promise<V8.HeapInfo>) & { now(): V8.HeapInfo } {
   const getBuiltinModule = realGetBuiltinModule();
   let v8: typeof V8 | undefined;
-  return async () => {
+  const load = async () => {
     // Never hand the module object to a promise: resolving a promise with it reads `.then` through the prototype
     // chain, and agent code that defines Object.prototype.then would receive the raw node:v8 as `this`
     // (setFlagsFromString, writeHeapSnapshot). The import() fallback resolves to a namespace, which has no prototype.
     if (v8 === undefined) v8 = getBuiltinModule ? (getBuiltinModule('node:v8') as typeof V8) : await import('node:v8');
     return v8.getHeapStatistics();
   };
+  /** Synchronously, once `load` has run. */
+  const now = () => (v8 as typeof V8).getHeapStatistics();
+  return Object.assign(load, { now });
 }
 
 /** Node's own process.getBuiltinModule (Node >= 20.16), bound; call before hardening replaces it. */

@@ -5,6 +5,7 @@
  * (worker-entry.ts), which needs --experimental-vm-modules in the worker only.
  */
 import { existsSync } from 'node:fs';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
@@ -54,6 +55,10 @@ export class WorkerDriver implements IIsolationDriver {
 
   constructor(options: WorkerDriverOptions = {}) {
     this.#entry = options.entry ?? defaultWorkerEntry();
+    // Every worker created from now on gets V8's gc on its global, which its host takes before agent code runs
+    // (host/heap-hygiene.ts: a busy agent's heap kept near its live size). A V8 flag is process-wide and cannot be
+    // given in a worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV); contexts that exist already do not change.
+    v8.setFlagsFromString('--expose-gc');
     // The parent's flags are not inherited: a test runner's loader has no business in an agent's isolate.
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
     this.#warmSpares = options.warmSpares ?? 0;
