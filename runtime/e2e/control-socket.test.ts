@@ -1,5 +1,7 @@
 // End to end: garbage on the control socket gets JSON-RPC errors or a closed connection, never a crash, and other
-// clients keep being served; CLI exit codes for usage errors and an unreachable daemon.
+// clients keep being served; what held in issue 13's red-team pass (prototype-named methods, 100k-deep nesting, a
+// 20 MB line) stays held; CLI exit codes for usage errors and an unreachable daemon.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
@@ -58,6 +60,41 @@ t.test('garbage on the socket: errors, closed connections, and the daemon keeps 
   t.match(JSON.parse(await reply), { id: 'b', result: [{ agentId: 'master' }] }, 'a client connected all along is still served');
   t.match(await d.json<IAgentStatus[]>('ps'), [{ agentId: 'master', state: 'running' }], 'the CLI still works');
   t.equal(d.child.exitCode, null, 'daemon alive');
+});
+
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+t.test('what held in issue 13: __proto__ methods, 100k-deep nesting and a 20 MB line are refused, the daemon is fine', async (t) => {
+  const d = await startDaemon(t);
+  const pid = d.child.pid as number;
+  const rssBefore = rssMb(pid);
+  // Names every object inherits: none may reach a handler or the prototype chain (JSON-RPC 2.0 §5.1: -32601).
+  for (const method of ['__proto__', 'constructor', 'hasOwnProperty', 'toString', '__defineGetter__', 'listAgents.__proto__']) {
+    const r = await talk(d.socket, `${JSON.stringify({ jsonrpc: '2.0', id: method, method, params: [] })}\n`);
+    t.match(r.lines, [{ id: method, error: { code: -32601, data: { code: 'ERR_METHOD_NOT_FOUND' } } }], `method ${method} refused`);
+  }
+  const polluting = await talk(d.socket, '{"jsonrpc":"2.0","id":"p","method":"killAgent","params":{"__proto__":{"pid":"1"},"constructor":{"prototype":{"x":1}}}}\n');
+  t.match(polluting.lines, [{ id: 'p', error: { code: -32602 } }], '__proto__ in params is not a pid');
+
+  // 100,000 levels of nesting, as params and as the whole request: an error, never a stack overflow.
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const deepParams = await talk(d.socket, `{"jsonrpc":"2.0","id":"deep","method":"events.emit","params":["door/x",${deep}]}\n`);
+  t.match(deepParams.lines, [{ id: 'deep', error: { code: -32602, data: { code: 'ERR_INVALID_PARAMS' } } }], `100k-deep params refused: ${JSON.stringify(deepParams.lines).slice(0, 300)}`);
+  const deepObject = await talk(d.socket, `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}\n`);
+  t.match(deepObject.lines, [{ id: null, error: { code: -32600 } }], `100k-deep object refused: ${JSON.stringify(deepObject.lines).slice(0, 300)}`);
+
+  // A 20 MB line, streamed: refused at the request cap (1 MiB) and the connection closed; not buffered whole.
+  const huge = await talk(d.socket, Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":"h","method":"events.emit","params":["x","'), Buffer.alloc(20 * 1024 * 1024, 0x61), Buffer.from('"]}\n')]));
+  t.match(huge.lines, [{ id: null, error: { code: -32600, data: { code: 'ERR_INVALID_REQUEST' } } }]);
+  t.ok(huge.closed, 'the 20 MB line closes the connection');
+
+  t.equal(d.child.exitCode, null, 'daemon alive');
+  t.match(await d.json<IAgentStatus[]>('ps'), [{ agentId: 'master', state: 'running' }], 'the CLI still works');
+  t.notMatch(d.log(), /Maximum call stack|dispatch failed/, 'no request reached an untyped failure');
+  const grown = rssMb(pid) - rssBefore;
+  t.ok(grown < 30, `daemon RSS grew ${grown.toFixed(1)} MB (${rssBefore.toFixed(1)} MB before): the 20 MB line was not kept`);
 });
 
 t.test('CLI exit codes: 3 when no daemon answers, 2 for usage errors', async (t) => {

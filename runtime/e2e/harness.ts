@@ -190,10 +190,15 @@ function cpDir(from: string, to: string): void {
   }
 }
 
-/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
-export const counterAgent = `export default { name: 'counter', start(ctx) {
+/** Counts up in ctx.state every `everyMs` and logs where it resumed from. */
+export function counterAgentEvery(everyMs: number): string {
+  return `export default { name: 'counter', start(ctx) {
   const start = ctx.state.get()?.count ?? 0;
   ctx.log.info('resumed from ' + start);
   let count = start;
-  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, 20);
+  this.t = setInterval(() => { count += 1; ctx.state.set({ count }); }, ${everyMs});
 }, stop() { clearInterval(this.t); } };`;
+}
+
+/** Counts up in ctx.state every 20 ms and logs where it resumed from. */
+export const counterAgent = counterAgentEvery(20);

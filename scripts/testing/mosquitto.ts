@@ -36,6 +36,8 @@ export interface Mosquitto {
   readonly port: number;
   readonly url: string;
   readonly running: boolean;
+  /** The running broker's pid (to SIGSTOP it: a hung broker), undefined while it is down. */
+  readonly pid: number | undefined;
   /** SIGTERM and wait for the exit (with persistence: the database is saved). */
   stop(): Promise<void>;
   /** Starts again on the same port. */
@@ -148,6 +150,9 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     get running() {
       return child !== undefined && child.exitCode === null;
+    },
+    get pid() {
+      return child?.pid;
     },
     stop: () => stopWith('SIGTERM'),
     restart: async () => {
