@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { loadBlueprint } from '../../design/blueprint.ts';
 import type { IsolateOutput } from '../isolation-driver.ts';
-import { WorkerDriver } from './worker-driver.ts';
+import { WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 
 const driver = new WorkerDriver();
@@ -200,4 +200,8 @@ t.test('a subscription made in start() keeps an otherwise idle agent alive; rele
   const exit = await isolate.exited;
   t.same(logs, ['edge rising']);
   t.equal(exit.code, 0, 'ends by itself once the watch is released');
+});
+
+t.test('a worker agent\'s young generation is 1/32 of its memory limit, between 1 and 8 MB', async (t) => {
+  t.same([8, 32, 64, 128, 256, 512, 8192].map(youngGenerationMb), [1, 1, 2, 4, 8, 8, 8]);
 });

@@ -38,6 +38,11 @@ export interface WorkerDriverOptions {
   bootSpares?: number;
 }
 
+/** The young generation of a worker agent with `memoryMb` of old generation (see #createWorker). */
+export function youngGenerationMb(memoryMb: number): number {
+  return Math.max(1, Math.min(8, Math.floor(memoryMb / 32)));
+}
+
 export function defaultWorkerEntry(): URL {
   const bundled = new URL('./agent-host.cjs', import.meta.url);
   if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(bundled))) return bundled;
@@ -115,8 +120,11 @@ export class WorkerDriver implements IIsolationDriver {
       stderr: true,
       resourceLimits: {
         maxOldGenerationSizeMb: memoryMb,
-        // A small young generation keeps idle RSS low; V8 caps it below old space anyway.
-        maxYoungGenerationSizeMb: Math.max(1, Math.min(8, Math.floor(memoryMb / 8))),
+        // The young generation scales with the limit, 1/32 of it (2 MB for the default 64 MB), between 1 and 8 MB.
+        // V8 grows an agent's young generation towards its maximum as the agent works and keeps it; at 1/8 (8 MB
+        // for 64 MB) the 30-minute soak saw ten 10 Hz sensor agents grow the daemon's RSS for as long as it ran
+        // (README "Performance" > Soak). A sensor agent's short-lived objects fit in far less.
+        maxYoungGenerationSizeMb: youngGenerationMb(memoryMb),
         stackSizeMb: 4,
       },
       name,
