@@ -1,5 +1,5 @@
 // A home on a full disk (issue 13 "What held"), with ENOSPC from the real kernel: a 2 MiB tmpfs as the home
-// (TESTING.md "Disk faults"), filled to the last byte while an agent writes its state. The state file writes fail
+// (a tmpfs of fixed size: mount(8) "tmpfs" size=), filled to the last byte while an agent writes its state. The state file writes fail
 // and are retried on the coalescing timer, status shows the failures, the agents keep running; SIGKILLed there, the
 // daemon leaves the last good state file whole, and restarted with room again it restores from it and writes again.
 import { execFileSync } from 'node:child_process';

@@ -17,7 +17,7 @@ function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'pipe' });
 }
 
-/** Mounting needs root (CAP_SYS_ADMIN); TESTING.md "Disk faults". */
+/** Mounting needs root (CAP_SYS_ADMIN); mount(8), tmpfs(5). */
 function canMount(t: Test): boolean {
   return requirePart(t, process.getuid?.() === 0, 'mounting a tmpfs needs root (CAP_SYS_ADMIN): run as root, as CI does');
 }

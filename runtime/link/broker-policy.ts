@@ -57,7 +57,7 @@ const CONNACK = { clientId: 2, connections: 3, credentials: 4, topic: 5 } as con
 
 export type ConnectVerdict = { ok: true; daemon: boolean } | { ok: false; reason: 'clientId' | 'connections' | 'credentials' | 'topic'; returnCode: number };
 
-/** `openstarry/all/event/<name>` (DESIGN §3.6) reaches every board: a local program may raise such an event too. */
+/** `openstarry/all/event/<name>` (README "MQTT, remote triggers and rules") reaches every board: a local program may raise such an event too. */
 const SHARED_EVENTS = 'openstarry/all/event/#';
 const LOG_PER_SECOND = 1;
 const LOG_BURST = 5;

@@ -1,5 +1,5 @@
-// The outbound queue on a disk that fills up (a real 1 MiB tmpfs, ENOSPC from the kernel; TESTING.md "Disk
-// faults"): it keeps every message in memory, leaves no partial copy of its file, and once space is freed a full
+// The outbound queue on a disk that fills up (a real 1 MiB tmpfs, ENOSPC from the kernel; tmpfs(5)):
+// it keeps every message in memory, leaves no partial copy of its file, and once space is freed a full
 // rewrite — tried every 30 s on the injected clock — brings the file back, so a reopen finds everything.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * find leaks and loss that no unit test sees (issue 13, "A soak run"). Not in CI and not in the tap suite.
  *
  *   - the daemon in a temporary home on the sim board, its upstream broker a real mosquitto on a free loopback port
- *     (TESTING.md "MQTT broker"; persistence on, so a SIGTERM keeps sessions);
+ *     (scripts/testing/mosquitto.ts; persistence on, so a SIGTERM keeps sessions);
  *   - 10 worker agents (scripts/soak/template/) each reading a sensor through the HAL at 10 Hz and publishing every
  *     reading as the event soak/reading, QoS 1 upstream (`out/soak/reading`), numbered per agent boot;
  *   - a rule on those events (every 50th reading: publish soak/fired), so the rules engine runs all the time;

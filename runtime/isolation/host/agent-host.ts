@@ -130,7 +130,7 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
  * v8.getHeapStatistics, loaded at the first usage question rather than at start: node:v8 costs a worker ~1 ms to
  * load (measured), before `running` otherwise. Node's own getBuiltinModule is captured now, before hardening.
  */
-function lazyHeapStatistics(): (() => Promise<V8.HeapInfo>) & { now(): V8.HeapInfo } {
+function lazyHeapStatistics(): (() => Promise<void>) & { now(): V8.HeapInfo } {
   const getBuiltinModule = realGetBuiltinModule();
   let v8: typeof V8 | undefined;
   const load = async () => {
@@ -138,7 +138,6 @@ function lazyHeapStatistics(): (() => Promise<V8.HeapInfo>) & { now(): V8.HeapIn
     // chain, and agent code that defines Object.prototype.then would receive the raw node:v8 as `this`
     // (setFlagsFromString, writeHeapSnapshot). The import() fallback resolves to a namespace, which has no prototype.
     if (v8 === undefined) v8 = getBuiltinModule ? (getBuiltinModule('node:v8') as typeof V8) : await import('node:v8');
-    return v8.getHeapStatistics();
   };
   /** Synchronously, once `load` has run. */
   const now = () => (v8 as typeof V8).getHeapStatistics();
