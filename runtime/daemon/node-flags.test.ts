@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { DAEMON_NODE_FLAGS } from './node-flags.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from './node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const flags = DAEMON_NODE_FLAGS.join(' ');
@@ -16,6 +16,18 @@ t.test('the packaged wrapper, npm start, the e2e harness and the benchmarks all 
   t.match(read('runtime/e2e/harness.ts'), 'DAEMON_NODE_FLAGS');
   t.equal(read('runtime/daemon/main.ts').split('\n')[0], '#!/usr/bin/env node', 'not on the #! line (lintian: unusual-interpreter)');
   t.match(read('scripts/bench/bench-table.ts'), 'DAEMON_NODE_FLAGS');
+});
+
+t.test('and the environment beside them (DAEMON_ENV): the wrapper only when unset, npm start, the e2e harness, the benchmarks', async (t) => {
+  const wrapper = read('scripts/package/debian/openstarryd');
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  for (const [name, value] of Object.entries(DAEMON_ENV)) {
+    t.match(wrapper, `: "\${${name}=${value}}"\nexport ${name}\n`, `the wrapper sets ${name} when unset`);
+    t.ok(wrapper.indexOf(`export ${name}`) < wrapper.indexOf('exec '), 'before it starts node');
+    t.match(pkg.scripts.start, `${name}=${value} node ${flags} dist/openstarryd.js`);
+  }
+  t.match(read('runtime/e2e/harness.ts'), '...DAEMON_ENV');
+  t.match(read('scripts/bench/bench-table.ts'), '...DAEMON_ENV');
 });
 
 t.test('V8 honours the cap given at start-up, and not when set at run time (why it is a command-line option)', async (t) => {

@@ -9,7 +9,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
@@ -101,7 +101,7 @@ export async function startDaemon(t: Test, options: StartOptions = {}): Promise<
   // OPENSTARRY_SOCKET in `env` moves it (as the package does, to /run/openstarry): the CLI follows.
   const socket = options.env?.OPENSTARRY_SOCKET ?? path.join(home, 'openstarryd.sock');
   // Each test daemon gets its own embedded broker on a free port (tests run in parallel; 1883 is one port).
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...DAEMON_ENV, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0', ...options.env };
   if (!options.env?.NOTIFY_SOCKET) delete env.NOTIFY_SOCKET;
   const entry = options.viaCli ? [cli, 'start'] : [options.bundle ?? DAEMON];
   const [command, ...runtimeArgs] = options.runtime ?? [process.execPath];

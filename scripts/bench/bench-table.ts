@@ -1,6 +1,7 @@
 /** What every benchmark shares: where the daemon bundle is, its environment, and the result table. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DAEMON_ENV } from '../../runtime/daemon/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const DAEMON = path.join(ROOT, 'dist', 'openstarryd.js');
@@ -80,7 +81,7 @@ export const fmt = (n: number, unit: string) => `${n.toFixed(unit === 'MB' ? 1 :
 
 export async function daemonEnv(home: string): Promise<NodeJS.ProcessEnv> {
   await mkdir(home, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...DAEMON_ENV, OPENSTARRY_HOME: home, OPENSTARRY_EMBEDDED_BROKER: '127.0.0.1:0', OPENSTARRY_DASHBOARD: '127.0.0.1:0' };
   delete env.NOTIFY_SOCKET;
   delete env.OPENSTARRY_CONFIG;
   delete env.OPENSTARRY_SOCKET;
