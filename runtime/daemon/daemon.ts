@@ -45,13 +45,14 @@ import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createLogger, formatFields } from '../logging/logger.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
+import { agentOps } from '../supervisor/agent-ops.ts';
 import { BootReport } from './boot-report.ts';
 import { loadConfig, type LoadedConfig } from './config-loader.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
 import { SystemdService } from './systemd-service.ts';
-import { OrchestrationHub } from './orchestration-hub.ts';
+import { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';
 import { Reloader } from './reload.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
@@ -179,6 +180,8 @@ export class Daemon implements DaemonApi {
     // With a service: its listing again every few minutes, so templates added there appear and `status` follows
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
     if (remote) this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS).unref();
+    // What ctx.agents and the rules' spawn/kill do, built once for both.
+    const agents = agentOps(() => this.#supervisor!, (id) => store.fresh(id));
     this.#supervisor = new Supervisor({
       drivers: this.#drivers,
       unavailable: () => unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
@@ -186,10 +189,7 @@ export class Daemon implements DaemonApi {
         hal: this.#hal.service,
         db: stateDb.db,
         rules: this.#rules,
-        template: (id) => this.#store!.fresh(id),
-        spawn: (b, templateId) => this.#supervisor!.spawn(b, { template: templateId }),
-        kill: (target) => this.#supervisor!.kill(target, 'SIGTERM'),
-        list: () => this.listAgents(),
+        agents,
         log: this.#log,
       }),
       agentHome: (id) => agentHome(this.#home, id),
@@ -214,7 +214,7 @@ export class Daemon implements DaemonApi {
     }));
     const registry = this.#hal.registry;
     const link = () => parts.mqtt.link.running;
-    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
+    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });
