@@ -28,7 +28,7 @@ import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
 import type { BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import { restoreAgents } from './recovery.ts';
-import { agentHooks } from './agent-hooks.ts';
+import { createDaemonSupervisor, desiredAgents, spawnMaster } from './daemon-agents.ts';
 import { assembleInfrastructure } from './daemon-infrastructure.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
 import { composeStatus, describeDesign, templatesResult, unavailableIsolation } from './daemon-status.ts';
@@ -44,7 +44,7 @@ import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createLogger, formatFields } from '../logging/logger.ts';
-import { Supervisor } from '../supervisor/supervisor.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
 import { agentOps } from '../supervisor/agent-ops.ts';
 import { BootReport } from './boot-report.ts';
 import { loadConfig, type LoadedConfig } from './config-loader.ts';
@@ -182,23 +182,16 @@ export class Daemon implements DaemonApi {
     if (remote) this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS).unref();
     // What ctx.agents and the rules' spawn/kill do, built once for both.
     const agents = agentOps(() => this.#supervisor!, (id) => store.fresh(id));
-    this.#supervisor = new Supervisor({
+    this.#supervisor = createDaemonSupervisor({
+      config: config.agents,
       drivers: this.#drivers,
       unavailable: () => unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
-      hooks: agentHooks({
-        hal: this.#hal.service,
-        db: stateDb.db,
-        rules: this.#rules,
-        agents,
-        log: this.#log,
-      }),
+      hal: this.#hal.service,
+      db: stateDb.db,
+      rules: this.#rules,
+      agents,
       agentHome: (id) => agentHome(this.#home, id),
-      log: this.#log.child('supervisor'),
-      stopGraceMs: config.agents.stopGraceMs,
-      startTimeoutMs: config.agents.startTimeoutMs,
-      usageIntervalMs: config.agents.usageIntervalMs,
-      cpuLimitWindowMs: config.agents.cpuLimitWindowMs,
-      maxMessageBytes: config.agents.maxMessageBytes,
+      log: this.#log,
       onLogLine: (line) => this.#onAgentLog(line),
       onChange: (status) => {
         this.#journalDesired();
@@ -206,7 +199,7 @@ export class Daemon implements DaemonApi {
       },
       clock: this.#clock,
     });
-    await this.#phase('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+    await this.#phase('master', () => spawnMaster(store, this.#supervisor!, config.masterAgent, (pid) => (this.#masterPid = pid)), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
     const supervisor = this.#supervisor;
     this.#recovery = await this.#phase('recovery', () => restoreAgents({ stateDb, supervisor, store, masterAgent: config.masterAgent, log: this.#log.child('recovery') }), (r) => ({
       detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
@@ -233,12 +226,8 @@ export class Daemon implements DaemonApi {
    */
   #journalDesired(): void {
     if (this.#state !== 'ready' || this.#stopRequested || !this.#supervisor || !this.#infra) return;
-    const desired = this.#supervisor
-      .list()
-      .filter((a) => a.state !== 'exited' && a.state !== 'crashed')
-      .map((a) => ({ agentId: a.agentId, template: a.template, pid: a.pid, since: Date.parse(a.startedAt) }));
     try {
-      this.#infra.stateDb.db.journal.setDesired(desired);
+      this.#infra.stateDb.db.journal.setDesired(desiredAgents(this.#supervisor.list()));
     } catch (err) {
       this.#log.warn(`journal not updated: ${(err as Error).message}`);
     }
@@ -248,22 +237,6 @@ export class Daemon implements DaemonApi {
   async #phase<T>(name: BootPhaseName, body: () => Promise<T>, describe?: (result: T) => { detail: string; degraded?: boolean }): Promise<T> {
     if (this.#stopRequested) throw new OpenStarryError(ErrorCode.BOOT_FAILED, `boot interrupted by shutdown before phase ${name}`);
     return this.#boot.run(name, body, describe);
-  }
-
-  async #spawnMaster(templateId: string): Promise<IAgentStatus> {
-    const store = this.#store!;
-    let blueprint;
-    try {
-      blueprint = store.get(templateId);
-    } catch (err) {
-      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent template "${templateId}" is not usable: ${(err as Error).message}`, { cause: err });
-    }
-    const status = await this.#supervisor!.spawn(blueprint, { template: templateId });
-    this.#masterPid = status.pid;
-    if (status.state !== 'running') {
-      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent "${templateId}" did not come online: ${status.state}${status.reason ? ` (${status.reason})` : ''}`);
-    }
-    return status;
   }
 
   /**
