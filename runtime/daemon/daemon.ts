@@ -22,7 +22,7 @@ import path from 'node:path';
 import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
+import { every, systemClock, type Repeating } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
@@ -94,7 +94,7 @@ export class Daemon implements DaemonApi {
   #infra: DaemonInfrastructure | undefined;
   readonly #rules = new OrchestrationHub();
   #reloader: Reloader | undefined;
-  #resyncTimer: ReturnType<typeof setInterval> | undefined;
+  #resync: Repeating | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -179,7 +179,7 @@ export class Daemon implements DaemonApi {
     }
     // With a service: its listing again every few minutes, so templates added there appear and `status` follows
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
-    if (remote) this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS).unref();
+    if (remote) this.#resync = every(this.#clock, DESIGN_RESYNC_MS, () => void store.resync(), { unref: true });
     // What ctx.agents and the rules' spawn/kill do, built once for both.
     const agents = agentOps(() => this.#supervisor!, (id) => store.fresh(id));
     this.#supervisor = createDaemonSupervisor({
@@ -256,7 +256,7 @@ export class Daemon implements DaemonApi {
       const began = Date.now();
       this.#log.info('shutting down');
       this.#systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
-      clearInterval(this.#resyncTimer);
+      this.#resync?.stop();
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.#rules.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
