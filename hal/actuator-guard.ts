@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../runtime/clock.ts';
 import { OpenStarryError } from '../runtime/core/errors.ts';
+import { TokenBucket } from '../runtime/core/token-bucket.ts';
 import type { ActuatorCommand, ActuatorEnvelope } from '../drivers/device.ts';
 import { HalErrorCode } from './errors.ts';
 
@@ -22,18 +23,14 @@ export class ActuatorGuard {
   readonly #deviceId: string;
   readonly #envelope: ActuatorEnvelope;
   readonly #limit: RateLimit;
-  readonly #clock: Clock;
-  #tokens: number;
-  #refilledAt: number;
+  readonly #bucket: TokenBucket;
   #limited = 0;
 
   constructor(deviceId: string, envelope: ActuatorEnvelope, limit: RateLimit, clock: Clock) {
     this.#deviceId = deviceId;
     this.#envelope = envelope;
     this.#limit = limit;
-    this.#clock = clock;
-    this.#tokens = limit.burst;
-    this.#refilledAt = clock.now();
+    this.#bucket = new TokenBucket(limit.perSecond, limit.burst, clock);
   }
 
   /** How many commands were refused by the rate limit so far. */
@@ -53,18 +50,10 @@ export class ActuatorGuard {
         throw new OpenStarryError(HalErrorCode.ENVELOPE_VIOLATION, `${this.#deviceId}: value ${JSON.stringify(command)} is outside ${range.min}..${range.max}`);
       }
     }
-    this.#refill();
-    if (this.#tokens < 1) {
+    if (!this.#bucket.take()) {
       this.#limited += 1;
       throw new OpenStarryError(HalErrorCode.RATE_LIMITED, `${this.#deviceId}: more than ${this.#limit.perSecond} commands per second (burst ${this.#limit.burst})`);
     }
-    this.#tokens -= 1;
     return command;
-  }
-
-  #refill(): void {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#limit.burst, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#limit.perSecond);
-    this.#refilledAt = now;
   }
 }

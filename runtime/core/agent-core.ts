@@ -11,6 +11,7 @@ import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { InternalBus } from './internal-bus.ts';
+import { TokenBucket } from './token-bucket.ts';
 import type { CoreTimers } from './metering.ts';
 import { Metering } from './metering.ts';
 import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel, ManagedAgent } from './plugin.ts';
@@ -169,18 +170,13 @@ export class AgentCore {
 
   #makeLog(): IAgentLog {
     // The same budget the daemon applies, enforced here first so a flood never leaves the isolate.
-    let tokens = LOG_BURST;
-    let at = Date.now();
+    const budget = new TokenBucket(LOG_PER_SECOND, LOG_BURST, { now: () => Date.now() });
     let dropped = 0;
     const send = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-      const now = Date.now();
-      tokens = Math.min(LOG_BURST, tokens + ((now - at) / 1000) * LOG_PER_SECOND);
-      at = now;
-      if (tokens < 1) {
+      if (!budget.take()) {
         dropped += 1;
         return;
       }
-      tokens -= 1;
       if (dropped > 0) {
         this.#channel.notify('log', { level: 'warn', message: `${dropped} log lines dropped (more than ${LOG_PER_SECOND}/s)` } satisfies LogNote);
         dropped = 0;

@@ -19,7 +19,7 @@ import type { DashboardSources } from '../orchestrator/dashboard-server.ts';
 import { createDashboardServer } from '../orchestrator/dashboard-server.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
-import { TolerantDashboard } from './orchestration-wiring.ts';
+import { TolerantDashboard } from './tolerant-dashboard.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonInfrastructure {

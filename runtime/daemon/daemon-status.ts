@@ -15,7 +15,7 @@ import type { BootReport } from './boot-report.ts';
 import type { DockerIsolationPlugin } from './docker-isolation.ts';
 import type { InfrastructureRunner } from './infrastructure.ts';
 import type { SystemdStatus } from './systemd-service.ts';
-import type { TolerantDashboard } from './orchestration-wiring.ts';
+import type { TolerantDashboard } from './tolerant-dashboard.ts';
 import { VERSION } from './version.ts';
 
 export interface StatusParts {

@@ -22,13 +22,13 @@ import path from 'node:path';
 import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
+import { every, systemClock, type Repeating } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
 import type { BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import { restoreAgents } from './recovery.ts';
-import { agentHooks } from './agent-hooks.ts';
+import { createDaemonSupervisor, desiredAgents, spawnMaster } from './daemon-agents.ts';
 import { assembleInfrastructure } from './daemon-infrastructure.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
 import { composeStatus, describeDesign, templatesResult, unavailableIsolation } from './daemon-status.ts';
@@ -44,14 +44,15 @@ import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createLogger, formatFields } from '../logging/logger.ts';
-import { Supervisor } from '../supervisor/supervisor.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { agentOps } from '../supervisor/agent-ops.ts';
 import { BootReport } from './boot-report.ts';
 import { loadConfig, type LoadedConfig } from './config-loader.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
 import { SystemdService } from './systemd-service.ts';
-import { OrchestrationHub } from './orchestration-hub.ts';
+import { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';
 import { Reloader } from './reload.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
@@ -93,7 +94,7 @@ export class Daemon implements DaemonApi {
   #infra: DaemonInfrastructure | undefined;
   readonly #rules = new OrchestrationHub();
   #reloader: Reloader | undefined;
-  #resyncTimer: ReturnType<typeof setInterval> | undefined;
+  #resync: Repeating | undefined;
   #recovery: RecoveryReport | undefined;
   #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
@@ -178,27 +179,19 @@ export class Daemon implements DaemonApi {
     }
     // With a service: its listing again every few minutes, so templates added there appear and `status` follows
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
-    if (remote) this.#resyncTimer = setInterval(() => void store.resync(), DESIGN_RESYNC_MS).unref();
-    this.#supervisor = new Supervisor({
+    if (remote) this.#resync = every(this.#clock, DESIGN_RESYNC_MS, () => void store.resync(), { unref: true });
+    // What ctx.agents and the rules' spawn/kill do, built once for both.
+    const agents = agentOps(() => this.#supervisor!, (id) => store.fresh(id));
+    this.#supervisor = createDaemonSupervisor({
+      config: config.agents,
       drivers: this.#drivers,
       unavailable: () => unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
-      hooks: agentHooks({
-        hal: this.#hal.service,
-        db: stateDb.db,
-        rules: this.#rules,
-        template: (id) => this.#store!.fresh(id),
-        spawn: (b, templateId) => this.#supervisor!.spawn(b, { template: templateId }),
-        kill: (target) => this.#supervisor!.kill(target, 'SIGTERM'),
-        list: () => this.listAgents(),
-        log: this.#log,
-      }),
+      hal: this.#hal.service,
+      db: stateDb.db,
+      rules: this.#rules,
+      agents,
       agentHome: (id) => agentHome(this.#home, id),
-      log: this.#log.child('supervisor'),
-      stopGraceMs: config.agents.stopGraceMs,
-      startTimeoutMs: config.agents.startTimeoutMs,
-      usageIntervalMs: config.agents.usageIntervalMs,
-      cpuLimitWindowMs: config.agents.cpuLimitWindowMs,
-      maxMessageBytes: config.agents.maxMessageBytes,
+      log: this.#log,
       onLogLine: (line) => this.#onAgentLog(line),
       onChange: (status) => {
         this.#journalDesired();
@@ -206,7 +199,7 @@ export class Daemon implements DaemonApi {
       },
       clock: this.#clock,
     });
-    await this.#phase('master', () => this.#spawnMaster(config.masterAgent), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+    await this.#phase('master', () => spawnMaster(store, this.#supervisor!, config.masterAgent, (pid) => (this.#masterPid = pid)), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
     const supervisor = this.#supervisor;
     this.#recovery = await this.#phase('recovery', () => restoreAgents({ stateDb, supervisor, store, masterAgent: config.masterAgent, log: this.#log.child('recovery') }), (r) => ({
       detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
@@ -214,7 +207,7 @@ export class Daemon implements DaemonApi {
     }));
     const registry = this.#hal.registry;
     const link = () => parts.mqtt.link.running;
-    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, supervisor, store, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
+    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });
@@ -233,12 +226,8 @@ export class Daemon implements DaemonApi {
    */
   #journalDesired(): void {
     if (this.#state !== 'ready' || this.#stopRequested || !this.#supervisor || !this.#infra) return;
-    const desired = this.#supervisor
-      .list()
-      .filter((a) => a.state !== 'exited' && a.state !== 'crashed')
-      .map((a) => ({ agentId: a.agentId, template: a.template, pid: a.pid, since: Date.parse(a.startedAt) }));
     try {
-      this.#infra.stateDb.db.journal.setDesired(desired);
+      this.#infra.stateDb.db.journal.setDesired(desiredAgents(this.#supervisor.list()));
     } catch (err) {
       this.#log.warn(`journal not updated: ${(err as Error).message}`);
     }
@@ -248,22 +237,6 @@ export class Daemon implements DaemonApi {
   async #phase<T>(name: BootPhaseName, body: () => Promise<T>, describe?: (result: T) => { detail: string; degraded?: boolean }): Promise<T> {
     if (this.#stopRequested) throw new OpenStarryError(ErrorCode.BOOT_FAILED, `boot interrupted by shutdown before phase ${name}`);
     return this.#boot.run(name, body, describe);
-  }
-
-  async #spawnMaster(templateId: string): Promise<IAgentStatus> {
-    const store = this.#store!;
-    let blueprint;
-    try {
-      blueprint = store.get(templateId);
-    } catch (err) {
-      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent template "${templateId}" is not usable: ${(err as Error).message}`, { cause: err });
-    }
-    const status = await this.#supervisor!.spawn(blueprint, { template: templateId });
-    this.#masterPid = status.pid;
-    if (status.state !== 'running') {
-      throw new OpenStarryError(ErrorCode.BOOT_FAILED, `master agent "${templateId}" did not come online: ${status.state}${status.reason ? ` (${status.reason})` : ''}`);
-    }
-    return status;
   }
 
   /**
@@ -283,7 +256,7 @@ export class Daemon implements DaemonApi {
       const began = Date.now();
       this.#log.info('shutting down');
       this.#systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
-      clearInterval(this.#resyncTimer);
+      this.#resync?.stop();
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.#rules.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.

@@ -17,7 +17,7 @@ export function warmSparesFor(setting: WarmSparesSetting, rules: RuleSet | undef
   return rules?.rules.some((r) => r.enabled && r.actions.some((a) => a.verb === 'spawn')) ? 1 : 0;
 }
 
-/** The rules phase's callback (runtime/daemon/orchestration-hub.ts onRules): re-sizes the worker driver's spares. */
+/** The rules phase's callback (runtime/orchestrator/orchestration-hub.ts onRules): re-sizes the worker driver's spares. */
 export function sparesFollowRules(drivers: readonly IIsolationDriver[], setting: WarmSparesSetting): (rules: RuleSet) => void {
   return (rules) => drivers.find((d): d is WorkerDriver => d instanceof WorkerDriver)?.setWarmSpares(warmSparesFor(setting, rules));
 }

@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
-import { SourceRateLimit } from '../orchestrator/source-rate-limit.ts';
+import { KeyedTokenBuckets } from '../core/token-bucket.ts';
 import type { BrokerUsers } from './broker-users.ts';
 import { digest } from './broker-users.ts';
 import { timingSafeEqual } from 'node:crypto';
@@ -68,8 +68,8 @@ export class BrokerPolicy {
   readonly #secret: Buffer;
   readonly #users: BrokerUsers | undefined;
   readonly #log: Logger | undefined;
-  readonly #rate: SourceRateLimit;
-  readonly #logBudget: SourceRateLimit;
+  readonly #rate: KeyedTokenBuckets;
+  readonly #logBudget: KeyedTokenBuckets;
   readonly #retained = new Map<string, number>();
   #retainedBytes = 0;
   readonly #refused: Record<Refusal, number> = { packetTooLarge: 0, connections: 0, clientId: 0, credentials: 0, topic: 0, rate: 0, retained: 0 };
@@ -80,8 +80,8 @@ export class BrokerPolicy {
     this.#secret = digest(o.identity.password);
     this.#users = o.users;
     this.#log = o.log;
-    this.#rate = new SourceRateLimit(o.limits.publishRate.perSecond, o.limits.publishRate.burst, o.clock);
-    this.#logBudget = new SourceRateLimit(LOG_PER_SECOND, LOG_BURST, o.clock);
+    this.#rate = new KeyedTokenBuckets(o.limits.publishRate.perSecond, o.limits.publishRate.burst, o.clock);
+    this.#logBudget = new KeyedTokenBuckets(LOG_PER_SECOND, LOG_BURST, o.clock);
   }
 
   /** The daemon's own client: its id and its per-boot credential, both. */

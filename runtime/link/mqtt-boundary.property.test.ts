@@ -8,7 +8,7 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { assertPrototypesUntouched, checkAsyncProperty, checkProperty, fc, jsonText, mutatedDocument, nastyValue, prototypeFingerprint } from '../../scripts/testing/fuzz-kit.ts';
 import { FakeDaemonApi } from '../control/test-kit.ts';
-import { subscribeInboundEvents } from '../daemon/orchestration-wiring.ts';
+import { subscribeInboundEvents } from '../orchestrator/orchestration-wiring.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { ActionExecutor } from '../orchestrator/orchestrator.ts';
 import { parseRulesFile } from '../orchestrator/rules-loader.ts';

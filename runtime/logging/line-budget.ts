@@ -4,31 +4,25 @@
  * daemon's event loop and memory are not the agent's to consume).
  */
 import type { Clock } from '../clock.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 
 export class LineBudget {
   static readonly PER_SECOND = 200;
   static readonly BURST = 1000;
   readonly #clock: Clock;
   readonly #onDropped: (dropped: number) => void;
-  #tokens = LineBudget.BURST;
-  #at: number;
+  readonly #bucket: TokenBucket;
   #dropped = 0;
   #reportTimer: unknown;
 
   constructor(clock: Clock, onDropped: (dropped: number) => void) {
     this.#clock = clock;
     this.#onDropped = onDropped;
-    this.#at = clock.now();
+    this.#bucket = new TokenBucket(LineBudget.PER_SECOND, LineBudget.BURST, clock);
   }
 
   take(): boolean {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(LineBudget.BURST, this.#tokens + ((now - this.#at) / 1000) * LineBudget.PER_SECOND);
-    this.#at = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return true;
-    }
+    if (this.#bucket.take()) return true;
     this.#dropped += 1;
     if (this.#reportTimer !== undefined) return false;
     this.#reportTimer = this.#clock.setTimeout(() => {

@@ -9,7 +9,7 @@ import { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import type { IHAL } from '../core/hal-api.ts';
 import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
 import type { IAgentContext, JsonValue } from '../core/plugin.ts';
-import { serveAgentEvents } from '../daemon/agent-events-service.ts';
+import { serveAgentEvents } from './agent-events-service.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import { manifestSchema } from '../design/manifest-schema.ts';
 import { silentLogger } from '../logging/logger.ts';

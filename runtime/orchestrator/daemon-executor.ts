@@ -10,7 +10,7 @@
  */
 import type { IAgentStatus } from '../control/protocol.ts';
 import type { JsonValue } from '../core/plugin.ts';
-import type { AgentEventsHandle } from '../daemon/agent-events-service.ts';
+import type { AgentEventsHandle } from './agent-events-service.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import { deepFreeze } from '../design/blueprint.ts';
 import type { ActionExecutor, TriggerEvent } from './orchestrator.ts';

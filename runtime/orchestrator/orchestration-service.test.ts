@@ -50,8 +50,8 @@ rules:
     rulesPath: path.join(dir, 'orchestration.yaml'),
     log: silentLogger,
     clock,
-    supervisor: {
-      findLive: (id) => agents.find((a) => a.agentId === id && a.state === 'running'),
+    agents: {
+      isLive: (id) => agents.some((a) => a.agentId === id && a.state === 'running'),
       spawn: async (bp) => {
         spawned.push(`${bp.manifest.id}:${(bp.manifest.config.trigger as { name: string }).name}`);
         const s = statusOf(String(agents.length + 1), bp.manifest.id);
@@ -60,8 +60,8 @@ rules:
       },
       kill: async () => Promise.reject(new Error('unused')),
       list: () => agents,
+      template: async (id) => blueprint(id, []),
     },
-    template: async (id) => blueprint(id, []),
     snapshot: async (pid) => ({ pid }),
     hal: {
       watch: (id, l) => {
@@ -129,8 +129,7 @@ t.test('no rules file: an empty rule set; a bad one: ERR_RULES_INVALID naming th
     config: orchestrationConfigSchema.parse({}),
     log: silentLogger,
     clock: new ManualClock(),
-    supervisor: { findLive: () => undefined, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [] },
-    template: async (id: string) => blueprint(id, []),
+    agents: { isLive: () => false, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [], template: async (id: string) => blueprint(id, []) },
     snapshot: async () => ({}),
   };
   const o = await startOrchestration(deps);
@@ -154,8 +153,7 @@ t.test('replaceRules (a reload): the new rules and their sources take over; agen
     rulesPath: path.join(dir, 'old.yaml'),
     log: silentLogger,
     clock,
-    supervisor: { findLive: () => undefined, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [] },
-    template: async (id) => blueprint(id, []),
+    agents: { isLive: () => false, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [], template: async (id) => blueprint(id, []) },
     snapshot: async () => ({}),
     hal: {
       watch: () => {

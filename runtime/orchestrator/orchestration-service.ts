@@ -16,7 +16,7 @@ import type { IAgentStatus } from '../control/protocol.ts';
 import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import type { HalInputEdge } from '../core/hal-api.ts';
 import type { JsonValue } from '../core/plugin.ts';
-import { serveAgentEvents } from '../daemon/agent-events-service.ts';
+import { serveAgentEvents } from './agent-events-service.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OrchestrationConfig } from './config.ts';
@@ -26,6 +26,7 @@ import type { EmitResult, OrchestratorEvent } from './orchestrator.ts';
 import { Orchestrator } from './orchestrator.ts';
 import type { OrchestratorStats } from './orchestrator-stats.ts';
 import type { RuleSet } from './rules-schema.ts';
+import type { AgentOps } from '../supervisor/agent-ops.ts';
 import type { RuleSources } from './sources/rule-sources.ts';
 import { startRuleSources } from './sources/rule-sources.ts';
 import { StateProjection } from './state-projection.ts';
@@ -41,14 +42,8 @@ export interface OrchestrationDeps {
   rulesPath?: string;
   log: Logger;
   clock?: Clock;
-  supervisor: {
-    findLive(agentId: string): unknown;
-    spawn(blueprint: Blueprint, options: { template: string }): Promise<IAgentStatus>;
-    kill(target: string, signal: 'SIGTERM'): Promise<IAgentStatus>;
-    list(): IAgentStatus[];
-  };
-  /** The design layer's fresh template (TemplateStore.fresh). */
-  template(templateId: string): Promise<Blueprint>;
+  /** Spawn, kill, list and the design layer's fresh template (TemplateStore.fresh), as ctx.agents has them. */
+  agents: AgentOps;
   /** The channel request `agent.snapshot` to that pid's isolate. */
   snapshot(pid: string): Promise<unknown>;
   hal?: {
@@ -108,14 +103,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     maxPending: deps.config.maxPending,
     maxEventsPerSecond: deps.config.maxEventsPerSecond,
     burst: deps.config.burst,
-    executor: createDaemonExecutor({
-      registry,
-      isLive: (id) => deps.supervisor.findLive(id) !== undefined,
-      template: (id) => deps.template(id),
-      spawn: (blueprint, templateId) => deps.supervisor.spawn(blueprint, { template: templateId }),
-      kill: (id) => deps.supervisor.kill(id, 'SIGTERM'),
-      publishOut: out,
-    }),
+    executor: createDaemonExecutor({ registry, ...deps.agents, publishOut: out }),
   });
   const emit = (event: OrchestratorEvent) => orchestrator.emit(event);
   const startSources = (set: RuleSet) => startRuleSources(set, { emit, clock, log: log.child('sources'), ...deps.hal });
@@ -125,7 +113,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   const { lifecycle } = sources;
   const projection = new StateProjection({
     deviceId: deps.deviceId,
-    listAgents: () => deps.supervisor.list(),
+    listAgents: () => deps.agents.list(),
     snapshot: (pid) => deps.snapshot(pid),
     ...(deps.link ? { publisher: deps.link } : {}),
     clock,
@@ -175,7 +163,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     stats: () => orchestrator.stats(),
     dashboardSources: () => ({
       state: () => projection.view(),
-      agents: () => deps.supervisor.list(),
+      agents: () => deps.agents.list(),
       telemetry: () => projection.telemetry(),
       rules: () => orchestrator.stats(),
     }),

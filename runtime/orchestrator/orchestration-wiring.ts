@@ -1,19 +1,17 @@
 /**
  * The glue between the orchestrator and the daemon's infrastructure (DESIGN §3.6, §3.7, §4): MQTT boundary events
- * in, the state projection's topics out, and the dashboard as an infrastructure plugin that never fails a boot.
- * Kept out of daemon.ts so the boot sequence there reads as the specification's phases.
+ * in and the state projection's topics out. Used by the orchestration hub (orchestration-hub.ts), the one entry
+ * point the daemon calls.
  */
 import type { DeviceRegistry } from '../../hal/device-registry.ts';
 import type { HalInputEdge } from '../core/hal-api.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import type { InfrastructurePlugin } from './infrastructure.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import type { IncomingMessage } from '../link/incoming-dispatch.ts';
-import type { DashboardServer } from '../orchestrator/dashboard-server.ts';
-import type { EmitResult, OrchestratorEvent } from '../orchestrator/orchestrator.ts';
-import type { ProjectionPublisher } from '../orchestrator/state-projection.ts';
+import type { EmitResult, OrchestratorEvent } from './orchestrator.ts';
+import type { ProjectionPublisher } from './state-projection.ts';
 
 /**
  * The rules' view of the hardware (GPIO edges, sensor thresholds): the daemon-side devices themselves, not an
@@ -111,41 +109,4 @@ export function subscribeInboundEvents(link: MqttLink, emit: (event: Orchestrato
       offAll();
     },
   };
-}
-
-/**
- * The dashboard server as an infrastructure plugin that does not fail the boot: a taken port (another service on
- * 8080) is logged and shown in `status`, and the board keeps running without its dashboard.
- */
-export class TolerantDashboard implements InfrastructurePlugin {
-  readonly name = 'dashboard';
-  readonly #server: DashboardServer;
-  readonly #log: Logger;
-  #error: string | undefined;
-
-  constructor(server: DashboardServer, log: Logger) {
-    this.#server = server;
-    this.#log = log;
-  }
-
-  get error(): string | undefined {
-    return this.#error;
-  }
-
-  address(): { host: string; port: number } | undefined {
-    return this.#server.address();
-  }
-
-  async start(): Promise<void> {
-    try {
-      await this.#server.start();
-    } catch (err) {
-      this.#error = (err as Error).message;
-      this.#log.warn(`${this.#error}; running without the dashboard`);
-    }
-  }
-
-  stop(): Promise<void> {
-    return this.#server.stop();
-  }
 }

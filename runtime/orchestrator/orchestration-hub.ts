@@ -3,6 +3,11 @@
  * isolates' channels (so ctx.events can be served to agents spawned before the rules phase), the orchestration
  * itself, the MQTT inbound events and remote commands, and the dashboard's data. The daemon forwards its supervisor
  * hooks here, starts it in the `rules` boot phase and closes it first at shutdown.
+ *
+ * The one entry point of runtime/orchestrator/ for the daemon: start, reloadRules, close, status (and emit, the
+ * supervisor hooks attach/detach/onAgentChange, dashboardSources). Below it: orchestration-service.ts composes the
+ * engine, orchestration-wiring.ts adapts the HAL registry and the MQTT link, agent-events-service.ts serves
+ * ctx.events, daemon-executor.ts runs the rules' actions.
  */
 import path from 'node:path';
 import type { DeviceRegistry } from '../../hal/device-registry.ts';
@@ -11,20 +16,19 @@ import type { DaemonApi, DaemonStatus, IAgentStatus } from '../control/protocol.
 import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { Blueprint } from '../design/blueprint.ts';
-import type { TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import { serveRemoteCommands } from '../link/remote-commands.ts';
 import type { RemoteCommandCounters } from '../link/remote-commands.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { OrchestrationConfig } from '../orchestrator/config.ts';
-import { deferredDashboardSources } from '../orchestrator/dashboard-server.ts';
-import type { DashboardSources } from '../orchestrator/dashboard-server.ts';
-import type { Orchestration } from '../orchestrator/orchestration-service.ts';
-import { startOrchestration } from '../orchestrator/orchestration-service.ts';
-import type { EmitResult } from '../orchestrator/orchestrator.ts';
-import type { RuleSet } from '../orchestrator/rules-schema.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { OrchestrationConfig } from './config.ts';
+import { deferredDashboardSources } from './dashboard-server.ts';
+import type { DashboardSources } from './dashboard-server.ts';
+import type { Orchestration } from './orchestration-service.ts';
+import { startOrchestration } from './orchestration-service.ts';
+import type { EmitResult } from './orchestrator.ts';
+import type { RuleSet } from './rules-schema.ts';
+import type { AgentOps } from '../supervisor/agent-ops.ts';
 import type { InboundEventCounters } from './orchestration-wiring.ts';
 import { linkPublisher, registryHal, subscribeInboundEvents } from './orchestration-wiring.ts';
 
@@ -36,8 +40,8 @@ export interface HubStartOptions {
   commands: readonly string[];
   log: Logger;
   clock: Clock;
-  supervisor: Supervisor;
-  store: TemplateStore;
+  /** Spawn, kill, list (the supervisor) and the design layer's fresh templates: the same ops ctx.agents uses. */
+  agents: AgentOps;
   registry: DeviceRegistry;
   /** The running MQTT link, or undefined when there is none. */
   link: () => MqttLink | undefined;
@@ -88,8 +92,7 @@ export class OrchestrationHub {
       ...(this.#rulesPath ? { rulesPath: this.#rulesPath } : {}),
       log: o.log.child('orchestrator'),
       clock: o.clock,
-      supervisor: o.supervisor,
-      template: (id) => o.store.fresh(id),
+      agents: o.agents,
       snapshot: (pid) => {
         const channel = this.#attached.get(pid)?.channel;
         return channel ? channel.request('agent.snapshot') : Promise.reject(new Error(`no isolate for pid ${pid}`));
@@ -101,7 +104,7 @@ export class OrchestrationHub {
     this.#onRules = o.onRules;
     this.#onRules?.(orchestration.rules);
     for (const [pid, { blueprint, channel }] of this.#attached) orchestration.serveAgent(blueprint, pid, channel);
-    for (const a of o.supervisor.list()) orchestration.onAgentChange(a);
+    for (const a of o.agents.list()) orchestration.onAgentChange(a);
     this.dashboardSources.bind(withLinkQueue(orchestration.dashboardSources(), o.link));
     const link = o.link();
     if (link) {
@@ -119,7 +122,7 @@ export class OrchestrationHub {
     const o = this.#orchestration;
     if (!o) throw new OpenStarryError(ErrorCode.NOT_READY, 'orchestration is not running');
     if (this.#rulesPath === undefined) return undefined;
-    const { loadRulesFile } = await import('../orchestrator/rules-loader.ts');
+    const { loadRulesFile } = await import('./rules-loader.ts');
     const rules = await loadRulesFile(this.#rulesPath);
     o.replaceRules(rules);
     this.#onRules?.(rules);

@@ -26,6 +26,7 @@ import type { EventDeliverNote } from '../core/agent-events.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Logger } from '../logging/logger.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 
 export interface AgentEventsDeps {
   /** Called for each accepted publication (already checked and validated; `data` is a fresh JSON copy). */
@@ -75,8 +76,7 @@ export function serveAgentEvents(blueprint: Blueprint, pid: string, channel: Cha
   const perSecond = deps.perSecond ?? 50;
   const burst = deps.burst ?? 200;
   const counters: AgentEventsCounters = { published: 0, denied: 0, invalid: 0, rateLimited: 0, delivered: 0 };
-  let tokens = burst;
-  let refilledAt = clock.now();
+  const bucket = new TokenBucket(perSecond, burst, clock);
   let rateWarned = false;
   const ownSource = `agent:${agentId}`;
 
@@ -97,16 +97,12 @@ export function serveAgentEvents(blueprint: Blueprint, pid: string, channel: Cha
     }
     const serialised = serialiseEventData(p.data);
     if ('error' in serialised) throw invalid(`events.publish(${name}): ${serialised.error}`);
-    const now = clock.now();
-    tokens = Math.min(burst, tokens + ((now - refilledAt) / 1000) * perSecond);
-    refilledAt = now;
-    if (tokens < 1) {
+    if (!bucket.take()) {
       counters.rateLimited += 1;
       if (!rateWarned) deps.log.warn(`agent ${agentId} (pid ${pid}) publishes events faster than ${perSecond}/s; dropping`);
       rateWarned = true;
       throw new OpenStarryError(ErrorCode.EVENT_RATE_LIMITED, `events.publish(${name}): more than ${perSecond} events per second`);
     }
-    tokens -= 1;
     rateWarned = false;
     counters.published += 1;
     deps.publish(agentId, name, JSON.parse(serialised.text) as JsonValue);
