@@ -24,8 +24,8 @@ import { DurableTextFile, syncDir, writeFileSynced } from '../state/durable-file
 import type { Blueprint } from './blueprint.ts';
 import { deepFreeze, loadTemplateFolder } from './blueprint.ts';
 import type { TemplatePackage } from './template-package.ts';
-import type { InvalidTemplate, TemplateScan } from './template-store.ts';
-import { scanTemplateDir } from './template-store.ts';
+import type { InvalidTemplate, TemplateScan } from './template-scan.ts';
+import { scanTemplateDir } from './template-scan.ts';
 
 export interface CacheIndex {
   /** The service the set came from. */
