@@ -6,8 +6,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { NotifyTransport, SdNotifier } from './sd-notify.ts';
-import type { WatchdogStatus } from './sd-watchdog.ts';
+import type { SdNotifier } from './sd-notify.ts';
 import { SdWatchdog, tickCheck, watchdogFromEnv } from './sd-watchdog.ts';
 import type { SystemdStatus } from '../control/service-status.ts';
 
