@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import { DurableTextFile, syncDir, writeFileSynced } from '../state/durable-file.ts';
+import { DurableTextFile, syncDir, writeFileSynced } from '../durable-file.ts';
 import type { Blueprint } from './blueprint.ts';
 import { deepFreeze, loadTemplateFolder } from './blueprint.ts';
 import type { TemplatePackage } from './template-package.ts';
