@@ -3,7 +3,7 @@
  * name or alias (`'GPIO17'`, `'PAC.06'`; case-insensitive), or `'<chip label>:<line>'` (`'tegra-gpio:216'`).
  * No file system here: the schema uses it to check device references, GpioLineResolver adds the sysfs base.
  */
-import type { GpioSection, HeaderPin } from './profile-schema.ts';
+import type { GpioSection, HeaderPin } from './gpio-schema.ts';
 
 export type PinLookup =
   /** A listed header pin; `entry.line` is undefined for a dedicated I²C/UART pin. */

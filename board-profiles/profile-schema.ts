@@ -10,35 +10,10 @@
  */
 import * as z from 'zod';
 import { lookupPin, notGpioReason } from './pin-lookup.ts';
+import { gpioSchema, headerPinNumber } from './gpio-schema.ts';
+import type { GpioSection } from './gpio-schema.ts';
 
-const label = z.string().regex(/^[^\s:]+$/, 'a gpiochip label is non-empty, without spaces or ":"');
-const lineName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'a line name starts with a letter (letters, digits, _ . -)');
-const functionName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a function name is lower-case kebab-case, e.g. "i2c1-sda"');
-const headerPinNumber = z.number().int().min(1).max(40);
 const devPath = z.string().regex(/^\/dev\/\S+$/, 'must be a /dev/ path');
-
-const headerPin = z
-  .strictObject({
-    /** Physical pin on the 40-pin header. */
-    pin: headerPinNumber,
-    /** The name users write in configs ('GPIO17'; on Jetsons the module connector name, e.g. 'GPIO09'). */
-    name: lineName,
-    /** Other names that resolve to this pin (SoC port names such as 'PAC.06', the HAT 'ID_SD'...). */
-    aliases: z.array(lineName).default([]),
-    /** gpiochip label as the kernel reports it (/sys/class/gpio/gpiochip*\/label); absent for a dedicated pin. */
-    chip: label.optional(),
-    /** Line offset inside that chip; absent for a pin that is not a GPIO by default (I²C, UART on Jetsons). */
-    line: z.number().int().nonnegative().optional(),
-    functions: z.array(functionName).default([]),
-  })
-  .refine((h) => (h.chip === undefined) === (h.line === undefined), { message: 'chip and line go together: both or neither' });
-
-const gpioSchema = z.strictObject({
-  chips: z.array(z.strictObject({ label, lines: z.number().int().positive() })).min(1),
-  header: z.array(headerPin),
-  /** Power and ground pins, so that resolving one says what it is instead of "unknown pin". */
-  power: z.array(z.strictObject({ pin: headerPinNumber, rail: z.enum(['3V3', '5V', 'GND']) })).default([]),
-});
 
 const i2cBus = z.strictObject({
   bus: z.number().int().nonnegative(),
@@ -111,8 +86,7 @@ const profileObject = z.strictObject({
 });
 
 type ProfileData = z.output<typeof profileObject>;
-export type GpioSection = ProfileData['gpio'];
-export type HeaderPin = GpioSection['header'][number];
+export type { GpioSection, HeaderPin } from './gpio-schema.ts';
 export type I2cBusEntry = ProfileData['i2c'][number];
 export type SerialPortEntry = ProfileData['serial'][number];
 export type CameraSection = ProfileData['camera'];

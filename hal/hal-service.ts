@@ -12,7 +12,7 @@
  *   release(pid) when the agent instance ends for good: its claims go
  */
 import type { Clock } from '../runtime/clock.ts';
-import type { DeviceListEntry } from '../runtime/control/protocol.ts';
+import type { DeviceListEntry } from './device-list.ts';
 import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
 import { WithTransfer } from '../runtime/core/channel-endpoint.ts';
 import { OpenStarryError } from '../runtime/core/errors.ts';

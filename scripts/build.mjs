@@ -22,9 +22,9 @@ import { chmod, copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises'
 import path from 'node:path';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
-const version = (await readFile(new URL('../runtime/daemon/version.ts', import.meta.url), 'utf8')).match(/VERSION = '([^']+)'/)?.[1];
+const version = (await readFile(new URL('../runtime/version.ts', import.meta.url), 'utf8')).match(/VERSION = '([^']+)'/)?.[1];
 if (version !== pkg.version) {
-  console.error(`runtime/daemon/version.ts says ${version} but package.json says ${pkg.version}; keep them in step`);
+  console.error(`runtime/version.ts says ${version} but package.json says ${pkg.version}; keep them in step`);
   process.exit(1);
 }
 

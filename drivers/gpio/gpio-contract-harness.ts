@@ -3,8 +3,18 @@
  * the target is a sim (drive/level) or a board with two jumpered lines, and an edge collector that waits.
  */
 import type { Test } from 'tap';
-import type { GpioEdgeEvent, GpioValue, IGpioLine } from './gpio-bus.ts';
-import type { GpioContractTarget } from './gpio-contract.ts';
+import type { GpioEdgeEvent, GpioValue, IGpioBus, IGpioLine } from './gpio-bus.ts';
+
+export interface GpioContractTarget {
+  /** A fresh bus; the suite closes it. */
+  bus: IGpioBus;
+  /** Two line numbers; without `drive`, `output` must be wired to `input`. */
+  lines: { output: number; input: number };
+  /** Sets the physical level on a line from outside (sim). */
+  drive?: (line: number, value: GpioValue) => void;
+  /** The physical level an output drives (sim); without it the wire to `input` is read instead. */
+  level?: (line: number) => GpioValue | undefined;
+}
 
 /** How long the suite waits for an edge before failing (a board's epoll latency is well under 1 ms). */
 const EDGE_WAIT_MS = 2000;

@@ -9,19 +9,11 @@
  */
 import type { Test } from 'tap';
 import { DriverErrorCode } from '../errors.ts';
-import type { GpioLineOptions, GpioValue, IGpioBus } from './gpio-bus.ts';
+import type { GpioLineOptions, GpioValue } from './gpio-bus.ts';
 import { collect, harness } from './gpio-contract-harness.ts';
+import type { GpioContractTarget } from './gpio-contract-harness.ts';
 
-export interface GpioContractTarget {
-  /** A fresh bus; the suite closes it. */
-  bus: IGpioBus;
-  /** Two line numbers; without `drive`, `output` must be wired to `input`. */
-  lines: { output: number; input: number };
-  /** Sets the physical level on a line from outside (sim). */
-  drive?: (line: number, value: GpioValue) => void;
-  /** The physical level an output drives (sim); without it the wire to `input` is read instead. */
-  level?: (line: number) => GpioValue | undefined;
-}
+export type { GpioContractTarget } from './gpio-contract-harness.ts';
 
 const invalid = { code: DriverErrorCode.INVALID_ARGUMENT };
 const closed = { code: DriverErrorCode.CLOSED };

@@ -7,57 +7,15 @@ import * as z from 'zod';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';
-import type { SystemdStatus } from '../daemon/systemd-service.ts';
-import type { BrokerGuardStatus } from '../link/broker-policy.ts';
+import type { BrokerGuardStatus, SystemdStatus } from './service-status.ts';
+import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../supervisor/agent-status.ts';
+import type { LogLine } from '../logging/log-line.ts';
+import type { DeviceListEntry } from '../../hal/device-list.ts';
 
-export type AgentState = 'starting' | 'running' | 'stopping' | 'exited' | 'crashed' | 'restarting';
-export type KillSignal = 'SIGTERM' | 'SIGKILL';
-
-export interface IAgentStatus {
-  pid: string;
-  agentId: string;
-  /** Template id, or the manifest path the agent was spawned from. */
-  template: string;
-  isolation: string;
-  state: AgentState;
-  /** ISO time of the current (or last) start. */
-  startedAt: string;
-  restarts: number;
-  cpuPercent: number;
-  memoryBytes: number;
-  /** Tokens reported through ctx.metering since this agent was spawned (kept across policy restarts). */
-  tokensUsed: number;
-  /** The manifest's limits.tokens, when it sets one. */
-  tokensBudget?: number;
-  /**
-   * Present (true) when the restart policy gave up on a crash loop: the agent stays `crashed`, its reason starts
-   * with `quarantined: `, and only a new spawn runs it again.
-   */
-  quarantined?: boolean;
-  /** OS pid of the isolate when it is its own process. */
-  osPid?: number;
-  exitCode?: number;
-  reason?: string;
-}
-
-/** Resource use of a group of agents (runtime/supervisor/resource-summary.ts computes it from IAgentStatus rows). */
-export interface ResourceTotals {
-  /** Live instances (starting, running, stopping, restarting). */
-  agents: number;
-  /** Sum of shares of one core, so above 100 on a multi-core board. */
-  cpuPercent: number;
-  memoryBytes: number;
-  /** Every listed instance's tokens, ended ones included (they were spent). */
-  tokensUsed: number;
-  /** Instances the restart policy gave up on (quarantined: true). */
-  quarantined: number;
-}
-
-export interface ResourceSummary {
-  /** Keyed by isolation driver name; every driver the daemon has is listed, with zeros when unused. */
-  byDriver: Record<string, ResourceTotals>;
-  total: ResourceTotals;
-}
+// Domain types live with their domain (docs/ARCHITECTURE-layers.md); the wire contract re-exports them unchanged.
+export type { AgentState, IAgentStatus, KillSignal, ResourceSummary, ResourceTotals } from '../supervisor/agent-status.ts';
+export type { LogLine } from '../logging/log-line.ts';
+export type { DeviceListEntry } from '../../hal/device-list.ts';
 
 export type BootPhaseName = 'control' | 'infrastructure' | 'board' | 'hal' | 'design' | 'master' | 'recovery' | 'rules';
 
@@ -158,31 +116,6 @@ export interface RecoveryReport {
   /** Agents spawned again from the journal of desired agents. */
   restored: { agentId: string; pid: string; template: string }[];
   failed: { agentId: string; template: string; error: string }[];
-}
-
-export interface LogLine {
-  time: string;
-  pid: string;
-  agentId: string;
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  fields?: Record<string, unknown>;
-}
-
-/** One row of `openstarry devices` (DESIGN §3.1). */
-export interface DeviceListEntry {
-  id: string;
-  kind: string;
-  driver: string;
-  /** From the board profile (e.g. the sim board's defaults) or the config's devices[]. */
-  origin: 'board' | 'config';
-  state: 'ok' | 'failed';
-  /** Last reading map, actuator state or input level. */
-  value?: unknown;
-  updatedAt?: string;
-  error?: string;
-  /** The live agent that owns it (an actuator's controller, a serial port's opener). */
-  owner?: { pid: string; agentId: string };
 }
 
 /** A template as `templates.list` shows it (runtime/design/template-scan.ts). */

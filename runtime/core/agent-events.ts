@@ -16,27 +16,10 @@ import type { ChannelEndpoint } from './channel-endpoint.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { compileEventPattern, eventNameProblem, eventPatternProblem, serialiseEventData } from './event-names.ts';
 import type { EventMatcher } from './event-names.ts';
-import type { IAgentLog, JsonValue } from './plugin.ts';
+import type { AgentEvent, AgentEventHandler, IAgentEvents, IAgentLog, JsonValue } from './plugin.ts';
 
-/** One delivered event: its name, its JSON data and where it came from (`mqtt`, `cli`, `agent:<id>`, `rule:<n>`, ...). */
-export interface AgentEvent {
-  name: string;
-  data: JsonValue;
-  source: string;
-}
-
-export type AgentEventHandler = (data: JsonValue, event: AgentEvent) => void | Promise<void>;
-
-export interface IAgentEvents {
-  /**
-   * Publishes a boundary event. Resolves when the daemon accepted it; rejects with ERR_EVENT_INVALID (bad name,
-   * not JSON, larger than 64 KiB), ERR_CAPABILITY_DENIED (no `events:<pattern>:publish` grant covering the name)
-   * or ERR_EVENT_RATE_LIMITED.
-   */
-  publish(name: string, data?: JsonValue): Promise<void>;
-  /** `pattern` is an event name or a pattern with `*` (see runtime/core/event-names.ts). Returns unsubscribe. */
-  on(pattern: string, handler: AgentEventHandler): () => void;
-}
+// ctx.events' types are part of the plugin contract (plugin.ts); re-exported here for the callers that import them from this file.
+export type { AgentEvent, AgentEventHandler, IAgentEvents } from './plugin.ts';
 
 /** The `events.deliver` note's params, as the daemon sends them. */
 export interface EventDeliverNote {

@@ -5,13 +5,32 @@
  * Members that later parts of the runtime provide are added to this interface when they exist — absent, never
  * stubbed, so an agent can feature-test them.
  */
-import type { IAgentEvents } from './agent-events.ts';
 import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One delivered event: its name, its JSON data and where it came from (`mqtt`, `cli`, `agent:<id>`, `rule:<n>`, ...). */
+export interface AgentEvent {
+  name: string;
+  data: JsonValue;
+  source: string;
+}
+
+export type AgentEventHandler = (data: JsonValue, event: AgentEvent) => void | Promise<void>;
+
+export interface IAgentEvents {
+  /**
+   * Publishes a boundary event. Resolves when the daemon accepted it; rejects with ERR_EVENT_INVALID (bad name,
+   * not JSON, larger than 64 KiB), ERR_CAPABILITY_DENIED (no `events:<pattern>:publish` grant covering the name)
+   * or ERR_EVENT_RATE_LIMITED.
+   */
+  publish(name: string, data?: JsonValue): Promise<void>;
+  /** `pattern` is an event name or a pattern with `*` (see runtime/core/event-names.ts). Returns unsubscribe. */
+  on(pattern: string, handler: AgentEventHandler): () => void;
+}
 
 export interface IAgentLog {
   debug(message: string, fields?: Record<string, unknown>): void;

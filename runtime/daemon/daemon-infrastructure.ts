@@ -20,7 +20,7 @@ import { createDashboardServer } from '../orchestrator/dashboard-server.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
 import { TolerantDashboard } from './tolerant-dashboard.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../version.ts';
 
 export interface DaemonInfrastructure {
   stateDb: StateDbPlugin;

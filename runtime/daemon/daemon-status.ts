@@ -16,7 +16,7 @@ import type { DockerIsolationPlugin } from './docker-isolation.ts';
 import type { InfrastructureRunner } from './infrastructure.ts';
 import type { SystemdStatus } from './systemd-service.ts';
 import type { TolerantDashboard } from './tolerant-dashboard.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../version.ts';
 
 export interface StatusParts {
   deviceId: string;

@@ -6,13 +6,9 @@
  */
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 
-export interface InfrastructurePlugin {
-  readonly name: string;
-  start(): Promise<void>;
-  /** Must be idempotent and must not throw for a plugin that never started. */
-  stop(): Promise<void>;
-}
+export type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 
 export type InfraState = 'pending' | 'starting' | 'running' | 'failed' | 'stopped';
 

@@ -16,9 +16,10 @@ import { execFile } from 'node:child_process';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { AddonLoad } from './sd-notify-addon.ts';
 import { describeErrno, loadSdNotifyAddon } from './sd-notify-addon.ts';
+import type { NotifyTransport } from '../control/service-status.ts';
 
 export type NotifyRunner = (file: string, args: readonly string[]) => Promise<void>;
-export type NotifyTransport = 'addon' | 'systemd-notify' | 'off';
+export type { NotifyTransport } from '../control/service-status.ts';
 
 // systemd-notify reads NOTIFY_SOCKET from its own environment, so the child gets the socket this notifier was
 // created with (an injected env, not necessarily process.env).

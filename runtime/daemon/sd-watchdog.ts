@@ -20,6 +20,7 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { NotifyTransport, SdNotifier } from './sd-notify.ts';
+import type { WatchdogStatus } from '../control/service-status.ts';
 
 export const FORK_MIN_PERIOD_MS = 10_000;
 
@@ -63,18 +64,7 @@ export function tickCheck(name: string, lastAt: () => number | undefined, staleA
   };
 }
 
-export type WatchdogStatus =
-  | { state: 'off'; reason: string }
-  | {
-      state: 'idle' | 'pinging' | 'withheld' | 'stopped';
-      intervalMs: number;
-      periodMs: number;
-      maxLagMs: number;
-      pings: number;
-      lastPingAt?: string;
-      /** Why pings are withheld (state withheld), or why the last one failed to send. */
-      reason?: string;
-    };
+export type { WatchdogStatus } from '../control/service-status.ts';
 
 export interface SdWatchdogOptions {
   intervalMs: number;

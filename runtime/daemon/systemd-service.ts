@@ -6,16 +6,11 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { NotifyTransport, SdNotifier } from './sd-notify.ts';
-import type { WatchdogStatus } from './sd-watchdog.ts';
+import type { SdNotifier } from './sd-notify.ts';
 import { SdWatchdog, tickCheck, watchdogFromEnv } from './sd-watchdog.ts';
+import type { SystemdStatus } from '../control/service-status.ts';
 
-export interface SystemdStatus {
-  notify: NotifyTransport;
-  /** Why the addon is not used, when notifications fork systemd-notify. */
-  notifyFallback?: string;
-  watchdog: WatchdogStatus;
-}
+export type { SystemdStatus } from '../control/service-status.ts';
 
 /** A periodic tick whose liveness the watchdog requires (the supervisor's usage tick). */
 export interface LivenessTick {

@@ -20,12 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import { DurableTextFile, syncDir, writeFileSynced } from '../state/durable-file.ts';
+import { DurableTextFile, syncDir, writeFileSynced } from '../durable-file.ts';
 import type { Blueprint } from './blueprint.ts';
 import { deepFreeze, loadTemplateFolder } from './blueprint.ts';
 import type { TemplatePackage } from './template-package.ts';
-import type { InvalidTemplate, TemplateScan } from './template-store.ts';
-import { scanTemplateDir } from './template-store.ts';
+import type { InvalidTemplate, TemplateScan } from './template-scan.ts';
+import { scanTemplateDir } from './template-scan.ts';
 
 export interface CacheIndex {
   /** The service the set came from. */

@@ -67,7 +67,7 @@ t.test('SIGKILL at random moments during 100 Hz state writes: the state always p
   let midWrite = 0;
   for (let k = 1; k <= kills; k++) {
     // Odd kills: a random moment across the state DB's 2 s coalescing interval (state-db.ts). Even kills: the
-    // instant the next write creates its temp file, so the kill lands inside a write (durable-file.ts steps 1-3)
+    // instant the next write creates its temp file, so the kill lands inside a write (runtime/durable-file.ts steps 1-3)
     // rather than between two of them, where it almost always lands otherwise.
     const started = Date.now();
     if (k % 2 === 1) await new Promise((r) => setTimeout(r, 2000 + Math.floor(Math.random() * 2500)));

@@ -25,6 +25,7 @@ import type { BrokerUsers } from './broker-users.ts';
 import { digest } from './broker-users.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { topicMatches } from './mqtt-topics.ts';
+import type { BrokerGuardStatus, Refusal } from '../control/service-status.ts';
 
 export interface BrokerLimits {
   maxPacketBytes: number;
@@ -43,14 +44,7 @@ export interface BrokerIdentity {
   password: string;
 }
 
-export type Refusal = 'packetTooLarge' | 'connections' | 'clientId' | 'credentials' | 'topic' | 'rate' | 'retained';
-
-export interface BrokerGuardStatus {
-  /** Retained messages the broker holds (the board's own included) and their topic + payload bytes. */
-  retained: { messages: number; bytes: number };
-  /** Refused connects, publishes and oversized packets by reason; each closed the offender's connection. */
-  refused: Record<Refusal, number>;
-}
+export type { BrokerGuardStatus, Refusal } from '../control/service-status.ts';
 
 /** CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
 const CONNACK = { clientId: 2, connections: 3, credentials: 4, topic: 5 } as const;

@@ -21,7 +21,7 @@ import type { Aedes, Client } from 'aedes';
 import './mqtt-packet-numbers.ts';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
-import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
+import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BrokerGuardStatus, BrokerLimits, Refusal } from './broker-policy.ts';

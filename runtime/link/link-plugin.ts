@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
-import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
+import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { EmbeddedBroker } from './embedded-broker.ts';

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { syncDir } from '../state/durable-file.ts';
+import { syncDir } from '../durable-file.ts';
 import { OpenStarryError } from '../errors.ts';
 import { LinkErrorCode } from './errors.ts';
 import { encodePutInto } from './queue-log-format.ts';

@@ -1,6 +1,6 @@
 // AgentLogBook: bounded per-pid rings, reads and follows by pid or by agent id, and a bound on the number of books.
 import t from 'tap';
-import type { LogLine } from '../control/protocol.ts';
+import type { LogLine } from './log-line.ts';
 import { AgentLogBook } from './agent-log-book.ts';
 
 let clock = 0;

@@ -3,7 +3,7 @@
  * Lines also go to the daemon's log (journald persists them), so nothing here is written to the SD card.
  * Bounded: N lines per pid, and the books of at most `maxBooks` ended instances.
  */
-import type { LogLine } from '../control/protocol.ts';
+import type { LogLine } from './log-line.ts';
 
 export class AgentLogBook {
   readonly #linesPerAgent: number;

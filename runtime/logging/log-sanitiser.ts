@@ -4,7 +4,7 @@
  * characters (no forged daemon log lines, no terminal escapes), fields made JSON-safe (BigInt, cycles, functions,
  * typed arrays) and capped in size.
  */
-import type { LogLine } from '../control/protocol.ts';
+import type { LogLine } from './log-line.ts';
 import { cutMarker } from '../core/message-size.ts';
 
 export const MAX_MESSAGE_CHARS = 8 * 1024;

@@ -2,7 +2,7 @@
 // the registry, createDaemonExecutor and the Orchestrator with a fake supervisor. An agent's publication reaches a
 // rule, the rule's notify reaches another agent, subscribers get broadcasts by grant, and a spawn carries its trigger.
 import t from 'tap';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import { AgentCore } from '../core/agent-core.ts';
 import type { AgentEvent } from '../core/agent-events.ts';
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';

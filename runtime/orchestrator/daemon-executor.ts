@@ -8,7 +8,7 @@
  *     cause in ctx.config.trigger even before it subscribes to anything;
  *   - publish goes out through the link (MQTT `out/<topic>`) when there is one.
  */
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { AgentEventsHandle } from './agent-events-service.ts';
 import type { Blueprint } from '../design/blueprint.ts';

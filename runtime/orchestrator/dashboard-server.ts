@@ -13,7 +13,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, OpenStarryError } from '../core/errors.ts';
-import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
+import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import { splitHostPort } from '../validation.ts';

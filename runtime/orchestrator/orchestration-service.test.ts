@@ -3,7 +3,7 @@
 // dashboard sources, and a clean close (no timers left). A bad rules file fails with ERR_RULES_INVALID.
 import path from 'node:path';
 import t from 'tap';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import { AgentCore } from '../core/agent-core.ts';
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import { ErrorCode } from '../core/errors.ts';

@@ -12,7 +12,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import type { HalInputEdge } from '../core/hal-api.ts';
 import type { JsonValue } from '../core/plugin.ts';

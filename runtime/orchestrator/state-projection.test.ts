@@ -1,7 +1,7 @@
 // State projection (spec 000 §3.2) on the manual clock: the global view, retained state/<agentId> only on change and
 // cleared when the agent is gone, telemetry, a hung agent not stalling the tick, oversized snapshots, no leaked timers.
 import t from 'tap';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import { createLogger } from '../logging/logger.ts';
 import { ManualClock } from '../manual-clock.ts';

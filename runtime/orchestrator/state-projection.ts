@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';

@@ -9,7 +9,7 @@
  * Everything happens in one directory, which is all the state DB uses.
  */
 import path from 'node:path';
-import type { DurableFileHandle, DurableFs } from './durable-file.ts';
+import type { DurableFileHandle, DurableFs } from '../durable-file.ts';
 
 interface Inode {
   data: string;

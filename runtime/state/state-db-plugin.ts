@@ -4,7 +4,7 @@
  * start() opens the file and runs the abnormal-interruption scan (phase 1.3); stop() sets the clean-shutdown
  * marker and closes.
  */
-import type { InfrastructurePlugin } from '../daemon/infrastructure.ts';
+import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { BootScan } from './state-journal.ts';
 import { StateDb } from './state-db.ts';

@@ -6,7 +6,7 @@ import { systemClock } from '../clock.ts';
 import type { Clock } from '../clock.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { DurableFs } from './durable-file.ts';
+import type { DurableFs } from '../durable-file.ts';
 import { ManualClock, settle } from './manual-clock.test-support.ts';
 import { PowerCutFs } from './power-cut-fs.test-support.ts';
 import { DEFAULT_MAX_SNAPSHOT_BYTES, StateDb } from './state-db.ts';

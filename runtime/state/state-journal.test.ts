@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { DurableFs } from './durable-file.ts';
+import type { DurableFs } from '../durable-file.ts';
 import { ManualClock } from './manual-clock.test-support.ts';
 import { PowerCutFs } from './power-cut-fs.test-support.ts';
 import { StateDb } from './state-db.ts';

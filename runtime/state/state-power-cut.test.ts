@@ -1,7 +1,7 @@
 // A real crash: a child process saves state in a tight loop and is SIGKILLed at a random moment, several times in
 // a row on the same file. Every time, the next boot must load the state file (or its backup) — never start fresh
 // — and must report the previous run as interrupted. (SIGKILL loses no page cache; what a power cut loses on
-// top of that is modelled in durable-file-power-cut.test.ts.)
+// top of that is modelled in runtime/durable-file-power-cut.test.ts.)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Logger } from '../logging/logger.ts';
-import { nodeDurableFs } from './durable-file.ts';
+import { nodeDurableFs } from '../durable-file.ts';
 import { ManualClock } from './manual-clock.test-support.ts';
 import { StateDb } from './state-db.ts';
 import { parseStateDocument } from './state-recovery.ts';

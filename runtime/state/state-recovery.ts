@@ -4,7 +4,7 @@
  * else a fresh document — and always a `recovery` record saying which and why, for `openstarry status`.
  */
 import { zodProblems } from '../validation.ts';
-import type { DurableTextFile } from './durable-file.ts';
+import type { DurableTextFile } from '../durable-file.ts';
 import { STATE_VERSION, freshDocument, stateDocumentSchema } from './state-schema.ts';
 import type { StateDocument } from './state-schema.ts';
 

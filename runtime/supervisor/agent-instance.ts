@@ -15,7 +15,8 @@
  */
 import type { Clock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
-import type { AgentState, IAgentStatus, KillSignal, LogLine } from '../control/protocol.ts';
+import type { AgentState, IAgentStatus, KillSignal } from './agent-status.ts';
+import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../isolation/isolation-driver.ts';
 import type { Logger } from '../logging/logger.ts';

@@ -6,9 +6,9 @@
  * sums every listed instance, ended ones included (their tokens were spent), for as long as the supervisor lists
  * them (agents.keepEnded, 100 by default).
  */
-import type { AgentState, IAgentStatus, ResourceSummary, ResourceTotals } from '../control/protocol.ts';
+import type { AgentState, IAgentStatus, ResourceSummary, ResourceTotals } from './agent-status.ts';
 
-export type { ResourceSummary, ResourceTotals } from '../control/protocol.ts';
+export type { ResourceSummary, ResourceTotals } from './agent-status.ts';
 
 const ENDED: ReadonlySet<AgentState> = new Set(['exited', 'crashed']);
 

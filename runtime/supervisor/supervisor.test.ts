@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import type { Blueprint } from '../design/blueprint.ts';
 import { deepFreeze } from '../design/blueprint.ts';
 import { manifestSchema } from '../design/manifest-schema.ts';
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from './agent-status.ts';
 import { FakeDriver, ManualClock } from './fake-isolation.test-support.ts';
 import { Supervisor } from './supervisor.ts';
 

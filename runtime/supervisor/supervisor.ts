@@ -10,7 +10,8 @@
  */
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
-import type { IAgentStatus, KillSignal, LogLine } from '../control/protocol.ts';
+import type { IAgentStatus, KillSignal } from './agent-status.ts';
+import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { ErrorCode, OpenStarryError } from '../../errors.ts';
-import { VERSION } from '../../daemon/version.ts';
+import { VERSION } from '../../version.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateSpec } from '../isolation-driver.ts';
 import type { ContainerLimits } from './container-config.ts';

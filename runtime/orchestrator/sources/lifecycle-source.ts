@@ -3,7 +3,7 @@
  * restarts, exitCode?, reason? }. The daemon calls observe() from the supervisor's onChange; only transitions
  * into running/exited/crashed emit (a repeated status for the same state does not).
  */
-import type { IAgentStatus } from '../../control/protocol.ts';
+import type { IAgentStatus } from '../../supervisor/agent-status.ts';
 import type { JsonValue } from '../../core/plugin.ts';
 import type { Emit } from './event-source.ts';
 

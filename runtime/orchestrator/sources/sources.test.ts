@@ -1,7 +1,7 @@
 // Event source adapters on the manual clock: timers, GPIO edges, sensor polling (no stacking, timeouts, quiet
 // failure logging), lifecycle transitions, and startRuleSources wiring them from a rule set. No leaked timers.
 import t from 'tap';
-import type { IAgentStatus } from '../../control/protocol.ts';
+import type { IAgentStatus } from '../../supervisor/agent-status.ts';
 import type { HalInputEdge } from '../../core/hal-api.ts';
 import { createLogger } from '../../logging/logger.ts';
 import { ManualClock } from '../../manual-clock.ts';

@@ -4,7 +4,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { Low } from 'lowdb';
-import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ErrorCode, OpenStarryError } from './errors.ts';
 import { DurableTextFile, nodeDurableFs } from './durable-file.ts';
 import type { DurableFs } from './durable-file.ts';
 

@@ -21,7 +21,7 @@
  */
 import * as nodeFs from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ErrorCode, OpenStarryError } from './errors.ts';
 
 /** An open file: the subset of node's FileHandle a durable write needs. */
 export interface DurableFileHandle {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { DurableTextFile } from './durable-file.ts';
 import type { DurableFs } from './durable-file.ts';
-import { PowerCutFs } from './power-cut-fs.test-support.ts';
+import { PowerCutFs } from './state/power-cut-fs.test-support.ts';
 
 const DIR = '/state';
 const FILE = `${DIR}/state.json`;
