@@ -20,7 +20,7 @@ export interface ErrorSpec {
   readonly rpc?: number;
   /** The exit code of `openstarry` when a command fails with this code (README "CLI": 1 failed, 2 usage, 3 unreachable). */
   readonly exit?: 1 | 2 | 3;
-  /** Nothing was done and the same call may succeed if made again (the CLI retries these with a short backoff). */
+  /** Nothing was done, so the same call is made again (the control client retries it with a short backoff). */
   readonly retryable?: boolean;
 }
 
@@ -84,9 +84,9 @@ export const ERRORS = defineRegistry({
   STATE_INVALID: { code: 'ERR_STATE_INVALID', message: 'a value given to the state DB is not plain JSON data or fails its schema', http: 400 },
   STATE_IO: { code: 'ERR_STATE_IO', message: 'the state DB could not read or write its file (disk full, I/O error, read-only)', http: 500 },
   METERING_INVALID: { code: 'ERR_METERING_INVALID', message: 'ctx.metering was given a bad token count or info', http: 400 },
-  DESIGN_LAYER_UNREACHABLE: { code: 'ERR_DESIGN_LAYER_UNREACHABLE', message: 'the remote design layer did not answer, answered an error, or timed out', http: 502, retryable: true },
+  DESIGN_LAYER_UNREACHABLE: { code: 'ERR_DESIGN_LAYER_UNREACHABLE', message: 'the remote design layer did not answer, answered an error, or timed out', http: 502 },
   EVENT_INVALID: { code: 'ERR_EVENT_INVALID', message: 'a boundary event with a bad name, or data that is not JSON or over 64 KiB', http: 400 },
-  EVENT_RATE_LIMITED: { code: 'ERR_EVENT_RATE_LIMITED', message: 'an agent publishes events faster than the daemon accepts them', http: 429, retryable: true },
+  EVENT_RATE_LIMITED: { code: 'ERR_EVENT_RATE_LIMITED', message: 'an agent publishes events faster than the daemon accepts them', http: 429 },
   RULES_INVALID: { code: 'ERR_RULES_INVALID', message: 'the orchestration rules file is not valid YAML or does not match the schema', http: 400 },
   // The design layer's HTTP service (`openstarry design-layer`).
   METHOD_NOT_ALLOWED: { code: 'ERR_METHOD_NOT_ALLOWED', message: 'the design layer is read-only: GET and HEAD only', http: 405 },
@@ -95,7 +95,7 @@ export const ERRORS = defineRegistry({
   LINK_CONFIG: { code: 'ERR_LINK_CONFIG', message: 'the mqtt config is invalid, or a file it names (TLS, password) is unreadable', http: 400 },
   LINK_TOPIC_INVALID: { code: 'ERR_LINK_TOPIC_INVALID', message: 'a topic or topic filter is not valid', http: 400 },
   LINK_STOPPED: { code: 'ERR_LINK_STOPPED', message: 'the link is stopped', http: 503 },
-  LINK_OFFLINE: { code: 'ERR_LINK_OFFLINE', message: 'a QoS 0 or direct publish needs a connection and there is none', http: 503, retryable: true },
+  LINK_OFFLINE: { code: 'ERR_LINK_OFFLINE', message: 'a QoS 0 or direct publish needs a connection and there is none', http: 503 },
   LINK_NO_RESPONSE_TOPIC: { code: 'ERR_LINK_NO_RESPONSE_TOPIC', message: 'reply() on a message without a response topic or correlation', http: 400 },
   LINK_QUEUE_IO: { code: 'ERR_LINK_QUEUE_IO', message: 'the persisted outbound queue could not be read or written', http: 500 },
   LINK_MESSAGE_TOO_LARGE: { code: 'ERR_LINK_MESSAGE_TOO_LARGE', message: 'a message is larger than the whole outbound queue may hold', http: 413 },
@@ -107,7 +107,7 @@ export const ERRORS = defineRegistry({
   DEVICE_NOT_FOUND: { code: 'ERR_DEVICE_NOT_FOUND', message: 'no device with that id', http: 404 },
   DEVICE_FAILED: { code: 'ERR_DEVICE_FAILED', message: 'the device failed to initialise or its last operation failed', http: 502 },
   ENVELOPE_VIOLATION: { code: 'ERR_ENVELOPE_VIOLATION', message: "a command outside the actuator's envelope", http: 400 },
-  RATE_LIMITED: { code: 'ERR_RATE_LIMITED', message: "commands to this actuator arrive faster than its rate limit", http: 429, retryable: true },
+  RATE_LIMITED: { code: 'ERR_RATE_LIMITED', message: "commands to this actuator arrive faster than its rate limit", http: 429 },
   DEVICE_CONFIG_INVALID: { code: 'ERR_DEVICE_CONFIG_INVALID', message: 'a devices[] entry or a board profile device is invalid', http: 400 },
   HAL_TOO_MANY_HANDLES: { code: 'ERR_HAL_TOO_MANY_HANDLES', message: 'the agent holds as many watches or camera streams as it may', http: 429 },
   HANDLE_CLOSED: { code: 'ERR_HANDLE_CLOSED', message: 'unknown stream, watch or port handle (already closed)', http: 410 },
@@ -117,7 +117,7 @@ export const ERRORS = defineRegistry({
   DRIVER_BAD_DEVICE: { code: 'ERR_DRIVER_BAD_DEVICE', message: 'the chip answered, but not as its datasheet says', http: 502 },
   DRIVER_INVALID_ARGUMENT: { code: 'ERR_DRIVER_INVALID_ARGUMENT', message: 'arguments outside what the bus or chip accepts', http: 400 },
   DRIVER_CLOSED: { code: 'ERR_DRIVER_CLOSED', message: 'the handle was closed', http: 410 },
-  DRIVER_TIMEOUT: { code: 'ERR_DRIVER_TIMEOUT', message: 'a read did not complete in time', http: 504, retryable: true },
+  DRIVER_TIMEOUT: { code: 'ERR_DRIVER_TIMEOUT', message: 'a read did not complete in time', http: 504 },
   DRIVER_UNAVAILABLE: { code: 'ERR_DRIVER_UNAVAILABLE', message: 'the real binding cannot run here (no native addon, no kernel support)', http: 501 },
   // Board profiles: loading, detection, pin resolution.
   BOARD_PROFILE_INVALID: { code: 'ERR_BOARD_PROFILE_INVALID', message: 'a board profile is not JSON, fails the schema, or is misnamed', http: 400 },
