@@ -11,7 +11,7 @@ import { OpenStarryError } from '../runtime/core/errors.ts';
 import type { Logger } from '../runtime/logging/logger.ts';
 import { zodProblems } from '../runtime/validation.ts';
 import type { BusProvider, DeviceDriverDefinition, DeviceKind, IDevice } from '../drivers/device.ts';
-import { DriverError } from '../drivers/errors.ts';
+import { isDriverError } from '../drivers/errors.ts';
 import type { ISimWorld } from '../drivers/sim-world.ts';
 import type { RateLimit } from './actuator-guard.ts';
 import { DEFAULT_RATE_LIMIT } from './actuator-guard.ts';
@@ -76,7 +76,7 @@ export class DeviceRegistry {
         const device = await p.definition.create(p.id, p.config, options.buses);
         registry.#devices.set(p.id, { id: p.id, driver: p.definition.name, kind: device.kind, origin: p.origin, rateLimit: p.rateLimit, device });
       } catch (err) {
-        if (!(err instanceof DriverError)) {
+        if (!isDriverError(err)) {
           problems.push(`${p.where} (${p.id}): ${(err as Error).message}`);
           continue;
         }

@@ -5,5 +5,5 @@
  * The codes and the wire helpers live in runtime/core/errors.ts because the pure AgentCore must raise
  * them too; this module re-exports them for daemon code so there is one registry, not two.
  */
-export { ErrorCode, OpenStarryError, errorFromWire, errorToWire, isOpenStarryError } from './core/errors.ts';
+export { ErrorCode, OpenStarryError, errorFromWire, errorMessage, errorToWire, exitCodeOf, httpStatusOf, isOpenStarryError, isRetryable, jsonRpcCodeOf } from './core/errors.ts';
 export type { ErrorCodeName, WireError } from './core/errors.ts';

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WebcamOptions } from 'node-webcam';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
-import { DriverError, DriverErrorCode } from '../errors.ts';
+import { DriverError, DriverErrorCode, isDriverError } from '../errors.ts';
 
 /** The part of a node-webcam camera this wrapper uses. */
 export interface WebcamLike {
@@ -160,7 +160,7 @@ export class WebcamSnapshot {
   }
 
   #wrap(err: unknown): DriverError {
-    if (err instanceof DriverError) return err;
+    if (isDriverError(err)) return err;
     const e = err as Error & { code?: unknown };
     const message = e?.message ?? String(err);
     // exec() reports the shell's 127 when fswebcam itself is missing.

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
-import { DriverError, DriverErrorCode } from '../errors.ts';
+import { DriverError, DriverErrorCode, isDriverError } from '../errors.ts';
 
 export interface ChipDriverOptions {
   clock?: Clock;
@@ -37,7 +37,7 @@ export function isoTime(clock: Clock): string {
 
 /** Wraps anything thrown by a bus into a DriverError, keeping DriverErrors (and their codes) as they are. */
 export function asDriverError(err: unknown, what: string): DriverError {
-  if (err instanceof DriverError) return err;
+  if (isDriverError(err)) return err;
   return new DriverError(DriverErrorCode.IO, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 

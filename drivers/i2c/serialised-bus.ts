@@ -13,7 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
-import { DriverError, DriverErrorCode } from '../errors.ts';
+import { DriverError, DriverErrorCode, isDriverError } from '../errors.ts';
 import {
   I2C_BLOCK_MAX,
   I2C_PLAIN_MAX,
@@ -258,7 +258,7 @@ export class SerialisedI2cBus implements II2cBus {
       try {
         return await transfer();
       } catch (error) {
-        if (error instanceof DriverError) throw error;
+        if (isDriverError(error)) throw error;
         const code = errnoCode(error);
         if (code !== undefined && RETRYABLE_ERRNO.has(code) && attempt < this.attempts) {
           await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.retryDelayMs));

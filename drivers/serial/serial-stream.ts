@@ -9,7 +9,7 @@
  */
 import { Duplex } from 'node:stream';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
-import { DriverError, DriverErrorCode } from '../errors.ts';
+import { DriverError, DriverErrorCode, isDriverError } from '../errors.ts';
 
 /** What sits underneath a SerialStream: the raw bytes plus the two port operations close() needs. */
 export interface SerialLink {
@@ -149,7 +149,7 @@ export class SerialStream extends Duplex {
   #fail(err: Error): void {
     if (this.#closed || this.destroyed) return;
     this.#closed = true;
-    const wrapped = err instanceof DriverError ? err : new DriverError(DriverErrorCode.IO, `serial ${this.path}: ${err.message}`, { cause: err });
+    const wrapped = isDriverError(err) ? err : new DriverError(DriverErrorCode.IO, `serial ${this.path}: ${err.message}`, { cause: err });
     void this.#link.close().catch(() => undefined);
     this.destroy(wrapped);
   }

@@ -7,13 +7,23 @@ import { parseArgs } from 'node:util';
 import type { ControlClient } from '../control/control-client.ts';
 import type { MethodName, MethodResults } from '../control/protocol.ts';
 import type { Env } from '../daemon/paths.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
 
 /** DESIGN §3.1: 0 ok, 1 failed, 2 usage, 3 daemon not reachable. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
-/** Wrong invocation: main prints the message and the usage, and exits 2. */
-export class UsageError extends Error {
+/** Wrong invocation (ERR_USAGE): main prints the message and the usage, and exits 2. The one error class, named for the stack. */
+export class UsageError extends OpenStarryError {
   override readonly name = 'UsageError';
+
+  constructor(message: string) {
+    super(ErrorCode.USAGE, message);
+  }
+}
+
+/** A usage error, told by its code (UsageError is only the name it is raised by). */
+export function isUsageError(err: unknown): err is OpenStarryError {
+  return err instanceof OpenStarryError && err.code === ErrorCode.USAGE;
 }
 
 /** Everything a command touches outside itself, injected so tests run commands in-process (DESIGN §5.2). */

@@ -4,9 +4,9 @@
  */
 import { ControlClient } from '../control/control-client.ts';
 import { resolveHome, resolveSocket } from '../daemon/paths.ts';
-import { ErrorCode, errorToWire } from '../errors.ts';
+import { ErrorCode, errorToWire, exitCodeOf } from '../errors.ts';
 import type { CliIo, CommandContext, ParsedCommandLine } from './args.ts';
-import { commandUsage, ExitCode, parseCommandLine, usage, UsageError } from './args.ts';
+import { commandUsage, ExitCode, isUsageError, parseCommandLine, usage } from './args.ts';
 import { commands } from './commands/index.ts';
 
 export function processIo(): CliIo {
@@ -48,10 +48,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     parsed = parseCommandLine(argv, commands);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    if (!isUsageError(err)) throw err;
     io.err(`openstarry: ${err.message}`);
     io.err(usage(commands));
-    return ExitCode.USAGE;
+    return exitCodeOf(err.code);
   }
   const { command } = parsed;
   if (parsed.help || command === undefined) {
@@ -61,19 +61,19 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     return await command.run(context(parsed, io));
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (isUsageError(err)) {
       io.err(`openstarry: ${err.message}`);
       io.err(commandUsage(command));
-      return ExitCode.USAGE;
+      return exitCodeOf(err.code);
     }
     const wire = errorToWire(err);
     // Issue 11 spells this line exactly ("permission denied on <socket>: add yourself to group <group>"): no prefix.
     if (wire.code === ErrorCode.SOCKET_PERMISSION_DENIED) {
       io.err(wire.message);
-      return ExitCode.UNREACHABLE;
+      return exitCodeOf(wire.code);
     }
     io.err(`openstarry: ${wire.message}`);
-    return wire.code === ErrorCode.DAEMON_UNREACHABLE ? ExitCode.UNREACHABLE : ExitCode.FAILED;
+    return exitCodeOf(wire.code);
   }
 }
 

@@ -4,7 +4,7 @@
  * daemon that is not there (ERR_DAEMON_UNREACHABLE, exit code 3).
  */
 import net from 'node:net';
-import { ErrorCode, OpenStarryError, errorFromWire } from '../errors.ts';
+import { ErrorCode, OpenStarryError, errorFromWire, isRetryable } from '../errors.ts';
 import { LineFramer } from './json-lines.ts';
 import type { NotificationParams } from './notifications.ts';
 import type { MethodName, MethodResults } from './protocol.ts';
@@ -49,10 +49,10 @@ async function permissionDenied(socketPath: string, cause: unknown, groups?: Gro
   return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, ...(group !== undefined ? { group } : {}) } });
 }
 
-/** Nothing reached the daemon's dispatcher: ERR_CONTROL_BUSY, or a connect refused with a full backlog. */
+/** Nothing reached the daemon's dispatcher: a retryable code (ERR_CONTROL_BUSY), or a connect refused with a full backlog. */
 function retryable(err: unknown): boolean {
   const { code, cause } = err as { code?: unknown; cause?: { code?: unknown } };
-  return code === ErrorCode.CONTROL_BUSY || (code === ErrorCode.DAEMON_UNREACHABLE && cause?.code === 'EAGAIN');
+  return (typeof code === 'string' && isRetryable(code)) || (code === ErrorCode.DAEMON_UNREACHABLE && cause?.code === 'EAGAIN');
 }
 
 export class ControlClient {

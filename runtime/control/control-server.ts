@@ -15,9 +15,9 @@ import { Notifications } from './notifications.ts';
 import { groupName } from './socket-group.ts';
 import { clearStaleSocket, errnoCode } from './stale-socket.ts';
 import type { ControlSocketStats, DaemonApi, LogLine } from './protocol.ts';
-import { MAX_REQUEST_BYTES, RpcCode } from './protocol.ts';
+import { MAX_REQUEST_BYTES } from './protocol.ts';
 import type { LogFn, RequestScope, RpcResponse } from './rpc-dispatch.ts';
-import { errorResponse, RpcDispatcher } from './rpc-dispatch.ts';
+import { refusal, RpcDispatcher } from './rpc-dispatch.ts';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -111,7 +111,7 @@ class Connection implements Guarded {
     if (this.#closed) return;
     this.#log('debug', `closing a control connection: ${reason}`);
     // Written before the destroy: a small write goes to the kernel at once, so the client reads why.
-    if (this.#writable) this.#socket.write(`${JSON.stringify(errorResponse(null, RpcCode.APPLICATION_ERROR, `openstarryd closed this connection (${reason}); nothing was done, retry`, ErrorCode.CONTROL_BUSY))}\n`);
+    if (this.#writable) this.#socket.write(`${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, `openstarryd closed this connection (${reason}); nothing was done, retry`))}\n`);
     this.destroy();
   }
 
@@ -218,7 +218,7 @@ class Connection implements Guarded {
     } catch (err) {
       // A result that cannot be serialised (a BigInt, a cycle) is a daemon bug; the client still gets an answer.
       this.#log('error', `cannot serialise a response: ${(err as Error).message}`);
-      text = `${JSON.stringify(errorResponse(response.id, RpcCode.INTERNAL_ERROR, 'internal error: result is not serialisable', ErrorCode.INTERNAL))}\n`;
+      text = `${JSON.stringify(refusal(response.id, ErrorCode.INTERNAL, 'internal error: result is not serialisable'))}\n`;
     }
     if (!this.#writable) return;
     // A client that does not read its responses stops being read until it does: bounded memory per client.
@@ -264,7 +264,7 @@ class Connection implements Guarded {
 
   #onOversize(): void {
     this.#log('warn', `a client sent a request over ${MAX_REQUEST_BYTES} bytes; closing its connection`);
-    this.#respond(errorResponse(null, RpcCode.INVALID_REQUEST, `request exceeds ${MAX_REQUEST_BYTES} bytes`, ErrorCode.INVALID_REQUEST));
+    this.#respond(refusal(null, ErrorCode.INVALID_REQUEST, `request exceeds ${MAX_REQUEST_BYTES} bytes`));
     // Half-close so the client can still read the error; the framer discards whatever it keeps sending.
     this.#socket.end();
     this.#lingerTimer = setTimeout(() => this.destroy(), OVERSIZE_LINGER_MS);
@@ -323,7 +323,7 @@ export class ControlServer {
       // longest idle connection makes room (connection-guard.ts).
       if (!guard.admit(self.#connections)) {
         socket.on('error', () => undefined);
-        socket.end(`${JSON.stringify(errorResponse(null, RpcCode.APPLICATION_ERROR, `openstarryd refused this connection: all ${guard.maxConnections} control connections are busy; retry`, ErrorCode.CONTROL_BUSY))}\n`);
+        socket.end(`${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, `openstarryd refused this connection: all ${guard.maxConnections} control connections are busy; retry`))}\n`);
         socket.destroy();
         return;
       }

@@ -199,16 +199,8 @@ export interface DaemonApi {
   reload(): Promise<ReloadReport>;
 }
 
-/** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined range for domain errors. */
-export const RpcCode = {
-  PARSE_ERROR: -32700,
-  INVALID_REQUEST: -32600,
-  METHOD_NOT_FOUND: -32601,
-  INVALID_PARAMS: -32602,
-  INTERNAL_ERROR: -32603,
-  /** Domain errors (`data.code` says which ERR_...). */
-  APPLICATION_ERROR: -32000,
-} as const;
+/** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined code for domain errors: in the error registry. */
+export { JsonRpcCode as RpcCode } from '../core/error-registry.ts';
 
 export interface RpcErrorObject {
   code: number;

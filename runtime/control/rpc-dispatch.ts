@@ -4,7 +4,7 @@
  * always carry `data.code` (DESIGN §3.5) so the client can rebuild the same typed error.
  */
 import type * as z from 'zod';
-import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ErrorCode, OpenStarryError, jsonRpcCodeOf } from '../errors.ts';
 import { nestedDeeperThan, pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';
 import { methodParamNames, methodParams, RpcCode } from './protocol.ts';
@@ -56,6 +56,11 @@ function handlersFor(api: DaemonApi): Handlers {
 export function errorResponse(id: RpcId, code: number, message: string, dataCode: string, details?: unknown): RpcResponse {
   const data: RpcErrorObject['data'] = details === undefined ? { code: dataCode } : { code: dataCode, details };
   return { jsonrpc: '2.0', id, error: { code, message, data } };
+}
+
+/** A request the server refuses itself: the JSON-RPC code is the registry's for `dataCode` (README "Errors"). */
+export function refusal(id: RpcId, dataCode: string, message: string, details?: unknown): RpcResponse {
+  return errorResponse(id, jsonRpcCodeOf(dataCode), message, dataCode, details);
 }
 
 
@@ -115,21 +120,21 @@ export class RpcDispatcher {
       return errorResponse(null, RpcCode.PARSE_ERROR, `parse error: ${(err as Error).message}`, ErrorCode.INVALID_REQUEST);
     }
     if (Array.isArray(message)) {
-      return errorResponse(null, RpcCode.INVALID_REQUEST, 'batch requests are not supported', ErrorCode.INVALID_REQUEST);
+      return refusal(null, ErrorCode.INVALID_REQUEST, 'batch requests are not supported');
     }
     if (!isRecord(message)) {
-      return errorResponse(null, RpcCode.INVALID_REQUEST, 'invalid request: must be a JSON object', ErrorCode.INVALID_REQUEST);
+      return refusal(null, ErrorCode.INVALID_REQUEST, 'invalid request: must be a JSON object');
     }
     const hasId = Object.hasOwn(message, 'id');
     if (hasId && !isRpcId(message.id)) {
-      return errorResponse(null, RpcCode.INVALID_REQUEST, 'invalid request: id must be a string, a number or null', ErrorCode.INVALID_REQUEST);
+      return refusal(null, ErrorCode.INVALID_REQUEST, 'invalid request: id must be a string, a number or null');
     }
     const id: RpcId = hasId ? (message.id as RpcId) : null;
     if (message.jsonrpc !== '2.0') {
-      return errorResponse(id, RpcCode.INVALID_REQUEST, 'invalid request: jsonrpc must be "2.0"', ErrorCode.INVALID_REQUEST);
+      return refusal(id, ErrorCode.INVALID_REQUEST, 'invalid request: jsonrpc must be "2.0"');
     }
     if (typeof message.method !== 'string') {
-      return errorResponse(id, RpcCode.INVALID_REQUEST, 'invalid request: method must be a string', ErrorCode.INVALID_REQUEST);
+      return refusal(id, ErrorCode.INVALID_REQUEST, 'invalid request: method must be a string');
     }
     const response = await this.#call(id, message.method, message.params, scope);
     // JSON-RPC 2.0 §4.1: a notification is executed but never answered, not even with an error.
@@ -138,20 +143,20 @@ export class RpcDispatcher {
 
   async #call(id: RpcId, method: string, rawParams: unknown, scope: RequestScope): Promise<RpcResponse> {
     if (!isMethodName(method)) {
-      return errorResponse(id, RpcCode.METHOD_NOT_FOUND, `method not found: ${method}`, ErrorCode.METHOD_NOT_FOUND);
+      return refusal(id, ErrorCode.METHOD_NOT_FOUND, `method not found: ${method}`);
     }
     const params = positionalParams(method, rawParams);
-    if (!params.ok) return errorResponse(id, RpcCode.INVALID_PARAMS, params.message, ErrorCode.INVALID_PARAMS);
+    if (!params.ok) return refusal(id, ErrorCode.INVALID_PARAMS, params.message);
     // A few KB of `[` parse into a value that overflows the stack of zod's recursive z.json(): a RangeError, no answer.
     if (nestedDeeperThan(params.positional, MAX_PARAMS_DEPTH + 1)) {
       const problem = { path: 'params', message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` };
-      return errorResponse(id, RpcCode.INVALID_PARAMS, `${problem.path}: ${problem.message}`, ErrorCode.INVALID_PARAMS, { problems: [problem] });
+      return refusal(id, ErrorCode.INVALID_PARAMS, `${problem.path}: ${problem.message}`, { problems: [problem] });
     }
     const parsed = methodParams[method].safeParse(params.positional);
     if (!parsed.success) {
       const problems = paramProblems(parsed.error, params.names);
       const text = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-      return errorResponse(id, RpcCode.INVALID_PARAMS, text, ErrorCode.INVALID_PARAMS, { problems });
+      return refusal(id, ErrorCode.INVALID_PARAMS, text, { problems });
     }
     try {
       const handler = this.#handlers[method] as (p: unknown, s: RequestScope) => unknown;
@@ -160,11 +165,12 @@ export class RpcDispatcher {
       return { jsonrpc: '2.0', id, result: result ?? null };
     } catch (err) {
       if (err instanceof OpenStarryError) {
+        // What a method raises is an application error (-32000) whatever its code: the reserved codes describe the request.
         return errorResponse(id, RpcCode.APPLICATION_ERROR, err.message, err.code, err.details);
       }
       this.#log('error', `control: ${method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       const text = err instanceof Error ? err.message : String(err);
-      return errorResponse(id, RpcCode.INTERNAL_ERROR, `internal error: ${text}`, ErrorCode.INTERNAL);
+      return refusal(id, ErrorCode.INTERNAL, `internal error: ${text}`);
     }
   }
 }

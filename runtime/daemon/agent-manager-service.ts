@@ -37,7 +37,7 @@ export function serveAgentManager(caller: Blueprint, pid: string, channel: Chann
   const allowed = (template: string, op: string) => grants.has(`${template}:${op}`) || grants.has(`*:${op}`);
   const deny = (call: string, needed: string) => {
     deps.log.warn(`denied: agent ${caller.manifest.id} (pid ${pid}) ${call} without ${needed}`);
-    return new OpenStarryError('ERR_CAPABILITY_DENIED', `${call} needs capability ${needed}, which agent ${caller.manifest.id} was not granted`);
+    return new OpenStarryError(ErrorCode.CAPABILITY_DENIED, `${call} needs capability ${needed}, which agent ${caller.manifest.id} was not granted`);
   };
   const params = (p: unknown): Record<string, unknown> => (typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {});
 

@@ -12,7 +12,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { errorToWire } from '../errors.ts';
+import { ErrorCode, errorToWire, httpStatusOf } from '../errors.ts';
+import type { ErrorCodeName } from '../errors.ts';
 import { AGENT_ID } from './manifest-schema.ts';
 import type { TemplateListing, TemplatePackage } from './template-package.ts';
 import { scanTemplateDir } from './template-scan.ts';
@@ -75,13 +76,13 @@ export class DesignLayerServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: 'the design layer is read-only: GET and HEAD only' } });
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, ...failure(ErrorCode.METHOD_NOT_ALLOWED, 'the design layer is read-only: GET and HEAD only'));
       const url = new URL(req.url ?? '/', 'http://design-layer');
       if (url.pathname === '/templates' || url.pathname === '/templates/') return send(res, 200, await this.#listing());
       const match = /^\/templates\/([^/]+)$/.exec(url.pathname);
       if (match?.[1]) return send(res, ...(await this.#package(decodeURIComponent(match[1]))));
       if (url.pathname === '/healthz') return send(res, 200, { ok: true });
-      return send(res, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${url.pathname}` } });
+      return send(res, ...failure(ErrorCode.NOT_FOUND, `no route ${url.pathname}`));
     } catch (err) {
       this.#log(`request ${req.url ?? ''} failed: ${(err as Error).message}`);
       return send(res, 500, { error: errorToWire(err) });
@@ -97,19 +98,24 @@ export class DesignLayerServer {
   }
 
   async #package(id: string): Promise<[number, unknown]> {
-    if (!AGENT_ID.test(id)) return [404, { error: { code: 'ERR_TEMPLATE_NOT_FOUND', message: `"${id}" is not a template id` } }];
+    if (!AGENT_ID.test(id)) return failure(ErrorCode.TEMPLATE_NOT_FOUND, `"${id}" is not a template id`);
     const scan = await scanTemplateDir(this.#dir);
     const found = scan.templates.get(id);
     if (!found) {
       const bad = scan.invalid.find((i) => path.basename(path.dirname(i.file)) === id);
-      if (bad) return [422, { error: { code: 'ERR_TEMPLATE_INVALID', message: bad.error } }];
-      return [404, { error: { code: 'ERR_TEMPLATE_NOT_FOUND', message: `no template "${id}"` } }];
+      if (bad) return failure(ErrorCode.TEMPLATE_INVALID, bad.error);
+      return failure(ErrorCode.TEMPLATE_NOT_FOUND, `no template "${id}"`);
     }
     // The manifest text from the same read as the modules: the hash sent is the hash of exactly these bytes.
     const pkg: TemplatePackage = { id, version: found.manifest.version, hash: found.hash, manifest: scan.manifestTexts.get(id) ?? '', files: { ...found.files } };
     this.#log(`GET /templates/${id} -> ${found.manifest.version} ${found.hash.slice(0, 12)}`);
     return [200, pkg];
   }
+}
+
+/** An error answer: the code's HTTP status from the registry (README "Errors") and `{ error: { code, message } }`. */
+function failure(code: ErrorCodeName, message: string): [number, unknown] {
+  return [httpStatusOf(code), { error: { code, message } }];
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

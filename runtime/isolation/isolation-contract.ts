@@ -37,6 +37,7 @@ import { openBoardHal } from '../../hal/board-hal.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import { systemClock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
+import { ErrorCode } from '../core/errors.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import { silentLogger } from '../logging/logger.ts';
 import type { IIsolate, IIsolationDriver, IsolateOutput } from './isolation-driver.ts';
@@ -81,7 +82,7 @@ let nextPid = 1;
 export async function runIsolationContract(t: Test, options: IsolationContractOptions): Promise<void> {
   const driver = await options.makeDriver();
   t.teardown(async () => driver.close?.());
-  const refusals = options.refusalCodes ?? ['ERR_ISOLATE_DENIED', 'ERR_ACCESS_DENIED'];
+  const refusals = options.refusalCodes ?? [ErrorCode.ISOLATE_DENIED, ErrorCode.ACCESS_DENIED];
   let boardHal: Promise<BoardHal> | undefined;
   const openHal = () =>
     (boardHal ??= (async () => {

@@ -18,7 +18,6 @@ export { messageSizeOver } from '../core/message-size.ts';
 import type { WireError } from '../core/errors.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
-export const MESSAGE_TOO_LARGE_CODE = ErrorCode.MESSAGE_TOO_LARGE;
 /** The note an isolate's host sends, instead of an oversized message, just before it ends itself. */
 export const TOO_LARGE_NOTE = 'host.message-too-large';
 
@@ -27,7 +26,7 @@ export function tooLargeReason(bytes: number, cap: number): string {
 }
 
 export function tooLargeError(bytes: number, cap: number): WireError {
-  return { code: MESSAGE_TOO_LARGE_CODE, message: tooLargeReason(bytes, cap) };
+  return { code: ErrorCode.MESSAGE_TOO_LARGE, message: tooLargeReason(bytes, cap) };
 }
 
 /** The `host.message-too-large` note's params from an untrusted isolate: the size it refused, or undefined. */

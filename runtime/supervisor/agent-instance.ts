@@ -15,6 +15,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
+import { ErrorCode } from '../core/errors.ts';
 import type { AgentState, IAgentStatus, KillSignal } from './agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
@@ -169,7 +170,7 @@ export class AgentInstance {
         ...(this.#deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#deps.maxMessageBytes }),
       });
     } catch (err) {
-      this.#onExit({ code: 1, cause: 'uncaught-error', error: { code: 'ERR_ISOLATE_START', message: (err as Error).message } });
+      this.#onExit({ code: 1, cause: 'uncaught-error', error: { code: ErrorCode.ISOLATE_START, message: (err as Error).message } });
       return;
     }
     this.#isolate = isolate;
@@ -304,7 +305,7 @@ export class AgentInstance {
       this.#setState('running');
     } else if (note.state === 'crashed') {
       const error = (typeof note.error === 'object' && note.error !== null ? note.error : {}) as { code?: unknown; message?: unknown };
-      this.#crashNote = `${sanitiseMessage(typeof error.code === 'string' ? error.code : 'ERR_UNKNOWN').slice(0, 64)}: ${sanitiseMessage(error.message ?? 'no message')}`;
+      this.#crashNote = `${sanitiseMessage(typeof error.code === 'string' ? error.code : ErrorCode.UNKNOWN).slice(0, 64)}: ${sanitiseMessage(error.message ?? 'no message')}`;
     }
   }
 

@@ -2,6 +2,7 @@
 // real channel protocol (ChannelEndpoint on both ends), so the supervisor code under test is unchanged.
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';
 import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
+import { ErrorCode } from '../core/errors.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
 
 /** `never-start`: start() never resolves (no `running` note) and agent.stop is never answered. */
@@ -31,7 +32,7 @@ export class FakeIsolate implements IIsolate {
     queueMicrotask(() => {
       if (script === 'never-start') return;
       if (script === 'crash-on-start') {
-        this.agent.notify('lifecycle', { state: 'crashed', error: { code: 'ERR_PLUGIN_START_FAILED', message: 'plugin "x" failed to start: nope' } });
+        this.agent.notify('lifecycle', { state: 'crashed', error: { code: ErrorCode.PLUGIN_START_FAILED, message: 'plugin "x" failed to start: nope' } });
         setImmediate(() => this.end({ code: 1, cause: 'exit' }));
       } else {
         this.agent.notify('lifecycle', { state: 'running' });

@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../../runtime/clock.ts';
 import type { DeviceStatus, ISensorDevice } from '../../device.ts';
-import { DriverError, DriverErrorCode } from '../../errors.ts';
+import { DriverError, DriverErrorCode, isDriverError } from '../../errors.ts';
 import type { ISerialBinding, ISerialPort } from '../../serial/serial-port.ts';
 import { DeviceStatusTracker } from '../device-status.ts';
 import { asDriverError, closedError } from '../driver-context.ts';
@@ -77,7 +77,7 @@ export class GpsNmeaDevice implements ISensorDevice {
       throw new DriverError(DriverErrorCode.INVALID_ARGUMENT, `GPS ${this.id} has no quantity "${quantity}" (has ${GPS_QUANTITIES.join(', ')})`);
     }
     const value = this.#state.value(quantity as GpsQuantity, this.#clock.now());
-    if (value instanceof DriverError) throw value;
+    if (isDriverError(value)) throw value;
     return value;
   }
 

@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadBlueprint } from '../../design/blueprint.ts';
-import { BoardError } from '../../../board-profiles/errors.ts';
 import { loadProfileFile } from '../../../board-profiles/detect.ts';
 import { OpenStarryError } from '../../errors.ts';
 import type { Problem } from '../../validation.ts';
@@ -45,8 +44,8 @@ export function detectKind(file: string, text: string): Detected {
 }
 
 function problemsOf(err: unknown): Problem[] | undefined {
-  // OpenStarryError (manifests, configs) and BoardError (profiles) both carry details.problems.
-  if (!(err instanceof OpenStarryError || err instanceof BoardError)) return undefined;
+  // Manifests, configs and board profiles all raise OpenStarryError with details.problems.
+  if (!(err instanceof OpenStarryError)) return undefined;
   const details: unknown = err.details;
   if (!isRecord(details) || !Array.isArray(details.problems)) return undefined;
   const problems = (details.problems as unknown[]).filter((p): p is Problem => isRecord(p) && typeof p.path === 'string' && typeof p.message === 'string');

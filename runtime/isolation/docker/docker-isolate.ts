@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import type Docker from 'dockerode';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import { ErrorCode } from '../../core/errors.ts';
 import type { WireError } from '../../core/errors.ts';
 import type { IIsolate, IsolateExit, IsolateOutput, IsolateUsage } from '../isolation-driver.ts';
 import { pipeLines } from '../line-splitter.ts';
@@ -24,7 +25,7 @@ import type { CpuSample } from './container-stats.ts';
 
 /** How long the end of the output stream is awaited after the container exited (last lines of a crash). */
 const OUTPUT_DRAIN_MS = 2000;
-const OOM_CODE = 'ERR_CONTAINER_OUT_OF_MEMORY';
+const OOM_CODE = ErrorCode.CONTAINER_OUT_OF_MEMORY;
 const HEAP_OOM = /JavaScript heap out of memory|Reached heap limit/;
 
 export interface DockerIsolateParts {
@@ -61,7 +62,7 @@ export class DockerIsolate implements IIsolate {
     this.#cap = new ReceivedCap(parts.maxMessageBytes, () => void this.terminate().catch(() => undefined));
     this.#cap.watch(this.channel);
     this.channel.onNote(FATAL_NOTE, (p) => {
-      this.#fatal ??= fatalError(p) ?? { code: 'ERR_UNCAUGHT', message: 'the agent reported a fatal error without details' };
+      this.#fatal ??= fatalError(p) ?? { code: ErrorCode.UNCAUGHT, message: 'the agent reported a fatal error without details' };
     });
     // The socket gone means no HAL call will be answered: pending requests fail now, not when the container ends.
     // A container that sent garbage is broken or hostile: it is killed, with the framing error as its reason.
@@ -69,7 +70,7 @@ export class DockerIsolate implements IIsolate {
       this.channel.close(`channel socket ended: ${reason}`);
       if (parts.port.tooLarge !== undefined) this.#cap.refuse(parts.port.tooLarge);
       else if (reason.startsWith('framing error')) {
-        this.#fatal ??= { code: 'ERR_CHANNEL_PROTOCOL', message: `the agent broke the channel protocol (${reason}); container killed` };
+        this.#fatal ??= { code: ErrorCode.CHANNEL_PROTOCOL, message: `the agent broke the channel protocol (${reason}); container killed` };
         void this.terminate().catch(() => undefined);
       }
     });
@@ -147,7 +148,7 @@ export class DockerIsolate implements IIsolate {
       oomKilled = info?.State.OOMKilled === true;
     } catch (err) {
       code = 1;
-      this.#fatal ??= { code: 'ERR_CONTAINER_LOST', message: `lost track of the agent's container: ${(err as Error).message}` };
+      this.#fatal ??= { code: ErrorCode.CONTAINER_LOST, message: `lost track of the agent's container: ${(err as Error).message}` };
     }
     await Promise.race([outputEnded, new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS).unref())]);
     this.channel.close('isolate exited');

@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import { ErrorCode } from '../../core/errors.ts';
 import type { WireError } from '../../core/errors.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import { BOOTSTRAP_NOTE, FATAL_NOTE, fatalError } from '../docker/container-protocol.ts';
@@ -180,7 +181,7 @@ class ProcessIsolate implements IIsolate {
     this.channel = new ChannelEndpoint(this.port);
     cap.watch(this.channel);
     this.channel.onNote(FATAL_NOTE, (p) => {
-      fatal ??= fatalError(p) ?? { code: 'ERR_UNCAUGHT', message: 'the agent reported a fatal error without details' };
+      fatal ??= fatalError(p) ?? { code: ErrorCode.UNCAUGHT, message: 'the agent reported a fatal error without details' };
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       pipeLines(child[stream], (line) => {
@@ -196,7 +197,7 @@ class ProcessIsolate implements IIsolate {
         const c = exitCode(code, signal);
         const refused = cap.exit(c);
         if (refused) resolve(refused);
-        else if (outOfMemory !== undefined) resolve({ code: c, cause: 'out-of-memory', error: { code: 'ERR_PROCESS_OUT_OF_MEMORY', message: outOfMemory } });
+        else if (outOfMemory !== undefined) resolve({ code: c, cause: 'out-of-memory', error: { code: ErrorCode.PROCESS_OUT_OF_MEMORY, message: outOfMemory } });
         else if (fatal) resolve({ code: c, cause: 'uncaught-error', error: fatal });
         else resolve({ code: c, cause: 'exit' });
       });

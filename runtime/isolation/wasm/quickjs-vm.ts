@@ -44,12 +44,6 @@ const MAX_LINE = 16 * 1024;
  */
 export const FIRST_TURN_DEADLINE_MS = 5000;
 
-export const WasmErrorCode = {
-  OUT_OF_MEMORY: 'ERR_WASM_OUT_OF_MEMORY',
-  DEADLINE: 'ERR_WASM_DEADLINE',
-  UNCAUGHT: 'ERR_UNCAUGHT',
-} as const;
-
 export interface VmConfig {
   wasmModule: WebAssembly.Module;
   memoryBytes: number;
@@ -299,11 +293,11 @@ export class QuickJsAgentVm {
     }
     if (this.#growRefused() || failure?.outOfMemory) {
       const mb = Math.round(Math.max(MIN_WASM_BYTES, this.#config.memoryBytes) / (1024 * 1024));
-      this.#finish({ code: 1, cause: 'out-of-memory', error: { code: WasmErrorCode.OUT_OF_MEMORY, message: `agent needed more than its ${mb} MB (limits.memoryMb): QuickJS ran out of memory` } });
+      this.#finish({ code: 1, cause: 'out-of-memory', error: { code: ErrorCode.WASM_OUT_OF_MEMORY, message: `agent needed more than its ${mb} MB (limits.memoryMb): QuickJS ran out of memory` } });
       return;
     }
     if (this.#interrupted || failure?.interrupted) {
-      this.#finish({ code: 1, cause: 'uncaught-error', error: { code: WasmErrorCode.DEADLINE, message: `agent code ran for more than ${this.#config.deadlineMs} ms without yielding (a busy loop?); ended by the wasm interrupt deadline` } });
+      this.#finish({ code: 1, cause: 'uncaught-error', error: { code: ErrorCode.WASM_DEADLINE, message: `agent code ran for more than ${this.#config.deadlineMs} ms without yielding (a busy loop?); ended by the wasm interrupt deadline` } });
       return;
     }
     const loadFailure = failure && evaluating ? failure : this.#moduleFailure();
@@ -429,6 +423,6 @@ function sanitiseInfo(value: unknown): VmErrorInfo {
 }
 
 function toWire(info: VmErrorInfo): WireError {
-  const code = info.code?.startsWith('ERR_') ? info.code : WasmErrorCode.UNCAUGHT;
+  const code = info.code?.startsWith('ERR_') ? info.code : ErrorCode.UNCAUGHT;
   return { code, message: info.message };
 }
