@@ -15,6 +15,7 @@ import './web-streams.ts';
 import { deepFreeze } from '../../../core/deep-freeze.ts';
 import { AgentCore } from '../../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../../core/channel-endpoint.ts';
+import type { IsolateSide } from '../../../core/channel-methods.ts';
 import type { IChannelPort, LifecycleNote } from '../../../core/channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from '../../../core/errors.ts';
 import type { IPlugin, JsonValue } from '../../../core/plugin.ts';
@@ -63,7 +64,7 @@ export function runAgentInVm(modules: readonly PluginModule[]): void {
 
 async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], port: IChannelPort): Promise<void> {
   let referenced = true; // the host starts the agent referenced, like the worker entry
-  const channel = new ChannelEndpoint(port, {
+  const channel = new ChannelEndpoint<IsolateSide>(port, {
     onPendingChange: (n) => {
       const busy = n > 0;
       if (busy === referenced) return;
@@ -91,7 +92,7 @@ async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], por
   }
 
   const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
-  const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
+  const initialState = await channel.request('state.load').catch(() => undefined);
   const core = new AgentCore({
     agentId: bootstrap.agentId,
     config: deepFreeze(bootstrap.config),
