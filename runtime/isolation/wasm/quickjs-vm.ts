@@ -16,6 +16,7 @@ import releaseSyncModule from '@jitl/quickjs-wasmfile-release-sync';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import { newQuickJSWASMModuleFromVariant, newVariant } from 'quickjs-emscripten-core';
 import type { ChannelMessage } from '../../core/channel-messages.ts';
+import { isolateNote } from '../../core/channel-methods.ts';
 import type { WireError } from '../../core/errors.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { IsolateExit } from '../isolation-driver.ts';
@@ -309,7 +310,7 @@ export class QuickJsAgentVm {
     const loadFailure = failure && evaluating ? failure : this.#moduleFailure();
     if (loadFailure) {
       // Like the worker host: a plugin that cannot even be evaluated is a crash at start, reported on the channel.
-      this.#cb.post({ t: 'note', method: 'lifecycle', params: { state: 'crashed', error: { code: ErrorCode.PLUGIN_INVALID, message: `plugin failed to load: ${loadFailure.info.message}` } } }, []);
+      this.#cb.post(isolateNote('lifecycle', { state: 'crashed', error: { code: ErrorCode.PLUGIN_INVALID, message: `plugin failed to load: ${loadFailure.info.message}` } }), []);
       this.#finish({ code: 1, cause: 'exit' });
       return;
     }

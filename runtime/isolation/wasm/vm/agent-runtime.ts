@@ -15,6 +15,7 @@ import './web-streams.ts';
 import { deepFreeze } from '../../../core/deep-freeze.ts';
 import { AgentCore } from '../../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../../core/channel-endpoint.ts';
+import { isolateNote } from '../../../core/channel-methods.ts';
 import type { IsolateSide } from '../../../core/channel-methods.ts';
 import type { IChannelPort, LifecycleNote } from '../../../core/channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from '../../../core/errors.ts';
@@ -44,7 +45,7 @@ export function runAgentInVm(modules: readonly PluginModule[]): void {
       const cap = bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
       const over = messageSizeOver(message, cap);
       if (over !== undefined) {
-        host.post(JSON.stringify({ t: 'note', method: TOO_LARGE_NOTE, params: { bytes: over, cap } }));
+        host.post(JSON.stringify(isolateNote(TOO_LARGE_NOTE, { bytes: over, cap })));
         throw new Error(tooLargeReason(over, cap));
       }
       const { json, buffers } = encodeMessage(message);
