@@ -6,25 +6,22 @@
  * so a slow agent bounds its own memory. Subscriptions hold the channel (retain), so an agent that is watching
  * or streaming does not end as "idle".
  */
-import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import type { IsolateChannel } from '../runtime/core/channel-methods.ts';
 import type { HalInputEdge, HalSerialStream, IHAL } from '../runtime/core/hal-api.ts';
 
-export interface EdgeNote {
-  watchId: number;
-  edge: HalInputEdge;
-}
+/** The `hal.edge` note (declared in the channel's table). */
+export type { HalEdgeNote as EdgeNote } from '../runtime/core/channel-methods.ts';
 
 export class HalProxy implements IHAL {
-  readonly #channel: ChannelEndpoint;
+  readonly #channel: IsolateChannel;
   readonly #reportError: (message: string) => void;
   readonly #watchers = new Map<number, (edge: HalInputEdge) => void>();
 
   /** @param reportError where errors of fire-and-forget calls go (the agent's log), since watch() cannot throw them */
-  constructor(channel: ChannelEndpoint, reportError: (message: string) => void) {
+  constructor(channel: IsolateChannel, reportError: (message: string) => void) {
     this.#channel = channel;
     this.#reportError = reportError;
-    channel.onNote('hal.edge', (params) => {
-      const note = params as EdgeNote;
+    channel.onNote('hal.edge', (note) => {
       const listener = this.#watchers.get(note.watchId);
       if (!listener) return;
       try {
@@ -36,7 +33,7 @@ export class HalProxy implements IHAL {
   }
 
   getSensorData(sensorType: string): Promise<number> {
-    return this.#channel.request<number>('hal.read', { sensorType });
+    return this.#channel.request('hal.read', { sensorType });
   }
 
   async controlActuator(deviceId: string, command: string | number | boolean): Promise<void> {
@@ -49,7 +46,7 @@ export class HalProxy implements IHAL {
     let release: (() => void) | undefined;
     let closed = false;
     // Opened on construction (not lazily) so that cancel() can always wait for it and close what it opened.
-    const opened = channel.request<{ streamId: number }>('hal.camera.open', { deviceId }).then((r) => {
+    const opened = channel.request('hal.camera.open', { deviceId }).then((r) => {
       release = channel.retain();
       return r.streamId;
     });
@@ -70,7 +67,7 @@ export class HalProxy implements IHAL {
         },
         async pull(controller) {
           try {
-            const frame = await channel.request<{ seq: number; jpeg: ArrayBuffer }>('hal.camera.next', { streamId: await opened, after });
+            const frame = await channel.request('hal.camera.next', { streamId: await opened, after });
             after = frame.seq;
             controller.enqueue(new Uint8Array(frame.jpeg));
           } catch (err) {
@@ -88,7 +85,7 @@ export class HalProxy implements IHAL {
     const release = this.#channel.retain();
     let watchId: number | undefined;
     let cancelled = false;
-    void this.#channel.request<{ watchId: number }>('hal.watch', { deviceId }).then(
+    void this.#channel.request('hal.watch', { deviceId }).then(
       (r) => {
         watchId = r.watchId;
         if (cancelled) void this.#channel.request('hal.unwatch', { watchId }).catch(() => undefined);
@@ -112,7 +109,7 @@ export class HalProxy implements IHAL {
 
   async openSerial(deviceId: string): Promise<HalSerialStream> {
     const channel = this.#channel;
-    const { portId } = await channel.request<{ portId: number }>('hal.serial.open', { deviceId });
+    const { portId } = await channel.request('hal.serial.open', { deviceId });
     const release = channel.retain();
     let closed = false;
     const close = async (): Promise<void> => {
@@ -126,7 +123,7 @@ export class HalProxy implements IHAL {
         async pull(controller) {
           let data: ArrayBuffer | null;
           try {
-            ({ data } = await channel.request<{ data: ArrayBuffer | null }>('hal.serial.read', { portId }));
+            ({ data } = await channel.request('hal.serial.read', { portId }));
           } catch (err) {
             await close();
             throw err;

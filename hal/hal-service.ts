@@ -13,7 +13,8 @@
  */
 import type { Clock } from '../runtime/clock.ts';
 import type { DeviceListEntry } from './device-list.ts';
-import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import type { DaemonChannel, IsolateToDaemon } from '../runtime/core/channel-methods.ts';
+import type { HandlerReply } from '../runtime/core/channel-endpoint.ts';
 import { WithTransfer } from '../runtime/core/channel-endpoint.ts';
 import { OpenStarryError } from '../runtime/core/errors.ts';
 import type { Logger } from '../runtime/logging/logger.ts';
@@ -62,7 +63,7 @@ export class HalService {
   }
 
   /** Serves HAL calls on this isolate's channel. */
-  attach(pid: string, channel: ChannelEndpoint): void {
+  attach(pid: string, channel: DaemonChannel): void {
     const entry = this.#grants.get(pid);
     if (!entry) throw new OpenStarryError(HalErrorCode.CAPABILITY_DENIED, `pid ${pid} was not admitted by the HAL`);
     const session = new HalSession({
@@ -78,7 +79,9 @@ export class HalService {
       portOwners: this.#portOwners,
     });
     this.#sessions.set(pid, session);
-    const handle = (method: string, fn: (p: Record<string, unknown>) => unknown) => channel.handle(method, (params) => fn(isRecord(params) ? params : {}));
+    // Params come from agent code: anything that is not an object reaches the session's checks as {}.
+    const handle = <M extends keyof IsolateToDaemon['requests']>(method: M, fn: (p: Record<string, unknown>) => HandlerReply<IsolateToDaemon['requests'][M]['result']>) =>
+      channel.handle(method, (params) => fn(isRecord(params) ? params : {}));
     handle('hal.read', (p) => session.read(p.sensorType));
     handle('hal.control', (p) => session.control(p.deviceId, p.command));
     handle('hal.watch', (p) => session.watch(p.deviceId));

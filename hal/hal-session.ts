@@ -4,7 +4,7 @@
  * when the isolate ends. Denials are logged with the agent, the call and the missing capability.
  */
 import type { Clock } from '../runtime/clock.ts';
-import type { ChannelEndpoint } from '../runtime/core/channel-endpoint.ts';
+import type { DaemonChannel } from '../runtime/core/channel-methods.ts';
 import type { HalInputEdge } from '../runtime/core/hal-api.ts';
 import { ErrorCode, OpenStarryError } from '../runtime/core/errors.ts';
 import type { Logger } from '../runtime/logging/logger.ts';
@@ -34,7 +34,7 @@ export interface SessionOptions {
   grants: CapabilityGrants;
   registry: DeviceRegistry;
   guards: ReadonlyMap<string, ActuatorGuard>;
-  channel: ChannelEndpoint;
+  channel: DaemonChannel;
   clock: Clock;
   log: Logger;
   onDenied: () => void;

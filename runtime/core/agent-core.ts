@@ -6,7 +6,7 @@
  */
 import { cutMarker, messageSizeOver } from './message-size.ts';
 import { createAgentEvents } from './agent-events.ts';
-import type { ChannelEndpoint } from './channel-endpoint.ts';
+import type { IsolateChannel } from './channel-methods.ts';
 import type { LogNote } from './channel-messages.ts';
 import type { IHAL } from './hal-api.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
@@ -14,13 +14,13 @@ import { InternalBus } from './internal-bus.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { CoreTimers } from './metering.ts';
 import { Metering } from './metering.ts';
-import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel, ManagedAgent } from './plugin.ts';
+import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel } from './plugin.ts';
 
 export interface AgentCoreOptions {
   agentId: string;
   config: Readonly<Record<string, JsonValue>>;
   plugins: readonly IPlugin[];
-  channel: ChannelEndpoint;
+  channel: IsolateChannel;
   /** Built by the host over the same channel (hal/hal-proxy.ts); the core only hands it to plugins. */
   hal: IHAL;
   /** The snapshot the host loaded from the daemon before start (spec 002 phase 3), if there is one. */
@@ -42,7 +42,7 @@ export const STATE_MAX_CHARS = 256 * 1024;
 
 export class AgentCore {
   readonly #plugins: readonly IPlugin[];
-  readonly #channel: ChannelEndpoint;
+  readonly #channel: IsolateChannel;
   readonly #abort = new AbortController();
   readonly #bus: InternalBus;
   readonly #closeEvents: () => void;
@@ -71,9 +71,9 @@ export class AgentCore {
       hal: options.hal,
       state: this.#makeState(options.initialState),
       agents: Object.freeze({
-        spawn: (templateId: string, config?: Record<string, JsonValue>) => this.#channel.request<ManagedAgent>('agents.spawn', config === undefined ? { templateId } : { templateId, config }),
-        kill: (pid: string) => this.#channel.request<ManagedAgent>('agents.kill', { pid }),
-        list: () => this.#channel.request<ManagedAgent[]>('agents.list'),
+        spawn: (templateId: string, config?: Record<string, JsonValue>) => this.#channel.request('agents.spawn', config === undefined ? { templateId } : { templateId, config }),
+        kill: (pid: string) => this.#channel.request('agents.kill', { pid }),
+        list: () => this.#channel.request('agents.list'),
       }),
       events: events.events,
     });

@@ -12,7 +12,7 @@
  * first gives the agent a synchronous, precise error and keeps junk off the channel. A subscription holds the
  * channel (like a HAL watch), so an agent that only listens for events stays alive. Pure: no node:* imports.
  */
-import type { ChannelEndpoint } from './channel-endpoint.ts';
+import type { EventDeliverNote, IsolateChannel } from './channel-methods.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from './errors.ts';
 import { compileEventPattern, eventNameProblem, eventPatternProblem, serialiseEventData } from './event-names.ts';
 import type { EventMatcher } from './event-names.ts';
@@ -21,12 +21,8 @@ import type { AgentEvent, AgentEventHandler, IAgentEvents, IAgentLog, JsonValue 
 // ctx.events' types are part of the plugin contract (plugin.ts); re-exported here for the callers that import them from this file.
 export type { AgentEvent, AgentEventHandler, IAgentEvents } from './plugin.ts';
 
-/** The `events.deliver` note's params, as the daemon sends them. */
-export interface EventDeliverNote {
-  name: string;
-  data: JsonValue;
-  source: string;
-}
+/** The `events.deliver` note's params, as the daemon sends them (declared in the channel's table). */
+export type { EventDeliverNote } from './channel-methods.ts';
 
 interface Subscription {
   matches: EventMatcher;
@@ -34,7 +30,7 @@ interface Subscription {
 }
 
 /** ctx.events plus close(), which the core calls after the plugins stopped: drops every subscription and its hold. */
-export function createAgentEvents(channel: ChannelEndpoint, log: IAgentLog): { events: IAgentEvents; close(): void } {
+export function createAgentEvents(channel: IsolateChannel, log: IAgentLog): { events: IAgentEvents; close(): void } {
   const subscriptions = new Set<Subscription>();
   const releases = new Set<() => void>();
   let closed = false;
@@ -65,7 +61,7 @@ export function createAgentEvents(channel: ChannelEndpoint, log: IAgentLog): { e
       if (nameProblem !== undefined) return Promise.reject(new OpenStarryError(ErrorCode.EVENT_INVALID, `events.publish: ${nameProblem}`));
       const serialised = serialiseEventData(data);
       if ('error' in serialised) return Promise.reject(new OpenStarryError(ErrorCode.EVENT_INVALID, `events.publish(${name}): ${serialised.error}`));
-      return channel.request<void>('events.publish', { name, data: JSON.parse(serialised.text) as JsonValue }).then(() => undefined);
+      return channel.request('events.publish', { name, data: JSON.parse(serialised.text) as JsonValue }).then(() => undefined);
     },
     on: (pattern: string, handler: AgentEventHandler): (() => void) => {
       const problem = eventPatternProblem(pattern);

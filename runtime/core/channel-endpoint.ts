@@ -3,10 +3,38 @@
  * requests and notes to registered handlers, and reports how many of its own requests are pending (the worker
  * host keeps its port referenced only while something is pending, so an idle agent can end on its own).
  * Used unchanged on both sides. Pure: no node:* imports.
+ *
+ * Generic over a ChannelSide (what this end sends and receives): the table of methods is channel-methods.ts, whose
+ * DaemonChannel and IsolateChannel are the two ends. A side with `trustsPeer: false` (the daemon's) hands its
+ * handlers `unknown` params: an isolate is untrusted, so its handlers validate what arrives.
  */
 import type { ChannelMessage, IChannelPort } from './channel-messages.ts';
 import { isChannelMessage } from './channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorFromWire, errorToWire } from './errors.ts';
+
+/** One direction of a channel: each request's params and result, each note's params. */
+export interface ChannelDirection {
+  requests: Record<string, { params: unknown; result: unknown }>;
+  notes: Record<string, unknown>;
+}
+
+/** One end of a channel: what it sends, what it receives, and whether it trusts what it receives to be typed. */
+export interface ChannelSide {
+  sends: ChannelDirection;
+  receives: ChannelDirection;
+  trustsPeer: boolean;
+}
+
+/** An untyped end (any method, unknown params and results): for tests of the endpoint's own mechanics. */
+export type AnySide = { sends: ChannelDirection; receives: ChannelDirection; trustsPeer: false };
+
+type Requests<D extends ChannelDirection> = D['requests'];
+/** The params, then the buffers to transfer; params may be left out where the table allows undefined. */
+export type SendArgs<P> = undefined extends P ? [params?: P, transfer?: readonly ArrayBuffer[]] : [params: P, transfer?: readonly ArrayBuffer[]];
+/** What a handler or an answer gets: the declared type from a trusted peer, `unknown` (to be validated) from an untrusted one. */
+export type Received<S extends ChannelSide, P> = S['trustsPeer'] extends true ? P : unknown;
+/** What a request handler may return: the result, or the result with buffers to transfer, or a promise of either. */
+export type HandlerReply<R> = R | WithTransfer<R> | Promise<R | WithTransfer<R>>;
 
 export type RequestHandler = (params: unknown) => unknown;
 
@@ -19,7 +47,7 @@ export class WithTransfer<T = unknown> {
 }
 export type NoteHandler = (params: unknown) => void;
 
-export class ChannelEndpoint {
+export class ChannelEndpoint<S extends ChannelSide> {
   readonly #port: IChannelPort;
   readonly #requestHandlers = new Map<string, RequestHandler>();
   readonly #noteHandlers = new Map<string, NoteHandler>();
@@ -64,30 +92,38 @@ export class ChannelEndpoint {
     };
   }
 
-  handle(method: string, handler: RequestHandler): void {
-    this.#requestHandlers.set(method, handler);
+  handle<M extends keyof Requests<S['receives']> & string>(
+    method: M,
+    handler: (params: Received<S, Requests<S['receives']>[M]['params']>) => HandlerReply<Requests<S['receives']>[M]['result']>,
+  ): void {
+    this.#requestHandlers.set(method, handler as RequestHandler);
   }
 
-  onNote(method: string, handler: NoteHandler): void {
-    this.#noteHandlers.set(method, handler);
+  onNote<M extends keyof S['receives']['notes'] & string>(method: M, handler: (params: Received<S, S['receives']['notes'][M]>) => void): void {
+    this.#noteHandlers.set(method, handler as NoteHandler);
   }
 
-  notify(method: string, params?: unknown, transfer?: readonly ArrayBuffer[]): void {
+  notify<M extends keyof S['sends']['notes'] & string>(method: M, ...[params, transfer]: SendArgs<S['sends']['notes'][M]>): void {
     if (this.#closed) return;
     this.#port.post(params === undefined ? { t: 'note', method } : { t: 'note', method, params }, transfer);
   }
 
-  request<T = unknown>(method: string, params?: unknown, transfer?: readonly ArrayBuffer[]): Promise<T> {
+  /** The answer is typed like a handler's params: `unknown` from an untrusted peer, which the caller validates. */
+  request<M extends keyof Requests<S['sends']> & string>(method: M, ...args: SendArgs<Requests<S['sends']>[M]['params']>): Promise<Received<S, Requests<S['sends']>[M]['result']>> {
+    return this.#request(method, args[0], args[1]) as Promise<Received<S, Requests<S['sends']>[M]['result']>>;
+  }
+
+  #request(method: string, params: unknown, transfer: readonly ArrayBuffer[] | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new OpenStarryError(ErrorCode.CHANNEL_CLOSED, `channel closed; ${method} not sent`));
     if (this.#pending.size >= this.#maxInFlight) {
       return new Promise<void>((resolve) => {
         this.#waiting.push(resolve);
         this.#onPendingChange?.(this.pending);
-      }).then(() => this.request<T>(method, params, transfer));
+      }).then(() => this.#request(method, params, transfer));
     }
     const id = this.#nextId++;
-    const promise = new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
     });
     this.#onPendingChange?.(this.pending);
     try {

@@ -3,10 +3,8 @@
  * isolation driver (MessagePort, framed pipe or socket, host functions). Three shapes, in both directions:
  * a request (`req`) that gets exactly one response (`res`), and a one-way note (`note`).
  *
- * Methods the daemon calls in the isolate:   agent.stop, agent.snapshot, agent.usage
- * Methods/notes the isolate sends the daemon: note lifecycle {state, error?}, note log {level, message, fields},
- *   note metering.tokens {n, info?} (coalesced; runtime/core/metering.ts)
- * Later parts add their own methods (hal.*, state.*, events.*, agents.*, metering.*) on the same channel.
+ * Which methods exist, with their params and results, in each direction: the one table in channel-methods.ts.
+ * A method added to the channel is added there (ChannelEndpoint's types then require it on both ends).
  */
 import type { WireError } from './errors.ts';
 

@@ -9,15 +9,12 @@
  * core stops. Tokens pending when an isolate crashes (at most FLUSH_MS worth) are lost.
  * Pure: no node:* imports; the timer is injected so tests need no sleeping.
  */
-import type { ChannelEndpoint } from './channel-endpoint.ts';
+import type { IsolateChannel, MeteringTokensNote } from './channel-methods.ts';
 import { ErrorCode, OpenStarryError } from './errors.ts';
 import type { IAgentMetering, JsonValue } from './plugin.ts';
 
-/** The wire form of one coalesced report; the daemon validates it again (the isolate is untrusted). */
-export interface MeteringTokensNote {
-  n: number;
-  info?: Record<string, JsonValue>;
-}
+/** The wire form of one coalesced report (declared in the channel's table); the daemon validates it again. */
+export type { MeteringTokensNote } from './channel-methods.ts';
 
 /** The same shape as runtime/clock.ts's Clock, declared here because the core imports nothing outside itself. */
 export interface CoreTimers {
@@ -43,7 +40,7 @@ export const MAX_PENDING_INFOS = 16;
 
 export class Metering {
   readonly api: IAgentMetering;
-  readonly #channel: ChannelEndpoint;
+  readonly #channel: IsolateChannel;
   readonly #timers: CoreTimers;
   /** Pending tokens by serialised info ('' = no info). */
   #pending = new Map<string, { n: number; info?: Record<string, JsonValue> }>();
@@ -51,7 +48,7 @@ export class Metering {
   #timer: unknown;
   #closed = false;
 
-  constructor(channel: ChannelEndpoint, timers: CoreTimers = defaultTimers) {
+  constructor(channel: IsolateChannel, timers: CoreTimers = defaultTimers) {
     this.#channel = channel;
     this.#timers = timers;
     this.api = Object.freeze({ tokens: (n: number, info?: Record<string, JsonValue>) => this.#tokens(n, info) });

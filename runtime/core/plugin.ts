@@ -7,8 +7,11 @@
  */
 import type { IHAL } from './hal-api.ts';
 import type { IInternalBus } from './internal-bus.ts';
+import type { JsonValue } from './json-value.ts';
+import type { ManagedAgent } from './channel-methods.ts';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue } from './json-value.ts';
+export type { ManagedAgent } from './channel-methods.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -76,14 +79,6 @@ export interface IAgentContext {
    * An agent spawned by a rule finds the triggering event in `ctx.config.trigger` ({ name, data, source, at }).
    */
   readonly events: IAgentEvents;
-}
-
-export interface ManagedAgent {
-  pid: string;
-  agentId: string;
-  template: string;
-  state: string;
-  reason?: string;
 }
 
 export interface IAgentManager {

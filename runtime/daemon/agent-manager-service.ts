@@ -5,7 +5,7 @@
  * (`agents:<template>:spawn|kill|list`, `*` for any template); a refused call is ERR_CAPABILITY_DENIED and logged.
  */
 import { parseCapability } from '../../hal/capability-grammar.ts';
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { IAgentStatus } from '../control/protocol.ts';
 import type { Blueprint } from '../design/blueprint.ts';
@@ -28,7 +28,7 @@ function summary(s: IAgentStatus): { pid: string; agentId: string; template: str
   return s.reason === undefined ? { pid: s.pid, agentId: s.agentId, template: s.template, state: s.state } : { pid: s.pid, agentId: s.agentId, template: s.template, state: s.state, reason: s.reason };
 }
 
-export function serveAgentManager(caller: Blueprint, pid: string, channel: ChannelEndpoint, deps: AgentManagerDeps): void {
+export function serveAgentManager(caller: Blueprint, pid: string, channel: DaemonChannel, deps: AgentManagerDeps): void {
   const grants = new Set<string>();
   for (const raw of caller.manifest.capabilities) {
     const cap = parseCapability(raw);

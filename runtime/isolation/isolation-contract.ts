@@ -38,6 +38,7 @@ import type { BoardHal } from '../../hal/board-hal.ts';
 import { systemClock } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
 import { ErrorCode } from '../core/errors.ts';
+import type { JsonValue } from '../core/json-value.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import { silentLogger } from '../logging/logger.ts';
 import type { IIsolate, IIsolationDriver, IsolateOutput } from './isolation-driver.ts';
@@ -72,7 +73,7 @@ export interface AgentFixture {
   files: Record<string, string | Record<string, string>>;
   manifest?: Record<string, unknown>;
   /** What `state.load` answers (default: no snapshot). */
-  snapshot?: unknown;
+  snapshot?: JsonValue;
   /** Attach the real HAL service (sim board) with these capabilities. */
   capabilities?: readonly string[];
 }

@@ -3,7 +3,7 @@
  * docker and wasm. A driver starts an isolate for a blueprint and hands back the daemon's end of the channel.
  * Graceful stop is a channel request (`agent.stop`) the supervisor makes; `terminate()` is SIGKILL.
  */
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { WireError } from '../core/errors.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
@@ -40,7 +40,7 @@ export interface IsolateOutput {
 }
 
 export interface IIsolate {
-  readonly channel: ChannelEndpoint;
+  readonly channel: DaemonChannel;
   /** The OS process id when the isolate is its own process (process, docker drivers); absent for a worker. */
   readonly osPid?: number;
   /** Settles once, when the isolate has ended for any reason. Never rejects. */

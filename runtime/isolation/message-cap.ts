@@ -16,10 +16,11 @@
 import { ErrorCode } from '../core/errors.ts';
 export { messageSizeOver } from '../core/message-size.ts';
 import type { WireError } from '../core/errors.ts';
+import type { IsolateNoteName } from '../core/channel-methods.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** The note an isolate's host sends, instead of an oversized message, just before it ends itself. */
-export const TOO_LARGE_NOTE = 'host.message-too-large';
+export const TOO_LARGE_NOTE = 'host.message-too-large' satisfies IsolateNoteName;
 
 export function tooLargeReason(bytes: number, cap: number): string {
   return `message-too-large: ${bytes} bytes > ${cap}`;

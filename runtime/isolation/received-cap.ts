@@ -5,7 +5,7 @@
  * Two ways to trip it: the isolate's own host reports that it refused to send (`host.message-too-large` note,
  * host/capped-port.ts), or a message received here measures over the cap (code that got past the sandbox).
  */
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { WireError } from '../core/errors.ts';
 import type { IsolateExit } from './isolation-driver.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, messageSizeOver, tooLargeBytes, tooLargeError } from './message-cap.ts';
@@ -42,7 +42,7 @@ export class ReceivedCap {
   }
 
   /** Listens for the isolate host's own report that it refused to send a message. */
-  watch(channel: ChannelEndpoint): void {
+  watch(channel: DaemonChannel): void {
     channel.onNote(TOO_LARGE_NOTE, (p) => this.refuse(tooLargeBytes(p) ?? this.cap + 1));
   }
 

@@ -18,7 +18,7 @@ import { HalErrorCode } from '../../hal/errors.ts';
 import { parseCapability } from '../../hal/capability-grammar.ts';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { EventMatcher } from '../core/event-names.ts';
 import { compileEventPattern, eventNameProblem, eventPatternProblem, serialiseEventData } from '../core/event-names.ts';
@@ -68,7 +68,7 @@ function grantMatchers(blueprint: Blueprint, operation: 'publish' | 'subscribe')
   return out;
 }
 
-export function serveAgentEvents(blueprint: Blueprint, pid: string, channel: ChannelEndpoint, deps: AgentEventsDeps): AgentEventsHandle {
+export function serveAgentEvents(blueprint: Blueprint, pid: string, channel: DaemonChannel, deps: AgentEventsDeps): AgentEventsHandle {
   const agentId = blueprint.manifest.id;
   const publishGrants = grantMatchers(blueprint, 'publish');
   const subscribeGrants = grantMatchers(blueprint, 'subscribe');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { DeviceRegistry } from '../../hal/device-registry.ts';
 import type { Clock } from '../clock.ts';
 import type { DaemonApi, DaemonStatus, IAgentStatus } from '../control/protocol.ts';
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
@@ -54,7 +54,7 @@ export interface HubStartOptions {
 export class OrchestrationHub {
   /** The dashboard serves these; they are bound once the rules phase ran. */
   readonly dashboardSources = deferredDashboardSources();
-  readonly #attached = new Map<string, { blueprint: Blueprint; channel: ChannelEndpoint }>();
+  readonly #attached = new Map<string, { blueprint: Blueprint; channel: DaemonChannel }>();
   #orchestration: Orchestration | undefined;
   /** config.rules resolved at boot; a reload reads this file again (a new path needs a restart). */
   #rulesPath: string | undefined;
@@ -64,7 +64,7 @@ export class OrchestrationHub {
   #onRules: ((rules: RuleSet) => void) | undefined;
 
   /** Supervisor attach hook: ctx.events for this isolate (now, or when the rules phase runs). */
-  attach(pid: string, blueprint: Blueprint, channel: ChannelEndpoint): void {
+  attach(pid: string, blueprint: Blueprint, channel: DaemonChannel): void {
     this.#attached.set(pid, { blueprint, channel });
     this.#orchestration?.serveAgent(blueprint, pid, channel);
   }

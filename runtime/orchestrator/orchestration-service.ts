@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import type { IAgentStatus } from '../supervisor/agent-status.ts';
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { HalInputEdge } from '../core/hal-api.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import { serveAgentEvents } from './agent-events-service.ts';
@@ -63,7 +63,7 @@ export interface Orchestration {
   /** The rules in force (the boot's, or the last reload's). */
   readonly rules: RuleSet;
   emit(event: OrchestratorEvent): EmitResult;
-  serveAgent(blueprint: Blueprint, pid: string, channel: ChannelEndpoint): void;
+  serveAgent(blueprint: Blueprint, pid: string, channel: DaemonChannel): void;
   detachAgent(pid: string): void;
   onAgentChange(status: IAgentStatus): void;
   /**

@@ -3,11 +3,11 @@
  * "the core reads the last State Snapshot through the daemon") and stores its `state.save` notes in the state DB,
  * which coalesces them into atomic file writes. Values from the isolate are validated again here: it is untrusted.
  */
-import type { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { StateDb } from './state-db.ts';
 
-export function serveAgentState(agentId: string, channel: ChannelEndpoint, db: StateDb, log: Logger): void {
+export function serveAgentState(agentId: string, channel: DaemonChannel, db: StateDb, log: Logger): void {
   let reported = false;
   channel.handle('state.load', () => db.getSnapshot(agentId) ?? null);
   channel.onNote('state.save', (value) => {

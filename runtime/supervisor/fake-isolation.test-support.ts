@@ -1,6 +1,7 @@
 // Test support for the supervisor: a scripted isolation driver and a manual clock. The fake isolate speaks the
 // real channel protocol (ChannelEndpoint on both ends), so the supervisor code under test is unchanged.
 import { ChannelEndpoint } from '../core/channel-endpoint.ts';
+import type { DaemonChannel, DaemonSide, IsolateChannel, IsolateSide } from '../core/channel-methods.ts';
 import { inMemoryChannelPair } from '../core/in-memory-channel.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation/isolation-driver.ts';
@@ -9,8 +10,8 @@ import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpe
 export type AgentScript = 'run' | 'crash-on-start' | 'ignore-stop' | 'exit-clean' | 'never-start';
 
 export class FakeIsolate implements IIsolate {
-  readonly channel: ChannelEndpoint;
-  readonly agent: ChannelEndpoint;
+  readonly channel: DaemonChannel;
+  readonly agent: IsolateChannel;
   readonly exited: Promise<IsolateExit>;
   readonly spec: IsolateSpec;
   terminated = false;
@@ -21,8 +22,8 @@ export class FakeIsolate implements IIsolate {
   constructor(spec: IsolateSpec, script: AgentScript) {
     this.spec = spec;
     const [daemonSide, agentSide] = inMemoryChannelPair();
-    this.channel = new ChannelEndpoint(daemonSide);
-    this.agent = new ChannelEndpoint(agentSide);
+    this.channel = new ChannelEndpoint<DaemonSide>(daemonSide);
+    this.agent = new ChannelEndpoint<IsolateSide>(agentSide);
     this.exited = new Promise((resolve) => (this.#end = resolve));
     this.agent.handle('agent.stop', () => {
       if (script === 'ignore-stop' || script === 'never-start') return new Promise(() => undefined);

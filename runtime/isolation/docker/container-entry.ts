@@ -11,6 +11,7 @@
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { isolateNote } from '../../core/channel-methods.ts';
 import { errorToWire } from '../../core/errors.ts';
 import type { HostBootstrap } from '../host/agent-host.ts';
 import { realGetBuiltinModule, runAgentHost } from '../host/agent-host.ts';
@@ -38,7 +39,7 @@ function fatal(err: unknown): void {
   if (exiting) return;
   exiting = true;
   try {
-    port.post({ t: 'note', method: FATAL_NOTE, params: { error: errorToWire(err) } });
+    port.post(isolateNote(FATAL_NOTE, { error: errorToWire(err) }));
   } catch {
     // an unencodable error still ends the process below
   }

@@ -4,10 +4,11 @@
  * container sends `host.fatal` with its WireError just before it exits on an uncaught error.
  */
 import type { WireError } from '../../core/errors.ts';
+import type { IsolateNoteName } from '../../core/channel-methods.ts';
 import type { HostBootstrap } from '../host/agent-host.ts';
 
 export const BOOTSTRAP_NOTE = 'host.bootstrap';
-export const FATAL_NOTE = 'host.fatal';
+export const FATAL_NOTE = 'host.fatal' satisfies IsolateNoteName;
 
 /** Where things are inside an agent container (the image has these as empty directories). */
 export const CONTAINER_PATHS = {

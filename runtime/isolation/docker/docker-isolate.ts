@@ -13,6 +13,7 @@ import type { Server } from 'node:net';
 import type Docker from 'dockerode';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import { ErrorCode } from '../../core/errors.ts';
+import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { WireError } from '../../core/errors.ts';
 import type { IIsolate, IsolateExit, IsolateOutput, IsolateUsage } from '../isolation-driver.ts';
 import { pipeLines } from '../line-splitter.ts';
@@ -41,7 +42,7 @@ export interface DockerIsolateParts {
 }
 
 export class DockerIsolate implements IIsolate {
-  readonly channel: ChannelEndpoint;
+  readonly channel: DaemonChannel;
   readonly osPid?: number;
   readonly exited: Promise<IsolateExit>;
   readonly channelDir: string;
@@ -58,7 +59,7 @@ export class DockerIsolate implements IIsolate {
     this.#container = parts.container;
     this.channelDir = parts.channelDir;
     if (parts.osPid !== undefined) this.osPid = parts.osPid;
-    this.channel = new ChannelEndpoint(parts.port);
+    this.channel = new ChannelEndpoint<DaemonSide>(parts.port);
     this.#cap = new ReceivedCap(parts.maxMessageBytes, () => void this.terminate().catch(() => undefined));
     this.#cap.watch(this.channel);
     this.channel.onNote(FATAL_NOTE, (p) => {

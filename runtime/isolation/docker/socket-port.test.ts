@@ -47,7 +47,7 @@ t.test('posts before attach wait in order; requests with buffers cross both ways
   daemonPort.attach(accepted);
   t.same(await asked, { k: 1 });
   t.same(order, ['first', 'snapshot']);
-  const frame = await isolate.request<{ seq: number; jpeg: ArrayBuffer }>('hal.camera.next', { streamId: 1 });
+  const frame = (await isolate.request('hal.camera.next', { streamId: 1 })) as { seq: number; jpeg: ArrayBuffer };
   t.ok(frame.jpeg instanceof ArrayBuffer);
   t.same([...new Uint8Array(frame.jpeg)], [0xff, 0xd8, 0xff]);
   isolate.close();

@@ -10,6 +10,7 @@ import type * as V8 from 'node:v8';
 import { deepFreeze } from '../../core/deep-freeze.ts';
 import { AgentCore } from '../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import type { IsolateSide } from '../../core/channel-methods.ts';
 import type { IChannelPort, LifecycleNote } from '../../core/channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from '../../core/errors.ts';
 import type { IPlugin, JsonValue } from '../../core/plugin.ts';
@@ -53,7 +54,7 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   const collect = takeCollector();
   const port = cappedPort(options.port, bootstrap.maxMessageBytes, exit);
   let referenced = true; // the entry refs the port before the host runs
-  const channel = new ChannelEndpoint(port, {
+  const channel = new ChannelEndpoint<IsolateSide>(port, {
     // Edge-triggered: ref on 0 -> 1, unref on 1 -> 0, not a libuv call per request (the HAL's hot path).
     onPendingChange: (n) => {
       const busy = n > 0;
@@ -80,7 +81,7 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. Asked first, so the daemon's
   // answer travels while this thread prepares the builtins and loads the plugins (one round trip less before
   // `running`). A daemon without a state DB (or a driver test) answers nothing useful: then there is no snapshot.
-  const initialStateAnswer = channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
+  const initialStateAnswer = channel.request('state.load').catch(() => undefined);
 
   let plugins: IPlugin[];
   try {

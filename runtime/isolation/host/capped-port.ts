@@ -7,6 +7,7 @@
  * Once tripped, the port sends nothing more, and the post that tripped it throws, so the agent's code path stops.
  */
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
+import { isolateNote } from '../../core/channel-methods.ts';
 import { ErrorCode, OpenStarryError } from '../../core/errors.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, messageSizeOver, tooLargeReason } from '../message-cap.ts';
 
@@ -22,7 +23,7 @@ export function cappedPort(port: IChannelPort, maxMessageBytes: number | undefin
         return;
       }
       tripped = true;
-      port.post({ t: 'note', method: TOO_LARGE_NOTE, params: { bytes, cap } });
+      port.post(isolateNote(TOO_LARGE_NOTE, { bytes, cap }));
       exit(1);
       throw new OpenStarryError(ErrorCode.MESSAGE_TOO_LARGE, tooLargeReason(bytes, cap));
     },

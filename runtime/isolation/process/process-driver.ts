@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import { ErrorCode } from '../../core/errors.ts';
+import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { WireError } from '../../core/errors.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import { BOOTSTRAP_NOTE, FATAL_NOTE, fatalError } from '../docker/container-protocol.ts';
@@ -151,7 +152,7 @@ function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
 }
 
 class ProcessIsolate implements IIsolate {
-  readonly channel: ChannelEndpoint;
+  readonly channel: DaemonChannel;
   readonly port: SocketPort;
   readonly osPid: number;
   readonly exited: Promise<IsolateExit>;
@@ -178,7 +179,7 @@ class ProcessIsolate implements IIsolate {
     });
     // A failed kill of a child that already ended reports here; the exit handler below tells the story.
     child.on('error', () => undefined);
-    this.channel = new ChannelEndpoint(this.port);
+    this.channel = new ChannelEndpoint<DaemonSide>(this.port);
     cap.watch(this.channel);
     this.channel.onNote(FATAL_NOTE, (p) => {
       fatal ??= fatalError(p) ?? { code: ErrorCode.UNCAUGHT, message: 'the agent reported a fatal error without details' };
@@ -224,7 +225,7 @@ class ProcessIsolate implements IIsolate {
       this.#memoryBytes = sample.rssBytes;
       return { cpuPercent, memoryBytes: sample.rssBytes };
     }
-    const answer = this.channel.request<{ memoryBytes?: unknown }>('agent.usage').catch(() => undefined);
+    const answer = this.channel.request('agent.usage').then((a) => a as { memoryBytes?: unknown } | undefined, () => undefined);
     const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), this.#options.usageTimeoutMs ?? 1000).unref());
     const memory = (await Promise.race([answer, timeout]))?.memoryBytes;
     if (typeof memory === 'number' && Number.isFinite(memory)) this.#memoryBytes = memory;

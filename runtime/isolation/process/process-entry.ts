@@ -13,6 +13,7 @@
  * The daemon's end of the socket going away (daemon killed) ends the child: an agent never outlives its daemon.
  */
 import { Socket } from 'node:net';
+import { isolateNote } from '../../core/channel-methods.ts';
 import { errorToWire } from '../../core/errors.ts';
 import { FATAL_NOTE, isBootstrapNote } from '../docker/container-protocol.ts';
 import { SocketPort } from '../docker/socket-port.ts';
@@ -51,7 +52,7 @@ function exit(code: number): void {
 process.on('uncaughtException', (err) => {
   if (exiting) return;
   try {
-    port.post({ t: 'note', method: FATAL_NOTE, params: { error: errorToWire(err) } });
+    port.post(isolateNote(FATAL_NOTE, { error: errorToWire(err) }));
   } catch {
     // an unencodable error still ends the process below
   }

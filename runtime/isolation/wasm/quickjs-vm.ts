@@ -1,42 +1,41 @@
 /**
- * One agent's QuickJS VM, as hosted by the wasm worker (vm-worker.ts): the WebAssembly memory cap, the interrupt
- * deadline, the host functions (vm/host-api.ts), and the turn loop. Every entry into agent code — evaluating the
+ * One agent's QuickJS VM, as hosted by the wasm worker (vm-worker.ts): its lifecycle, the interrupt deadline and
+ * the turn loop. The host functions it answers are installed by host-bridge.ts (the VM side: vm/host-api.ts), its
+ * capped memory comes from vm-memory.ts, and exceptions are read by vm-exceptions.ts. Every entry into agent code — evaluating the
  * bundle, delivering a channel message, firing a timer — is one "turn": the call plus every promise job it queues,
  * under one deadline. After each turn the VM may end: out of memory, an uncaught error, an exit the runtime asked
  * for, or nothing left to do (no pending channel requests or subscriptions, no referenced timers, no jobs).
  *
  * Memory: QuickJS's own malloc limit (setMemoryLimit) is set, but this build has no malloc_usable_size, so QuickJS
  * counts ~8 bytes per allocation whatever its size and the limit alone lets a heap grow several times past it.
- * The hard bound is the WebAssembly.Memory itself: imported with `maximum` = limits.memoryMb, so a growth past it
- * fails, malloc returns NULL and QuickJS throws "out of memory". A refused growth is recorded (the wrapped grow()),
- * and the agent is ended as out-of-memory at the end of that turn even if its code caught the error: a VM at its
+ * The hard bound is the WebAssembly.Memory itself (vm-memory.ts): a growth past it fails, malloc returns NULL and
+ * QuickJS throws "out of memory". A refused growth is recorded, and the agent is ended as out-of-memory at the end of that turn even if its code caught the error: a VM at its
  * cap cannot be trusted to do anything useful (QuickJS may no longer even allocate the error object).
  */
 import releaseSyncModule from '@jitl/quickjs-wasmfile-release-sync';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import { newQuickJSWASMModuleFromVariant, newVariant } from 'quickjs-emscripten-core';
 import type { ChannelMessage } from '../../core/channel-messages.ts';
+import { isolateNote } from '../../core/channel-methods.ts';
 import type { WireError } from '../../core/errors.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { IsolateExit } from '../isolation-driver.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, TOO_LARGE_NOTE, tooLargeBytes, tooLargeError } from '../message-cap.ts';
 import { deniedModuleSource } from './agent-bundler-denied.ts';
-import { decodeMessage, encodeMessage } from './message-codec.ts';
+import { installHostFunctions } from './host-bridge.ts';
+import { encodeMessage } from './message-codec.ts';
 import type { VmErrorInfo } from './vm/host-contract.ts';
-import { HOST_GLOBAL } from './vm/host-contract.ts';
+import type { Dumped } from './vm-exceptions.ts';
+import { takeException } from './vm-exceptions.ts';
+import { MIN_WASM_BYTES, cappedWasmMemory } from './vm-memory.ts';
 import { MEMORY_SAMPLE_MS, STAT_MEMORY, STAT_VM_MS } from './worker-protocol.ts';
-import type { WasmMemory } from './wasm-api.ts';
-import { wasmApi } from './wasm-api.ts';
 
 type SyncVariant = Extract<Parameters<typeof newVariant>[0], { type: 'sync' }>;
 type VariantMemory = NonNullable<Parameters<typeof newVariant>[1]['wasmMemory']>;
 // The package's types are CommonJS-shaped (the whole module); under ESM its default export is the variant itself.
 const releaseSync = ((releaseSyncModule as { default?: unknown }).default ?? releaseSyncModule) as SyncVariant;
 
-const PAGE = 64 * 1024;
-/** The QuickJS build's declared minimum memory (its INITIAL_MEMORY, 16 MiB): a cap can not go below it. */
-export const MIN_WASM_BYTES = 16 * 1024 * 1024;
-const MAX_LINE = 16 * 1024;
+export { MIN_WASM_BYTES } from './vm-memory.ts';
 /**
  * The deadline of the first turn (evaluating the bundle) is at least this long: the first VM in a process spends
  * 0.4-0.6 s there compiling QuickJS's WebAssembly functions lazily (later VMs reuse the compiled code and take
@@ -59,8 +58,6 @@ export interface VmCallbacks {
   /** Called once, after the VM has been disposed. */
   end(exit: IsolateExit): void;
 }
-
-type Dumped = { info: VmErrorInfo; interrupted: boolean; outOfMemory: boolean };
 
 export class QuickJsAgentVm {
   readonly #config: VmConfig;
@@ -103,24 +100,47 @@ export class QuickJsAgentVm {
     this.#installHost();
   }
 
+  #installHost(): void {
+    installHostFunctions(this.#ctx, {
+      bootstrap: () => JSON.stringify(this.#config.bootstrap),
+      admit: (size) => !this.#tooLarge && !this.#refuseOversized(size()),
+      post: (message, copies) => {
+        if (message.t === 'note' && message.method === TOO_LARGE_NOTE) {
+          // The runtime measured first and refused (vm/agent-runtime.ts): end the VM the same way.
+          this.#tooLarge = tooLargeError(tooLargeBytes(message.params) ?? this.#cap() + 1, this.#cap());
+          this.#deadline = Number.NEGATIVE_INFINITY;
+          return;
+        }
+        this.#cb.post(message, copies);
+      },
+      onDeliver: (f) => {
+        this.#deliverFn?.dispose();
+        this.#deliverFn = f;
+      },
+      onTimer: (f) => {
+        this.#timerFn?.dispose();
+        this.#timerFn = f;
+      },
+      setTimer: (id, ms, ref) => this.#setTimer(id, ms, ref),
+      clearTimer: (id) => this.#clearTimer(id),
+      output: (stream, line) => this.#cb.output(stream, line),
+      keepAlive: (on) => {
+        this.#referenced = on;
+      },
+      exit: (code) => {
+        this.#exitCode ??= code;
+      },
+      uncaught: (info) => {
+        this.#uncaught ??= info;
+      },
+    });
+  }
+
   /** Instantiates QuickJS on its own capped WebAssembly memory and evaluates the agent bundle (the first turn). */
   static async start(config: VmConfig, cb: VmCallbacks): Promise<QuickJsAgentVm> {
-    const memory = new wasmApi.Memory({ initial: MIN_WASM_BYTES / PAGE, maximum: Math.max(MIN_WASM_BYTES, config.memoryBytes) / PAGE });
-    let refused = false;
-    const grow = memory.grow.bind(memory);
-    // Emscripten grows the heap through this object (emscripten_resize_heap, in a try/catch): record refusals.
-    (memory as { grow: WasmMemory['grow'] }).grow = (delta: number) => {
-      try {
-        const before = grow(delta);
-        refused = false;
-        return before;
-      } catch (err) {
-        refused = true;
-        throw err;
-      }
-    };
+    const { memory, growRefused } = cappedWasmMemory(config.memoryBytes);
     const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(releaseSync, { wasmModule: config.wasmModule, wasmMemory: memory as unknown as VariantMemory }));
-    const vm = new QuickJsAgentVm(config, cb, quickjs.newRuntime(), () => refused);
+    const vm = new QuickJsAgentVm(config, cb, quickjs.newRuntime(), growRefused);
     vm.#turn(() => vm.#ctx.evalCode(config.bundle, `agent:${config.bootstrap.agentId}.js`, { type: 'module', strict: true }), true);
     return vm;
   }
@@ -150,18 +170,12 @@ export class QuickJsAgentVm {
   }
 
   /**
-   * Measures a post from its handles (the string's length, the buffers' sizes), before anything is copied out of
-   * the VM's memory. Over the cap: nothing is sent, and the turn is interrupted at once (the interrupt handler
-   * sees a deadline in the past); #afterTurn then ends the VM as message-too-large.
+   * A post's size, measured from its handles before anything is copied out of the VM's memory (host-bridge.ts).
+   * Over the cap: nothing is sent, and the turn is interrupted at once (the interrupt handler sees a deadline in
+   * the past); #afterTurn then ends the VM as message-too-large.
    */
-  #refuseOversized(json: QuickJSHandle, buffers: QuickJSHandle[]): boolean {
+  #refuseOversized(bytes: number): boolean {
     const cap = this.#cap();
-    let bytes = this.#ctx.getLength(json) ?? 0;
-    for (const b of buffers) {
-      const view = this.#ctx.getArrayBuffer(b);
-      bytes += view.value.byteLength;
-      view.dispose();
-    }
     if (bytes <= cap) return false;
     this.#tooLarge = tooLargeError(bytes, cap);
     this.#deadline = Number.NEGATIVE_INFINITY;
@@ -170,62 +184,6 @@ export class QuickJsAgentVm {
 
   #cap(): number {
     return this.#config.bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  }
-
-  #installHost(): void {
-    const ctx = this.#ctx;
-    const host = ctx.newObject();
-    const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | void) => {
-      const f = ctx.newFunction(name, impl);
-      ctx.setProp(host, name, f);
-      f.dispose();
-    };
-    fn('bootstrap', () => ctx.newString(JSON.stringify(this.#config.bootstrap)));
-    fn('post', (json, ...buffers) => {
-      if (this.#tooLarge || this.#refuseOversized(json as QuickJSHandle, buffers)) return;
-      const copies = buffers.map((b) => {
-        const view = ctx.getArrayBuffer(b);
-        try {
-          return view.value.slice().buffer;
-        } finally {
-          view.dispose();
-        }
-      });
-      const message = decodeMessage(ctx.getString(json as QuickJSHandle), copies) as ChannelMessage;
-      if (message.t === 'note' && message.method === TOO_LARGE_NOTE) {
-        // The runtime measured first and refused (vm/agent-runtime.ts): end the VM the same way.
-        this.#tooLarge = tooLargeError(tooLargeBytes(message.params) ?? this.#cap() + 1, this.#cap());
-        this.#deadline = Number.NEGATIVE_INFINITY;
-        return;
-      }
-      this.#cb.post(message, copies);
-    });
-    fn('onDeliver', (f) => {
-      this.#deliverFn?.dispose();
-      this.#deliverFn = (f as QuickJSHandle).dup();
-    });
-    fn('setTimer', (id, ms, ref) => this.#setTimer(ctx.getNumber(id as QuickJSHandle), ctx.getNumber(ms as QuickJSHandle), ctx.dump(ref as QuickJSHandle) === true));
-    fn('clearTimer', (id) => this.#clearTimer(ctx.getNumber(id as QuickJSHandle)));
-    fn('onTimer', (f) => {
-      this.#timerFn?.dispose();
-      this.#timerFn = (f as QuickJSHandle).dup();
-    });
-    fn('write', (stream, text) => {
-      const s = ctx.getString(stream as QuickJSHandle) === 'stderr' ? 'stderr' : 'stdout';
-      for (const line of ctx.getString(text as QuickJSHandle).split('\n')) this.#cb.output(s, line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line);
-    });
-    fn('keepAlive', (on) => {
-      this.#referenced = ctx.dump(on as QuickJSHandle) === true;
-    });
-    fn('exit', (code) => {
-      this.#exitCode ??= Math.trunc(ctx.getNumber(code as QuickJSHandle)) || 0;
-    });
-    fn('uncaught', (info) => {
-      this.#uncaught ??= sanitiseInfo(ctx.dump(info as QuickJSHandle));
-    });
-    fn('now', () => ctx.newNumber(performance.now()));
-    ctx.setProp(ctx.global, HOST_GLOBAL, host);
-    host.dispose();
   }
 
   #setTimer(id: number, ms: number, ref: boolean): void {
@@ -303,7 +261,7 @@ export class QuickJsAgentVm {
     const loadFailure = failure && evaluating ? failure : this.#moduleFailure();
     if (loadFailure) {
       // Like the worker host: a plugin that cannot even be evaluated is a crash at start, reported on the channel.
-      this.#cb.post({ t: 'note', method: 'lifecycle', params: { state: 'crashed', error: { code: ErrorCode.PLUGIN_INVALID, message: `plugin failed to load: ${loadFailure.info.message}` } } }, []);
+      this.#cb.post(isolateNote('lifecycle', { state: 'crashed', error: { code: ErrorCode.PLUGIN_INVALID, message: `plugin failed to load: ${loadFailure.info.message}` } }), []);
       this.#finish({ code: 1, cause: 'exit' });
       return;
     }
@@ -350,35 +308,8 @@ export class QuickJsAgentVm {
     return this.#take(state.error);
   }
 
-  /** Reads (and disposes) an exception handle. Never throws: a VM out of memory may fail to describe it. */
   #take(handle: QuickJSHandle): Dumped {
-    const ctx = this.#ctx;
-    let info: VmErrorInfo;
-    try {
-      if (ctx.typeof(handle) === 'object' && !isNullHandle(ctx, handle)) {
-        const read = (key: string) => {
-          const h = ctx.getProp(handle, key);
-          try {
-            const v = ctx.dump(h);
-            return typeof v === 'string' ? v : undefined;
-          } finally {
-            h.dispose();
-          }
-        };
-        info = { name: read('name') ?? 'Error', message: read('message') ?? '' };
-        const code = read('code');
-        if (code !== undefined) info.code = code;
-        const stack = read('stack');
-        if (stack !== undefined) info.stack = stack;
-      } else {
-        info = { name: 'Error', message: `non-error thrown: ${String(ctx.dump(handle))}` };
-      }
-    } catch (err) {
-      info = { name: 'InternalError', message: `(the error could not be read: ${(err as Error).message})` };
-    } finally {
-      handle.dispose();
-    }
-    return { info, interrupted: info.name === 'InternalError' && info.message === 'interrupted', outOfMemory: info.name === 'InternalError' && info.message === 'out of memory' };
+    return takeException(this.#ctx, handle);
   }
 
   #sampleMemory(): void {
@@ -409,17 +340,6 @@ export class QuickJsAgentVm {
     }
     this.#cb.end(exit);
   }
-}
-
-function isNullHandle(ctx: QuickJSContext, handle: QuickJSHandle): boolean {
-  return ctx.sameValue(handle, ctx.null);
-}
-
-function sanitiseInfo(value: unknown): VmErrorInfo {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const info: VmErrorInfo = { name: typeof v.name === 'string' ? v.name : 'Error', message: typeof v.message === 'string' ? v.message : String(v.message) };
-  if (typeof v.code === 'string') info.code = v.code;
-  return info;
 }
 
 function toWire(info: VmErrorInfo): WireError {

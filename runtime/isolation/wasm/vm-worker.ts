@@ -5,6 +5,7 @@
  * reports the exit, closes its port, and has nothing else alive.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { isolateNote } from '../../core/channel-methods.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import { QuickJsAgentVm } from './quickjs-vm.ts';
 import type { FromWorker, ToWorker, VmWorkerData } from './worker-protocol.ts';
@@ -24,7 +25,7 @@ const end = (exit: Extract<FromWorker, { k: 'end' }>['exit']) => {
 
 if (typeof data.bundle !== 'string') {
   // The bundle was refused (ERR_ISOLATE_DENIED): reported the way a failed start is, as a crash on the channel.
-  send({ k: 'ch', m: { t: 'note', method: 'lifecycle', params: { state: 'crashed', error: data.bundle.failure } } });
+  send({ k: 'ch', m: isolateNote('lifecycle', { state: 'crashed', error: data.bundle.failure }) });
   end({ code: 1, cause: 'exit' });
 } else {
   const early: ToWorker[] = [];
@@ -45,7 +46,7 @@ if (typeof data.bundle !== 'string') {
     );
     for (const m of early.splice(0)) vm.deliver(m.m);
   } catch (err) {
-    send({ k: 'ch', m: { t: 'note', method: 'lifecycle', params: { state: 'crashed', error: { code: ErrorCode.INTERNAL, message: `wasm isolate failed to start: ${(err as Error).message}` } } } });
+    send({ k: 'ch', m: isolateNote('lifecycle', { state: 'crashed', error: { code: ErrorCode.INTERNAL, message: `wasm isolate failed to start: ${(err as Error).message}` } }) });
     end({ code: 1, cause: 'uncaught-error', error: { code: ErrorCode.INTERNAL, message: (err as Error).message } });
   }
 }

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import { errorToWire } from '../../core/errors.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
@@ -128,7 +129,7 @@ export class WasmDriver implements IIsolationDriver {
 }
 
 class WasmIsolate implements IIsolate {
-  readonly channel: ChannelEndpoint;
+  readonly channel: DaemonChannel;
   readonly exited: Promise<IsolateExit>;
   readonly #worker: Worker;
   readonly #stats: Float64Array;
@@ -147,7 +148,7 @@ class WasmIsolate implements IIsolate {
       },
       close: () => undefined,
     };
-    this.channel = new ChannelEndpoint(port);
+    this.channel = new ChannelEndpoint<DaemonSide>(port);
     let reported: IsolateExit | undefined;
     let workerError: IsolateExit | undefined;
     // The worker is our host code and refuses an oversized post itself (quickjs-vm.ts); this is the second wall.

@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
+import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateOutput, IsolateSpec, IsolateUsage } from '../isolation-driver.ts';
@@ -156,9 +157,9 @@ export class WorkerDriver implements IIsolationDriver {
 /** How long a usage sample waits for a busy isolate to report its memory. */
 export const USAGE_TIMEOUT_MS = 1000;
 
-async function askMemory(channel: ChannelEndpoint): Promise<number | undefined> {
+async function askMemory(channel: DaemonChannel): Promise<number | undefined> {
   try {
-    const answer = await channel.request<{ memoryBytes?: unknown }>('agent.usage');
+    const answer = (await channel.request('agent.usage')) as { memoryBytes?: unknown } | undefined;
     return typeof answer?.memoryBytes === 'number' && Number.isFinite(answer.memoryBytes) ? answer.memoryBytes : undefined;
   } catch {
     return undefined;
@@ -166,7 +167,7 @@ async function askMemory(channel: ChannelEndpoint): Promise<number | undefined> 
 }
 
 class WorkerIsolate implements IIsolate {
-  readonly channel: ChannelEndpoint;
+  readonly channel: DaemonChannel;
   readonly exited: Promise<IsolateExit>;
   readonly #worker: Worker;
   readonly #outputListeners: ((o: IsolateOutput) => void)[] = [];
@@ -185,7 +186,7 @@ class WorkerIsolate implements IIsolate {
       },
       close: () => undefined,
     };
-    this.channel = new ChannelEndpoint(port);
+    this.channel = new ChannelEndpoint<DaemonSide>(port);
     cap.watch(this.channel);
     let error: IsolateExit['error'];
     let cause: IsolateExit['cause'] = 'exit';

@@ -15,6 +15,8 @@ import './web-streams.ts';
 import { deepFreeze } from '../../../core/deep-freeze.ts';
 import { AgentCore } from '../../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../../core/channel-endpoint.ts';
+import { isolateNote } from '../../../core/channel-methods.ts';
+import type { IsolateSide } from '../../../core/channel-methods.ts';
 import type { IChannelPort, LifecycleNote } from '../../../core/channel-messages.ts';
 import { ErrorCode, OpenStarryError, errorToWire } from '../../../core/errors.ts';
 import type { IPlugin, JsonValue } from '../../../core/plugin.ts';
@@ -43,7 +45,7 @@ export function runAgentInVm(modules: readonly PluginModule[]): void {
       const cap = bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
       const over = messageSizeOver(message, cap);
       if (over !== undefined) {
-        host.post(JSON.stringify({ t: 'note', method: TOO_LARGE_NOTE, params: { bytes: over, cap } }));
+        host.post(JSON.stringify(isolateNote(TOO_LARGE_NOTE, { bytes: over, cap })));
         throw new Error(tooLargeReason(over, cap));
       }
       const { json, buffers } = encodeMessage(message);
@@ -63,7 +65,7 @@ export function runAgentInVm(modules: readonly PluginModule[]): void {
 
 async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], port: IChannelPort): Promise<void> {
   let referenced = true; // the host starts the agent referenced, like the worker entry
-  const channel = new ChannelEndpoint(port, {
+  const channel = new ChannelEndpoint<IsolateSide>(port, {
     onPendingChange: (n) => {
       const busy = n > 0;
       if (busy === referenced) return;
@@ -91,7 +93,7 @@ async function run(bootstrap: VmBootstrap, modules: readonly PluginModule[], por
   }
 
   const hal = new HalProxy(channel, (message) => channel.notify('log', { level: 'error', message }));
-  const initialState = await channel.request<JsonValue | undefined>('state.load').catch(() => undefined);
+  const initialState = await channel.request('state.load').catch(() => undefined);
   const core = new AgentCore({
     agentId: bootstrap.agentId,
     config: deepFreeze(bootstrap.config),
