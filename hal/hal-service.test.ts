@@ -167,9 +167,9 @@ t.test('serial: a duplex of web streams, one opener at a time', async (t) => {
   await t.rejects(b.proxy.openSerial('modem'), { code: 'ERR_DEVICE_BUSY', message: /open by agent modem-user/ });
   await port.close();
   await new Promise((r) => setImmediate(r));
-  const again = await b.proxy.openSerial('modem');
-  t.ok(again, 'free again after close');
-  await again.close();
+  const again = b.proxy.openSerial('modem');
+  await t.resolves(again, 'free again after close');
+  await (await again).close();
 });
 
 t.test('per-agent limits: watches, camera streams, serial write size; closing a port waits for its release', async (t) => {
@@ -189,7 +189,7 @@ t.test('per-agent limits: watches, camera streams, serial write size; closing a 
   const port = await a.proxy.openSerial('modem');
   await t.rejects(port.writable.getWriter().write(new Uint8Array(64 * 1024 + 1)), { code: 'ERR_INVALID_PARAMS', message: /at most 65536 bytes/ });
   await port.close();
-  const again = await a.proxy.openSerial('modem');
-  t.ok(again, 'reopened right after close: the claim was freed only once the port was released');
-  await again.close();
+  const again = a.proxy.openSerial('modem');
+  await t.resolves(again, 'reopened right after close: the claim was freed only once the port was released');
+  await (await again).close();
 });

@@ -108,20 +108,26 @@ t.test('a process crash at any step leaves the old or the new file, and a good b
 });
 
 t.test('a failed write is ERR_STATE_IO with the cause kept', async (t) => {
+  // The disk is full for the first write only: the second one must still run (the queue survives) and land.
+  let diskFull = true;
   const full: DurableFs = {
     ...nodeDurableFs,
     open: async (f, flags) => {
       const h = await nodeDurableFs.open(f, flags);
+      if (!diskFull) return h;
       return { ...h, writeFile: async () => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })), sync: () => h.sync(), close: () => h.close() };
     },
   };
-  const file = new DurableTextFile(path.join(t.testdir(), 'state.json'), { fs: full });
+  const dir = t.testdir();
+  const file = new DurableTextFile(path.join(dir, 'state.json'), { fs: full });
   const err = await file.write('x').catch((e: unknown) => e);
   t.ok(err instanceof OpenStarryError);
   t.equal((err as OpenStarryError).code, ErrorCode.STATE_IO);
   t.match((err as OpenStarryError).message, /no space left/);
   t.equal(((err as OpenStarryError).cause as NodeJS.ErrnoException).code, 'ENOSPC');
-  await t.resolves(file.write('x').catch(() => undefined), 'the queue survives a failed write');
+  diskFull = false;
+  await t.resolves(file.write('y'), 'the queue survives a failed write');
+  t.equal(await readFile(path.join(dir, 'state.json'), 'utf8'), 'y', 'the later write landed on disk');
 });
 
 t.test('a disk that fills up mid-write leaves no half-written temp file, and the state file as it was', async (t) => {

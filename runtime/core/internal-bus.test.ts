@@ -88,8 +88,7 @@ t.test('unsubscribe stops delivery, including for a message already published bu
   bus.publish('t', 3);
   await flush();
   t.same(got, [1], 'only the message delivered before unsubscribing');
-  off();
-  t.pass('calling unsubscribe twice is harmless');
+  t.doesNotThrow(() => off(), 'calling unsubscribe twice is harmless');
 });
 
 t.test('a subscriber added after publish does not see that message', async (t) => {

@@ -86,8 +86,7 @@ t.test('a port in use fails start with ERR_INFRA_FAILED; stop is idempotent and 
   t.equal(a.address(), undefined);
   agent.destroy();
   const never = createDashboardServer({ listen: '127.0.0.1:0', sources });
-  await never.stop();
-  t.pass('stop before start is harmless');
+  await t.resolves(never.stop(), 'stop before start is harmless');
 });
 
 t.test('deferred sources answer 503 until bound', async (t) => {

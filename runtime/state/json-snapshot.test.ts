@@ -82,6 +82,7 @@ t.test('over the cap is ERR_STATE_TOO_LARGE, counted in UTF-8 bytes', async (t) 
   t.equal(codeOf(() => encodeSnapshot('a', 'é'.repeat(CAP / 2), CAP)), ErrorCode.STATE_TOO_LARGE, 'é is two bytes');
   try {
     encodeSnapshot('big', { blob: 'x'.repeat(2000) }, CAP);
+    t.fail('over the cap was accepted');
   } catch (err) {
     t.same((err as OpenStarryError).details, { agentId: 'big', bytes: 2011, maxBytes: CAP });
   }
