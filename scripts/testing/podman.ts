@@ -54,8 +54,11 @@ export interface PodmanService {
 export async function startPodmanService(): Promise<PodmanService> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'openstarry-podman-'));
   const socketPath = path.join(dir, 'podman.sock');
+  // cwd: conmon writes its `oom` marker (a container the OOM killer ended) into the directory it inherits; in the
+  // temp dir it goes with the service instead of appearing at the root of the checkout.
   const service: ChildProcess = spawn('podman', ['--runtime', 'runc', '--cgroup-manager=cgroupfs', 'system', 'service', '--time=0', `unix://${socketPath}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: dir,
   });
   let serviceErr = '';
   service.stderr?.on('data', (c: Buffer) => (serviceErr = (serviceErr + c.toString()).slice(-4000)));
