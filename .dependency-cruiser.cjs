@@ -25,6 +25,9 @@ const SIDEWAYS = [
   // dashboard and agent-lifecycle sources. The control plane imports neither of them.
   ['^runtime/link/', '^runtime/control/'],
   ['^runtime/orchestrator/', '^runtime/control/'],
+  // The orchestration hub wires the MQTT link's incoming events into the rules and their actions out to MQTT
+  // (runtime/orchestrator/, issue 14); the link imports nothing of the orchestrator.
+  ['^runtime/orchestrator/', '^runtime/link/'],
   // The base: runtime/*.ts may use runtime/core; runtime/core imports nothing outside itself (it runs in the isolate).
   ['^runtime/[^/]+$', '^runtime/core/'],
 ];
