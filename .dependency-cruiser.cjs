@@ -59,15 +59,6 @@ const sideways = LAYERS.flatMap((layer) =>
   }),
 ).filter((rule) => rule.to.path !== '()');
 
-// Arrows that another branch of issue 14 removes (orchestration: runtime/orchestrator/ takes the agent-events
-// service, the link's publish limit moves onto runtime/core/token-bucket.ts). Known violations are reported as
-// ignored, not as errors; delete this list once that branch is merged, so the check is strict again.
-const PENDING = [
-  ['runtime/link/broker-policy.ts', 'runtime/orchestrator/source-rate-limit.ts', 'layer-services-sideways'],
-  ['runtime/orchestrator/daemon-executor.ts', 'runtime/daemon/agent-events-service.ts', 'layer-services'],
-  ['runtime/orchestrator/orchestration-service.ts', 'runtime/daemon/agent-events-service.ts', 'layer-services'],
-].map(([from, to, name]) => ({ type: 'dependency', from, to, rule: { severity: 'error', name } }));
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -94,7 +85,6 @@ module.exports = {
     // Type-only imports count: an upward `import type` is an upward arrow all the same.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    knownViolations: PENDING,
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
   },
 };

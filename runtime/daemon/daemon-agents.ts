@@ -5,7 +5,8 @@
  */
 import type { HalService } from '../../hal/hal-service.ts';
 import type { Clock } from '../clock.ts';
-import type { IAgentStatus, LogLine } from '../control/protocol.ts';
+import type { IAgentStatus } from '../supervisor/agent-status.ts';
+import type { LogLine } from '../logging/log-line.ts';
 import type { TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';

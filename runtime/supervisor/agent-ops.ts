@@ -3,7 +3,7 @@
  * and a rule's spawn/kill (orchestrator/daemon-executor) — built once over the supervisor and the design layer's
  * fresh template (spec 002 phase 4: a template is read again at spawn), and handed to both as it is.
  */
-import type { IAgentStatus } from '../control/protocol.ts';
+import type { IAgentStatus } from './agent-status.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Supervisor } from './supervisor.ts';
 
