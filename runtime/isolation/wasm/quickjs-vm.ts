@@ -1,16 +1,18 @@
 /**
  * One agent's QuickJS VM, as hosted by the wasm worker (vm-worker.ts): its lifecycle, the interrupt deadline and
  * the turn loop. The host functions it answers are installed by host-bridge.ts (the VM side: vm/host-api.ts), its
- * capped memory comes from vm-memory.ts, and exceptions are read by vm-exceptions.ts. Every entry into agent code — evaluating the
- * bundle, delivering a channel message, firing a timer — is one "turn": the call plus every promise job it queues,
- * under one deadline. After each turn the VM may end: out of memory, an uncaught error, an exit the runtime asked
- * for, or nothing left to do (no pending channel requests or subscriptions, no referenced timers, no jobs).
+ * capped memory comes from vm-memory.ts, its timers from vm-timers.ts, and exceptions are read by vm-exceptions.ts.
+ * Every entry into agent code — evaluating the bundle, delivering a channel message, firing a timer — is one
+ * "turn": the call plus every promise job it queues, under one deadline. After each turn the VM may end: out of
+ * memory, an uncaught error, an exit the runtime asked for, or nothing left to do (no pending channel requests or
+ * subscriptions, no referenced timers, no jobs).
  *
  * Memory: QuickJS's own malloc limit (setMemoryLimit) is set, but this build has no malloc_usable_size, so QuickJS
  * counts ~8 bytes per allocation whatever its size and the limit alone lets a heap grow several times past it.
  * The hard bound is the WebAssembly.Memory itself (vm-memory.ts): a growth past it fails, malloc returns NULL and
- * QuickJS throws "out of memory". A refused growth is recorded, and the agent is ended as out-of-memory at the end of that turn even if its code caught the error: a VM at its
- * cap cannot be trusted to do anything useful (QuickJS may no longer even allocate the error object).
+ * QuickJS throws "out of memory". A refused growth is recorded, and the agent is ended as out-of-memory at the end
+ * of that turn even if its code caught the error: a VM at its cap cannot be trusted to do anything useful (QuickJS
+ * may no longer even allocate the error object).
  */
 import releaseSyncModule from '@jitl/quickjs-wasmfile-release-sync';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
@@ -28,6 +30,7 @@ import type { VmErrorInfo } from './vm/host-contract.ts';
 import type { Dumped } from './vm-exceptions.ts';
 import { takeException } from './vm-exceptions.ts';
 import { MIN_WASM_BYTES, cappedWasmMemory } from './vm-memory.ts';
+import { VmTimers } from './vm-timers.ts';
 import { MEMORY_SAMPLE_MS, STAT_MEMORY, STAT_VM_MS } from './worker-protocol.ts';
 
 type SyncVariant = Extract<Parameters<typeof newVariant>[0], { type: 'sync' }>;
@@ -65,7 +68,7 @@ export class QuickJsAgentVm {
   readonly #rt: QuickJSRuntime;
   readonly #ctx: QuickJSContext;
   readonly #growRefused: () => boolean;
-  readonly #timers = new Map<number, { handle: ReturnType<typeof setTimeout>; ref: boolean }>();
+  readonly #timers = new VmTimers((id) => this.#fireTimer(id));
   #deliverFn: QuickJSHandle | undefined;
   #timerFn: QuickJSHandle | undefined;
   #deadline = Number.POSITIVE_INFINITY;
@@ -121,8 +124,8 @@ export class QuickJsAgentVm {
         this.#timerFn?.dispose();
         this.#timerFn = f;
       },
-      setTimer: (id, ms, ref) => this.#setTimer(id, ms, ref),
-      clearTimer: (id) => this.#clearTimer(id),
+      setTimer: (id, ms, ref) => this.#timers.set(id, ms, ref),
+      clearTimer: (id) => this.#timers.clear(id),
       output: (stream, line) => this.#cb.output(stream, line),
       keepAlive: (on) => {
         this.#referenced = on;
@@ -186,28 +189,18 @@ export class QuickJsAgentVm {
     return this.#config.bootstrap.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
-  #setTimer(id: number, ms: number, ref: boolean): void {
-    this.#clearTimer(id);
-    const handle = setTimeout(() => {
-      this.#timers.delete(id);
-      const timerFn = this.#timerFn;
-      if (!timerFn) return;
-      this.#turn(() => {
-        const arg = this.#ctx.newNumber(id);
-        try {
-          return this.#ctx.callFunction(timerFn, this.#ctx.undefined, arg);
-        } finally {
-          arg.dispose();
-        }
-      });
-    }, ms);
-    this.#timers.set(id, { handle, ref });
-  }
-
-  #clearTimer(id: number): void {
-    const t = this.#timers.get(id);
-    if (t) clearTimeout(t.handle);
-    this.#timers.delete(id);
+  /** A timer of the VM runtime fired: a turn that calls its dispatcher with the id. */
+  #fireTimer(id: number): void {
+    const timerFn = this.#timerFn;
+    if (!timerFn) return;
+    this.#turn(() => {
+      const arg = this.#ctx.newNumber(id);
+      try {
+        return this.#ctx.callFunction(timerFn, this.#ctx.undefined, arg);
+      } finally {
+        arg.dispose();
+      }
+    });
   }
 
   /** Runs agent code, then every promise job it queued, under one deadline; then decides whether the VM ends. */
@@ -235,12 +228,6 @@ export class QuickJsAgentVm {
       this.#config.stats[STAT_VM_MS] = (this.#config.stats[STAT_VM_MS] ?? 0) + (performance.now() - started);
     }
     this.#afterTurn(failure, evaluating);
-  }
-
-  /** Whether a referenced timer keeps the agent alive (checked after every turn: no array built for it). */
-  #anyTimerRef(): boolean {
-    for (const t of this.#timers.values()) if (t.ref) return true;
-    return false;
   }
 
   #afterTurn(failure: Dumped | undefined, evaluating: boolean): void {
@@ -281,7 +268,7 @@ export class QuickJsAgentVm {
         return;
       }
     }
-    if (!this.#referenced && !this.#anyTimerRef() && !this.#rt.hasPendingJob()) {
+    if (!this.#referenced && !this.#timers.anyRef() && !this.#rt.hasPendingJob()) {
       this.#finish({ code: 0, cause: 'exit' });
       return;
     }
@@ -326,8 +313,7 @@ export class QuickJsAgentVm {
     if (this.#ended) return;
     this.#sampleMemory();
     this.#ended = true;
-    for (const t of this.#timers.values()) clearTimeout(t.handle);
-    this.#timers.clear();
+    this.#timers.clearAll();
     if (this.#memoryTimer) clearTimeout(this.#memoryTimer);
     try {
       this.#moduleResult?.dispose();

@@ -1,5 +1,5 @@
 /**
- * The host functions the worker installs in the QuickJS global as `__openstarryHost` (see ../quickjs-vm.ts), and
+ * The host functions the worker installs in the QuickJS global as `__openstarryHost` (see ../host-bridge.ts), and
  * the one place inside the VM that reads them. This module is the first the VM runtime evaluates: it takes the
  * object and deletes the global, so agent code never sees it (nothing in it is more than the agent may do through
  * ctx anyway: the daemon checks every channel message, because the isolate is untrusted).

@@ -1,5 +1,5 @@
 /**
- * The contract between the worker that hosts a QuickJS VM (../quickjs-vm.ts) and the runtime inside it
+ * The contract between the worker that hosts a QuickJS VM (../host-bridge.ts installs it) and the runtime inside it
  * (host-api.ts): the name of the global the host functions are installed under, and their shapes. No side effects:
  * both sides import it.
  */

@@ -1,6 +1,6 @@
 /**
  * Timers, queueMicrotask and console inside QuickJS, which has none of them: callbacks live here, the host only
- * holds a timer id and a Node timer (../quickjs-vm.ts), and calls back in when it fires. All of them end with the
+ * holds a timer id and a Node timer (../vm-timers.ts), and calls back in when it fires. All of them end with the
  * agent: the host clears its timers when the VM ends.
  *
  * Like Node: a throw in a timer callback or a microtask ends the agent as an uncaught error; so does a rejected
