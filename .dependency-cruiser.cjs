@@ -1,5 +1,5 @@
 /* global module */
-// The layer order (docs/ARCHITECTURE-layers.md), checked by `npm run lint` after eslint: a module may import
+// The layer order (docs/ARCHITECTURE.md "Layers"), checked by `npm run lint` after eslint: a module may import
 // modules of its own layer (where listed below) and of the layers under it, never of a layer above. An arrow that
 // runs up, an import cycle, or production code importing a test fails the lint, and so CI (.ci/run runs lint).
 //
@@ -40,7 +40,7 @@ const re = (paths) => `(${paths.join('|')})`;
 const upward = LAYERS.slice(1).map((layer, i) => ({
   name: `layer-${layer.name}`,
   severity: 'error',
-  comment: `${layer.name} imports only downward (docs/ARCHITECTURE-layers.md): not ${LAYERS.slice(0, i + 1).map((l) => l.name).join(', ')}`,
+  comment: `${layer.name} imports only downward (docs/ARCHITECTURE.md "Layers"): not ${LAYERS.slice(0, i + 1).map((l) => l.name).join(', ')}`,
   from: { path: re(layer.paths), pathNot: TESTS },
   to: { path: re(LAYERS.slice(0, i + 1).flatMap((l) => l.paths)) },
 }));
@@ -52,7 +52,7 @@ const sideways = LAYERS.flatMap((layer) =>
     return {
       name: `layer-${layer.name}-sideways`,
       severity: 'error',
-      comment: `between folders of the ${layer.name} layer only the imports listed in SIDEWAYS (docs/ARCHITECTURE-layers.md)`,
+      comment: `between folders of the ${layer.name} layer only the imports listed in SIDEWAYS (docs/ARCHITECTURE.md "Layers")`,
       from: { path: from, pathNot: TESTS },
       to: allowed.length ? { path: re(others), pathNot: re(allowed) } : { path: re(others) },
     };

@@ -12,7 +12,7 @@ import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../s
 import type { LogLine } from '../logging/log-line.ts';
 import type { DeviceListEntry } from '../../hal/device-list.ts';
 
-// Domain types live with their domain (docs/ARCHITECTURE-layers.md); the wire contract re-exports them unchanged.
+// Domain types live with their domain (docs/ARCHITECTURE.md "Layers"); the wire contract re-exports them unchanged.
 export type { AgentState, IAgentStatus, KillSignal, ResourceSummary, ResourceTotals } from '../supervisor/agent-status.ts';
 export type { LogLine } from '../logging/log-line.ts';
 export type { DeviceListEntry } from '../../hal/device-list.ts';

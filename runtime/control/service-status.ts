@@ -2,7 +2,7 @@
  * Status shapes of the daemon's services as `openstarry status` sends them (DaemonStatus in protocol.ts): the
  * systemd notifications and watchdog, and the embedded broker's guard. They are wire shapes, so they live with the
  * wire contract; runtime/daemon/systemd-service.ts and runtime/link/broker-policy.ts fill them and re-export them
- * (docs/ARCHITECTURE-layers.md: control imports neither the daemon nor the link).
+ * (docs/ARCHITECTURE.md "Layers": control imports neither the daemon nor the link).
  */
 
 export type NotifyTransport = 'addon' | 'systemd-notify' | 'off';
