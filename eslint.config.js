@@ -22,7 +22,7 @@ export default tseslint.config(
     files: ['runtime/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: nodeBuiltins.map((name) => ({ name, message: 'runtime/core is pure: no node:* imports (DESIGN §2).' })),
+        paths: nodeBuiltins.map((name) => ({ name, message: 'runtime/core is pure: no node:* imports (docs/ARCHITECTURE.md "What each folder owns").' })),
         patterns: [{ group: ['../*', '!../core/*'], message: 'runtime/core must not import daemon code.' }],
       }],
     },

@@ -1,4 +1,4 @@
-// Board detection against fixture device trees (DESIGN §4): /proc/device-tree/{model,compatible} are
+// Board detection against fixture device trees (docs/ARCHITECTURE.md "HAL and devices"): /proc/device-tree/{model,compatible} are
 // NUL-terminated (and NUL-separated) strings; no match or no device tree means the simulated board.
 // The model/compatible strings are the ones the boards' device trees carry (see each profile's sources).
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * Board detection (DESIGN §4): read /proc/device-tree/model and /proc/device-tree/compatible (NUL-separated
+ * Board detection (docs/ARCHITECTURE.md "HAL and devices"): read /proc/device-tree/model and /proc/device-tree/compatible (NUL-separated
  * strings, with a trailing NUL) under an injectable root, and match them against the profiles. No match, or no
  * device tree at all (an x86 laptop, CI), means the simulated board `sim`.
  *
@@ -56,7 +56,7 @@ export async function loadProfileFile(file: string): Promise<BoardProfile> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    // Every error names its file (DESIGN §5.4); a bare SyntaxError would not say which profile is broken.
+    // Every error names its file (docs/ARCHITECTURE.md "Validation at the boundary"); a bare SyntaxError would not say which profile is broken.
     const problems = [{ path: '', message: `not valid JSON: ${(err as Error).message}` }];
     throw new BoardError(BoardErrorCode.PROFILE_INVALID, `${file}: ${problems[0]!.message}`, { cause: err, details: { file, problems } });
   }

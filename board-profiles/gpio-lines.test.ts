@@ -1,4 +1,4 @@
-// Header pin -> sysfs number against fixture /sys/class/gpio trees shaped like the real boards' (DESIGN §4:
+// Header pin -> sysfs number against fixture /sys/class/gpio trees shaped like the real boards' (docs/ARCHITECTURE.md "HAL and devices":
 // the sysfs number is the chip's runtime base + line; since Linux 6.6 the base is no longer 0).
 import t from 'tap';
 import { loadProfiles } from './detect.ts';

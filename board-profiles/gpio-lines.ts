@@ -1,5 +1,5 @@
 /**
- * Header pin -> sysfs GPIO number (DESIGN §4). The sysfs number is the gpiochip's runtime base + the line offset.
+ * Header pin -> sysfs GPIO number (docs/ARCHITECTURE.md "HAL and devices"). The sysfs number is the gpiochip's runtime base + the line offset.
  * Bases are not constants: up to Linux 6.5 the SoC controller usually started at 0, since 6.6 gpiolib allocates
  * bases dynamically from 512 (Raspberry Pi 4: "pinctrl-bcm2711" at 512, GPIO17 = 529), and some boards put other
  * chips first (early Pi 5 kernels: "pinctrl-rp1" at 571 after four gpio-brcmstb chips; Jetson Orin: 348 for

@@ -1,5 +1,5 @@
 /**
- * Board profile schema (DESIGN §4: "board profiles are data"). A profile says how to recognise the board from
+ * Board profile schema (docs/ARCHITECTURE.md "HAL and devices"). A profile says how to recognise the board from
  * the device tree (`match`), and what its 40-pin header, I²C buses, serial ports, camera stack and thermal
  * zones are. Header pins map to (gpiochip label, line offset); the sysfs number is the chip's runtime base +
  * the offset, computed on the board by GpioLineResolver (gpio-lines.ts), never stored here.

@@ -1,5 +1,5 @@
 // The shipped profile files: each validates, the data agrees with itself across boards, and the sim board's
-// default devices (DESIGN §3.4) reference hardware the sim header has.
+// default devices (docs/ARCHITECTURE.md "HAL and devices") reference hardware the sim header has.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
@@ -76,7 +76,7 @@ t.test('Jetson header lines match NVIDIA Jetson.GPIO (spot checks across the hea
   }
 });
 
-t.test('the sim profile brings the DESIGN §3.4 default devices, all resolvable on the sim header', async (t) => {
+t.test('the sim profile brings its default devices (docs/ARCHITECTURE.md "HAL and devices"), all resolvable on the sim header', async (t) => {
   const sim = get('sim');
   t.same(sim.devices, [
     { id: 'env0', driver: 'bme280', bus: 1, address: 0x76 },

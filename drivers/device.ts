@@ -43,7 +43,7 @@ export interface ISensorDevice extends DeviceBase {
 
 export type ActuatorCommand = string | number | boolean;
 
-/** The safety envelope an actuator driver declares (DESIGN §4): which commands, or which value range. */
+/** The safety envelope an actuator driver declares (docs/ARCHITECTURE.md "HAL and devices"): which commands, or which value range. */
 export interface ActuatorEnvelope {
   commands?: readonly string[];
   range?: { min: number; max: number };

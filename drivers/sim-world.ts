@@ -5,7 +5,7 @@
  * device drivers above are the same code that runs on a board.
  *
  * Test controls (set a register, raise an edge, inject a sentence) live on these sim types, never on the bus
- * contracts (DESIGN §5.2).
+ * contracts (docs/ARCHITECTURE.md "Injection: clock, processes, file system").
  */
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../runtime/clock.ts';

@@ -1,5 +1,5 @@
 /**
- * The safety envelope of one actuator (DESIGN §4): the command must be one the driver declares (or inside its value
+ * The safety envelope of one actuator (docs/ARCHITECTURE.md "HAL and devices"): the command must be one the driver declares (or inside its value
  * range), and commands may not arrive faster than the rate limit — a token bucket, so a short burst is fine but a
  * runaway agent cannot chatter a relay (contacts and the compressor behind them wear out). Checked in the daemon
  * before the driver is called; a violation never reaches the hardware.

@@ -1,6 +1,6 @@
 /**
  * One agent's camera stream, daemon side: keeps only the newest frame and answers the agent's pull requests with
- * it (DESIGN §3.4: a slow consumer gets the latest frames and bounded memory, never an unbounded queue). The
+ * it (README "What it is": a slow consumer gets the latest frames and bounded memory, never an unbounded queue). The
  * frame is copied once out of the driver's buffer into its own ArrayBuffer, which the channel then transfers.
  */
 import type { CameraFrame, ICameraSource } from '../drivers/camera/camera-source.ts';

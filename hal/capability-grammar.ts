@@ -1,5 +1,5 @@
 /**
- * Capability grammar (DESIGN §3.3): `<kind>:<resource>:<operation>`. This module checks the syntax; resolving a
+ * Capability grammar (README "Writing an agent"): `<kind>:<resource>:<operation>`. This module checks the syntax; resolving a
  * resource against the device registry happens at spawn time in the HAL service.
  *
  * Kinds and their operations:

@@ -1,5 +1,5 @@
 /**
- * Capability grants (DESIGN §3.3): a manifest's capability strings resolved against the device registry at spawn.
+ * Capability grants (README "Writing an agent"): a manifest's capability strings resolved against the device registry at spawn.
  * A capability naming an unknown device, or a device of the wrong kind, fails the spawn with
  * ERR_CAPABILITY_INVALID (all problems listed at once). What remains answers the HAL service's per-call checks.
  *

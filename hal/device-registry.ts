@@ -1,5 +1,5 @@
 /**
- * The device registry (DESIGN §4): the board profile's devices plus the config's `devices[]`, validated at boot,
+ * The device registry (docs/ARCHITECTURE.md "HAL and devices"): the board profile's devices plus the config's `devices[]`, validated at boot,
  * then built through the driver table on the board's buses. Configuration mistakes (unknown driver, bad field,
  * unknown pin or bus, duplicate id) fail the boot with every problem named by device; a device whose hardware
  * fails to initialise is kept as `failed` with its error, so one dead sensor does not stop the board.

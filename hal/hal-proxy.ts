@@ -1,5 +1,5 @@
 /**
- * The agent-side IHAL (DESIGN §3.4): turns calls into channel requests; the daemon's HAL service checks them.
+ * The agent-side IHAL (README "Writing an agent"): turns calls into channel requests; the daemon's HAL service checks them.
  * Pure — it imports only runtime/core, never node:* or daemon code — so it runs in every isolate kind.
  *
  * Streams are pull-based (camera frames, serial reads): the daemon sends data only when the agent's stream asks,

@@ -1,5 +1,5 @@
 /**
- * The daemon-side HAL (spec 000 §4, DESIGN §4): every agent call arrives here over the channel, is checked against
+ * The daemon-side HAL (spec 000 §4, docs/ARCHITECTURE.md "HAL and devices"): every agent call arrives here over the channel, is checked against
  * the agent's capability grants (ERR_CAPABILITY_DENIED, logged and counted, never reaching a driver) and the
  * device's safety envelope, and only then reaches the device driver.
  *

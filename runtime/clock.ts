@@ -1,4 +1,4 @@
-/** The clock, injected (DESIGN §5.2) so restart backoff and grace periods are testable without sleeping. */
+/** The clock, injected (docs/ARCHITECTURE.md "Injection: clock, processes, file system") so restart backoff and grace periods are testable without sleeping. */
 export interface Clock {
   /**
    * Milliseconds, monotonic: anchored at the Unix epoch when the process started, then advancing with

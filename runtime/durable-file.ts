@@ -1,5 +1,5 @@
 /**
- * A text file that survives a power cut mid-write (DESIGN §4 "State DB": one JSON file, atomic writes), shaped
+ * A text file that survives a power cut mid-write (docs/ARCHITECTURE.md "State DB": one JSON file, atomic writes), shaped
  * as a lowdb `Adapter<string>` so `new Low(new DurableTextFile(...), ...)` works. lowdb's own TextFile uses
  * steno, which writes a temp file and renames it but never fsyncs: after a power cut ext4 may keep the rename
  * and lose the data, leaving a zero-length or truncated state file — exactly the board we run on.
@@ -30,7 +30,7 @@ export interface DurableFileHandle {
   close(): Promise<void>;
 }
 
-/** The file system, injected (DESIGN §5.2) so tests can cut the power between steps and count bytes. */
+/** The file system, injected (docs/ARCHITECTURE.md "Injection: clock, processes, file system") so tests can cut the power between steps and count bytes. */
 export interface DurableFs {
   readFile(file: string, encoding: 'utf8'): Promise<string>;
   /** 'w' for the temp file, 'r' to open a directory for fsync. */

@@ -1,5 +1,5 @@
 /**
- * Typed errors of the runtime (DESIGN §5.3): one registry for the runtime/ folder. Every error that crosses
+ * Typed errors of the runtime (docs/ARCHITECTURE.md "Error registry"): one registry for the runtime/ folder. Every error that crosses
  * the channel or the control plane travels as `{ code, message }` and comes out as the same typed error.
  *
  * The codes and the wire helpers live in runtime/core/errors.ts because the pure AgentCore must raise

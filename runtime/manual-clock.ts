@@ -1,5 +1,5 @@
 /**
- * A Clock whose time moves only when a test says so (DESIGN §5.2: inject the clock), with a count of pending
+ * A Clock whose time moves only when a test says so (docs/ARCHITECTURE.md "Injection: clock, processes, file system": inject the clock), with a count of pending
  * timers for leak checks. Shared by every test that needs backoff, grace periods or coalescing without sleeping.
  */
 import type { Clock } from './clock.ts';

@@ -1,5 +1,5 @@
 /**
- * One schema library for every boundary (DESIGN §5.4): zod. This module turns zod issues into problems that
+ * One schema library for every boundary (docs/ARCHITECTURE.md "Validation at the boundary"): zod. This module turns zod issues into problems that
  * name the file and the field path, e.g. `agents/x/agent.json: limits.memoryMb: must be >= 8`.
  */
 import type * as z from 'zod';

@@ -11,7 +11,7 @@ t.test('sim camera', async (t) => {
   });
 });
 
-/** TESTING.md: a real MJPEG stream from ffmpeg's test source, the same shape `-f v4l2 -i /dev/video0` gives. */
+/** docs/ARCHITECTURE.md "Testing against real parts": a real MJPEG stream from ffmpeg's test source, the same shape `-f v4l2 -i /dev/video0` gives. */
 const TEST_STREAM = ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-f', 'mjpeg', '-q:v', '5', '-'];
 
 const realCamera = (): RealCamera =>

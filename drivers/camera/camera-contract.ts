@@ -1,5 +1,5 @@
 /**
- * The camera contract suite (DESIGN §5.1): what camera-source.ts promises, checked the same way against every
+ * The camera contract suite (docs/ARCHITECTURE.md "Contract, real and sim bindings"): what camera-source.ts promises, checked the same way against every
  * ICameraSource. Run against the sim always, and against the real path (node-webcam + a stream command) when
  * fswebcam and ffmpeg are installed.
  */

@@ -43,7 +43,7 @@ export async function loadSimFrames(dirs: readonly URL[] = FRAME_DIRS): Promise<
   throw new DriverError(DriverErrorCode.UNAVAILABLE, `sim camera frames not found (${failures.join('; ')})`);
 }
 
-/** Async factory (DESIGN §5.5): loads the frames, then builds the camera. */
+/** Async factory (docs/ARCHITECTURE.md "Lifecycle"): loads the frames, then builds the camera. */
 export async function createSimCamera(options: SimCameraOptions): Promise<SimCamera> {
   return new SimCamera({ ...options, frames: options.frames ?? (await loadSimFrames()) });
 }

@@ -1,6 +1,6 @@
 /**
  * One JPEG from a V4L2 camera through node-webcam (fswebcam underneath). With device 'TEST', fswebcam uses its
- * built-in test source, so the real path runs on a machine without a camera (TESTING.md).
+ * built-in test source, so the real path runs on a machine without a camera (docs/ARCHITECTURE.md "Testing against real parts").
  *
  * Two things about node-webcam shape this wrapper:
  * - Its in-memory mode (location null) is unusable: it runs `fswebcam ... - -` through exec(), which decodes

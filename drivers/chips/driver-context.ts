@@ -1,5 +1,5 @@
 /**
- * What every chip/device driver gets injected (DESIGN §5.2): the clock its waits and debounce timers run on, and
+ * What every chip/device driver gets injected (docs/ARCHITECTURE.md "Injection: clock, processes, file system"): the clock its waits and debounce timers run on, and
  * the random source its simulated peripheral uses. The BusProvider contract carries no clock, so the driver table
  * is built by a factory (`createDeviceDrivers({ clock })`): on the sim board the daemon passes the sim world's
  * clock so that a driver's conversion waits and the simulated chip's conversion time agree.

@@ -15,7 +15,7 @@ t.test('the driver table', async (t) => {
   }
 });
 
-t.test('the sim board\'s default device set (DESIGN §3.4) runs on the sim buses', async (t) => {
+t.test('the sim board\'s default device set (docs/ARCHITECTURE.md "HAL and devices") runs on the sim buses', async (t) => {
   const board = new FakeSimBoard();
   const drivers = createDeviceDrivers({ clock: board.clock, random: () => 0.99 });
   const entries: [string, string, Record<string, unknown>][] = [

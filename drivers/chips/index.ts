@@ -1,5 +1,5 @@
 /**
- * The device driver table the HAL builds devices from (DESIGN §4): `devices[].driver` names an entry here.
+ * The device driver table the HAL builds devices from (docs/ARCHITECTURE.md "HAL and devices"): `devices[].driver` names an entry here.
  * `deviceDrivers` runs on the system clock; the daemon on the sim board (and tests) build the table with
  * `createDeviceDrivers({ clock: world.clock })` so that driver waits and simulated chips share one clock.
  */

@@ -1,7 +1,7 @@
 /**
  * Where simulate() leaves the simulated peripheral it attached, so that test controls (setEnvironment,
  * triggerMotion, corruptNextCrc...) are reachable by the device id: DeviceDriverDefinition.simulate() returns
- * nothing, and test controls live on the sim types, never on the contracts (DESIGN §5.2).
+ * nothing, and test controls live on the sim types, never on the contracts (docs/ARCHITECTURE.md "Injection: clock, processes, file system").
  */
 import type { ISimWorld } from '../sim-world.ts';
 

@@ -1,5 +1,5 @@
 /**
- * GPIO bus contract (DESIGN §5.1: interface only, no runtime code). Implemented by the real binding (onoff, Linux
+ * GPIO bus contract (docs/ARCHITECTURE.md "Contract, real and sim bindings": interface only, no runtime code). Implemented by the real binding (onoff, Linux
  * sysfs GPIO) and the sim binding; both must pass drivers/gpio/gpio-contract.ts.
  *
  * Lines are addressed by their sysfs number (gpiochip runtime base + line offset), which the board profile

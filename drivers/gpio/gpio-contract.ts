@@ -1,5 +1,5 @@
 /**
- * The behaviour every IGpioBus binding must show (DESIGN §5.1). Run against the sim always and against onoff on a
+ * The behaviour every IGpioBus binding must show (docs/ARCHITECTURE.md "Contract, real and sim bindings"). Run against the sim always and against onoff on a
  * board (see gpio-contract.test.ts); a binding that passes can replace another under the HAL unnoticed.
  *
  * Two ways to make the input line change:

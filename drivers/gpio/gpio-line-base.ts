@@ -1,7 +1,7 @@
 /**
  * The part of a GPIO line that is the same for every binding: argument checks, the closed state, "pending
  * reads/writes settle first" on close, and watcher bookkeeping. A binding only supplies the raw hooks below, so
- * the real and sim bindings cannot drift apart in behaviour (DESIGN §5.1).
+ * the real and sim bindings cannot drift apart in behaviour (docs/ARCHITECTURE.md "Contract, real and sim bindings").
  *
  * All values crossing these hooks are *logical* (after active-low inversion): sysfs inverts in the kernel
  * (`active_low` attribute), the sim inverts itself.

@@ -1,6 +1,6 @@
 /**
  * Argument checks shared by every GPIO binding, so the real (onoff) and sim bindings reject exactly the same
- * calls with exactly the same codes (DESIGN §5.1: the sim has the real binding's validation), and reject them
+ * calls with exactly the same codes (docs/ARCHITECTURE.md "Contract, real and sim bindings": the sim has the real binding's validation), and reject them
  * before anything touches /sys/class/gpio.
  */
 import { DriverError, DriverErrorCode } from '../errors.ts';
@@ -40,7 +40,7 @@ export function checkGpioValue(value: unknown): asserts value is GpioValue {
  *   so anything but 'none' on an output is a configuration mistake and rejected.
  * - `initial` is meaningful for outputs only. When omitted it defaults to logical 0: sysfs "out" would drive the
  *   *raw* level low, which on active-low wiring means "on" — a relay must not click on just because its line was
- *   opened (DESIGN §4 safety). With the default, an output always opens inactive, whatever its polarity.
+ *   opened (docs/ARCHITECTURE.md "HAL and devices": safety). With the default, an output always opens inactive, whatever its polarity.
  */
 export function normaliseGpioOptions(options: unknown): NormalisedGpioOptions {
   if (typeof options !== 'object' || options === null) throw invalid('GPIO line options must be an object');

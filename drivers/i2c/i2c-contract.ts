@@ -1,5 +1,5 @@
 /**
- * The behaviour every II2cBus binding must show (DESIGN §5.1), run against the sim always and against /dev/i2c-N
+ * The behaviour every II2cBus binding must show (docs/ARCHITECTURE.md "Contract, real and sim bindings"), run against the sim always and against /dev/i2c-N
  * on a board (see i2c-contract.test.ts).
  *
  * What needs no special hardware runs everywhere: reading a known register, argument validation, call order

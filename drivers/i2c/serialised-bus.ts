@@ -2,7 +2,7 @@
  * The behaviour of an II2cBus that does not depend on what is underneath: argument checks, the FIFO that makes
  * every operation and transaction run alone in call order, bounded retries of transient errnos, DriverError
  * wrapping and close(). Real (i2c-bus) and sim bindings are thin RawI2cTransports under this one class, so
- * they cannot differ in any of it (DESIGN §5.1).
+ * they cannot differ in any of it (docs/ARCHITECTURE.md "Contract, real and sim bindings").
  *
  * Retried errnos (Documentation/i2c/fault-codes.rst): EIO (generic I/O failure), EREMOTEIO (NACK from the
  * device: i2c-bcm2835 on a Pi and i2c-tegra on a Jetson report NACKs this way; a chip busy converting may NACK),

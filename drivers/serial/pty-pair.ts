@@ -1,5 +1,5 @@
 /**
- * Test support: two linked pseudo-terminals from socat (TESTING.md), so the real serialport binding opens a real
+ * Test support: two linked pseudo-terminals from socat (docs/ARCHITECTURE.md "Testing against real parts"), so the real serialport binding opens a real
  * tty while the test plays the device on the other one. Links live in a fresh mkdtemp dir under os.tmpdir()
  * because a pty path ends up in termios error messages and some tools truncate long tty names.
  */

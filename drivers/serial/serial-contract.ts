@@ -1,5 +1,5 @@
 /**
- * The serial contract suite (DESIGN §5.1): what serial-port.ts promises, checked the same way against every
+ * The serial contract suite (docs/ARCHITECTURE.md "Contract, real and sim bindings"): what serial-port.ts promises, checked the same way against every
  * ISerialBinding. Run against the sim always and against the real serialport binding over a socat pty pair.
  */
 import { once } from 'node:events';

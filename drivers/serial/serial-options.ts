@@ -1,6 +1,6 @@
 /**
  * Validation of SerialOptions, shared by the real and the sim binding so both refuse the same things
- * (DESIGN §4: "a sim binding with the same timing and validation").
+ * (docs/ARCHITECTURE.md "Contract, real and sim bindings").
  */
 import * as z from 'zod';
 import { DriverError, DriverErrorCode } from '../errors.ts';

@@ -1,5 +1,5 @@
 /**
- * The `openstarry` command line (DESIGN §3.1): what a command is, the global options every command takes,
+ * The `openstarry` command line (README "A short tour"): what a command is, the global options every command takes,
  * exit codes, and parsing with node:util parseArgs in strict mode so a typo is a usage error (exit 2), never
  * a silently ignored flag.
  */
@@ -9,7 +9,7 @@ import type { MethodName, MethodResults } from '../control/protocol.ts';
 import type { Env } from '../daemon/paths.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 
-/** DESIGN §3.1: 0 ok, 1 failed, 2 usage, 3 daemon not reachable. */
+/** README "A short tour": 0 ok, 1 failed, 2 usage, 3 daemon not reachable. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
 /** Wrong invocation (ERR_USAGE): main prints the message and the usage, and exits 2. The one error class, named for the stack. */
@@ -26,7 +26,7 @@ export function isUsageError(err: unknown): err is OpenStarryError {
   return err instanceof OpenStarryError && err.code === ErrorCode.USAGE;
 }
 
-/** Everything a command touches outside itself, injected so tests run commands in-process (DESIGN §5.2). */
+/** Everything a command touches outside itself, injected so tests run commands in-process (docs/ARCHITECTURE.md "Injection: clock, processes, file system"). */
 export interface CliIo {
   /** Writes one line (no trailing newline needed) to stdout. */
   out(line: string): void;

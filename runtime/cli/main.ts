@@ -1,5 +1,5 @@
 /**
- * The `openstarry` command (DESIGN §3.1). `main(argv)` returns the exit code instead of exiting, so tests
+ * The `openstarry` command (README "A short tour"). `main(argv)` returns the exit code instead of exiting, so tests
  * run commands in-process; bin.ts (the bundle's entry) and the entry guard below turn it into process.exit.
  */
 import { ControlClient } from '../control/control-client.ts';

@@ -1,6 +1,6 @@
 /**
- * The control plane's client (DESIGN §3.5), used by the CLI. Errors come back as the same typed
- * OpenStarryError the daemon threw (DESIGN §5.3), so `openstarry` can tell ERR_AGENT_NOT_FOUND from a
+ * The control plane's client (docs/ARCHITECTURE.md "Control plane"), used by the CLI. Errors come back as the same typed
+ * OpenStarryError the daemon threw (docs/ARCHITECTURE.md "Error registry"), so `openstarry` can tell ERR_AGENT_NOT_FOUND from a
  * daemon that is not there (ERR_DAEMON_UNREACHABLE, exit code 3).
  */
 import net from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The control plane's server (DESIGN §3.5): JSON-RPC 2.0 over a Unix socket, one JSON object per line.
+ * The control plane's server (docs/ARCHITECTURE.md "Control plane"): JSON-RPC 2.0 over a Unix socket, one JSON object per line.
  * Whatever a client sends, the daemon must not crash and other clients must not notice: every connection
  * has its own framer (bounded by MAX_REQUEST_BYTES), its own error handler and its own bounded output queue, and
  * the connection guard (connection-guard.ts) keeps idle, slow and surplus connections from holding the socket shut.
@@ -32,7 +32,7 @@ export interface ControlServerOptions {
 export const MAX_PENDING_NOTIFICATIONS = 1000;
 /** How long a connection cut off for an oversized request may linger half-closed before it is destroyed. */
 const OVERSIZE_LINGER_MS = 2000;
-/** DESIGN §3.2: the socket is group-accessible (the packaged unit's `openstarry` group), not world-accessible. */
+/** docs/ARCHITECTURE.md "Paths and environment": the socket is group-accessible (the packaged unit's `openstarry` group), not world-accessible. */
 const SOCKET_MODE = 0o660;
 
 /** One follow subscription; lines that arrive before the follow's response is written wait in `early`. */

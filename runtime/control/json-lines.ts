@@ -1,5 +1,5 @@
 /**
- * Newline framing for the control socket (DESIGN §3.5: one JSON object per line). Counts bytes as they
+ * Newline framing for the control socket (docs/ARCHITECTURE.md "Control plane": one JSON object per line). Counts bytes as they
  * arrive and never holds more than `maxBytes` of an unfinished line, so a client that streams a huge line
  * (or never sends a newline) costs the daemon at most `maxBytes` of memory before it is cut off.
  */

@@ -1,5 +1,5 @@
 /**
- * The control plane's contract (spec 000 §1.2 IDaemonControlPlane, DESIGN §3.5): JSON-RPC 2.0 over the Unix
+ * The control plane's contract (spec 000 §1.2 IDaemonControlPlane, docs/ARCHITECTURE.md "Control plane"): JSON-RPC 2.0 over the Unix
  * socket, one JSON object per line. Method names, their params (validated with zod at the server boundary)
  * and result types live here; the server, the client and the CLI all import them.
  */

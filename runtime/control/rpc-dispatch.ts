@@ -1,7 +1,7 @@
 /**
  * One request line -> one JSON-RPC 2.0 response (or none for a notification). Validation happens here, once,
- * at the boundary (DESIGN §5.4): the envelope by hand, the params with the zod tuples of protocol.ts. Errors
- * always carry `data.code` (DESIGN §3.5) so the client can rebuild the same typed error.
+ * at the boundary (docs/ARCHITECTURE.md "Validation at the boundary"): the envelope by hand, the params with the zod tuples of protocol.ts. Errors
+ * always carry `data.code` (docs/ARCHITECTURE.md "Control plane") so the client can rebuild the same typed error.
  */
 import type * as z from 'zod';
 import { ErrorCode, OpenStarryError, jsonRpcCodeOf } from '../errors.ts';

@@ -1,5 +1,5 @@
 /**
- * Test helpers for the control plane (DESIGN §5.2 "inject, don't import"): a fake DaemonApi with canned
+ * Test helpers for the control plane (docs/ARCHITECTURE.md "Injection: clock, processes, file system"): a fake DaemonApi with canned
  * answers and a raw line client that speaks bytes, so tests can send what a real client never would.
  * Imported only by *.test.ts files.
  */

@@ -183,7 +183,7 @@ export class AgentCore {
       }
       const text = String(message);
       // Cut here, with a visible marker, so a long line is never more than LOG_MAX_CHARS on the channel (README
-      // "Logs"); never refused. Fields over LOG_MAX_FIELDS_BYTES are replaced by a note of their size, measured
+      // "Resource limits"); never refused. Fields over LOG_MAX_FIELDS_BYTES are replaced by a note of their size, measured
       // before anything is copied (core/message-size.ts), so a 200 MB field costs neither the isolate nor the daemon.
       const note: LogNote = { level, message: text.length > LOG_MAX_CHARS ? `${text.slice(0, LOG_MAX_CHARS)}${cutMarker(text.length - LOG_MAX_CHARS)}` : text };
       if (fields !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * The agent side of ctx.events (DESIGN §3.4): boundary events in and out of an agent.
+ * The agent side of ctx.events (README "Writing an agent"): boundary events in and out of an agent.
  *
  *   publish(name, data)  -> channel request `events.publish` {name, data}; the daemon checks the agent's
  *                           `events:<pattern>:publish` grant, then feeds the orchestrator and MQTT `out/<name>`.

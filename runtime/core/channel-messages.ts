@@ -1,5 +1,5 @@
 /**
- * The one message protocol between an agent's isolate and the daemon (DESIGN §4 "Channel"), the same for every
+ * The one message protocol between an agent's isolate and the daemon (docs/ARCHITECTURE.md "The isolate channel"), the same for every
  * isolation driver (MessagePort, framed pipe or socket, host functions). Three shapes, in both directions:
  * a request (`req`) that gets exactly one response (`res`), and a one-way note (`note`).
  *

@@ -18,7 +18,7 @@ export interface ErrorSpec {
   readonly http: number;
   /** The JSON-RPC 2.0 `error.code` (spec §5.1) the control socket answers when it refuses a request with this code. */
   readonly rpc?: number;
-  /** The exit code of `openstarry` when a command fails with this code (README "CLI": 1 failed, 2 usage, 3 unreachable). */
+  /** The exit code of `openstarry` when a command fails with this code (README "Errors": 1 failed, 2 usage, 3 unreachable). */
   readonly exit?: 1 | 2 | 3;
   /** Nothing was done, so the same call is made again (the control client retries it with a short backoff). */
   readonly retryable?: boolean;
@@ -57,7 +57,7 @@ export const ERRORS = defineRegistry({
   INFRA_FAILED: { code: 'ERR_INFRA_FAILED', message: 'an infrastructure plugin failed to start', http: 500 },
   SD_NOTIFY_FAILED: { code: 'ERR_SD_NOTIFY_FAILED', message: 'a notification to systemd could not be sent to NOTIFY_SOCKET', http: 500 },
   INTERNAL: { code: 'ERR_INTERNAL', message: 'internal error', http: 500, rpc: JsonRpcCode.INTERNAL_ERROR },
-  // Control plane (README "Control socket") and the CLI.
+  // Control plane (README "A short tour") and the CLI.
   INVALID_PARAMS: { code: 'ERR_INVALID_PARAMS', message: 'a request had missing or wrongly typed params', http: 400, rpc: JsonRpcCode.INVALID_PARAMS },
   METHOD_NOT_FOUND: { code: 'ERR_METHOD_NOT_FOUND', message: 'unknown method', http: 404, rpc: JsonRpcCode.METHOD_NOT_FOUND },
   INVALID_REQUEST: { code: 'ERR_INVALID_REQUEST', message: 'not a valid JSON-RPC request (not JSON, too large, not an object)', http: 400, rpc: JsonRpcCode.INVALID_REQUEST },
@@ -65,7 +65,7 @@ export const ERRORS = defineRegistry({
   DAEMON_UNREACHABLE: { code: 'ERR_DAEMON_UNREACHABLE', message: "the CLI could not reach the daemon's control socket", http: 503, exit: 3 },
   SOCKET_PERMISSION_DENIED: { code: 'ERR_SOCKET_PERMISSION_DENIED', message: "the user may not connect to the control socket (not in the socket's group)", http: 403, exit: 3 },
   USAGE: { code: 'ERR_USAGE', message: 'wrong invocation of openstarry', http: 400, exit: 2 },
-  // The isolate channel and how an isolate ends (README "Isolation").
+  // The isolate channel and how an isolate ends (README "Resource limits").
   CHANNEL_CLOSED: { code: 'ERR_CHANNEL_CLOSED', message: 'the isolate ended or the channel closed while a request was pending', http: 503 },
   CHANNEL_PROTOCOL: { code: 'ERR_CHANNEL_PROTOCOL', message: 'the agent broke the channel protocol; its container was killed', http: 500 },
   MESSAGE_TOO_LARGE: { code: 'ERR_MESSAGE_TOO_LARGE', message: 'an isolate sent a channel message over agents.maxMessageBytes; the agent is stopped', http: 413 },
@@ -79,7 +79,7 @@ export const ERRORS = defineRegistry({
   WASM_OUT_OF_MEMORY: { code: 'ERR_WASM_OUT_OF_MEMORY', message: 'a wasm agent ran out of QuickJS memory (limits.memoryMb)', http: 500 },
   WASM_DEADLINE: { code: 'ERR_WASM_DEADLINE', message: 'a wasm agent ran past its deadline without yielding; ended by the interrupt', http: 500 },
   ACCESS_DENIED: { code: 'ERR_ACCESS_DENIED', message: "Node's permission model refused the agent a file or facility (process isolation)", http: 403 },
-  // Agent facilities: state DB, metering, boundary events, orchestration (README "Agents", "Orchestration").
+  // Agent facilities: state DB, metering, boundary events, orchestration (README "Writing an agent", "MQTT, remote triggers and rules").
   STATE_TOO_LARGE: { code: 'ERR_STATE_TOO_LARGE', message: "an agent's state snapshot is larger than the state DB's per-agent cap", http: 413 },
   STATE_INVALID: { code: 'ERR_STATE_INVALID', message: 'a value given to the state DB is not plain JSON data or fails its schema', http: 400 },
   STATE_IO: { code: 'ERR_STATE_IO', message: 'the state DB could not read or write its file (disk full, I/O error, read-only)', http: 500 },
@@ -91,7 +91,7 @@ export const ERRORS = defineRegistry({
   // The design layer's HTTP service (`openstarry design-layer`).
   METHOD_NOT_ALLOWED: { code: 'ERR_METHOD_NOT_ALLOWED', message: 'the design layer is read-only: GET and HEAD only', http: 405 },
   NOT_FOUND: { code: 'ERR_NOT_FOUND', message: 'no such route', http: 404 },
-  // The MQTT link (README "MQTT").
+  // The MQTT link (README "MQTT, remote triggers and rules").
   LINK_CONFIG: { code: 'ERR_LINK_CONFIG', message: 'the mqtt config is invalid, or a file it names (TLS, password) is unreadable', http: 400 },
   LINK_TOPIC_INVALID: { code: 'ERR_LINK_TOPIC_INVALID', message: 'a topic or topic filter is not valid', http: 400 },
   LINK_STOPPED: { code: 'ERR_LINK_STOPPED', message: 'the link is stopped', http: 503 },
@@ -100,7 +100,7 @@ export const ERRORS = defineRegistry({
   LINK_QUEUE_IO: { code: 'ERR_LINK_QUEUE_IO', message: 'the persisted outbound queue could not be read or written', http: 500 },
   LINK_MESSAGE_TOO_LARGE: { code: 'ERR_LINK_MESSAGE_TOO_LARGE', message: 'a message is larger than the whole outbound queue may hold', http: 413 },
   LINK_BROKER_LISTEN: { code: 'ERR_LINK_BROKER_LISTEN', message: 'the embedded broker could not listen (port in use, no permission)', http: 500 },
-  // The HAL (README "Hardware").
+  // The HAL (README "On a board").
   CAPABILITY_INVALID: { code: 'ERR_CAPABILITY_INVALID', message: 'a manifest capability names no device, or one of the wrong kind', http: 400 },
   CAPABILITY_DENIED: { code: 'ERR_CAPABILITY_DENIED', message: "a call outside the agent's grants", http: 403 },
   DEVICE_BUSY: { code: 'ERR_DEVICE_BUSY', message: 'the actuator or port is owned by another live agent', http: 409 },

@@ -1,5 +1,5 @@
 // The error registry and its wire form: what crosses the channel and the control plane as { code, message }
-// must come out as the same typed error on the other side (DESIGN §5.3).
+// must come out as the same typed error on the other side (docs/ARCHITECTURE.md "Error registry").
 import t from 'tap';
 import { ErrorCode, OpenStarryError, errorFromWire, errorToWire, isOpenStarryError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Boundary event names and patterns (DESIGN §3.4, §3.6, §3.7), shared by the agent side (ctx.events), the daemon's
+ * Boundary event names and patterns (README "Writing an agent"; README "MQTT, remote triggers and rules"), shared by the agent side (ctx.events), the daemon's
  * events service and the orchestrator. Pure: no node:* imports.
  *
  * A name is one or more levels of [A-Za-z0-9_.-] joined by ":" or "/", at most EVENT_NAME_MAX characters:

@@ -1,5 +1,5 @@
 /**
- * IHAL as agents see it (spec 000 §4, DESIGN §3.4): the only way an agent reaches hardware. Every call crosses
+ * IHAL as agents see it (spec 000 §4, README "Writing an agent"): the only way an agent reaches hardware. Every call crosses
  * the channel to the daemon, which checks the agent's capability grants and the device's safety envelope before
  * any driver is touched. Pure types (no node:*): the same API in a worker, a process, a container and QuickJS.
  */

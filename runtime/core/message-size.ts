@@ -39,7 +39,7 @@ export function messageSizeOver(value: unknown, cap: number): number | undefined
   return undefined;
 }
 
-/** The marker a cut log line ends with (README "Logs"): `… [cut 123456 chars]`. */
+/** The marker a cut log line ends with (README "Resource limits"): `… [cut 123456 chars]`. */
 export function cutMarker(cut: number): string {
   return `… [cut ${cut} chars]`;
 }

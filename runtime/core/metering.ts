@@ -1,5 +1,5 @@
 /**
- * ctx.metering (DESIGN §3.4, spec 000 §1.1 "resource monitoring: ... tokens"): an agent reports the tokens it
+ * ctx.metering (README "Writing an agent", spec 000 §1.1 "resource monitoring: ... tokens"): an agent reports the tokens it
  * spends (an LLM call's prompt + completion, say) and the daemon counts them against the manifest's
  * `limits.tokens`. The agent is the one that knows what it spent, so this is reporting, not prevention: the daemon
  * stops an agent once its reported use passes the budget (runtime/supervisor/token-meter.ts).

@@ -1,5 +1,5 @@
 /**
- * The agent plugin contract (DESIGN §3.4). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
+ * The agent plugin contract (README "Writing an agent"). A plugin module's default export is `{ name, start(ctx), stop?(ctx) }`.
  *
  * `ctx` carries only what exists today: agentId, config, bus, log, signal, metering, hal, state, agents and events.
  * Members that later parts of the runtime provide are added to this interface when they exist — absent, never
@@ -69,7 +69,7 @@ export interface IAgentContext {
    */
   readonly agents: IAgentManager;
   /**
-   * Boundary events (DESIGN §3.4, §3.7). `publish(name, data)` sends one out — to the orchestrator's rules, to the
+   * Boundary events (README "Writing an agent"; README "MQTT, remote triggers and rules"). `publish(name, data)` sends one out — to the orchestrator's rules, to the
    * agents that subscribe to it and to MQTT `out/<name>` — and needs `events:<pattern>:publish` covering the name
    * (else ERR_CAPABILITY_DENIED). `on(pattern, handler)` receives events matching the pattern (`*` allowed) among
    * those the daemon sends this agent: events its `events:<pattern>:subscribe` grants cover, and events a rule
@@ -89,7 +89,7 @@ export interface IAgentManager {
 }
 
 /**
- * Token accounting (DESIGN §3.4). Report what the agent spent (e.g. an LLM call's prompt + completion tokens)
+ * Token accounting (README "Writing an agent"). Report what the agent spent (e.g. an LLM call's prompt + completion tokens)
  * right after spending it. The daemon adds it to the agent's `tokensUsed` (shown by `ps` and `status`); once the
  * total passes the manifest's `limits.tokens`, the daemon stops the agent as `crashed` with the reason
  * `token-budget: used N of M tokens`. The count is kept across restarts by the restart policy and starts at 0

@@ -1,5 +1,5 @@
 /**
- * The daemon config (DESIGN §3.2), YAML validated against this schema. Unknown keys are errors — a typo such
+ * The daemon config (README "Configuration"), YAML validated against this schema. Unknown keys are errors — a typo such
  * as `masterAgnet` must not be silently ignored on a board nobody is watching. Keys for parts that this build
  * does not include yet are added by the issues that build them.
  */
@@ -97,11 +97,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Orchestration (DESIGN §3.7): the rules file (relative to this config) and the engine's storm limits. */
+    /** Orchestration (README "MQTT, remote triggers and rules"): the rules file (relative to this config) and the engine's storm limits. */
     orchestration: orchestrationConfigSchema.prefault({}),
     /** The local dashboard's JSON (GET /api/state, /api/agents, /api/telemetry, /api/rules); `false` turns it off. */
     dashboard: dashboardConfigSchema.prefault({}),
-    /** The MQTT link (DESIGN §3.2, §3.6): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
+    /** The MQTT link (README "Configuration"; README "MQTT, remote triggers and rules"): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
     mqtt: mqttConfigSchema.prefault({}),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })

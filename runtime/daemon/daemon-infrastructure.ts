@@ -1,5 +1,5 @@
 /**
- * The daemon's infrastructure plugins (spec 002 phase 1.2, DESIGN §4 "Boot"), in start order:
+ * The daemon's infrastructure plugins (spec 002 phase 1.2, docs/ARCHITECTURE.md "Boot sequence"), in start order:
  *   state DB        first: open before anything hydrates from it, stopped last
  *   embedded broker with no mqtt.url; a taken port is not fatal (the board runs without MQTT, `status` says why)
  *   MQTT link       its start waits at most mqtt.startWaitMs for a broker, then boots offline (QoS 1 queues)

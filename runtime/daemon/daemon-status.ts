@@ -1,5 +1,5 @@
 /**
- * `openstarry status` (DESIGN §3.1): the daemon's parts, read into one DaemonStatus. Kept apart from the boot
+ * `openstarry status` (README "A short tour"): the daemon's parts, read into one DaemonStatus. Kept apart from the boot
  * sequence: which flags count as degraded, and how each part reports itself, is its own concern.
  */
 import type { BoardDetection } from '../../board-profiles/detect.ts';

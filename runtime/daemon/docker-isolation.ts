@@ -1,5 +1,5 @@
 /**
- * The docker isolation driver as the daemon opens it (DESIGN §4 "Docker"): an infrastructure step, because it
+ * The docker isolation driver as the daemon opens it (docs/ARCHITECTURE.md "Isolation drivers"): an infrastructure step, because it
  * talks to a container engine that may or may not be there. `isolation.docker.enabled`:
  *   auto   (default) try when DOCKER_HOST is set or the engine's default socket exists; absent -> not offered
  *   true   try; an engine that does not answer or a missing image leaves the daemon running, `degraded`

@@ -1,4 +1,4 @@
-// Where the daemon keeps things (DESIGN §3.2): home and socket precedence, agent homes, the package root.
+// Where the daemon keeps things (docs/ARCHITECTURE.md "Paths and environment"): home and socket precedence, agent homes, the package root.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import t from 'tap';

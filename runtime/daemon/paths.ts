@@ -1,5 +1,5 @@
 /**
- * Where the daemon keeps things (DESIGN §3.2). OPENSTARRY_HOME defaults to /var/lib/openstarry as root and
+ * Where the daemon keeps things (docs/ARCHITECTURE.md "Paths and environment"). OPENSTARRY_HOME defaults to /var/lib/openstarry as root and
  * ./.openstarry otherwise; the control socket defaults to $OPENSTARRY_HOME/openstarryd.sock (the packaged
  * systemd unit sets OPENSTARRY_SOCKET=/run/openstarry/openstarryd.sock). The CLI resolves the same way, so
  * `openstarry ps` finds the daemon `npm start` started in the same folder.

@@ -1,4 +1,4 @@
-// The agent manifest schema (DESIGN §3.3): defaults, and a field path for every kind of invalid field.
+// The agent manifest schema (README "Writing an agent"): defaults, and a field path for every kind of invalid field.
 import t from 'tap';
 import { parseManifest } from './blueprint.ts';
 import type { Problem } from '../validation.ts';
@@ -20,7 +20,7 @@ function pathsOf(value: unknown): string[] {
   return problemsOf(value).map((p) => p.path);
 }
 
-t.test('the DESIGN §3.3 example is valid and keeps every value', async (t) => {
+t.test('a manifest with every documented field (README "Writing an agent") is valid and keeps every value', async (t) => {
   const example = {
     id: 'thermostat',
     version: '1.0.0',

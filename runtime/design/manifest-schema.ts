@@ -1,5 +1,5 @@
 /**
- * The agent manifest (`agent.json`, DESIGN §3.3); a template is a manifest served by the design layer.
+ * The agent manifest (`agent.json`, README "Writing an agent"); a template is a manifest served by the design layer.
  * Validated once, here, at the boundary; everything downstream receives the typed, defaulted Manifest.
  */
 import * as z from 'zod';

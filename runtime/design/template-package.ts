@@ -1,6 +1,6 @@
 /**
  * The wire format of the remote design layer (spec 002 phase 2 "query interface such as GET /templates/master-agent",
- * DESIGN §3.2 `templates.url`). Both ends are in this repository: the service (design-layer-server.ts, shipped as
+ * README "Configuration", `templates.url`). Both ends are in this repository: the service (design-layer-server.ts, shipped as
  * `openstarry design-layer serve`) and the daemon's client (remote-source.ts).
  *
  *   GET /templates       -> TemplateListing: id, version and hash of every valid template, plus the invalid ones

@@ -4,7 +4,7 @@
 // answers throughout. What each path does with it:
 //   HAL call        the channel cap: the agent is stopped with `message-too-large: <n> bytes > 1048576`, counted
 //                   in `status` (channels.refused).
-//   log             cut, not refused (README "Logs"): the line keeps its first 8 KiB and ends `… [cut N chars]`,
+//   log             cut, not refused (README "Resource limits"): the line keeps its first 8 KiB and ends `… [cut N chars]`,
 //                   fields over 8 KiB become a note of their size; the agent keeps running.
 //   events.publish  refused inside the isolate, data over 64 KiB (ERR_EVENT_INVALID), without building the JSON.
 //

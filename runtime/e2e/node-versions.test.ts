@@ -1,4 +1,4 @@
-// From source on every Node the product must run on besides the host's 20 (README "Node versions"): the built
+// From source on every Node the product must run on besides the host's 20 (README, its opening lines): the built
 // bundle booted on Node 22 (the packaged LTS) and on the newest 24, on the sim board, driven by the CLI on the host's
 // Node. On each, a worker agent and a process agent read env0.temperature through the HAL, and the process agent is
 // still behind both walls: the module sandbox refuses node:fs and /dev imports, and Node's permission model (whose

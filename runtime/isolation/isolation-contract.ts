@@ -1,5 +1,5 @@
 /**
- * The contract every isolation driver keeps (DESIGN §5.1 "contract, real, sim"; spec 000 §2.1), as one tap suite
+ * The contract every isolation driver keeps (docs/ARCHITECTURE.md "Contract, real and sim bindings"; spec 000 §2.1), as one tap suite
  * that each driver's test file runs against its real isolate:
  *
  *   import t from 'tap';
@@ -210,7 +210,7 @@ export async function runIsolationContract(t: Test, options: IsolationContractOp
   await feature('events', 'ctx.events round trip', async (tt) => {
     const a = await startAgent(tt, { files: { 'main.js': "export default { name: 'e', start(ctx) { ctx.log.info('events', { has: typeof ctx.events === 'object' && ctx.events !== null }); } };" } });
     const has = (await a.logged(/^events$/)).fields?.has === true;
-    // The channel methods of ctx.events are not defined yet (spec 002 / DESIGN §3.4): once the core has them,
+    // The channel methods of ctx.events are not defined yet (spec 002 / README "Writing an agent"): once the core has them,
     // this becomes a publish -> daemon -> on(handler) round trip.
     tt.ok(true, 'ctx.events round trip', { todo: has ? 'ctx.events exists: write the round trip' : 'ctx.events is not in the core yet' });
   });

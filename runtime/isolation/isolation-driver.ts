@@ -1,5 +1,5 @@
 /**
- * Isolation drivers behind one interface (spec 000 §2.1, DESIGN §4): worker (default), and later process,
+ * Isolation drivers behind one interface (spec 000 §2.1, docs/ARCHITECTURE.md "Isolation drivers"): worker (default), and later process,
  * docker and wasm. A driver starts an isolate for a blueprint and hands back the daemon's end of the channel.
  * Graceful stop is a channel request (`agent.stop`) the supervisor makes; `terminate()` is SIGKILL.
  */

@@ -1,6 +1,6 @@
 /**
  * An isolate's stdout/stderr as lines (console.log in agent code -> `openstarry logs`), the same for every driver
- * that has a byte stream (worker, process, docker). A line longer than `maxLine` characters is cut (README "Logs"):
+ * that has a byte stream (worker, process, docker). A line longer than `maxLine` characters is cut (README "Resource limits"):
  * its head is kept, the rest is counted and dropped as it arrives, and the line ends with `… [cut N chars]`, so a
  * runaway writer can neither grow the daemon's memory nor flood the log with the pieces of one line.
  */

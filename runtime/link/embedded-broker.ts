@@ -1,5 +1,5 @@
 /**
- * The embedded broker (DESIGN §3.2: no `mqtt.url` -> a broker on 127.0.0.1:1883), on aedes 1.x: pure JavaScript,
+ * The embedded broker (README "MQTT, remote triggers and rules": no `mqtt.url` -> a broker on 127.0.0.1:1883), on aedes 1.x: pure JavaScript,
  * ESM, Node >= 20, no install scripts. It exists so that a board with no upstream broker can still be triggered
  * locally (`mosquitto_pub -t openstarry/<id>/event/...`, `npx mqtt pub`) and so that the link always has a broker.
  *

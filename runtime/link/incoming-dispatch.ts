@@ -1,6 +1,6 @@
 /**
  * Incoming messages of the MQTT link: the subscription table (filter -> handlers), the size limit, payload
- * decoding and validation at the boundary (DESIGN §5.4), and the counters `status` shows. A bad message — too
+ * decoding and validation at the boundary (docs/ARCHITECTURE.md "Validation at the boundary"), and the counters `status` shows. A bad message — too
  * large, not UTF-8, not JSON, failing its schema — is dropped and counted; a handler that throws or rejects is
  * logged and counted. Nothing here may throw into mqtt.js's event handler: that would crash the daemon.
  */
@@ -24,7 +24,7 @@ export interface IncomingMessage<T = unknown> {
   /**
    * Answers a request: publishes to the message's response topic with its correlation data. Without a response
    * topic (MQTT 3.1.1, or a requester that set none) `fallbackCorrelation` sends to `<prefix>reply/<correlation>`
-   * (DESIGN §3.6); with neither it throws ERR_LINK_NO_RESPONSE_TOPIC.
+   * (README "MQTT, remote triggers and rules"); with neither it throws ERR_LINK_NO_RESPONSE_TOPIC.
    */
   reply(payload: Buffer | string, options?: { qos?: 0 | 1; fallbackCorrelation?: string }): void;
 }

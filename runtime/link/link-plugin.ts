@@ -1,5 +1,5 @@
 /**
- * The MQTT link as an infrastructure plugin (spec 002 phase 1.2; DESIGN §4 "Boot": state DB, embedded broker,
+ * The MQTT link as an infrastructure plugin (spec 002 phase 1.2; docs/ARCHITECTURE.md "Boot sequence": state DB, embedded broker,
  * MQTT link, dashboard). `createMqttInfrastructure` returns the plugins in start order: the embedded broker
  * first when `mqtt.url` is absent, then the link — so the daemon stops the link (publishing its offline status)
  * before the broker goes away.

@@ -1,5 +1,5 @@
 /**
- * The `mqtt` key of the daemon config (DESIGN §3.2, §4 "MQTT link"). Strict like the rest of the config: a typo
+ * The `mqtt` key of the daemon config (README "MQTT, remote triggers and rules"; docs/ARCHITECTURE.md "MQTT link"). Strict like the rest of the config: a typo
  * such as `keepAliveSec` is an error, not a silently ignored key. File paths (TLS, password file) are only
  * checked for shape here; they are read at link start (see mqtt-settings.ts) so a missing file names its field.
  *
@@ -140,7 +140,7 @@ export const mqttConfigSchema = z
     startWaitMs: z.number().int().min(0).max(60_000).default(2000),
     embeddedBroker: embeddedBrokerSchema.prefault({}),
     /**
-     * Control-plane methods `cmd/<method>` may call (DESIGN §3.6). Default: the read-only ones. Remote
+     * Control-plane methods `cmd/<method>` may call (README "MQTT, remote triggers and rules"). Default: the read-only ones. Remote
      * `spawnAgent` takes template ids only, never paths; `logs.follow` (a stream) is never remote.
      */
     commands: z.array(z.enum(REMOTE_METHODS)).max(REMOTE_METHODS.length).default(['status', 'listAgents', 'templates.list', 'devices.list']),

@@ -1,4 +1,4 @@
-// The MQTT link over TLS against a real mosquitto (TESTING.md): certificates made here with openssl (a CA, a server
+// The MQTT link over TLS against a real mosquitto (docs/ARCHITECTURE.md "Testing against real parts"): certificates made here with openssl (a CA, a server
 // certificate for 127.0.0.1/localhost and a client certificate signed by it, and an unrelated second CA); server
 // verification with `mqtt.tls.ca`, mutual TLS with `mqtt.tls.cert`/`key` (and the link without a client
 // certificate: offline, saying why, queueing), the wrong CA refused and `rejectUnauthorized: false` (lab only)

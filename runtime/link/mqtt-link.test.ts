@@ -1,4 +1,4 @@
-// The MQTT link against a real mosquitto (TESTING.md): birth and presence, QoS 1 delivery, resubscribe after a
+// The MQTT link against a real mosquitto (docs/ARCHITECTURE.md "Testing against real parts"): birth and presence, QoS 1 delivery, resubscribe after a
 // broker restart, oversized and malformed input, MQTT 5 request/response, MQTT 3.1.1, bad credentials, and a
 // start() that does not wait for an unreachable broker.
 import { execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The MQTT link to the upstream broker (DESIGN §3.6, §4 "MQTT link"), on mqtt.js.
+ * The MQTT link to the upstream broker (README "MQTT, remote triggers and rules"; docs/ARCHITECTURE.md "MQTT link"), on mqtt.js.
  *
  * Connection: one mqtt.js client per connection attempt, with mqtt.js's own reconnect off (`reconnectPeriod: 0`)
  * and a clean session. Retries are driven by ONE guarded timer of the link (capped exponential backoff with jitter,

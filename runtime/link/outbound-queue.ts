@@ -1,5 +1,5 @@
 /**
- * The persisted, bounded outbound queue of the MQTT link (DESIGN §4 "MQTT link"): QoS 1 messages are stored here
+ * The persisted, bounded outbound queue of the MQTT link (docs/ARCHITECTURE.md "MQTT link"): QoS 1 messages are stored here
  * first, sent in order while connected, and removed when the broker's PUBACK arrives. It survives a daemon
  * restart and a power cut.
  *

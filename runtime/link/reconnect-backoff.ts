@@ -1,7 +1,7 @@
 /**
  * The link's retry delay: capped exponential backoff with "equal jitter" — half the step is fixed, half random —
  * so a fleet of boards that lost the same broker does not come back in lock-step, yet no board retries sooner
- * than half its step. `random` is injected (DESIGN §5.2) so tests can pin it.
+ * than half its step. `random` is injected (docs/ARCHITECTURE.md "Injection: clock, processes, file system") so tests can pin it.
  */
 export interface BackoffOptions {
   minMs: number;

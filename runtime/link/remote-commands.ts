@@ -1,5 +1,5 @@
 /**
- * Remote control-plane calls over MQTT (DESIGN §3.6 `cmd/<method>`): `<prefix>cmd/<method>` with a JSON payload
+ * Remote control-plane calls over MQTT (README "MQTT, remote triggers and rules", `cmd/<method>`): `<prefix>cmd/<method>` with a JSON payload
  * `{ "params": [...] | {...}, "id"?: ... }` runs the same method the CLI would, through the same dispatcher and
  * the same parameter validation as the control socket, but only for methods in `mqtt.commands`. The answer goes
  * to the MQTT 5 response topic (with the request's correlation data) or, without one, to

@@ -1,5 +1,5 @@
 /**
- * The daemon's side of ctx.events (DESIGN §3.4, §3.6, §3.7). One per live agent, next to serveAgentManager and
+ * The daemon's side of ctx.events (README "Writing an agent"; README "MQTT, remote triggers and rules"). One per live agent, next to serveAgentManager and
  * serveAgentState.
  *
  *   `events.publish` {name, data} from the isolate: checked against the agent's `events:<pattern>:publish` grants

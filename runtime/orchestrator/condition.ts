@@ -1,5 +1,5 @@
 /**
- * Rule conditions (`if:`, DESIGN §3.7): CEL, the Common Expression Language, through @marcbachmann/cel-js — a
+ * Rule conditions (`if:`, README "MQTT, remote triggers and rules"): CEL, the Common Expression Language, through @marcbachmann/cel-js — a
  * parser and tree-walking evaluator with no `eval`/`new Function`, no loops (CEL is not Turing complete), no
  * access to JavaScript prototypes (`x.constructor`, `__proto__` are "no such key" / reserved), and type checking
  * before evaluation. The spec's `branch == 'main'` is valid CEL as written.

@@ -1,5 +1,5 @@
 /**
- * The daemon config's `orchestration` and `dashboard` sections (DESIGN §3.2), as zod fragments for
+ * The daemon config's `orchestration` and `dashboard` sections (README "Configuration"), as zod fragments for
  * runtime/daemon/config-schema.ts. Durations take ms or "30s"-style strings (duration.ts).
  *
  *   orchestration:

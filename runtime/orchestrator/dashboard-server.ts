@@ -1,5 +1,5 @@
 /**
- * The global dashboard's JSON API (spec 000 §3.2 "Global Dashboard", DESIGN §3.2 `dashboard`), an infrastructure
+ * The global dashboard's JSON API (spec 000 §3.2 "Global Dashboard", README "Configuration", `dashboard`), an infrastructure
  * plugin (spec 002 phase 1.2) started in the configured order and stopped in reverse:
  *   GET /api/state      the global view (state projection)
  *   GET /api/agents     IAgentStatus[]

@@ -1,5 +1,5 @@
 /**
- * Everything the daemon holds for orchestration (DESIGN §3.6-3.7, §4 "then rules"), in one place: the live
+ * Everything the daemon holds for orchestration (README "MQTT, remote triggers and rules"; docs/ARCHITECTURE.md "Orchestration"), in one place: the live
  * isolates' channels (so ctx.events can be served to agents spawned before the rules phase), the orchestration
  * itself, the MQTT inbound events and remote commands, and the dashboard's data. The daemon forwards its supervisor
  * hooks here, starts it in the `rules` boot phase and closes it first at shutdown.

@@ -1,6 +1,5 @@
 /**
- * Everything the orchestrator needs, composed for the daemon in one call (DESIGN §4 "then rules and the control
- * plane"): the rules, the engine with its daemon executor, the event sources, the agents' events services, the state
+ * Everything the orchestrator needs, composed for the daemon in one call (docs/ARCHITECTURE.md "Orchestration"): the rules, the engine with its daemon executor, the event sources, the agents' events services, the state
  * projection and the dashboard's data. The daemon injects its supervisor, template store, HAL and MQTT link and calls:
  *   serveAgent(blueprint, pid, channel)   from the supervisor's attach hook (ctx.events for that isolate)
  *   detachAgent(pid)                      from the detach hook

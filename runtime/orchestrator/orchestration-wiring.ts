@@ -1,5 +1,5 @@
 /**
- * The glue between the orchestrator and the daemon's infrastructure (DESIGN §3.6, §3.7, §4): MQTT boundary events
+ * The glue between the orchestrator and the daemon's infrastructure (README "MQTT, remote triggers and rules"; docs/ARCHITECTURE.md "Orchestration"): MQTT boundary events
  * in and the state projection's topics out. Used by the orchestration hub (orchestration-hub.ts), the one entry
  * point the daemon calls.
  */
@@ -67,7 +67,7 @@ export interface InboundEventCounters {
 }
 
 /**
- * `<prefix>event/<name>` and `openstarry/all/event/<name>` (DESIGN §3.6) -> the orchestrator. The payload is the
+ * `<prefix>event/<name>` and `openstarry/all/event/<name>` (README "MQTT, remote triggers and rules") -> the orchestrator. The payload is the
  * event's JSON data; an empty payload is an event without data (`mosquitto_pub -n`).
  */
 export function subscribeInboundEvents(link: MqttLink, emit: (event: OrchestratorEvent) => EmitResult, log: Logger): { counters: InboundEventCounters; close(): void } {

@@ -1,5 +1,5 @@
 /**
- * The orchestration engine (spec 000 §3.1 "event triggers", DESIGN §3.7): boundary events in, rules matched,
+ * The orchestration engine (spec 000 §3.1 "event triggers", README "MQTT, remote triggers and rules"): boundary events in, rules matched,
  * CEL conditions evaluated, actions run through an injected executor (the daemon's supervisor, events service and
  * MQTT link). It owns no timers and no I/O; the sources (timers, GPIO, sensors, lifecycle) and the daemon call emit().
  *

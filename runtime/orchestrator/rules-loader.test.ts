@@ -101,7 +101,7 @@ t.test('every problem names the file, the rule index and the field', async (t) =
     return undefined;
   })();
   t.equal(err?.code, ErrorCode.RULES_INVALID);
-  t.equal(err?.message, 'orchestration.yaml: rules[1].if: unknown function "foo"', 'the message format of DESIGN §3.7');
+  t.equal(err?.message, 'orchestration.yaml: rules[1].if: unknown function "foo"', 'the message format of README "MQTT, remote triggers and rules"');
 
   t.same(
     problems(`

@@ -1,5 +1,5 @@
 /**
- * Loads `orchestration.yaml` (DESIGN §3.7): YAML (the yaml package), then the zod schema, then the semantic
+ * Loads `orchestration.yaml` (README "MQTT, remote triggers and rules"): YAML (the yaml package), then the zod schema, then the semantic
  * checks the schema cannot express (actions, event patterns, CEL conditions, timer and sensor sources). Every
  * problem is reported at once, each naming the file, the rule index and the field:
  *   orchestration.yaml: rules[1].if: unknown function "foo"

@@ -1,5 +1,5 @@
 /**
- * The orchestration rules file (`orchestration.yaml`, spec 000 §3.1, DESIGN §3.7): its YAML shape (zod) and the
+ * The orchestration rules file (`orchestration.yaml`, spec 000 §3.1, README "MQTT, remote triggers and rules"): its YAML shape (zod) and the
  * compiled form the engine runs. The specification's example is valid as written:
  *
  *   rules:

@@ -3,7 +3,7 @@
  * snapshot (its retained topics; the daemon answers `snapshot(pid)` with the channel request `agent.snapshot`) and
  * its resource use (`listAgents()`, IAgentStatus) into one global view:
  *   { deviceId, at, agents: { [agentId]: { pid, state, template, snapshot, cpuPercent, memoryBytes, tokensUsed, ... } } }
- * and publishes, through an injected publisher (the MQTT link, DESIGN §3.6):
+ * and publishes, through an injected publisher (the MQTT link, README "MQTT, remote triggers and rules"):
  *   `state`            retained, the global view, every tick;
  *   `state/<agentId>`  retained, only when that agent's entry (pid, state, template, snapshot) changed; an empty
  *                      retained message (clearRetained) once the agent is gone, so brokers forget it;

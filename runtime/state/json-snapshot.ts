@@ -1,5 +1,5 @@
 /**
- * An agent's `ctx.state.set(json)` (DESIGN §3.4) turned into what the state DB stores: plain JSON data, copied,
+ * An agent's `ctx.state.set(json)` (README "Writing an agent") turned into what the state DB stores: plain JSON data, copied,
  * within a size cap. JSON.stringify alone is not a check: it throws on BigInt and cycles but silently turns a
  * function or a Map into nothing or `{}`, NaN into null and a Date into a string, so the agent would read back
  * something other than what it saved. Those are rejected here, with the path of the offending value.

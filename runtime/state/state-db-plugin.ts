@@ -1,5 +1,5 @@
 /**
- * The state DB as an infrastructure plugin (spec 002 phase 1.2; DESIGN §4 "Boot"): first in the configured
+ * The state DB as an infrastructure plugin (spec 002 phase 1.2; docs/ARCHITECTURE.md "Boot sequence"): first in the configured
  * order, so it is open before anything hydrates from it, and stopped last, after the agents' final saves.
  * start() opens the file and runs the abnormal-interruption scan (phase 1.3); stop() sets the clean-shutdown
  * marker and closes.

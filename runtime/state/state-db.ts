@@ -1,5 +1,5 @@
 /**
- * The state DB (DESIGN §4 "State DB"): agent snapshots, the desired-agents journal and the registry in one
+ * The state DB (docs/ARCHITECTURE.md "State DB"): agent snapshots, the desired-agents journal and the registry in one
  * lowdb document, persisted through DurableTextFile. Writes are coalesced: a change only marks the document
  * dirty and arms one timer; when it fires (every flushIntervalMs at most) the whole document is written once,
  * however many changes came in between. Ten agents saving every 100 ms then cost one write per interval, not a
@@ -31,7 +31,7 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 2000;
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024;
 
 export interface StateDbOptions {
-  /** The state file, normally `$OPENSTARRY_HOME/state.json` (DESIGN §3.2). */
+  /** The state file, normally `$OPENSTARRY_HOME/state.json` (docs/ARCHITECTURE.md "Paths and environment"). */
   file: string;
   clock?: Clock;
   log?: Logger;

@@ -1,5 +1,5 @@
 // Opening a damaged state file never fails: a truncated, corrupt or schema-invalid file falls back to the backup,
-// both bad gives a fresh document, and `recovery` says which and why (DESIGN §4, the issue's "says so in status").
+// both bad gives a fresh document, and `recovery` says which and why (docs/ARCHITECTURE.md "State DB", the issue's "says so in status").
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';

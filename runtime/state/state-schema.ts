@@ -1,7 +1,7 @@
 /**
- * The state DB document (DESIGN §4 "State DB"): agent snapshots, the desired-agents journal and the registry
+ * The state DB document (docs/ARCHITECTURE.md "State DB"): agent snapshots, the desired-agents journal and the registry
  * of installed templates and plugins, in one versioned JSON file. Validated once, when the file is read
- * (DESIGN §5.4); everything the daemon hands in later is validated by the setter that takes it.
+ * (docs/ARCHITECTURE.md "Validation at the boundary"); everything the daemon hands in later is validated by the setter that takes it.
  *
  * Times are the injected Clock's milliseconds (runtime/clock.ts), not ISO strings: smaller on every rewrite.
  */

@@ -1,5 +1,5 @@
 /**
- * The CPU limit (DESIGN §3.3 `limits.cpuPercent`, a share of one core): the worker and process drivers cannot
+ * The CPU limit (README "Resource limits", `limits.cpuPercent`, a share of one core): the worker and process drivers cannot
  * throttle a thread or a child portably (that needs cgroups, which an unprivileged daemon on a stock Pi image does
  * not own), so the supervisor watches the usage samples instead and stops an agent that stays over its limit for a
  * sustained window. A short spike (a burst shorter than the window) is allowed. Drivers that throttle the isolate

@@ -1,4 +1,4 @@
-// Restart policy decisions (DESIGN §3.3 `restart`): which endings restart, the backoff, the cap, exhaustion.
+// Restart policy decisions (README "What it is", `restart`): which endings restart, the backoff, the cap, exhaustion.
 import t from 'tap';
 import type { RestartPolicy } from '../design/manifest-schema.ts';
 import { MAX_BACKOFF_MS, STABLE_RUN_MS, decideRestart, nextAttempt } from './restart-policy.ts';

@@ -1,5 +1,5 @@
 /**
- * Restart policy (DESIGN §3.3 `restart`): never | on-failure | always, exponential backoff from `backoffMs`,
+ * Restart policy (README "What it is", `restart`): never | on-failure | always, exponential backoff from `backoffMs`,
  * at most `maxRestarts` consecutive restarts, then the agent stays `crashed` (or `exited`).
  *
  * "Consecutive": a failure after the agent ran for STABLE_RUN_MS starts a new series, so an agent that crashes

@@ -3,7 +3,7 @@
  * enforces "one live process per agent id" (spec 002 key rules), applies restart policies, and samples each
  * isolate's CPU and memory for `ps`. Shutdown stops agents in reverse start order.
  *
- * Resource governance (spec 000 §1.1, DESIGN §3.3 `limits`): memory over limits.memoryMb (with slack), CPU over
+ * Resource governance (spec 000 §1.1, README "Resource limits", `limits`): memory over limits.memoryMb (with slack), CPU over
  * limits.cpuPercent for agents.cpuLimitWindowMs (cpu-watch.ts; skipped for drivers that enforce CPU themselves)
  * and reported tokens past limits.tokens (token-meter.ts) each stop the agent as `crashed` with a reason
  * (memory-limit / cpu-limit / token-budget); the restart policy applies, and a crash loop ends quarantined.

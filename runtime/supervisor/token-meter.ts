@@ -1,5 +1,5 @@
 /**
- * The daemon's side of ctx.metering (spec 000 §1.1 token monitoring, DESIGN §3.3 `limits.tokens`): counts the
+ * The daemon's side of ctx.metering (spec 000 §1.1 token monitoring, README "Resource limits", `limits.tokens`): counts the
  * tokens an agent instance reports in `metering.tokens` notes and says when the manifest's budget is spent.
  *
  * One meter per supervised instance (one pid), so the count survives restarts by the restart policy — a budget

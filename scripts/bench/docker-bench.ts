@@ -7,7 +7,7 @@
  *                   socket + framing path — vs the same loop in a worker (MessagePort)
  *
  * Engine: DOCKER_HOST / BENCH_DOCKER_SOCKET if set (a real Docker), else a podman service started here with the
- * test image (TESTING.md). `benchDockerDriver(work)` pushes its rows into the shared table (bench-table.ts).
+ * test image (docs/ARCHITECTURE.md "Testing against real parts"). `benchDockerDriver(work)` pushes its rows into the shared table (bench-table.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * MQTT link benchmarks against a real mosquitto (TESTING.md), each with its baseline measured in the same run:
+ * MQTT link benchmarks against a real mosquitto (docs/ARCHITECTURE.md "Testing against real parts"), each with its baseline measured in the same run:
  *
  *   QoS 1 throughput     N messages through the link (stored in the persisted queue, sent with a window, acked)
  *                        until the queue is empty  vs  a bare mqtt.js client publishing the same N at QoS 1, at the

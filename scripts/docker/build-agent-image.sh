@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the agent image for the docker isolation driver WITHOUT a registry (TESTING.md, "Docker driver"): a root
+# Builds the agent image for the docker isolation driver WITHOUT a registry (docs/ARCHITECTURE.md "Testing against real parts"): a root
 # file system holding only /usr/bin/node, the shared libraries `ldd` lists for it, and the container entry bundle
 # (runtime/isolation/docker/container-entry.ts -> /opt/openstarry/agent-container.js), imported as an image.
 #

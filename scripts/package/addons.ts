@@ -1,6 +1,6 @@
 /**
  * Builds a native addon for the package's architecture against the embedded Node's own headers, with npm's
- * bundled node-gyp and the target's GNU toolchain (README "Packaging"), then strips it. The
+ * bundled node-gyp and the target's GNU toolchain (README "Layout"), then strips it. The
  * result (build/Release/*.node) is cached per architecture, Node version, addon source and this recipe, so only
  * a change rebuilds it.
  *

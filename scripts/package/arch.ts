@@ -2,7 +2,7 @@
  * The architectures the Debian package is built for, and what differs between them: the npm names of the
  * embedded Node runtime and of prebuilt binaries, the GNU toolchain that builds native addons for it, and the
  * oldest glibc symbol version of its ABI. armhf is not built: npm's newest armv7l Node is 20.11 (end of life),
- * and the package carries its own Node 22 (the team's layout, README "Packaging").
+ * and the package carries its own Node 22 (the team's layout, README "Layout").
  */
 
 /** The pinned Node LTS every package embeds (`node-linux-<cpu>@NODE_VERSION` on npm: bin/node + include/node). */

@@ -1,4 +1,4 @@
-// The arm64 package proven on this x86-64 machine (README "Proven on arm64 here"): the .deb
+// The arm64 package proven on this x86-64 machine (README "Layout"): the .deb
 // the packager builds for arm64 is extracted with dpkg -x and its daemon is run by its OWN arm64 Node under
 // qemu-aarch64-static, with Debian's arm64 C runtime as the sysroot and binfmt_misc registered for the test so a
 // process isolate (which re-executes the runtime) runs too. It boots on the sim board to READY, sent by the daemon

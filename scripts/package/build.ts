@@ -1,5 +1,5 @@
 /**
- * `npm run package`: builds dist/deb/openstarry_<version>_<arch>.deb for arm64 and amd64 (README "Packaging").
+ * `npm run package`: builds dist/deb/openstarry_<version>_<arch>.deb for arm64 and amd64 (README "Layout").
  * Each carries the esbuild bundle, the shipped templates and board profiles, the modules that cannot be bundled
  * with native addons built for that architecture, and its own Node runtime (scripts/package/arch.ts).
  * Slow steps are cached in dist/package-cache/; a fresh clone builds from nothing (network to npm only).

@@ -1,5 +1,5 @@
 /**
- * A real mosquitto for tests and benches (TESTING.md "MQTT broker"): one per test, on a free loopback port, with a
+ * A real mosquitto for tests and benches (docs/ARCHITECTURE.md "Testing against real parts"): one per test, on a free loopback port, with a
  * config file generated in a temp dir. `stop()` and `restart()` keep the SAME port, so a client configured with the
  * broker's URL sees "broker down, broker back" exactly as a board sees its upstream broker go away.
  *

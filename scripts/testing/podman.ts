@@ -1,5 +1,5 @@
 /**
- * A Docker-compatible engine for tests (TESTING.md, "Docker driver"): podman's API service on a socket in a temp
+ * A Docker-compatible engine for tests (docs/ARCHITECTURE.md "Testing against real parts"): podman's API service on a socket in a temp
  * dir, with runc and cgroupfs, plus the agent image imported from a local root file system (no registry here).
  *
  *   const engine = await startPodman(t);            // undefined: podman missing (skipped, or failed in CI)

@@ -1,5 +1,5 @@
 /**
- * Running arm64 programs on an x86-64 machine (README "Proven on arm64 here"): qemu-user-static, a sysroot of Debian's arm64
+ * Running arm64 programs on an x86-64 machine (README "Layout"): qemu-user-static, a sysroot of Debian's arm64
  * C runtime, and binfmt_misc so that an arm64 program can exec another arm64 program (a `process` isolate
  * re-executes the runtime).
  *

@@ -1,5 +1,5 @@
 /**
- * TESTING.md: a test that needs a system tool must not silently pass without it. With
+ * docs/ARCHITECTURE.md "Testing against real parts": a test that needs a system tool must not silently pass without it. With
  * OPENSTARRY_REQUIRE_SYSTEM_DEPS=1 (CI) a missing tool fails the test; otherwise it is a visible skip naming the
  * Debian package to install.
  */

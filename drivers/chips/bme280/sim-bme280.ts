@@ -1,5 +1,5 @@
 /**
- * A simulated BME280 as the I²C wire sees it (DESIGN §4: the sim board is a product feature): the register file
+ * A simulated BME280 as the I²C wire sees it (docs/ARCHITECTURE.md "HAL and devices": the sim board is a product feature): the register file
  * of BST-BME280-DS002 §5.3 with the chip's behaviour — chip id 0x60, soft reset (0xE0 <- 0xB6, §5.4.2) with the
  * NVM copy flagged in status.im_update for the 2 ms start-up time (Table 1), ctrl_hum latched by the next
  * ctrl_meas write (§5.4.3), forced mode converting for the typical measurement time (§9.1) with status.measuring

@@ -1,5 +1,5 @@
 /**
- * A Clock for tests (DESIGN §5.2): time moves only when the test says so (`advance`), or — in auto mode — jumps
+ * A Clock for tests (docs/ARCHITECTURE.md "Injection: clock, processes, file system"): time moves only when the test says so (`advance`), or — in auto mode — jumps
  * straight to the next due timer on a later event-loop turn, so a driver's datasheet waits (10 ms conversion,
  * 15 ms SHT31 measurement) finish at once in virtual time without any real sleeping.
  */

@@ -1,4 +1,4 @@
-/** `openstarry devices [--json]` (DESIGN §3.1): the HAL's devices with kind, driver, current value and owner. */
+/** `openstarry devices [--json]` (README "A short tour"): the HAL's devices with kind, driver, current value and owner. */
 import type { DeviceListEntry } from '../../control/protocol.ts';
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';

@@ -1,5 +1,5 @@
 /**
- * `openstarry emit <event> [--data JSON]` (DESIGN §3.1): a boundary event as if it came from outside, fed to the
+ * `openstarry emit <event> [--data JSON]` (README "A short tour"): a boundary event as if it came from outside, fed to the
  * orchestrator (rules, then agents subscribed to it). Prints what happened: `accepted, N rule(s) fired` or the drop
  * reason (exit 1).
  */

@@ -1,4 +1,4 @@
-/** `openstarry kill <pid> [--signal SIGTERM|SIGKILL]` (DESIGN §3.1): prints `<pid> <state>`. */
+/** `openstarry kill <pid> [--signal SIGTERM|SIGKILL]` (README "A short tour"): prints `<pid> <state>`. */
 import type { KillSignal } from '../../control/protocol.ts';
 import type { Command } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';

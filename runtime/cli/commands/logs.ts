@@ -1,5 +1,5 @@
 /**
- * `openstarry logs <pid|agent-id> [-f] [-n N]` (DESIGN §3.1). With -f it follows until Ctrl-C (exit 0) or
+ * `openstarry logs <pid|agent-id> [-f] [-n N]` (README "A short tour"). With -f it follows until Ctrl-C (exit 0) or
  * until the daemon goes away (exit 3, like any other "daemon not reachable").
  */
 import type { LogLine } from '../../control/protocol.ts';

@@ -1,5 +1,5 @@
 /**
- * `openstarry ps [--json]` (DESIGN §3.1): one row per agent the supervisor knows. TOKENS is `used` or
+ * `openstarry ps [--json]` (README "A short tour"): one row per agent the supervisor knows. TOKENS is `used` or
  * `used/budget` (limits.tokens); a quarantined agent is `crashed` with a reason starting `quarantined: `.
  */
 import type { AgentState, IAgentStatus } from '../../control/protocol.ts';

@@ -1,5 +1,5 @@
 /**
- * `openstarry spawn <template-id | path/to/agent.json> [--isolation ...]` (DESIGN §3.1). A path is sent
+ * `openstarry spawn <template-id | path/to/agent.json> [--isolation ...]` (README "A short tour"). A path is sent
  * absolute, because the daemon's working directory is not the user's.
  */
 import { statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * `openstarry start [--config FILE]`: the daemon in the foreground, in this process (DESIGN §3.1; what
+ * `openstarry start [--config FILE]`: the daemon in the foreground, in this process (README "A short tour"; what
  * systemd's ExecStart runs). Imported lazily so every other command starts without loading daemon code.
  */
 import path from 'node:path';

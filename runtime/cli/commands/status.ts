@@ -1,5 +1,5 @@
 /**
- * `openstarry status [--json]` (DESIGN §3.1, §4 "Boot ... reports each phase"): what the daemon is doing,
+ * `openstarry status [--json]` (README "A short tour"; docs/ARCHITECTURE.md "Boot sequence"): what the daemon is doing,
  * how each boot phase went and anything running in a reduced mode, in a form a person reads top to bottom.
  */
 import type { AgentState, DaemonStatus, ResourceTotals } from '../../control/protocol.ts';

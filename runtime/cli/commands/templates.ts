@@ -1,4 +1,4 @@
-/** `openstarry templates [--json]` (DESIGN §3.1): valid templates, then the excluded ones and why. */
+/** `openstarry templates [--json]` (README "A short tour"): valid templates, then the excluded ones and why. */
 import type { TemplatesResult } from '../../control/protocol.ts';
 import type { Command } from '../args.ts';
 import { ExitCode } from '../args.ts';

@@ -1,12 +1,12 @@
 /**
- * What one agent container is created with (DESIGN §4 "Isolation drivers", Docker): pure, so the security
+ * What one agent container is created with (docs/ARCHITECTURE.md "Isolation drivers", Docker): pure, so the security
  * settings can be read and tested in one place without an engine.
  *
  * - no devices, no capabilities (CapDrop ALL), no-new-privileges, read-only root fs, a non-root user;
  * - network `none` unless the manifest grants a `net:*:connect` capability;
  * - memory: the cgroup limit is limits.memoryMb (the V8 heap, as the worker driver uses it) plus the Node
  *   runtime's own overhead, with no swap; CPU from limits.cpuPercent as NanoCpus; a pids limit; explicit ulimits
- *   (TESTING.md: a container only starts on podman/runc here when Ulimits is set; a sane default anyway);
+ *   (docs/ARCHITECTURE.md "Testing against real parts": a container only starts on podman/runc here when Ulimits is set; a sane default anyway);
  * - spec 000 §2.2 DI protocol: OPENSTARRY_AGENT_ID / OPENSTARRY_HOME in the env, the template folder mounted
  *   read-only, the agent's home read-write at its own path, the channel socket's folder from the daemon's run dir;
  * - labels that tie the container to this daemon, so a later run removes what a crashed one left behind.

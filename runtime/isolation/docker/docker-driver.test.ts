@@ -1,4 +1,4 @@
-// The docker isolation driver against a real engine: podman's Docker-compatible API with runc (TESTING.md), one
+// The docker isolation driver against a real engine: podman's Docker-compatible API with runc (docs/ARCHITECTURE.md "Testing against real parts"), one
 // service for this file (scripts/testing/podman.ts). Real containers from the real agent image: spawn, HAL calls
 // answered by the real HAL over the sim board (binary camera frames included), state, stop, terminate, crash
 // causes, the memory limit, the container wall (devices, network, root fs, capabilities) and orphan removal;

@@ -1,5 +1,5 @@
 /**
- * The docker isolation driver (spec 000 §2.1 "Docker Driver (production)", DESIGN §4): one container per agent,
+ * The docker isolation driver (spec 000 §2.1 "Docker Driver (production)", docs/ARCHITECTURE.md "Isolation drivers"): one container per agent,
  * created through the Docker Engine API (dockerode; podman's compatible API works the same). The agent reaches
  * the daemon over a Unix socket the driver creates per agent in its run dir and mounts into the container
  * (socket-port.ts, frame-codec.ts); the container's entry (container-entry.ts) runs the same agent host as a

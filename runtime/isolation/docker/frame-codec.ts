@@ -1,5 +1,5 @@
 /**
- * Framing of the channel (DESIGN §4 "Channel") over a byte stream — the Unix socket the docker driver mounts into
+ * Framing of the channel (docs/ARCHITECTURE.md "The isolate channel") over a byte stream — the Unix socket the docker driver mounts into
  * each container. A MessagePort clones ArrayBuffers for free; a socket carries bytes, so each frame is
  *
  *   u32 BE  header length H

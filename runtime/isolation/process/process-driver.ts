@@ -1,5 +1,5 @@
 /**
- * The process isolation driver (spec 000 §2.1, DESIGN §4): one child Node process per agent, running the same agent
+ * The process isolation driver (spec 000 §2.1, docs/ARCHITECTURE.md "Isolation drivers"): one child Node process per agent, running the same agent
  * host as a worker (module sandbox + hardened `process`) and, as a second wall that holds even if agent code
  * escapes the sandbox, Node's permission model (`--permission`; Node 20 spells it --experimental-permission, Node 24
  * knows only the new spelling: permission-flag.ts picks it by the runtime's version):

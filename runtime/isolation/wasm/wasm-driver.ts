@@ -1,5 +1,5 @@
 /**
- * The wasm isolation driver (spec 000 §2.1 "WASM Driver (experimental)", DESIGN §4): the agent's plugins and the
+ * The wasm isolation driver (spec 000 §2.1 "WASM Driver (experimental)", docs/ARCHITECTURE.md "Isolation drivers"): the agent's plugins and the
  * pure core are bundled by esbuild at spawn (agent-bundler.ts) and run in QuickJS compiled to WebAssembly
  * (quickjs-emscripten), one VM per agent, each in its own worker thread (vm-worker.ts) so agent code never runs on
  * the daemon's main thread. Inside there is no file system, network, process or module loading at all; the HAL and
