@@ -12,29 +12,24 @@
  *   recovery        after an abnormal end, the journaled agents come back hydrated (phase 1.3)
  *   rules           orchestration rules, the state projection, MQTT events and commands; then READY=1
  * Reload (SIGHUP, `openstarry reload`; reload.ts): the rules file and the local templates, validated first.
+ * What the control plane calls (the DaemonApi methods) and the parts they read: daemon-api.ts, the base class.
  *
  * Shutdown (SIGTERM/SIGINT): rules and MQTT inputs stop, agents stop in reverse start order, the HAL makes every
  * actuator safe, infrastructure stops in reverse, then the socket.
  */
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
-import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
 import { every, systemClock, type Repeating } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
-import type { BoardHal } from '../../hal/board-hal.ts';
 import { ControlServer } from '../control/control-server.ts';
-import type { BootPhaseName, DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
+import type { BootPhaseName } from '../control/protocol.ts';
 import { restoreAgents } from './recovery.ts';
 import { createDaemonSupervisor, desiredAgents, spawnMaster } from './daemon-agents.ts';
 import { assembleInfrastructure } from './daemon-infrastructure.ts';
-import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
-import { composeStatus, describeDesign, templatesResult, unavailableIsolation } from './daemon-status.ts';
-import { loadBlueprint } from '../design/blueprint.ts';
+import { describeDesign, unavailableIsolation } from './daemon-status.ts';
 import { recordInstalled } from '../state/state-registry.ts';
-import type { Isolation } from '../design/manifest-schema.ts';
 import { DESIGN_RESYNC_MS, TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
@@ -43,19 +38,16 @@ import { WasmDriver } from '../isolation/wasm/wasm-driver.ts';
 import { WorkerDriver } from '../isolation/worker/worker-driver.ts';
 import { AgentLogBook } from '../logging/agent-log-book.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createLogger, formatFields } from '../logging/logger.ts';
-import type { Supervisor } from '../supervisor/supervisor.ts';
+import { createLogger } from '../logging/logger.ts';
 import { agentOps } from '../supervisor/agent-ops.ts';
-import { BootReport } from './boot-report.ts';
-import { loadConfig, type LoadedConfig } from './config-loader.ts';
+import { loadConfig } from './config-loader.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
 import { SystemdService } from './systemd-service.ts';
-import { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';
 import { Reloader } from './reload.ts';
-import type { EmitResult } from '../orchestrator/orchestrator.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
+import { DaemonControlApi } from './daemon-api.ts';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -72,57 +64,34 @@ export interface DaemonOptions {
   clock?: Clock;
 }
 
-export class Daemon implements DaemonApi {
+export class Daemon extends DaemonControlApi {
   readonly #opts: DaemonOptions;
-  readonly #log: Logger;
-  readonly #boot: BootReport;
-  readonly #startedAt = Date.now();
-  readonly #home: string;
-  readonly #socket: string;
-  #state: DaemonStatus['state'] = 'booting';
-  #loaded: LoadedConfig | undefined;
-  #board: BoardDetection | undefined;
-  #store: TemplateStore | undefined;
-  #supervisor: Supervisor | undefined;
-  #control: ControlServer | undefined;
-  #logBook = new AgentLogBook();
-  #masterPid: string | undefined;
-  /** READY=1, the watchdog, STOPPING=1 (sd_notify(3)). */
-  readonly #systemd: SystemdService;
-  #hal: BoardHal | undefined;
-  /** The infrastructure plugins (state DB, MQTT, docker engine, dashboard) and their runner. */
-  #infra: DaemonInfrastructure | undefined;
-  readonly #rules = new OrchestrationHub();
-  #reloader: Reloader | undefined;
   #resync: Repeating | undefined;
-  #recovery: RecoveryReport | undefined;
-  #drivers: readonly IIsolationDriver[] = [];
   readonly #clock: Clock;
   #booting: Promise<void> | undefined;
   #stopRequested = false;
   #tearingDown: Promise<void> | undefined;
 
   constructor(options: DaemonOptions = {}) {
-    this.#opts = options;
     const env = options.env ?? process.env;
-    this.#log = options.log ?? createLogger('openstarryd');
-    this.#boot = new BootReport(this.#log.child('boot'));
-    this.#home = resolveHome(env);
-    this.#socket = resolveSocket(env, this.#home, options.socket);
-    this.#clock = options.clock ?? systemClock;
-    this.#systemd = new SystemdService({ notifier: options.notifier ?? createSdNotifier({ env }), env, clock: this.#clock, log: this.#log });
+    const log = options.log ?? createLogger('openstarryd');
+    const home = resolveHome(env);
+    const clock = options.clock ?? systemClock;
+    super({ log, home, socket: resolveSocket(env, home, options.socket), systemd: new SystemdService({ notifier: options.notifier ?? createSdNotifier({ env }), env, clock, log }) });
+    this.#opts = options;
+    this.#clock = clock;
   }
 
   get socketPath(): string {
-    return this.#socket;
+    return this.socket;
   }
 
   /** Runs the boot phases; throws (after undoing what it started) when one fails or a shutdown interrupts it. */
   boot(): Promise<void> {
     this.#booting ??= this.#bootPhases().catch(async (err: unknown) => {
-      if (!this.#stopRequested) this.#state = 'failed';
+      if (!this.#stopRequested) this.state = 'failed';
       // Not a clean run: the next boot must still restore what the previous one was running.
-      this.#infra?.stateDb.withholdCleanMark();
+      this.infra?.stateDb.withholdCleanMark();
       await this.#teardown();
       throw err;
     });
@@ -130,93 +99,93 @@ export class Daemon implements DaemonApi {
   }
 
   async #bootPhases(): Promise<void> {
-    this.#loaded = await loadConfig(this.#opts.configFile, this.#opts.env ?? process.env);
-    const { config } = this.#loaded;
-    if (!this.#opts.log) this.#log.setLevel(config.log.level);
-    this.#logBook = new AgentLogBook(config.agents.logLines);
-    await mkdir(this.#home, { recursive: true });
+    this.loaded = await loadConfig(this.#opts.configFile, this.#opts.env ?? process.env);
+    const { config } = this.loaded;
+    if (!this.#opts.log) this.log.setLevel(config.log.level);
+    this.logBook = new AgentLogBook(config.agents.logLines);
+    await mkdir(this.home, { recursive: true });
     await this.#phase('control', async () => {
-      this.#control = await ControlServer.listen({ socketPath: this.#socket, api: this, log: (level, msg) => this.#log.child('control')[level](msg) });
-    }, () => ({ detail: this.#socket }));
+      this.control = await ControlServer.listen({ socketPath: this.socket, api: this, log: (level, msg) => this.log.child('control')[level](msg) });
+    }, () => ({ detail: this.socket }));
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
-    this.#drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
-    const parts = (this.#infra = assembleInfrastructure({
+    this.drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
+    const parts = (this.infra = assembleInfrastructure({
       config,
-      home: this.#home,
-      deviceId: this.#deviceId(),
+      home: this.home,
+      deviceId: this.deviceId(),
       env: this.#opts.env ?? process.env,
       clock: this.#clock,
-      log: this.#log,
-      dashboardSources: this.#rules.dashboardSources,
+      log: this.log,
+      dashboardSources: this.rules.dashboardSources,
       ...(this.#opts.infrastructure ? { extra: this.#opts.infrastructure } : {}),
     }));
     const { stateDb, docker, runner: infra } = parts;
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)`, degraded: docker.degraded }));
-    if (docker.driver && !this.#opts.drivers) this.#drivers = [...this.#drivers, docker.driver];
-    const board = (this.#board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
+    if (docker.driver && !this.#opts.drivers) this.drivers = [...this.drivers, docker.driver];
+    const board = (this.board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
       (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
-    this.#hal = await this.#phase('hal', () => openBoardHal({
+    this.hal = await this.#phase('hal', () => openBoardHal({
       profile: board.profile,
       configDevices: config.devices,
-      ...(this.#loaded?.file ? { configFile: this.#loaded.file } : {}),
+      ...(this.loaded?.file ? { configFile: this.loaded.file } : {}),
       clock: this.#clock,
-      log: this.#log.child('hal'),
+      log: this.log.child('hal'),
       ...(this.#opts.sysRoot ? { sysRoot: this.#opts.sysRoot } : {}),
     }), (h) => {
       const devices = h.registry.list();
       const failed = devices.filter((d) => !d.device).length;
       return { detail: `${devices.length} device(s)${failed ? `, ${failed} failed` : ''}`, degraded: failed > 0 };
     });
-    const dir = config.templates.dir ? path.resolve(this.#loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
-    const remote = config.templates.url ? { url: config.templates.url, timeoutMs: config.templates.timeoutMs, cacheDir: path.join(this.#home, 'design-cache') } : undefined;
-    const designLog = this.#log.child('design');
-    const store = (this.#store = await this.#phase('design', () => TemplateStore.open(dir, { ...(remote ? { remote } : {}), warn: (m) => designLog.warn(m) }), describeDesign(designLog)));
+    const dir = config.templates.dir ? path.resolve(this.loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
+    const remote = config.templates.url ? { url: config.templates.url, timeoutMs: config.templates.timeoutMs, cacheDir: path.join(this.home, 'design-cache') } : undefined;
+    const designLog = this.log.child('design');
+    const store = (this.store = await this.#phase('design', () => TemplateStore.open(dir, { ...(remote ? { remote } : {}), warn: (m) => designLog.warn(m) }), describeDesign(designLog)));
     try {
       recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     } catch (err) {
-      this.#log.warn(`registry not recorded: ${(err as Error).message}`);
+      this.log.warn(`registry not recorded: ${(err as Error).message}`);
     }
     // With a service: its listing again every few minutes, so templates added there appear and `status` follows
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
     if (remote) this.#resync = every(this.#clock, DESIGN_RESYNC_MS, () => void store.resync(), { unref: true });
     // What ctx.agents and the rules' spawn/kill do, built once for both.
-    const agents = agentOps(() => this.#supervisor!, (id) => store.fresh(id));
-    this.#supervisor = createDaemonSupervisor({
+    const agents = agentOps(() => this.supervisor!, (id) => store.fresh(id));
+    this.supervisor = createDaemonSupervisor({
       config: config.agents,
-      drivers: this.#drivers,
-      unavailable: () => unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
-      hal: this.#hal.service,
+      drivers: this.drivers,
+      unavailable: () => unavailableIsolation(this.infra?.docker.unavailable, this.drivers),
+      hal: this.hal.service,
       db: stateDb.db,
-      rules: this.#rules,
+      rules: this.rules,
       agents,
-      agentHome: (id) => agentHome(this.#home, id),
-      log: this.#log,
-      onLogLine: (line) => this.#onAgentLog(line),
+      agentHome: (id) => agentHome(this.home, id),
+      log: this.log,
+      onLogLine: (line) => this.onAgentLog(line),
       onChange: (status) => {
         this.#journalDesired();
-        this.#rules.onAgentChange(status);
+        this.rules.onAgentChange(status);
       },
       clock: this.#clock,
     });
-    await this.#phase('master', () => spawnMaster(store, this.#supervisor!, config.masterAgent, (pid) => (this.#masterPid = pid)), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
-    const supervisor = this.#supervisor;
-    this.#recovery = await this.#phase('recovery', () => restoreAgents({ stateDb, supervisor, store, masterAgent: config.masterAgent, log: this.#log.child('recovery') }), (r) => ({
+    await this.#phase('master', () => spawnMaster(store, this.supervisor!, config.masterAgent, (pid) => (this.masterPid = pid)), (s) => ({ detail: `${s.agentId} running as pid ${s.pid}` }));
+    const supervisor = this.supervisor;
+    this.recovery = await this.#phase('recovery', () => restoreAgents({ stateDb, supervisor, store, masterAgent: config.masterAgent, log: this.log.child('recovery') }), (r) => ({
       detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
       degraded: r.failed.length > 0 || r.stateFile.source === 'backup',
     }));
-    const registry = this.#hal.registry;
+    const registry = this.hal.registry;
     const link = () => parts.mqtt.link.running;
-    await this.#phase('rules', () => this.#rules.start({ config: config.orchestration, baseDir: this.#loaded!.baseDir, deviceId: this.#deviceId(), commands: config.mqtt.commands, log: this.#log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.#drivers, config.agents.warmSpares) }),
+    await this.#phase('rules', () => this.rules.start({ config: config.orchestration, baseDir: this.loaded!.baseDir, deviceId: this.deviceId(), commands: config.mqtt.commands, log: this.log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.drivers, config.agents.warmSpares) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
-    this.#reloader = new Reloader({ rules: this.#rules, store, templatesReloaded, log: this.#log.child('reload'), clock: this.#clock });
-    this.#boot.ready();
-    this.#state = 'ready';
+    this.reloader = new Reloader({ rules: this.rules, store, templatesReloaded, log: this.log.child('reload'), clock: this.#clock });
+    this.bootReport.ready();
+    this.state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents
-    this.#log.info(`ready in ${Date.now() - this.#startedAt} ms`, { board: board.profile.name, master: this.#masterPid, socket: this.#socket });
+    this.log.info(`ready in ${Date.now() - this.startedAt} ms`, { board: board.profile.name, master: this.masterPid, socket: this.socket });
     // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
-    this.#systemd.ready(`ready; master agent pid ${this.#masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
+    this.systemd.ready(`ready; master agent pid ${this.masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
   }
 
   /**
@@ -225,18 +194,18 @@ export class Daemon implements DaemonApi {
    * (a clean stop keeps the list).
    */
   #journalDesired(): void {
-    if (this.#state !== 'ready' || this.#stopRequested || !this.#supervisor || !this.#infra) return;
+    if (this.state !== 'ready' || this.#stopRequested || !this.supervisor || !this.infra) return;
     try {
-      this.#infra.stateDb.db.journal.setDesired(desiredAgents(this.#supervisor.list()));
+      this.infra.stateDb.db.journal.setDesired(desiredAgents(this.supervisor.list()));
     } catch (err) {
-      this.#log.warn(`journal not updated: ${(err as Error).message}`);
+      this.log.warn(`journal not updated: ${(err as Error).message}`);
     }
   }
 
   /** One boot phase; a shutdown requested meanwhile stops the boot before the next phase starts. */
   async #phase<T>(name: BootPhaseName, body: () => Promise<T>, describe?: (result: T) => { detail: string; degraded?: boolean }): Promise<T> {
     if (this.#stopRequested) throw new OpenStarryError(ErrorCode.BOOT_FAILED, `boot interrupted by shutdown before phase ${name}`);
-    return this.#boot.run(name, body, describe);
+    return this.bootReport.run(name, body, describe);
   }
 
   /**
@@ -252,125 +221,22 @@ export class Daemon implements DaemonApi {
 
   #teardown(): Promise<void> {
     this.#tearingDown ??= (async () => {
-      if (this.#state !== 'failed') this.#state = 'stopping';
+      if (this.state !== 'failed') this.state = 'stopping';
       const began = Date.now();
-      this.#log.info('shutting down');
-      this.#systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
+      this.log.info('shutting down');
+      this.systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
       this.#resync?.stop();
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
-      await this.#rules.close();
+      await this.rules.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
-      const budget = this.#loaded?.config.agents.shutdownTimeoutMs;
-      if (this.#supervisor) await this.#supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
-      else for (const driver of this.#drivers) await driver.close?.(); // boot ended before the supervisor existed
-      await this.#hal?.close();
-      await this.#infra?.runner.stopAll();
-      await this.#control?.close();
-      this.#log.info('stopped');
+      const budget = this.loaded?.config.agents.shutdownTimeoutMs;
+      if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
+      else for (const driver of this.drivers) await driver.close?.(); // boot ended before the supervisor existed
+      await this.hal?.close();
+      await this.infra?.runner.stopAll();
+      await this.control?.close();
+      this.log.info('stopped');
     })();
     return this.#tearingDown;
-  }
-
-  // ---- DaemonApi (the control plane calls these) ----
-
-  async spawnAgent(target: string, options: { isolation?: Isolation }): Promise<IAgentStatus> {
-    const { supervisor, store } = this.#ready();
-    if (path.isAbsolute(target)) {
-      const blueprint = await loadBlueprint(target);
-      return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
-    }
-    // Read again at spawn: a template edited since boot applies to agents spawned from now on (spec 002).
-    const blueprint = await store.fresh(target);
-    return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
-  }
-
-  async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
-    if (!this.#supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
-    return this.#supervisor.kill(pid, signal);
-  }
-
-  /** `openstarry reload` (trigger 'control') and SIGHUP ('signal'); ERR_NOT_READY while booting or stopping. */
-  async reload(trigger: ReloadReport['trigger'] = 'control'): Promise<ReloadReport> {
-    this.#ready();
-    return this.#reloader!.request(trigger);
-  }
-
-  /** SIGHUP (`systemctl reload`): a reload, or a logged no-op during boot and shutdown. Never throws. */
-  hangup(): void {
-    this.reload('signal').catch((err: Error) => this.#log.warn(`SIGHUP ignored: ${err.message}`));
-  }
-
-  emitEvent(name: string, data: unknown): EmitResult {
-    this.#ready();
-    return this.#rules.emit(name, data);
-  }
-
-  listDevices(): DeviceListEntry[] {
-    if (!this.#hal) throw new OpenStarryError(ErrorCode.NOT_READY, `the HAL is not open yet (boot phase: ${this.#boot.current})`);
-    return this.#hal.service.devices();
-  }
-
-  listAgents(): IAgentStatus[] {
-    return this.#supervisor?.list() ?? [];
-  }
-
-  listTemplates(): TemplatesResult {
-    const store = this.#store;
-    if (!store) throw new OpenStarryError(ErrorCode.NOT_READY, `the design layer is not loaded yet (boot phase: ${this.#boot.current})`);
-    return templatesResult(store);
-  }
-
-  readLogs(target: string, lines: number): LogLine[] {
-    if (!this.#logBook.knows(target) && !this.#supervisor?.get(target) && !this.#supervisor?.findLive(target)) {
-      throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent or logs for "${target}"`);
-    }
-    return this.#logBook.read(target, lines);
-  }
-
-  followLogs(target: string, listener: (line: LogLine) => void): () => void {
-    return this.#logBook.follow(target, listener);
-  }
-
-  status(): DaemonStatus {
-    const orchestration = this.#rules.status();
-    return composeStatus({
-      deviceId: this.#deviceId(),
-      state: this.#state,
-      boot: this.#boot,
-      home: this.#home,
-      socket: this.#socket,
-      startedAt: this.#startedAt,
-      agents: this.listAgents(),
-      drivers: this.#drivers.map((d) => d.name),
-      unavailableIsolation: unavailableIsolation(this.#infra?.docker.unavailable, this.#drivers),
-      ...(this.#loaded?.file ? { configFile: this.#loaded.file } : {}),
-      ...(this.#masterPid ? { masterPid: this.#masterPid } : {}),
-      ...(this.#board ? { board: this.#board } : {}),
-      ...(this.#store ? { store: this.#store } : {}),
-      ...(this.#hal ? { hal: this.#hal } : {}),
-      ...(this.#infra ? { infra: this.#infra.runner, mqtt: this.#infra.mqtt, docker: this.#infra.docker, stateDb: this.#infra.stateDb, ...(this.#infra.dashboard ? { dashboard: this.#infra.dashboard } : {}) } : {}),
-      ...(orchestration ? { orchestration } : {}),
-      ...(this.#reloader?.last ? { reload: this.#reloader.last } : {}),
-      ...(this.#recovery ? { recovery: this.#recovery } : {}),
-      systemd: this.#systemd.status(),
-      ...(this.#control ? { control: this.#control.stats() } : {}),
-      ...(this.#supervisor ? { channels: this.#supervisor.channels } : {}),
-    });
-  }
-
-  #deviceId(): string {
-    return this.#loaded?.config.deviceId ?? hostname();
-  }
-
-  #ready(): { supervisor: Supervisor; store: TemplateStore } {
-    if (this.#state !== 'ready' || !this.#supervisor || !this.#store) {
-      throw new OpenStarryError(ErrorCode.NOT_READY, this.#state === 'stopping' ? 'the daemon is shutting down' : `the daemon is still booting (phase ${this.#boot.current})`);
-    }
-    return { supervisor: this.#supervisor, store: this.#store };
-  }
-
-  #onAgentLog(line: LogLine): void {
-    this.#logBook.append(line);
-    this.#log.child('agent')[line.level](`${line.agentId}[${line.pid}] ${line.message}${formatFields(line.fields)}`);
   }
 }

@@ -3,7 +3,7 @@
  * sources —
  *   local   the template directory (`templates.dir`; default the templates shipped in agents/)
  *   remote  a design-layer service (`templates.url`, wire format in template-package.ts), whose last good set is
- *           kept in a cache under OPENSTARRY_HOME (template-cache.ts)
+ *           kept in a cache under OPENSTARRY_HOME (template-cache.ts); remote-templates.ts keeps that set in step
  * A template id the service has wins over a local template with the same id: the service is how a fleet is
  * managed, and the local directory is the fallback for what the service does not serve (the shipped master).
  *
@@ -19,18 +19,18 @@
  *   as a template the service sends invalid. A spawn of it (fresh) uses that good version, with a warning.
  */
 import path from 'node:path';
-import { ErrorCode, OpenStarryError, errorToWire } from '../errors.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { Blueprint } from './blueprint.ts';
 import { loadBlueprint } from './blueprint.ts';
-import type { RemoteSourceOptions } from './remote-source.ts';
-import { RemoteTemplateSource } from './remote-source.ts';
-import { TemplateCache } from './template-cache.ts';
+import type { Remote, RemoteDesignState, RemoteStoreOptions } from './remote-templates.ts';
+import { createRemote, freshRemote, openRemote, syncListing } from './remote-templates.ts';
 import type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
 import { scanTemplateDir, templateInfo } from './template-scan.ts';
 import { byCodeUnits } from './code-unit-order.ts';
 
 export type { InvalidTemplate, TemplateInfo, TemplateScan, TemplateSource } from './template-scan.ts';
 export { scanTemplateDir, templateInfo } from './template-scan.ts';
+export type { RemoteDesignState, RemoteStoreOptions } from './remote-templates.ts';
 
 /** How often the daemon asks the service for its listing again (resync()). */
 export const DESIGN_RESYNC_MS = 5 * 60_000;
@@ -46,46 +46,10 @@ export interface LocalReload {
   invalid: readonly InvalidTemplate[];
 }
 
-export interface RemoteStoreOptions extends RemoteSourceOptions {
-  /** Where the last good remote set is kept (`$OPENSTARRY_HOME/design-cache`). */
-  cacheDir: string;
-}
-
 export interface TemplateStoreOptions {
   remote?: RemoteStoreOptions;
   /** Warnings about the remote source (unreachable, rejected templates); the daemon logs them. */
   warn?: (message: string) => void;
-}
-
-/** The remote source as `status` and `templates` report it. */
-export interface RemoteDesignState {
-  url: string;
-  /** `synced`: the service answered the last request; `unreachable`: it did not, cached templates are in use. */
-  state: 'synced' | 'unreachable';
-  /** Last time the service answered (ISO). */
-  contactAt?: string;
-  /** Last full listing from the service, from this run or an earlier one (ISO). */
-  syncedAt?: string;
-  lastError?: string;
-  cacheDir: string;
-  /** Templates the service serves that this daemon holds (fresh or cached). */
-  templates: number;
-}
-
-interface RemoteEntry {
-  blueprint: Blueprint;
-  source: 'remote' | 'cache';
-}
-
-interface Remote {
-  source: RemoteTemplateSource;
-  cache: TemplateCache;
-  set: Map<string, RemoteEntry>;
-  /** Keyed by template id (or `service:<file>` for what the service itself reports invalid). */
-  invalid: Map<string, InvalidTemplate>;
-  /** One fetch and install per id at a time: two spawns of an updated template share it. */
-  inFlight: Map<string, Promise<Blueprint | undefined>>;
-  state: RemoteDesignState;
 }
 
 export class TemplateStore {
@@ -96,18 +60,7 @@ export class TemplateStore {
   constructor(local: TemplateScan, options: TemplateStoreOptions = {}) {
     this.#local = local;
     this.#warn = options.warn ?? (() => undefined);
-    const r = options.remote;
-    if (r) {
-      const source = new RemoteTemplateSource(r);
-      this.#remote = {
-        source,
-        cache: new TemplateCache(r.cacheDir),
-        set: new Map(),
-        invalid: new Map(),
-        inFlight: new Map(),
-        state: { url: source.url, state: 'unreachable', cacheDir: path.resolve(r.cacheDir), templates: 0 },
-      };
-    }
+    if (options.remote) this.#remote = createRemote(options.remote, this.#warn, (id) => this.#local.templates.has(id));
   }
 
   /**
@@ -141,7 +94,7 @@ export class TemplateStore {
   /** Scans the local directory and, with a remote source, syncs it (or falls back to its cache). */
   static async open(dir: string, options: TemplateStoreOptions = {}): Promise<TemplateStore> {
     const store = new TemplateStore(await scanTemplateDir(dir), options);
-    await store.#syncRemote();
+    if (store.#remote) await openRemote(store.#remote);
     return store;
   }
 
@@ -188,7 +141,7 @@ export class TemplateStore {
    */
   async fresh(id: string): Promise<Blueprint> {
     if (this.#remote && (this.#remote.set.has(id) || !this.#local.templates.has(id))) {
-      const remote = await this.#freshRemote(this.#remote, id);
+      const remote = await freshRemote(this.#remote, id);
       if (remote) return remote;
     }
     const known = this.get(id);
@@ -212,129 +165,12 @@ export class TemplateStore {
     return [...remote, ...local].sort((a, b) => byCodeUnits(a.blueprint.manifest.id, b.blueprint.manifest.id));
   }
 
-  /** Undefined: the service does not have `id` (fall back to the local directory). */
-  #freshRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
-    const pending = remote.inFlight.get(id);
-    if (pending) return pending;
-    const run = this.#fetchRemote(remote, id).finally(() => remote.inFlight.delete(id));
-    remote.inFlight.set(id, run);
-    return run;
-  }
-
-  async #fetchRemote(remote: Remote, id: string): Promise<Blueprint | undefined> {
-    const cached = remote.set.get(id);
-    let pkg;
-    try {
-      pkg = await remote.source.get(id);
-    } catch (err) {
-      const code = errorToWire(err).code;
-      if (code === ErrorCode.DESIGN_LAYER_UNREACHABLE) {
-        this.#unreachable(remote, err);
-        if (cached) {
-          cached.source = 'cache';
-          return cached.blueprint;
-        }
-        if (this.#local.templates.has(id)) return undefined;
-        throw new OpenStarryError(ErrorCode.DESIGN_LAYER_UNREACHABLE, `template "${id}" is not cached and ${(err as Error).message}`, { cause: err });
-      }
-      this.#contact(remote);
-      if (code === ErrorCode.TEMPLATE_NOT_FOUND) {
-        remote.set.delete(id);
-        remote.invalid.delete(id);
-        return undefined;
-      }
-      return this.#rejected(remote, id, err, cached);
-    }
-    this.#contact(remote);
-    if (cached && remote.cache.hashOf(id) === pkg.hash) {
-      cached.source = 'remote';
-      return cached.blueprint;
-    }
-    try {
-      const blueprint = await remote.cache.install(pkg, remote.source.origin(id), remote.source.url);
-      remote.set.set(id, { blueprint, source: 'remote' });
-      remote.invalid.delete(id);
-      return blueprint;
-    } catch (err) {
-      return this.#rejected(remote, id, err, cached);
-    }
-  }
-
-  /** An invalid template from the service: reported and excluded; the cached good version, if any, is kept. */
-  #rejected(remote: Remote, id: string, err: unknown, cached: RemoteEntry | undefined): Blueprint {
-    const wire = errorToWire(err);
-    const details = (err as OpenStarryError).details as { problems?: InvalidTemplate['problems'] } | undefined;
-    remote.invalid.set(id, { file: remote.source.origin(id), error: wire.message, problems: details?.problems ?? [{ path: '', message: wire.message }] });
-    if (cached) {
-      this.#warn(`template "${id}" from ${remote.source.url} rejected, keeping the cached good version (${cached.blueprint.manifest.version}): ${wire.message}`);
-      return cached.blueprint;
-    }
-    this.#warn(`template "${id}" from ${remote.source.url} rejected: ${wire.message}`);
-    throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `template "${id}" from the design layer is invalid:\n${wire.message}`, { cause: err, details });
-  }
-
   /**
    * Asks the service for its listing again (the daemon does this every few minutes): templates added or changed on
    * the service are fetched, removed ones dropped, and `remoteState()` follows the service coming and going even
    * when nothing is spawned. Never throws; a no-op without `templates.url`.
    */
   async resync(): Promise<void> {
-    if (this.#remote) await this.#syncListing(this.#remote).catch((err: Error) => this.#warn(`design layer resync failed: ${err.message}`));
-  }
-
-  async #syncRemote(): Promise<void> {
-    const remote = this.#remote;
-    if (!remote) return;
-    const cached = await remote.cache.open();
-    for (const [id, blueprint] of cached.templates) remote.set.set(id, { blueprint, source: 'cache' });
-    for (const bad of cached.invalid) remote.invalid.set(`cache:${bad.file}`, bad);
-    if (remote.cache.syncedAt) remote.state.syncedAt = remote.cache.syncedAt;
-    await this.#syncListing(remote, true);
-  }
-
-  async #syncListing(remote: Remote, atBoot = false): Promise<void> {
-    let listing;
-    try {
-      listing = await remote.source.list();
-    } catch (err) {
-      this.#unreachable(remote, err);
-      if (atBoot) this.#warn(`design layer ${remote.source.url} unreachable; booting from ${remote.set.size} cached template(s): ${(err as Error).message}`);
-      return;
-    }
-    this.#contact(remote);
-    for (const key of [...remote.invalid.keys()]) if (key.startsWith('service:')) remote.invalid.delete(key);
-    for (const bad of listing.invalid) {
-      remote.invalid.set(`service:${bad.file}`, { file: `${remote.source.url} ${bad.file}`, error: bad.error, problems: [{ path: '', message: bad.error }] });
-    }
-    const ids = new Set(listing.templates.map((t) => t.id));
-    for (const id of [...remote.set.keys()]) if (!ids.has(id)) remote.set.delete(id);
-    for (const entry of listing.templates) {
-      const held = remote.set.get(entry.id);
-      if (held && remote.cache.hashOf(entry.id) === entry.hash) {
-        held.source = 'remote'; // unchanged on the service: no download, no write to the card
-        continue;
-      }
-      await this.#freshRemote(remote, entry.id).catch(() => undefined);
-      if (remote.state.state === 'unreachable') return; // went away mid-sync: keep the cache as it is
-    }
-    try {
-      await remote.cache.synced(remote.source.url, ids, new Date());
-      remote.state.syncedAt = remote.cache.syncedAt;
-    } catch (err) {
-      this.#warn(`design-layer cache index not written: ${(err as Error).message}`);
-    }
-  }
-
-  #contact(remote: Remote): void {
-    remote.state.state = 'synced';
-    remote.state.contactAt = new Date().toISOString();
-    delete remote.state.lastError;
-  }
-
-  #unreachable(remote: Remote, err: unknown): void {
-    if (remote.state.state === 'synced' || remote.state.lastError === undefined) this.#warn(`design layer unreachable: ${(err as Error).message}`);
-    remote.state.state = 'unreachable';
-    remote.state.lastError = (err as Error).message;
-    for (const entry of remote.set.values()) entry.source = 'cache';
+    if (this.#remote) await syncListing(this.#remote).catch((err: Error) => this.#warn(`design layer resync failed: ${err.message}`));
   }
 }

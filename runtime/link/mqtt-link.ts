@@ -35,12 +35,10 @@ import { checkTopicFilter, checkTopicName } from './mqtt-topics.ts';
 import type { MqttLinkSettings } from './mqtt-settings.ts';
 import { mqttClientOptions, redactUrl } from './mqtt-settings.ts';
 import { OutboundQueue } from './outbound-queue.ts';
+import { PublishWindow } from './publish-window.ts';
 import { backoffDelay } from './reconnect-backoff.ts';
 
 export type { LinkState, MqttLinkOptions, MqttLinkStatus, PublishOptions, PublishOutcome } from './mqtt-link-types.ts';
-
-const MAX_WINDOW = 32;
-const BIRTH_SLOT = 0;
 
 /**
  * What `status` shows for a connection error. An error raised by OpenSSL (e.g. the broker's alert when it requires a
@@ -71,10 +69,8 @@ export class MqttLink {
   #attempt = 0;
   #connectedAt: number | undefined;
   #everConnected = false;
-  #window = MAX_WINDOW;
-  readonly #inflight = new Set<number>();
-  #sentUpTo = 0;
-  #pumpScheduled = false;
+  /** The QoS 1 messages in flight on the current connection (publish-window.ts). */
+  readonly #window: PublishWindow;
   #counters = { droppedQos0: 0, rejected: 0, reconnects: 0 };
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -87,6 +83,20 @@ export class MqttLink {
     this.#log = options.log;
     this.#since = this.#clock.now();
     this.#startedAt = options.startedAt ?? new Date().toISOString();
+    this.#window = new PublishWindow({
+      sender: () => {
+        const client = this.#client;
+        const queue = this.#queue;
+        return this.#state !== 'connected' || client === undefined || queue === undefined ? undefined : { client, gen: this.#gen, queue };
+      },
+      gen: () => this.#gen,
+      queue: () => this.#queue,
+      publishProperties: (correlationData) => this.#corrProps(correlationData),
+      refused: (err) => {
+        this.#counters.rejected++;
+        this.#lastError = `publish refused: ${err.message}`;
+      },
+    });
     this.#incoming = new IncomingDispatch({ maxIncomingBytes: this.#s.maxIncomingBytes, topicPrefix: this.#s.topicPrefix, ...(options.log ? { log: options.log } : {}) });
   }
 
@@ -150,7 +160,7 @@ export class MqttLink {
       return 'sent';
     }
     queue.push(full, body, { retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });
-    this.#schedulePump();
+    this.#window.schedulePump();
     return 'queued';
   }
 
@@ -218,7 +228,7 @@ export class MqttLink {
       }
       client.end(true);
     }
-    this.#inflight.clear();
+    this.#window.clear();
     this.#setState('stopped');
     await this.#queue?.close();
   }
@@ -257,22 +267,17 @@ export class MqttLink {
     this.#connectedAt = this.#clock.now();
     if (this.#everConnected) this.#counters.reconnects++;
     this.#everConnected = true;
-    this.#window = Math.max(1, Math.min(MAX_WINDOW, connack.properties?.receiveMaximum ?? MAX_WINDOW));
-    this.#inflight.clear();
-    this.#sentUpTo = 0;
+    this.#window.reset(connack.properties?.receiveMaximum);
     this.#setState('connected');
     this.#log?.info('mqtt: connected', { url: redactUrl(this.#s.url), queued: this.#queue?.size });
-    // The birth is a QoS 1 PUBLISH too: it holds a place of the window until its PUBACK (Receive Maximum counts
-    // every unacknowledged QoS 1 PUBLISH, MQTT 5 §4.9). Queue sequence numbers start at 1, so BIRTH_SLOT is free.
-    this.#inflight.add(BIRTH_SLOT);
+    this.#window.holdBirth(); // until its PUBACK (publish-window.ts)
     client.publish(`${this.#s.topicPrefix}status`, JSON.stringify(this.#presence(true)), { qos: 1, retain: true }, (err) => {
       if (gen !== this.#gen) return;
       if (err) this.#log?.warn('mqtt: birth message not accepted', { error: err.message });
-      this.#inflight.delete(BIRTH_SLOT);
-      this.#schedulePump();
+      this.#window.releaseBirth();
     });
     this.#sendSubscribe(this.#incoming.filters());
-    this.#pump();
+    this.#window.pump();
     this.#onConnected?.();
   }
 
@@ -284,7 +289,7 @@ export class MqttLink {
     client.removeAllListeners('connect');
     client.on('error', () => undefined); // a late socket error of a dead client must not become an uncaught one
     client.end(true);
-    this.#inflight.clear();
+    this.#window.clear();
     if (this.#closing) return;
     const stableMs = Math.min(this.#s.reconnect.maxMs, 30_000);
     if (this.#connectedAt !== undefined && this.#clock.now() - this.#connectedAt >= stableMs) this.#attempt = 0;
@@ -316,50 +321,6 @@ export class MqttLink {
           this.#log?.error('mqtt: subscription refused', { filter: g.topic });
         }
       }
-    });
-  }
-
-  #pump(): void {
-    const client = this.#client;
-    const queue = this.#queue;
-    if (this.#state !== 'connected' || client === undefined || queue === undefined || queue.closed) return;
-    const gen = this.#gen;
-    const batch = queue.peekAfter(this.#sentUpTo, this.#window - this.#inflight.size);
-    for (const m of batch) {
-      this.#inflight.add(m.seq);
-      this.#sentUpTo = m.seq;
-      client.publish(m.topic, m.payload, { qos: 1, retain: m.retain, ...this.#corrProps(m.correlationData) }, (err) => this.#onPubAck(gen, m.seq, err));
-    }
-  }
-
-  #onPubAck(gen: number, seq: number, err: Error | undefined): void {
-    if (gen !== this.#gen) return;
-    this.#inflight.delete(seq);
-    const reason = (err as { code?: unknown } | undefined)?.code;
-    if (err && typeof reason === 'number') {
-      // The broker answered, with a failure reason: resending would be refused again and block the queue.
-      this.#counters.rejected++;
-      this.#lastError = `publish refused: ${err.message}`;
-      this.#queue?.ack(seq);
-    } else if (err) {
-      return; // connection trouble: it stays queued and goes again after the reconnect
-    } else {
-      this.#queue?.ack(seq);
-    }
-    this.#schedulePump();
-  }
-
-  /**
-   * One pump per synchronous run, on a microtask: mqtt.js hands the PUBACKs of one socket read to #onPubAck one by
-   * one (on process.nextTick), and a burst of publish() calls comes in one run. Pumping once after all of them
-   * sends the freed window's messages together, and mqtt.js's cork/uncork puts them in one write(2).
-   */
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
     });
   }
 

@@ -16,15 +16,7 @@
  *   - fsync is batched (log-writes.ts): a power cut loses at most the last `fsyncIntervalMs` of messages; the torn
  *     frame it may leave is cut off at the next open. Compaction rewrites a half-dead file (queue-log-file.ts).
  *
- * Order: messages leave in push order, with one exception — coalescing. A message on a coalesced topic (the link
- * passes `state` and `state/...`) replaces the queued message on the same topic, and the new value takes the
- * position of its own push (the END of the queue), not the old one's: a snapshot is never sent before events
- * that were pushed before it. Replaying the log applies the same rule, so coalescing writes no extra record.
- *
- * Bounds and overflow ('drop-oldest'): when a push takes the queue over `maxMessages` or `maxBytes` (topic +
- * payload bytes), the oldest message that is NOT a retained state snapshot is dropped, repeatedly, until it fits;
- * only when nothing else is left are retained state snapshots dropped, oldest first (they are few, one per state
- * topic, and what a dashboard shows after the link comes back). Each drop is counted (stats().dropped) and written.
+ * Order, coalescing, bounds and overflow ('drop-oldest'): the in-memory window, queue-window.ts.
  *
  * Time to live (`ttlMs`, mqtt.queue.ttlMs; Azure IoT Edge's store-and-forward `timeToLiveSecs`): each record
  * carries the time it was queued, so its age survives a restart. A message at least `ttlMs` old is dropped — as a
@@ -45,14 +37,9 @@ import { LinkErrorCode } from './errors.ts';
 import { decodeLog, encodePutInto, encodeRemove, putFrameBytes } from './queue-log-format.ts';
 import { flushOnExit, LogAppender } from './log-writes.ts';
 import { compactionDue, encodeSnapshot, isReadOnly, openForAppend, queueIoError, readLog, replaceLog } from './queue-log-file.ts';
+import { QueueWindow, type QueuedMessage } from './queue-window.ts';
 
-export interface QueuedMessage {
-  readonly seq: number;
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly retain: boolean;
-  readonly correlationData?: Buffer;
-}
+export type { QueuedMessage } from './queue-window.ts';
 
 export interface OutboundQueueStats {
   queued: number;
@@ -88,13 +75,6 @@ export interface OutboundQueueOptions {
   log?: Logger;
 }
 
-interface Entry extends QueuedMessage {
-  readonly at: number; // when it was queued (clock ms), stored in its PUT record
-  readonly size: number;
-  readonly frameBytes: number;
-  readonly protectedState: boolean;
-}
-
 export const QUEUE_FILE = 'outbound.log';
 const MAX_ACKS_PER_FRAME = 65_536;
 /** Acks noted before they are written regardless of the timer (one REMOVE frame of 24 KiB). */
@@ -105,11 +85,9 @@ const REWRITE_RETRY_MS = 30_000;
 export class OutboundQueue {
   readonly file: string;
   readonly #o: Required<Omit<OutboundQueueOptions, 'log'>> & { log: Logger | undefined };
-  readonly #entries = new Map<number, Entry>();
-  readonly #byTopic = new Map<string, number>(); // coalesced topic -> seq of its queued message
+  /** The queued messages in memory; this class keeps the log on disk in step with it. */
+  readonly #window: QueueWindow;
   #lastSeq = 0;
-  #bytes = 0;
-  #liveFrameBytes = 0;
   #fileBytes = 0;
   readonly #appender: LogAppender;
   #compaction: Promise<void> | undefined;
@@ -121,7 +99,7 @@ export class OutboundQueue {
   #ackTimer: unknown;
   #closed = false;
   #rewriteAfter = 0;
-  readonly #stats = { dropped: 0, coalesced: 0, expired: 0, compactions: 0, discardedTailBytes: 0 };
+  readonly #stats = { compactions: 0, discardedTailBytes: 0 };
 
   private constructor(options: OutboundQueueOptions) {
     this.#o = {
@@ -137,6 +115,7 @@ export class OutboundQueue {
       log: options.log,
     };
     this.file = path.join(this.#o.dir, QUEUE_FILE);
+    this.#window = new QueueWindow(this.#o);
     this.#appender = new LogAppender({ file: this.file, fsyncIntervalMs: this.#o.fsyncIntervalMs, clock: this.#o.clock, log: this.#o.log });
   }
 
@@ -151,11 +130,11 @@ export class OutboundQueue {
     return this.#closed;
   }
   get size(): number {
-    return this.#entries.size;
+    return this.#window.size;
   }
 
   stats(): OutboundQueueStats {
-    const s: OutboundQueueStats = { queued: this.#entries.size, bytes: this.#bytes, fileBytes: this.#fileBytes, ...this.#stats };
+    const s: OutboundQueueStats = { queued: this.#window.size, bytes: this.#window.bytes, fileBytes: this.#fileBytes, ...this.#window.counts, ...this.#stats };
     if (this.#appender.error !== undefined) s.persistError = this.#appender.error;
     return s;
   }
@@ -171,11 +150,11 @@ export class OutboundQueue {
     const size = topicBytes + payload.length;
     if (size > this.#o.maxBytes) throw new OpenStarryError(LinkErrorCode.MESSAGE_TOO_LARGE, `message on ${topic} is ${size} bytes; the queue holds at most ${this.#o.maxBytes}`);
     const frameBytes = putFrameBytes(topicBytes, payload.length, options.correlationData?.length);
-    const entry = this.#insert(++this.#lastSeq, this.#o.clock.now(), topic, payload, options.retain === true, options.correlationData, frameBytes, size);
+    const entry = this.#window.insert(++this.#lastSeq, this.#o.clock.now(), topic, payload, options.retain === true, options.correlationData, frameBytes, size);
     const frame = Buffer.allocUnsafe(frameBytes);
     encodePutInto(entry, frame, 0);
     this.#append(frame);
-    const dropped = this.#enforceBounds();
+    const dropped = this.#window.enforceBounds();
     if (dropped.length > 0) this.#append(encodeRemove(dropped));
     return entry;
   }
@@ -185,7 +164,7 @@ export class OutboundQueue {
     const out: QueuedMessage[] = [];
     if (limit <= 0) return out;
     this.#expire(afterSeq, false);
-    for (const e of this.#entries.values()) {
+    for (const e of this.#window.values()) {
       if (e.seq <= afterSeq) continue;
       out.push(e);
       if (out.length >= limit) break;
@@ -195,7 +174,7 @@ export class OutboundQueue {
 
   /** Removes a message (PUBACK received). False if it is no longer queued (coalesced, dropped, acked). */
   ack(seq: number): boolean {
-    if (this.#closed || !this.#remove(seq)) return false;
+    if (this.#closed || !this.#window.remove(seq)) return false;
     this.#acked.push(seq);
     if (this.#o.fsyncIntervalMs === 0 || this.#acked.length >= MAX_LAZY_ACKS) this.#queueFlush();
     else this.#queueLazyFlush();
@@ -263,17 +242,17 @@ export class OutboundQueue {
     const { records, goodBytes } = decodeLog(data);
     for (const r of records) {
       if (r.kind === 'remove') {
-        for (const s of r.seqs) this.#remove(s);
+        for (const s of r.seqs) this.#window.remove(s);
         continue;
       }
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
       const topicBytes = Buffer.byteLength(r.topic, 'utf8');
       // A record from before `at` existed is as old as this open, as far as we can tell (queue-log-format.ts).
-      this.#insert(r.seq, r.at ?? this.#o.clock.now(), r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
+      this.#window.insert(r.seq, r.at ?? this.#o.clock.now(), r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
-    this.#stats.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
-    if (goodBytes < data.length) this.#o.log?.warn('outbound queue: cut off a torn or garbled tail', { file: this.file, bytes: data.length - goodBytes, kept: this.#entries.size });
+    this.#window.counts.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
+    if (goodBytes < data.length) this.#o.log?.warn('outbound queue: cut off a torn or garbled tail', { file: this.file, bytes: data.length - goodBytes, kept: this.#window.size });
     try {
       this.#appender.use(await openForAppend(this.file, goodBytes, data.length));
     } catch (err) {
@@ -285,72 +264,18 @@ export class OutboundQueue {
     this.#fileBytes = goodBytes;
     this.#expire(0, true);
     // Limits may have shrunk since the last run.
-    const dropped = this.#enforceBounds();
+    const dropped = this.#window.enforceBounds();
     if (dropped.length > 0) this.#append(encodeRemove(dropped));
     this.#maybeCompact();
-  }
-
-  #insert(seq: number, at: number, topic: string, payload: Buffer, retain: boolean, correlationData: Buffer | undefined, frameBytes: number, size: number): Entry {
-    const coalesced = this.#o.coalesce(topic);
-    if (coalesced) {
-      const previous = this.#byTopic.get(topic);
-      if (previous !== undefined && this.#remove(previous)) this.#stats.coalesced++;
-      this.#byTopic.set(topic, seq);
-    }
-    const entry: Entry = correlationData
-      ? { seq, at, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain, correlationData }
-      : { seq, at, topic, payload, retain, size, frameBytes, protectedState: coalesced && retain };
-    this.#entries.set(seq, entry);
-    this.#bytes += entry.size;
-    this.#liveFrameBytes += frameBytes;
-    return entry;
-  }
-
-  #remove(seq: number): boolean {
-    const e = this.#entries.get(seq);
-    if (e === undefined) return false;
-    this.#entries.delete(seq);
-    this.#bytes -= e.size;
-    this.#liveFrameBytes -= e.frameBytes;
-    if (this.#byTopic.get(e.topic) === seq) this.#byTopic.delete(e.topic);
-    return true;
   }
 
   /** Drops messages >= ttlMs old above `afterSeq`: from the head to the first young one, or all with `all`. */
   #expire(afterSeq: number, all: boolean): void {
     if (this.#o.ttlMs === Infinity) return;
-    const bornBefore = this.#o.clock.now() - this.#o.ttlMs;
-    const gone: number[] = [];
-    for (const e of this.#entries.values()) {
-      if (e.seq <= afterSeq) continue;
-      if (e.at <= bornBefore) gone.push(e.seq);
-      else if (!all) break;
-    }
+    const gone = this.#window.expire(afterSeq, all, this.#o.clock.now() - this.#o.ttlMs);
     if (gone.length === 0) return;
-    for (const seq of gone) this.#remove(seq);
-    this.#stats.expired += gone.length;
     // Also when compacting (the snapshot omits them): a PUT of theirs may still be pending or held for the new file.
     this.#append(encodeRemove(gone));
-  }
-
-  /** The overflow policy (see the file comment); returns the dropped sequence numbers. */
-  #enforceBounds(): number[] {
-    const dropped: number[] = [];
-    while (this.#entries.size > this.#o.maxMessages || this.#bytes > this.#o.maxBytes) {
-      let victim: Entry | undefined;
-      for (const e of this.#entries.values()) {
-        if (!e.protectedState) {
-          victim = e;
-          break;
-        }
-      }
-      victim ??= this.#entries.values().next().value;
-      if (victim === undefined) break;
-      this.#remove(victim.seq);
-      this.#stats.dropped++;
-      dropped.push(victim.seq);
-    }
-    return dropped;
   }
 
   /** Counts the frame into the file and leaves it for the run's flush. */
@@ -363,7 +288,7 @@ export class OutboundQueue {
   #maybeCompact(): void {
     if (this.#compaction !== undefined || this.#closed) return;
     const failing = this.#appender.error !== undefined;
-    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#liveFrameBytes, this.#o.compactMinBytes)) return;
+    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#window.liveFrameBytes, this.#o.compactMinBytes)) return;
     this.#compaction = this.#compact()
       .catch((err: unknown) => {
         if (!failing) this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
@@ -386,7 +311,7 @@ export class OutboundQueue {
   /** Rewrites the live records, expired ones dropped, into a new file swapped in atomically (queue-log-file.ts). */
   async #compact(): Promise<void> {
     this.#expire(0, true);
-    const snapshot = encodeSnapshot(this.#entries.values(), this.#liveFrameBytes);
+    const snapshot = encodeSnapshot(this.#window.values(), this.#window.liveFrameBytes);
     this.#appender.use(await replaceLog(this.file, snapshot));
     this.#rewriteAfter = 0;
     this.#stats.compactions++;
@@ -394,7 +319,7 @@ export class OutboundQueue {
     const held = this.#heldDuringCompaction.splice(0);
     this.#fileBytes = snapshot.length + held.reduce((n, b) => n + b.length, 0);
     this.#appender.write(held);
-    this.#liveFrameBytes = [...this.#entries.values()].reduce((n, e) => n + e.frameBytes, 0);
+    this.#window.recountFrameBytes();
     if (!this.#closed) this.#appender.scheduleSync();
   }
 }

@@ -1,0 +1,163 @@
+/**
+ * What the control plane calls (DaemonApi, control/protocol.ts): spawn, kill, reload, emit, the device, agent and
+ * template lists, logs and status. The boot phases and shutdown (daemon.ts, a subclass) build and tear down the
+ * parts these methods read; a part not built yet answers ERR_NOT_READY (or an empty list), so `openstarry status`
+ * works during the boot (docs/ARCHITECTURE.md "Boot sequence").
+ */
+import path from 'node:path';
+import { hostname } from 'node:os';
+import type { BoardDetection } from '../../board-profiles/detect.ts';
+import type { BoardHal } from '../../hal/board-hal.ts';
+import type { ControlServer } from '../control/control-server.ts';
+import type { DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
+import { loadBlueprint } from '../design/blueprint.ts';
+import type { Isolation } from '../design/manifest-schema.ts';
+import type { TemplateStore } from '../design/template-store.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import { AgentLogBook } from '../logging/agent-log-book.ts';
+import type { Logger } from '../logging/logger.ts';
+import { formatFields } from '../logging/logger.ts';
+import { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';
+import type { EmitResult } from '../orchestrator/orchestrator.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { BootReport } from './boot-report.ts';
+import type { LoadedConfig } from './config-loader.ts';
+import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
+import { composeStatus, templatesResult, unavailableIsolation } from './daemon-status.ts';
+import type { Reloader } from './reload.ts';
+import type { SystemdService } from './systemd-service.ts';
+
+export abstract class DaemonControlApi implements DaemonApi {
+  protected readonly log: Logger;
+  protected readonly bootReport: BootReport;
+  protected readonly startedAt = Date.now();
+  protected readonly home: string;
+  protected readonly socket: string;
+  protected state: DaemonStatus['state'] = 'booting';
+  protected loaded: LoadedConfig | undefined;
+  protected board: BoardDetection | undefined;
+  protected store: TemplateStore | undefined;
+  protected supervisor: Supervisor | undefined;
+  protected control: ControlServer | undefined;
+  protected logBook = new AgentLogBook();
+  protected masterPid: string | undefined;
+  /** READY=1, the watchdog, STOPPING=1 (sd_notify(3)). */
+  protected readonly systemd: SystemdService;
+  protected hal: BoardHal | undefined;
+  /** The infrastructure plugins (state DB, MQTT, docker engine, dashboard) and their runner. */
+  protected infra: DaemonInfrastructure | undefined;
+  protected readonly rules = new OrchestrationHub();
+  protected reloader: Reloader | undefined;
+  protected recovery: RecoveryReport | undefined;
+  protected drivers: readonly IIsolationDriver[] = [];
+
+  constructor(parts: { log: Logger; home: string; socket: string; systemd: SystemdService }) {
+    this.log = parts.log;
+    this.bootReport = new BootReport(parts.log.child('boot'));
+    this.home = parts.home;
+    this.socket = parts.socket;
+    this.systemd = parts.systemd;
+  }
+
+  async spawnAgent(target: string, options: { isolation?: Isolation }): Promise<IAgentStatus> {
+    const { supervisor, store } = this.requireReady();
+    if (path.isAbsolute(target)) {
+      const blueprint = await loadBlueprint(target);
+      return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
+    }
+    // Read again at spawn: a template edited since boot applies to agents spawned from now on (spec 002).
+    const blueprint = await store.fresh(target);
+    return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });
+  }
+
+  async killAgent(pid: string, signal: KillSignal): Promise<IAgentStatus> {
+    if (!this.supervisor) throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent with pid ${pid}`);
+    return this.supervisor.kill(pid, signal);
+  }
+
+  /** `openstarry reload` (trigger 'control') and SIGHUP ('signal'); ERR_NOT_READY while booting or stopping. */
+  async reload(trigger: ReloadReport['trigger'] = 'control'): Promise<ReloadReport> {
+    this.requireReady();
+    return this.reloader!.request(trigger);
+  }
+
+  /** SIGHUP (`systemctl reload`): a reload, or a logged no-op during boot and shutdown. Never throws. */
+  hangup(): void {
+    this.reload('signal').catch((err: Error) => this.log.warn(`SIGHUP ignored: ${err.message}`));
+  }
+
+  emitEvent(name: string, data: unknown): EmitResult {
+    this.requireReady();
+    return this.rules.emit(name, data);
+  }
+
+  listDevices(): DeviceListEntry[] {
+    if (!this.hal) throw new OpenStarryError(ErrorCode.NOT_READY, `the HAL is not open yet (boot phase: ${this.bootReport.current})`);
+    return this.hal.service.devices();
+  }
+
+  listAgents(): IAgentStatus[] {
+    return this.supervisor?.list() ?? [];
+  }
+
+  listTemplates(): TemplatesResult {
+    const store = this.store;
+    if (!store) throw new OpenStarryError(ErrorCode.NOT_READY, `the design layer is not loaded yet (boot phase: ${this.bootReport.current})`);
+    return templatesResult(store);
+  }
+
+  readLogs(target: string, lines: number): LogLine[] {
+    if (!this.logBook.knows(target) && !this.supervisor?.get(target) && !this.supervisor?.findLive(target)) {
+      throw new OpenStarryError(ErrorCode.AGENT_NOT_FOUND, `no agent or logs for "${target}"`);
+    }
+    return this.logBook.read(target, lines);
+  }
+
+  followLogs(target: string, listener: (line: LogLine) => void): () => void {
+    return this.logBook.follow(target, listener);
+  }
+
+  status(): DaemonStatus {
+    const orchestration = this.rules.status();
+    return composeStatus({
+      deviceId: this.deviceId(),
+      state: this.state,
+      boot: this.bootReport,
+      home: this.home,
+      socket: this.socket,
+      startedAt: this.startedAt,
+      agents: this.listAgents(),
+      drivers: this.drivers.map((d) => d.name),
+      unavailableIsolation: unavailableIsolation(this.infra?.docker.unavailable, this.drivers),
+      ...(this.loaded?.file ? { configFile: this.loaded.file } : {}),
+      ...(this.masterPid ? { masterPid: this.masterPid } : {}),
+      ...(this.board ? { board: this.board } : {}),
+      ...(this.store ? { store: this.store } : {}),
+      ...(this.hal ? { hal: this.hal } : {}),
+      ...(this.infra ? { infra: this.infra.runner, mqtt: this.infra.mqtt, docker: this.infra.docker, stateDb: this.infra.stateDb, ...(this.infra.dashboard ? { dashboard: this.infra.dashboard } : {}) } : {}),
+      ...(orchestration ? { orchestration } : {}),
+      ...(this.reloader?.last ? { reload: this.reloader.last } : {}),
+      ...(this.recovery ? { recovery: this.recovery } : {}),
+      systemd: this.systemd.status(),
+      ...(this.control ? { control: this.control.stats() } : {}),
+      ...(this.supervisor ? { channels: this.supervisor.channels } : {}),
+    });
+  }
+
+  protected deviceId(): string {
+    return this.loaded?.config.deviceId ?? hostname();
+  }
+
+  protected requireReady(): { supervisor: Supervisor; store: TemplateStore } {
+    if (this.state !== 'ready' || !this.supervisor || !this.store) {
+      throw new OpenStarryError(ErrorCode.NOT_READY, this.state === 'stopping' ? 'the daemon is shutting down' : `the daemon is still booting (phase ${this.bootReport.current})`);
+    }
+    return { supervisor: this.supervisor, store: this.store };
+  }
+
+  protected onAgentLog(line: LogLine): void {
+    this.logBook.append(line);
+    this.log.child('agent')[line.level](`${line.agentId}[${line.pid}] ${line.message}${formatFields(line.fields)}`);
+  }
+}
