@@ -62,6 +62,24 @@ t.test('close gives stuck writes flushTimeoutMs, then closes anyway without an e
   t.same(errors, []);
 });
 
+t.test('a write that completes after the flush timeout does not turn close() into an error', async (t) => {
+  const clock = new ManualClock();
+  // The device takes the bytes only after close() gave up waiting (a loaded machine, a slow pty reader).
+  let late: ((err?: Error | null) => void) | undefined;
+  const raw = new Duplex({ read() {}, write(_chunk, _enc, cb) { late = cb; } });
+  const stream = new SerialStream('/dev/ttyS0', fakeLink(raw), { clock, flushTimeoutMs: 1000 });
+  const errors: Error[] = [];
+  stream.on('error', (e) => errors.push(e));
+  stream.write('slow');
+  const closed = stream.close();
+  await new Promise((r) => setImmediate(r));
+  clock.advance(1000);
+  await closed;
+  late?.();
+  await new Promise((r) => setImmediate(r));
+  t.same(errors, [], "close()'s own flush barrier, reaching the closed stream late, is not an error");
+});
+
 t.test('a quick close clears its flush timer', async (t) => {
   const clock = new ManualClock();
   const stream = new SerialStream('/dev/ttyS0', fakeLink(new PassThrough()), { clock });

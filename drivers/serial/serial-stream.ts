@@ -69,13 +69,15 @@ export class SerialStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#closed) {
-      callback(new DriverError(DriverErrorCode.CLOSED, `serial ${this.path}: port is closed`));
-      return;
-    }
-    // close() uses an empty write as a barrier behind everything queued; nothing to send for it.
+    // close() uses an empty write as a barrier behind everything queued; nothing to send for it. Checked first: when
+    // the flush timed out, the barrier reaches this only after close() marked the port closed, and an error here
+    // would surface as an 'error' event of a stream its caller has already closed.
     if (chunk.length === 0) {
       callback();
+      return;
+    }
+    if (this.#closed) {
+      callback(new DriverError(DriverErrorCode.CLOSED, `serial ${this.path}: port is closed`));
       return;
     }
     this.#link.raw.write(chunk, (err?: Error | null) => {
