@@ -193,3 +193,20 @@ t.test('per-agent limits: watches, camera streams, serial write size; closing a 
   await t.resolves(again, 'reopened right after close: the claim was freed only once the port was released');
   await (await again).close();
 });
+
+t.test('operator commands: envelope and rate limit as for an agent, refused while an agent owns the actuator', async (t) => {
+  const { agent, hal, devices, lines } = await setup(t);
+  await hal.operatorControl('fan', 'on', 'dashboard');
+  t.equal((devices.fan as FakeRelay).state, 'on', 'an unowned actuator switches');
+  await t.rejects(hal.operatorControl('fan', 'max', 'dashboard'), { code: 'ERR_ENVELOPE_VIOLATION' });
+  await t.rejects(hal.operatorControl('env0', 'on', 'dashboard'), { code: 'ERR_DEVICE_NOT_FOUND', message: /not an actuator/ });
+  await t.rejects(hal.operatorControl('nope', 'on', 'dashboard'), { code: 'ERR_DEVICE_NOT_FOUND' });
+  await hal.operatorControl('pump', 'on', 'homeassistant');
+  await hal.operatorControl('pump', 'off', 'homeassistant');
+  await t.rejects(hal.operatorControl('pump', 'on', 'homeassistant'), { code: 'ERR_RATE_LIMITED' }, 'the same bucket as agents');
+  agent('1', 'climate', ['actuator:fan:control']);
+  await t.rejects(hal.operatorControl('fan', 'off', 'homeassistant'), { code: 'ERR_DEVICE_BUSY', message: /owned by agent climate/ });
+  t.equal((devices.fan as FakeRelay).state, 'on', 'the owned actuator did not move');
+  t.same(hal.operatorStats(), { applied: 3, refused: 5 });
+  t.ok(lines.some((l) => /operator command refused \(homeassistant\): fan "off"/.test(l)), 'refusals are logged with their origin');
+});

@@ -10,6 +10,10 @@
  *   detach(pid)  each time an isolate ends, for any reason: close its streams/watches/ports and drive every
  *                actuator it owns to its safe state, before the agent is reported ended
  *   release(pid) when the agent instance ends for good: its claims go
+ *
+ * Operators (the dashboard page, Home Assistant; README "Dashboard") switch an actuator through operatorControl():
+ * the same envelope and rate limit as an agent's call, and never an actuator a live agent owns (ERR_DEVICE_BUSY), so
+ * a person's click cannot fight the agent that controls the load.
  */
 import type { Clock } from '../runtime/clock.ts';
 import type { DeviceListEntry } from './device-list.ts';
@@ -35,6 +39,7 @@ export class HalService {
   readonly #grants = new Map<string, { agentId: string; grants: CapabilityGrants; denied: number }>();
   readonly #sessions = new Map<string, HalSession>();
   readonly #portOwners = new Map<string, HalSession>();
+  readonly #operator = { applied: 0, refused: 0 };
 
   constructor(registry: DeviceRegistry, clock: Clock, log: Logger) {
     this.#registry = registry;
@@ -129,6 +134,39 @@ export class HalService {
   release(pid: string): void {
     for (const [id, owner] of this.#owners) if (owner.pid === pid) this.#owners.delete(id);
     this.#grants.delete(pid);
+  }
+
+  /**
+   * An operator's command to an actuator (origin names who, for the log: `dashboard`, `homeassistant`). Refused with
+   * ERR_DEVICE_NOT_FOUND (no such actuator), ERR_DEVICE_FAILED, ERR_DEVICE_BUSY (a live agent owns it),
+   * ERR_ENVELOPE_VIOLATION or ERR_RATE_LIMITED — logged and counted (operatorStats()), never reaching the driver.
+   */
+  async operatorControl(deviceId: string, command: unknown, origin: string): Promise<void> {
+    try {
+      const entry = this.#registry.get(deviceId);
+      if (!entry) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `no device "${deviceId}"`);
+      if (!entry.device) throw new OpenStarryError(HalErrorCode.DEVICE_FAILED, `device "${deviceId}" is not working: ${entry.error ?? 'unknown error'}`);
+      const device = entry.device;
+      if (device.kind !== 'actuator') throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `device "${deviceId}" is a ${device.kind}, not an actuator`);
+      const owner = this.#owners.get(deviceId);
+      if (owner) throw new OpenStarryError(HalErrorCode.DEVICE_BUSY, `actuator "${deviceId}" is owned by agent ${owner.agentId} (pid ${owner.pid}); only its owner switches it`);
+      if (typeof command !== 'string' && typeof command !== 'number' && typeof command !== 'boolean') {
+        throw new OpenStarryError(HalErrorCode.ENVELOPE_VIOLATION, `${deviceId}: a command is a string, number or boolean`);
+      }
+      const guard = this.#guards.get(deviceId);
+      await device.apply(guard ? guard.admit(command) : command);
+      this.#operator.applied += 1;
+      this.#log.info(`actuator ${deviceId} -> ${JSON.stringify(command)} (operator: ${origin})`);
+    } catch (err) {
+      this.#operator.refused += 1;
+      this.#log.warn(`operator command refused (${origin}): ${deviceId} ${JSON.stringify(command) ?? 'undefined'}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /** Operator commands applied and refused since start (README "Dashboard"). */
+  operatorStats(): { applied: number; refused: number } {
+    return { ...this.#operator };
   }
 
   /** Refused calls per live agent pid. */
