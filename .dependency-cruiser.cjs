@@ -7,7 +7,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['^runtime/cli/', '^runtime/e2e/', '^scripts/', '^agents/'] },
   { name: 'daemon', paths: ['^runtime/daemon/'] },
-  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/'] },
+  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/'] },
   { name: 'domain', paths: ['^runtime/supervisor/', '^runtime/state/'] },
   { name: 'isolation', paths: ['^runtime/isolation/'] },
   // Below the isolation drivers: they spawn an agent from its Blueprint (isolation-driver.ts).
@@ -28,6 +28,9 @@ const SIDEWAYS = [
   // The orchestration hub wires the MQTT link's incoming events into the rules and their actions out to MQTT
   // (runtime/orchestrator/, issue 14); the link imports nothing of the orchestrator.
   ['^runtime/orchestrator/', '^runtime/link/'],
+  // The orchestration hub builds the dashboard's sources (the state projection, rule stats); the dashboard serves
+  // what it is given and imports nothing of the orchestrator.
+  ['^runtime/orchestrator/', '^runtime/dashboard/'],
   // The base: runtime/*.ts may use runtime/core; runtime/core imports nothing outside itself (it runs in the isolate).
   ['^runtime/[^/]+$', '^runtime/core/'],
 ];

@@ -11,7 +11,7 @@
  *                actuator it owns to its safe state, before the agent is reported ended
  *   release(pid) when the agent instance ends for good: its claims go
  *
- * Operators (the dashboard page, Home Assistant; README "Dashboard") switch an actuator through operatorControl():
+ * Operators (the dashboard page, Home Assistant; spec 000 §3.2) switch an actuator through operatorControl():
  * the same envelope and rate limit as an agent's call, and never an actuator a live agent owns (ERR_DEVICE_BUSY), so
  * a person's click cannot fight the agent that controls the load.
  */
@@ -164,7 +164,7 @@ export class HalService {
     }
   }
 
-  /** Operator commands applied and refused since start (README "Dashboard"). */
+  /** Operator commands applied and refused since start. */
   operatorStats(): { applied: number; refused: number } {
     return { ...this.#operator };
   }

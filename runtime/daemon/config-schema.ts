@@ -6,7 +6,8 @@
 import * as z from 'zod';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 import { mqttConfigSchema } from '../link/mqtt-config.ts';
-import { dashboardConfigSchema, orchestrationConfigSchema } from '../orchestrator/config.ts';
+import { dashboardConfigSchema } from '../dashboard/config.ts';
+import { orchestrationConfigSchema } from '../orchestrator/config.ts';
 
 export const configSchema = z
   .object({

@@ -4,7 +4,7 @@
  * InfrastructurePlugin (infrastructure.ts) and the orchestrator must not import the daemon.
  */
 import type { Logger } from '../logging/logger.ts';
-import type { DashboardServer } from '../orchestrator/dashboard-server.ts';
+import type { DashboardServer } from '../dashboard/dashboard-server.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 
 /**

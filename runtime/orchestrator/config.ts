@@ -1,5 +1,5 @@
 /**
- * The daemon config's `orchestration` and `dashboard` sections (README "Configuration"), as zod fragments for
+ * The daemon config's `orchestration` section (README "Configuration"), as zod fragments for
  * runtime/daemon/config-schema.ts. Durations take ms or "30s"-style strings (duration.ts).
  *
  *   orchestration:
@@ -10,12 +10,9 @@
  *     burst: 500
  *     projectionInterval: 10s                     # state projection period (or projectionIntervalMs)
  *     snapshotTimeout: 2s                         # per agent snapshot
- *   dashboard:
- *     listen: 127.0.0.1:8080                      # or `dashboard: false` / omitted: no dashboard
  */
 import * as z from 'zod';
 import { durationSchema } from './duration.ts';
-import { parseListen } from './dashboard-server.ts';
 
 export const ORCHESTRATION_DEFAULTS = {
   maxConcurrentSpawns: 2,
@@ -46,16 +43,3 @@ export const orchestrationConfigSchema = z
   }));
 
 export type OrchestrationConfig = z.output<typeof orchestrationConfigSchema>;
-
-const listenAddress = z.string().superRefine((value, ctx) => {
-  try {
-    parseListen(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
-
-/** `dashboard: { listen }`, or `false` (the same as leaving it out: no dashboard). */
-export const dashboardConfigSchema = z.union([z.literal(false), z.object({ listen: listenAddress.default('127.0.0.1:8080'), enabled: z.boolean().default(true) }).strict()]).transform((d) => (d === false || !d.enabled ? { enabled: false as const } : { enabled: true as const, listen: d.listen }));
-
-export type DashboardConfig = z.output<typeof dashboardConfigSchema>;

@@ -19,7 +19,7 @@ import { serveAgentEvents } from './agent-events-service.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OrchestrationConfig } from './config.ts';
-import type { DashboardSources } from './dashboard-server.ts';
+import type { DashboardSources } from '../dashboard/dashboard-server.ts';
 import { AgentEventsRegistry, createDaemonExecutor } from './daemon-executor.ts';
 import type { EmitResult, OrchestratorEvent } from './orchestrator.ts';
 import { Orchestrator } from './orchestrator.ts';
