@@ -7,7 +7,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['^runtime/cli/', '^runtime/e2e/', '^scripts/', '^agents/'] },
   { name: 'daemon', paths: ['^runtime/daemon/'] },
-  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/'] },
+  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/'] },
   { name: 'domain', paths: ['^runtime/supervisor/', '^runtime/state/'] },
   { name: 'isolation', paths: ['^runtime/isolation/'] },
   // Below the isolation drivers: they spawn an agent from its Blueprint (isolation-driver.ts).
@@ -31,6 +31,10 @@ const SIDEWAYS = [
   // The orchestration hub builds the dashboard's sources (the state projection, rule stats); the dashboard serves
   // what it is given and imports nothing of the orchestrator.
   ['^runtime/orchestrator/', '^runtime/dashboard/'],
+  // Home Assistant discovery (issue 15) publishes and subscribes through the MQTT link (so a reconnect resubscribes
+  // its command topics) and reads durations with the orchestrator's one parser (duration.ts); neither imports it.
+  ['^runtime/homeassistant/', '^runtime/link/'],
+  ['^runtime/homeassistant/', '^runtime/orchestrator/'],
   // The base: runtime/*.ts may use runtime/core; runtime/core imports nothing outside itself (it runs in the isolate).
   ['^runtime/[^/]+$', '^runtime/core/'],
 ];

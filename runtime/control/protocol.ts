@@ -58,6 +58,11 @@ export interface DaemonStatus {
   /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
   isolation?: { drivers: string[]; unavailable: Record<string, string> };
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number; guard?: BrokerGuardStatus } } & Record<string, unknown>;
+  /**
+   * Home Assistant MQTT discovery (README "Home Assistant"), when `homeassistant.enabled`: entities announced, configs
+   * published and removed, states published, commands received/applied/refused/malformed (runtime/homeassistant/).
+   */
+  homeassistant?: { enabled: true; error?: string } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
   /** The state file's writes: `readOnly` (degraded `state-readonly`) while the home refuses them with EROFS. */

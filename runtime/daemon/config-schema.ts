@@ -8,6 +8,7 @@ import { AGENT_ID } from '../design/manifest-schema.ts';
 import { mqttConfigSchema } from '../link/mqtt-config.ts';
 import { dashboardConfigSchema } from '../dashboard/config.ts';
 import { orchestrationConfigSchema } from '../orchestrator/config.ts';
+import { homeassistantConfigSchema } from '../homeassistant/config.ts';
 
 export const configSchema = z
   .object({
@@ -104,6 +105,8 @@ export const configSchema = z
     dashboard: dashboardConfigSchema.prefault({}),
     /** The MQTT link (README "Configuration"; README "MQTT, remote triggers and rules"): upstream broker, or with no url the embedded broker on 127.0.0.1:1883. */
     mqtt: mqttConfigSchema.prefault({}),
+    /** Home Assistant MQTT discovery (README "Home Assistant"); off by default. */
+    homeassistant: homeassistantConfigSchema,
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

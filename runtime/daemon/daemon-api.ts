@@ -24,6 +24,7 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import { BootReport } from './boot-report.ts';
 import type { LoadedConfig } from './config-loader.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
+import type { HomeAssistantPart } from './homeassistant-wiring.ts';
 import { composeStatus, templatesResult, unavailableIsolation } from './daemon-status.ts';
 import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
@@ -50,6 +51,8 @@ export abstract class DaemonControlApi implements DaemonApi {
   protected readonly rules = new OrchestrationHub();
   protected reloader: Reloader | undefined;
   protected recovery: RecoveryReport | undefined;
+  /** Home Assistant discovery, when `homeassistant.enabled` (homeassistant-wiring.ts, loaded lazily). */
+  protected homeassistant: HomeAssistantPart | undefined;
   protected drivers: readonly IIsolationDriver[] = [];
 
   constructor(parts: { log: Logger; home: string; socket: string; systemd: SystemdService }) {
@@ -139,6 +142,7 @@ export abstract class DaemonControlApi implements DaemonApi {
       ...(orchestration ? { orchestration } : {}),
       ...(this.reloader?.last ? { reload: this.reloader.last } : {}),
       ...(this.recovery ? { recovery: this.recovery } : {}),
+      ...(this.homeassistant ? { homeassistant: this.homeassistant } : {}),
       systemd: this.systemd.status(),
       ...(this.control ? { control: this.control.stats() } : {}),
       ...(this.supervisor ? { channels: this.supervisor.channels } : {}),

@@ -44,6 +44,7 @@ export interface StatusParts {
   control?: DaemonStatus['control'];
   channels?: DaemonStatus['channels'];
   stateDb?: StateDbPlugin;
+  homeassistant?: { status(): NonNullable<DaemonStatus['homeassistant']> };
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -90,6 +91,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(p.systemd ? { systemd: p.systemd } : {}),
     ...(p.channels ? { channels: p.channels } : {}),
     ...(p.stateDb ? { stateDb: stateDbStatus(p.stateDb) } : {}),
+    ...(p.homeassistant ? { homeassistant: p.homeassistant.status() } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
     ...(p.control ? { control: p.control } : {}),

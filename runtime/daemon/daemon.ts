@@ -178,6 +178,11 @@ export class Daemon extends DaemonControlApi {
     const link = () => parts.mqtt.link.running;
     await this.#phase('rules', () => this.rules.start({ config: config.orchestration, baseDir: this.loaded!.baseDir, deviceId: this.deviceId(), commands: config.mqtt.commands, log: this.log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.drivers, config.agents.warmSpares) }),
       (o) => ({ detail: `${o.rules.rules.length} rule(s) from ${o.rules.file}` }));
+    if (config.homeassistant.enabled) {
+      // Loaded only when on (README "Home Assistant"); never fails the boot, `status` shows why it did not start.
+      const { startHomeAssistant } = await import('./homeassistant-wiring.ts');
+      this.homeassistant = await startHomeAssistant({ config: config.homeassistant, link: link(), hal: this.hal, deviceId: this.deviceId(), model: board.profile.name, home: this.home, agentsRunning: () => supervisor.list().filter((a) => a.state === 'running').length, clock: this.#clock, log: this.log.child('homeassistant') });
+    }
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.reloader = new Reloader({ rules: this.rules, store, templatesReloaded, log: this.log.child('reload'), clock: this.#clock });
     this.bootReport.ready();
@@ -228,6 +233,7 @@ export class Daemon extends DaemonControlApi {
       this.#resync?.stop();
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.rules.close();
+      await this.homeassistant?.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
       const budget = this.loaded?.config.agents.shutdownTimeoutMs;
       if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
