@@ -248,6 +248,7 @@ export class HaBridge {
     this.#closed = true;
     await this.#started?.catch(() => undefined);
     this.#tick?.stop();
+    this.#throttle.close();
     for (const stop of this.#stops.splice(0)) stop();
   }
 }

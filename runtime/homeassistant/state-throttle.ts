@@ -1,8 +1,10 @@
 /**
  * Entity states on their way to the link (README "Home Assistant"): published on change, and a value that keeps changing
- * (a sensor's reading) at most once per `homeassistant.interval`; the latest one waiting is sent by the next flush().
- * Discrete states (a relay switched, an input's edge) go at once: the HAL's rate limits and the input's debounce
- * already bound them. The table is bounded by the entities the board announced (one slot per state topic).
+ * (a sensor's reading) at most once per `homeassistant.interval`: a change within the interval waits, and the latest
+ * one waiting goes when the interval since the topic's last send is over (one timer per waiting topic, none while
+ * idle). Discrete states (a relay switched, an input's edge) go at once: the HAL's rate limits and the input's
+ * debounce already bound them. A send the link refused is kept and tried again by flush(). The table is bounded by
+ * the entities the board announced (one slot per state topic).
  */
 import type { Clock } from '../clock.ts';
 
@@ -12,6 +14,8 @@ interface Slot {
   sentAt: number;
   /** A newer payload waiting for the interval to pass. */
   pending?: string;
+  /** Sends `pending` once the interval since `sentAt` is over. */
+  timer?: unknown;
 }
 
 export class StateThrottle {
@@ -19,6 +23,7 @@ export class StateThrottle {
   readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #send: (topic: string, payload: string) => boolean;
+  #closed = false;
 
   /** `send` returns false when the link did not take the message (it is kept and tried again at the next flush). */
   constructor(options: { clock: Clock; intervalMs: number; send: (topic: string, payload: string) => boolean }) {
@@ -34,8 +39,16 @@ export class StateThrottle {
       delete slot.pending;
       return;
     }
-    if (slot.sent === undefined || this.#clock.now() - slot.sentAt >= this.#intervalMs) this.#emit(topic, slot, payload);
-    else slot.pending = payload;
+    const wait = slot.sent === undefined ? 0 : slot.sentAt + this.#intervalMs - this.#clock.now();
+    if (wait <= 0) {
+      this.#emit(topic, slot, payload);
+      return;
+    }
+    slot.pending = payload;
+    slot.timer ??= this.#clock.setTimeout(() => {
+      delete slot.timer;
+      if (!this.#closed && slot.pending !== undefined && slot.pending !== slot.sent) this.#emit(topic, slot, slot.pending);
+    }, wait);
   }
 
   /** A discrete state: sent now if it changed. */
@@ -45,20 +58,31 @@ export class StateThrottle {
     this.#emit(topic, slot, payload);
   }
 
-  /** Sends every pending payload (called each interval). */
+  /** Sends what waits without a timer: payloads the link refused (called each interval). */
   flush(): void {
     for (const [topic, slot] of this.#slots) {
-      if (slot.pending !== undefined && slot.pending !== slot.sent) this.#emit(topic, slot, slot.pending);
+      if (slot.timer === undefined && slot.pending !== undefined && slot.pending !== slot.sent) this.#emit(topic, slot, slot.pending);
     }
   }
 
-  /** Forget what was sent, so the next value of every topic goes out (Home Assistant came back and asked again). */
-  resendAll(): void {
+  /** Stops the timers; nothing is sent afterwards. Idempotent. */
+  close(): void {
+    this.#closed = true;
     for (const slot of this.#slots.values()) {
-      if (slot.sent !== undefined && slot.pending === undefined) slot.pending = slot.sent;
-      delete slot.sent;
+      this.#clock.clearTimeout(slot.timer);
+      delete slot.timer;
     }
-    this.flush();
+  }
+
+  /** Sends every topic's latest state again (Home Assistant came back and the broker may have lost them). */
+  resendAll(): void {
+    for (const [topic, slot] of this.#slots) {
+      const latest = slot.pending ?? slot.sent;
+      if (latest === undefined) continue;
+      this.#clock.clearTimeout(slot.timer);
+      delete slot.timer;
+      this.#emit(topic, slot, latest);
+    }
   }
 
   #slot(topic: string): Slot {
@@ -68,6 +92,7 @@ export class StateThrottle {
   }
 
   #emit(topic: string, slot: Slot, payload: string): void {
+    if (this.#closed) return;
     if (this.#send(topic, payload)) {
       slot.sent = payload;
       slot.sentAt = this.#clock.now();
