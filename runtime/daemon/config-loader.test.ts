@@ -21,6 +21,7 @@ const DEFAULTS = {
   isolation: { docker: { enabled: 'auto', runtimeOverheadMb: 48, pidsLimit: 64 } },
   orchestration: { maxConcurrentSpawns: 2, maxPending: 32, maxEventsPerSecond: 100, burst: 500, projectionIntervalMs: 10_000, snapshotTimeoutMs: 2000 },
   dashboard: { enabled: true, listen: '127.0.0.1:8080' },
+  homeassistant: { enabled: false, prefix: 'homeassistant', intervalMs: 30_000 },
   mqtt: {
     keepaliveSec: 30,
     reconnect: { minMs: 1000, maxMs: 60_000 },
@@ -85,6 +86,7 @@ t.test('a full config keeps every value and fills the rest', async (t) => {
     isolation: DEFAULTS.isolation,
     orchestration: DEFAULTS.orchestration,
     dashboard: DEFAULTS.dashboard,
+    homeassistant: DEFAULTS.homeassistant,
     mqtt: DEFAULTS.mqtt,
   });
   t.equal(loaded.file, path.join(dir, 'c.yaml'));
