@@ -99,6 +99,7 @@ const CONFIG = {
   isolation: { docker: { enabled: 'auto', user: '65534:65534', pidsLimit: 64 } },
   orchestration: { rules: './rules.yaml', maxConcurrentSpawns: 2, projectionInterval: '10s' },
   dashboard: { listen: '127.0.0.1:8080' },
+  homeassistant: { enabled: true, prefix: 'homeassistant', interval: '30s' },
   mqtt: { url: 'mqtt://broker:1883', keepaliveSec: 30, reconnect: { minMs: 200, maxMs: 1000 }, commands: ['status', 'listAgents'], maxIncomingBytes: 4096 },
   log: { level: 'info' },
 };
