@@ -10,6 +10,8 @@ import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts'
 import type { Received } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import { makeLink } from '../link/link.test-support.ts';
+import { ManualClock } from '../manual-clock.ts';
+import { REANNOUNCE_MIN_GAP_MS } from './ha-bridge.ts';
 import { linesLogger, makeBridge, manualFeed, simHal, tempFile } from './ha.test-support.ts';
 
 const CONFIG = /^homeassistant\/(sensor|binary_sensor|switch)\/dev1\/([^/]+)\/config$/;
@@ -244,4 +246,31 @@ t.test('a device removed from the config gets an empty retained config at the ne
   const bridge3 = makeBridge(t, { link: third, hal: hal2, feed: manualFeed(), stateFile, log: linesLogger().log });
   await bridge3.start();
   t.match(bridge3.status().configs, { removed: 0, published: 14 });
+});
+
+t.test("Home Assistant's online announcement brings every config again, at most once per REANNOUNCE_MIN_GAP_MS", async (t) => {
+  const b = await broker(t);
+  if (!b) return;
+  const link = await makeLink(t, { url: b.url });
+  await link.start();
+  const hal = await simHal(t);
+  const clock = new ManualClock();
+  const bridge = makeBridge(t, { link, hal, feed: manualFeed(), stateFile: tempFile(t, 'homeassistant.json'), log: linesLogger().log, clock });
+  await bridge.start();
+  await waitFor(() => link.state().subscriptions === 2, 'the subscriptions');
+  const rec = await recordMessages(b.url, []);
+  t.teardown(() => rec.close());
+  const delivered = () => link.state().incoming.delivered;
+  const before = delivered();
+  await rec.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await waitFor(() => delivered() === before + 1, 'the announcement delivered');
+  t.equal(bridge.status().configs.published, 14, 'right after our own announcement: ignored');
+  clock.advance(REANNOUNCE_MIN_GAP_MS);
+  await rec.client.publishAsync('homeassistant/status', 'offline', { qos: 1 });
+  await rec.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await waitFor(() => delivered() === before + 3, 'two more delivered');
+  t.equal(bridge.status().configs.published, 28, 'every config published again');
+  await rec.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await waitFor(() => delivered() === before + 4, 'one more delivered');
+  t.equal(bridge.status().configs.published, 28, 'a flood of announcements does not flood the queue');
 });

@@ -74,6 +74,11 @@ export interface HaBridgeOptions {
 
 /** A command payload is `ON` or `OFF`; anything longer is refused before it is decoded. */
 const MAX_COMMAND_BYTES = 16;
+/**
+ * Home Assistant's `online` makes every config go out again, at most this often: anyone on the broker can publish
+ * it, and each one would put a config per entity into the link's queue.
+ */
+export const REANNOUNCE_MIN_GAP_MS = 30_000;
 const BOARD_OWNER = '_board';
 
 export class HaBridge {
@@ -88,6 +93,7 @@ export class HaBridge {
   readonly #counters = { configsPublished: 0, configsRemoved: 0, statesPublished: 0, statesDropped: 0, received: 0, applied: 0, refused: 0, malformed: 0 };
   #lastRefusal: string | undefined;
   #lastError: string | undefined;
+  #announcedAt = -Infinity;
 
   constructor(options: HaBridgeOptions) {
     this.#o = options;
@@ -133,6 +139,7 @@ export class HaBridge {
   /** Clears the configs gone since the last run, publishes every current one, and records them. */
   async #announce(): Promise<void> {
     const { log, stateFile } = this.#o;
+    this.#announcedAt = this.#o.clock.now();
     const record = new PublishedConfigs(stateFile);
     const previous = await record.read().catch((err: Error) => ({ topics: {}, problem: err.message }));
     if (previous.problem) log.warn(`home assistant: published-configs record ignored: ${previous.problem}`);
@@ -162,8 +169,13 @@ export class HaBridge {
         if (state !== undefined) this.#throttle.changed(e.stateTopic, state);
       } else if (s.type === 'board') {
         const link = this.#o.link.state();
-        const value = s.what === 'agents_running' ? String(this.#o.agentsRunning()) : s.what === 'link' ? (link.state === 'connected' ? ON : OFF) : String(link.queue.queued);
-        this.#throttle.measured(e.stateTopic, value);
+        if (s.what === 'link') {
+          // Only ON is ever sent: an OFF queued while offline would reach Home Assistant after the reconnect, when
+          // it is no longer true. While the link is down the entities are unavailable (the retained status).
+          if (link.state === 'connected') this.#throttle.changed(e.stateTopic, ON);
+          continue;
+        }
+        this.#throttle.measured(e.stateTopic, s.what === 'agents_running' ? String(this.#o.agentsRunning()) : String(link.queue.queued));
       }
     }
   }
@@ -208,6 +220,9 @@ export class HaBridge {
 
   #onHomeAssistantStatus(m: IncomingMessage): void {
     if (m.payload.toString('latin1') !== 'online' || this.#closed) return;
+    const now = this.#o.clock.now();
+    if (now - this.#announcedAt < REANNOUNCE_MIN_GAP_MS) return;
+    this.#announcedAt = now;
     for (const e of this.#entities) {
       if (this.#publish(e.configTopic, JSON.stringify(e.config), true)) this.#counters.configsPublished++;
     }

@@ -14,6 +14,7 @@ import { openBoardBuses } from '../../hal/board-buses.ts';
 import { DeviceRegistry } from '../../hal/device-registry.ts';
 import { HalService } from '../../hal/hal-service.ts';
 import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createLogger } from '../logging/logger.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
@@ -67,7 +68,7 @@ export function tempFile(t: Test, name: string): string {
   return path.join(dir, name);
 }
 
-export function makeBridge(t: Test, o: { link: MqttLink; hal: { registry: DeviceRegistry; service: HalService }; feed: SensorFeed; stateFile: string; log: Logger; intervalMs?: number; agentsRunning?: () => number }): HaBridge {
+export function makeBridge(t: Test, o: { link: MqttLink; hal: { registry: DeviceRegistry; service: HalService }; feed: SensorFeed; stateFile: string; log: Logger; intervalMs?: number; agentsRunning?: () => number; clock?: Clock }): HaBridge {
   const bridge = new HaBridge({
     config: { enabled: true, prefix: 'homeassistant', intervalMs: o.intervalMs ?? 30_000 },
     link: o.link,
@@ -76,7 +77,7 @@ export function makeBridge(t: Test, o: { link: MqttLink; hal: { registry: Device
     board: { deviceId: 'dev1', model: 'sim', version: '0.0.0-test' },
     stateFile: o.stateFile,
     agentsRunning: o.agentsRunning ?? (() => 1),
-    clock: systemClock,
+    clock: o.clock ?? systemClock,
     log: o.log,
   });
   t.teardown(() => bridge.close());
