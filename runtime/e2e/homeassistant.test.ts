@@ -2,14 +2,15 @@
 // `homeassistant.enabled` the sim board's entities appear as retained configs, env0's temperature is published, `ON`
 // on the fan's command topic switches the relay (its state follows, counted in `status --json`), and a device taken
 // out of the config loses its entity (empty retained config) at the next start.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { bundledSources, staticClosure } from '../../scripts/testing/bundle-imports.ts';
 import { startMosquitto } from '../../scripts/testing/mosquitto.ts';
 import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus, DeviceListEntry } from '../control/protocol.ts';
-import { startDaemon, templatesWithConfig, tempDir } from './harness.ts';
+import { ROOT, requireBuild, startDaemon, templatesWithConfig, tempDir } from './harness.ts';
 
 const CONFIG = /^homeassistant\/(sensor|binary_sensor|switch)\/dev1\/([^/]+)\/config$/;
 
@@ -54,4 +55,16 @@ t.test('the sim board in Home Assistant: configs, states, a switch command, an e
   const again = await startDaemon(t, { dir, args: ['--config', config] });
   await waitFor(() => watch.messages.some((m) => m.topic === 'homeassistant/switch/dev1/pump/config' && m.payload === ''), 'the pump config cleared');
   t.match((await again.json<DaemonStatus>('status')).homeassistant, { configs: { published: 14, removed: 1 } });
+});
+
+t.test('off by default, and then not loaded: the daemon boot holds only the config fragment', async (t) => {
+  requireBuild();
+  // The chunk holding daemon.ts (main.ts loads it with import()), and everything it loads statically.
+  const dist = path.join(ROOT, 'dist');
+  const chunks = readdirSync(dist).filter((f) => f.startsWith('chunk-') && f.endsWith('.js') && readFileSync(path.join(dist, `${f}.map`), 'utf8').includes('runtime/daemon/daemon.ts'));
+  t.equal(chunks.length, 1, `one chunk holds daemon.ts: ${chunks.join(', ')}`);
+  const sources = await bundledSources((await staticClosure(path.join(dist, chunks[0]!))).files, ROOT);
+  t.ok(sources.includes('runtime/daemon/daemon.ts') && sources.includes('runtime/homeassistant/config.ts'), 'the boot has the daemon and the config fragment');
+  t.same(sources.filter((s) => s.startsWith('runtime/homeassistant/') && s !== 'runtime/homeassistant/config.ts'), [], 'nothing else of runtime/homeassistant/');
+  t.notOk(sources.includes('runtime/daemon/homeassistant-wiring.ts'), 'nor its wiring');
 });
