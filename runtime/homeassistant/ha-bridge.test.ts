@@ -255,7 +255,8 @@ t.test("Home Assistant's online announcement brings every config again, at most 
   await link.start();
   const hal = await simHal(t);
   const clock = new ManualClock();
-  const bridge = makeBridge(t, { link, hal, feed: manualFeed(), stateFile: tempFile(t, 'homeassistant.json'), log: linesLogger().log, clock });
+  const { log, lines } = linesLogger();
+  const bridge = makeBridge(t, { link, hal, feed: manualFeed(), stateFile: tempFile(t, 'homeassistant.json'), log, clock });
   await bridge.start();
   await waitFor(() => link.state().subscriptions === 2, 'the subscriptions');
   const rec = await recordMessages(b.url, []);
@@ -273,4 +274,14 @@ t.test("Home Assistant's online announcement brings every config again, at most 
   await rec.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
   await waitFor(() => delivered() === before + 4, 'one more delivered');
   t.equal(bridge.status().configs.published, 28, 'a flood of announcements does not flood the queue');
+
+  // A flood of bad commands is counted in full and logged at most 10 at once (then one a second, on the clock).
+  for (let i = 0; i < 15; i++) await rec.client.publishAsync('openstarry/dev1/cmd/ha/fan', `X${i}`, { qos: 1 });
+  await waitFor(() => bridge.status().commands.malformed === 15, 'fifteen malformed');
+  const logged = () => lines.filter((l) => l.includes('cmd/ha/fan refused')).length;
+  t.equal(logged(), 10);
+  clock.advance(1000);
+  await rec.client.publishAsync('openstarry/dev1/cmd/ha/fan', 'X', { qos: 1 });
+  await waitFor(() => bridge.status().commands.malformed === 16, 'one more');
+  t.equal(logged(), 11, 'a second later one more line');
 });

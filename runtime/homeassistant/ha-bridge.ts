@@ -19,6 +19,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { every } from '../clock.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 import type { Repeating } from '../clock.ts';
 import type { HalService } from '../../hal/hal-service.ts';
 import type { IncomingMessage } from '../link/incoming-dispatch.ts';
@@ -79,6 +80,9 @@ const MAX_COMMAND_BYTES = 16;
  * it, and each one would put a config per entity into the link's queue.
  */
 export const REANNOUNCE_MIN_GAP_MS = 30_000;
+/** Malformed commands are logged at most this often (a burst of 10, then one a second): a flood must not flood the log. */
+const LOG_PER_SECOND = 1;
+const LOG_BURST = 10;
 const BOARD_OWNER = '_board';
 
 export class HaBridge {
@@ -94,12 +98,14 @@ export class HaBridge {
   #lastRefusal: string | undefined;
   #lastError: string | undefined;
   #announcedAt = -Infinity;
+  readonly #logBudget: TokenBucket;
 
   constructor(options: HaBridgeOptions) {
     this.#o = options;
     const devices = deviceInfos(options.hal);
     this.#entities = discoveryEntities({ ...options.board, linkPrefix: options.link.topicPrefix, discoveryPrefix: options.config.prefix }, devices);
     for (const e of this.#entities) if (e.component === 'switch' && e.deviceId !== undefined) this.#switches.set(e.deviceId, e);
+    this.#logBudget = new TokenBucket(LOG_PER_SECOND, LOG_BURST, options.clock);
     this.#throttle = new StateThrottle({ clock: options.clock, intervalMs: options.config.intervalMs, send: (topic, payload) => this.#publish(topic, payload) });
   }
 
@@ -195,7 +201,7 @@ export class HaBridge {
     const id = (m.relativeTopic ?? '').slice('cmd/ha/'.length);
     const malformed = (why: string): void => {
       this.#counters.malformed++;
-      this.#o.log.warn(`home assistant: command on ${m.topic.slice(0, 200)} refused: ${why}`);
+      if (this.#logBudget.take()) this.#o.log.warn(`home assistant: command on ${m.topic.slice(0, 200)} refused: ${why}`, { malformedSoFar: this.#counters.malformed });
     };
     // A retained command would switch the relay again at every reconnect (the link resubscribes): never act on one.
     if (m.retain) return malformed('retained (commands are never retained; clear it with an empty retained publish)');
