@@ -9,6 +9,7 @@ import type { BoardHal } from '../../hal/board-hal.ts';
 import type { Clock } from '../clock.ts';
 import type { HomeAssistantConfig } from '../homeassistant/config.ts';
 import { HaBridge } from '../homeassistant/ha-bridge.ts';
+import type { SensorFeed } from '../homeassistant/ha-bridge.ts';
 import { pollingSensorFeed } from '../homeassistant/polling-sensor-feed.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -28,6 +29,11 @@ export async function startHomeAssistant(o: {
   model: string;
   home: string;
   agentsRunning: () => number;
+  /**
+   * The daemon's sensor sampler when it runs one (s21-page's hal/sensor-sampler.ts has this onSample); without it,
+   * a stand-in that reads every sensor each `homeassistant.interval` (polling-sensor-feed.ts).
+   */
+  feed?: SensorFeed;
   clock: Clock;
   log: Logger;
 }): Promise<HomeAssistantPart> {
@@ -40,8 +46,9 @@ export async function startHomeAssistant(o: {
     config: o.config,
     link: o.link,
     hal: { registry: o.hal.registry, operatorControl: (id, command, origin) => o.hal.service.operatorControl(id, command, origin) },
-    // FOR THE LEAD AT MERGE: s21-page's sensor sampler (hal/sensor-sampler.ts) replaces this stand-in.
-    feed: pollingSensorFeed(o.hal.registry, o.clock, o.config.intervalMs),
+    // FOR THE LEAD AT MERGE: pass s21-page's sensor sampler as `feed` (and start it when the dashboard is off), then
+    // delete polling-sensor-feed.ts.
+    feed: o.feed ?? pollingSensorFeed(o.hal.registry, o.clock, o.config.intervalMs),
     board: { deviceId: o.deviceId, model: o.model, version: VERSION },
     stateFile: path.join(o.home, 'homeassistant.json'),
     agentsRunning: o.agentsRunning,
