@@ -25,6 +25,7 @@ export function statusText(s: DaemonStatus): string {
     `degraded:   ${s.degraded.length === 0 ? 'no' : s.degraded.join(', ')}`,
     ...(s.stateDb?.readOnly ? [`state:      ${s.stateDb.file} is read-only: agents' state held in memory, writes retried (${s.stateDb.failedWrites} failed)`] : []),
     `link:       ${linkLine(s.link)}`,
+    ...(s.homeassistant ? [`hass:       ${homeassistantLine(s.homeassistant)}`] : []),
     ...(s.isolation ? [`isolation:  ${s.isolation.drivers.join(', ')}${Object.entries(s.isolation.unavailable).map(([k, v]) => `; ${k} unavailable: ${v}`).join('')}`] : []),
     ...(s.systemd ? [`systemd:    ${systemdLine(s.systemd)}`] : []),
     `agents:     ${s.agents.total} total${counts.length === 0 ? '' : ` (${counts.join(', ')})`}${s.masterPid === undefined ? '' : `, master pid ${s.masterPid}`}`,
@@ -72,6 +73,14 @@ function linkLine(link: DaemonStatus['link']): string {
 }
 
 /** ` (refused: 3 topic, 1 clientId)`, or nothing when the embedded broker refused nothing. */
+/** `15 entities under homeassistant/; commands 3: 1 applied, 1 refused (last: ...), 1 malformed`, or why it did not start. */
+function homeassistantLine(h: NonNullable<DaemonStatus['homeassistant']>): string {
+  if (typeof h.error === 'string') return `Home Assistant discovery not started: ${h.error}`;
+  const c = h.commands as { received?: number; applied?: number; refused?: number; malformed?: number } | undefined;
+  const refusal = typeof h.lastRefusal === 'string' ? ` (last: ${h.lastRefusal})` : '';
+  return `${String(h.entities)} entities under ${String(h.prefix)}/; commands ${c?.received ?? 0}: ${c?.applied ?? 0} applied, ${c?.refused ?? 0} refused${refusal}, ${c?.malformed ?? 0} malformed`;
+}
+
 function refusedText(refused: Record<string, number> | undefined): string {
   const parts = Object.entries(refused ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
   return parts.length > 0 ? ` (refused: ${parts.join(', ')})` : '';
