@@ -49,19 +49,11 @@ await mkdir(dir, { recursive: true });
 const entry = path.join(dir, 'entry.ts');
 await writeFile(entry, modules.map((m, i) => `export * as m${i} from ${JSON.stringify(m)};`).join('\n') + '\n');
 const out = path.join(dir, 'schemas.mjs');
-await build({
-  entryPoints: [entry],
-  outfile: out,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-  external: ['@serialport/bindings-cpp', 'i2c-bus', 'epoll', 'esbuild', 'dockerode'],
-  banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
-});
+// scripts/build.mjs's options for the daemon (its `common`) that change what the heap holds: minified source, the
+// same externals, the same require() banner.
+const daemonLike = { bundle: true, platform: 'node', format: 'esm', minifyWhitespace: true, minifySyntax: true } as const;
+const banner = { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" };
+await build({ ...daemonLike, entryPoints: [entry], outfile: out, logLevel: 'warning', banner, external: ['@serialport/bindings-cpp', 'i2c-bus', 'epoll', 'esbuild', 'dockerode'] });
 const bundled = await readFile(out, 'utf8');
 const samples: number[] = [];
 for (let i = 0; i < runs; i++) {
