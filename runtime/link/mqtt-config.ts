@@ -3,8 +3,9 @@
  * such as `keepAliveSec` is an error, not a silently ignored key. File paths (TLS, password file) are only
  * checked for shape here; they are read at link start (see mqtt-settings.ts) so a missing file names its field.
  *
- * Use it in the daemon schema as `mqtt: z.prefault(mqttConfigSchema, {})`: zod 4's `z._default(..., {})` would hand back
- * `{}` unparsed, without the inner defaults.
+ * Use it in the daemon schema as `mqtt: z.prefault(mqttConfigSchema(), {})`: zod 4's `z._default(..., {})` would hand back
+ * `{}` unparsed, without the inner defaults. Every schema here is built on each call and not kept: the config is read
+ * once, at boot (runtime/daemon/config-schema.ts says why).
  *
  * Defaults that depend on the device (`clientId`, `topicPrefix`) and on the broker (`protocolVersion`) are
  * resolved by `resolveMqttSettings`: the embedded broker (aedes 1.x) speaks MQTT 3.1.1 only, so with no `url`
@@ -19,9 +20,9 @@ export const REMOTE_METHODS = ['spawnAgent', 'killAgent', 'listAgents', 'status'
 const URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 const MAX_TOPIC_PREFIX = 200;
 
-const filePath = z.string().check(z.minLength(1, 'must be a file path'));
+const filePath = () => z.string().check(z.minLength(1, 'must be a file path'));
 
-const urlSchema = z.string().check(
+const urlSchema = () => z.string().check(
   z.superRefine((value, ctx) => {
     let url: URL;
     try {
@@ -36,12 +37,12 @@ const urlSchema = z.string().check(
 );
 
 /** `5`, `4`, `'5'`, `'4'`, `'3.1.1'` -> 5 | 4 (mqtt.js's protocolVersion numbers). */
-const protocolVersion = z.pipe(
+const protocolVersion = () => z.pipe(
   z.union([z.literal(5), z.literal(4), z.literal('5'), z.literal('4'), z.literal('3.1.1')]),
   z.transform((v): 5 | 4 => (v === 5 || v === '5' ? 5 : 4)),
 );
 
-const topicPrefix = z.string().check(
+const topicPrefix = () => z.string().check(
   z.minLength(1),
   z.maxLength(MAX_TOPIC_PREFIX),
   z.refine((p) => p.endsWith('/'), 'must end in "/"'),
@@ -49,7 +50,7 @@ const topicPrefix = z.string().check(
   z.refine((p) => !p.startsWith('$'), 'must not start with "$" (reserved for broker topics)'),
 );
 
-const reconnectSchema = z
+const reconnectSchema = () => z
   .strictObject({
     /** First retry delay; each failure doubles it (with jitter) up to maxMs. */
     minMs: z._default(z.int().check(z.gte(100), z.lte(600_000)), 1000),
@@ -57,7 +58,7 @@ const reconnectSchema = z
   })
   .check(z.refine((r) => r.minMs <= r.maxMs, { message: 'must not be larger than maxMs', path: ['minMs'] }));
 
-const queueSchema = z.strictObject({
+const queueSchema = () => z.strictObject({
   /** QoS 1 messages kept while offline (persisted under OPENSTARRY_HOME/mqtt-queue). */
   maxMessages: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), 10_000),
   /** Topic + payload bytes kept while offline. */
@@ -71,19 +72,19 @@ const queueSchema = z.strictObject({
   ttlMs: z.optional(z.int().check(z.gte(1000), z.lte(366 * 86_400_000))),
 });
 
-const tlsSchema = z.strictObject({
+const tlsSchema = () => z.strictObject({
   /** PEM file of the CA(s) that signed the broker's certificate. Default: Node's built-in CA list. */
-  ca: z.optional(filePath),
+  ca: z.optional(filePath()),
   /** PEM client certificate (mutual TLS); needs `key`. */
-  cert: z.optional(filePath),
+  cert: z.optional(filePath()),
   /** PEM private key of the client certificate. */
-  key: z.optional(filePath),
+  key: z.optional(filePath()),
   /** false accepts any broker certificate: for a lab only. */
   rejectUnauthorized: z._default(z.boolean(), true),
 });
 
 /** A topic filter of `embeddedBroker.allowPublish` (MQTT 3.1.1 §4.7: `+` a whole level, `#` the whole last one). */
-const topicFilter = z.string().check(
+const topicFilter = () => z.string().check(
   z.minLength(1),
   z.maxLength(MAX_TOPIC_PREFIX),
   z.refine((f) => !f.includes('\u0000') && !f.startsWith('$'), 'must not contain NUL or start with "$"'),
@@ -94,7 +95,7 @@ const topicFilter = z.string().check(
  * Limits and access of the embedded broker's local clients (runtime/link/broker-policy.ts; README "MQTT, remote
  * triggers and rules"). The defaults bound what local programs can make the daemon hold to a few MiB.
  */
-const embeddedBrokerSchema = z.strictObject({
+const embeddedBrokerSchema = () => z.strictObject({
   host: z._default(z.string().check(z.minLength(1)), '127.0.0.1'),
   port: z._default(z.int().check(z.gte(0), z.lte(65_535)), 1883),
   /** Largest MQTT packet a local client may send (room for a maxIncomingBytes payload and its topic); larger closes it. */
@@ -118,33 +119,33 @@ const embeddedBrokerSchema = z.strictObject({
     {},
   ),
   /** Topic filters local clients may publish to beyond `<prefix>event/#`, `<prefix>cmd/#`, `openstarry/all/event/#`; never the rest of the prefix. */
-  allowPublish: z._default(z.array(topicFilter).check(z.maxLength(100)), []),
+  allowPublish: z._default(z.array(topicFilter()).check(z.maxLength(100)), []),
   /** `username:password` lines; when set, local clients must log in as one of them (mode 0600: plain passwords). */
-  usersFile: z.optional(filePath),
+  usersFile: z.optional(filePath()),
 });
 
-export const mqttConfigSchema = z
+export const mqttConfigSchema = () => z
   .strictObject({
     /** Upstream broker. Absent: the embedded broker (`embeddedBroker`) is started and the link connects to it. */
-    url: z.optional(urlSchema),
-    protocolVersion: z.optional(protocolVersion),
-    tls: z.optional(tlsSchema),
+    url: z.optional(urlSchema()),
+    protocolVersion: z.optional(protocolVersion()),
+    tls: z.optional(tlsSchema()),
     username: z.optional(z.string().check(z.minLength(1))),
     password: z.optional(z.string()),
     /** A file holding the password (first line), so it need not sit in the config. */
-    passwordFile: z.optional(filePath),
+    passwordFile: z.optional(filePath()),
     /** Default `openstarry-<deviceId>`. */
     clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     /** Default `openstarry/<deviceId>/`. */
-    topicPrefix: z.optional(topicPrefix),
+    topicPrefix: z.optional(topicPrefix()),
     keepaliveSec: z._default(z.int().check(z.gte(5), z.lte(65_535)), 30),
-    reconnect: z.prefault(reconnectSchema, {}),
-    queue: z.prefault(queueSchema, {}),
+    reconnect: z.prefault(reconnectSchema(), {}),
+    queue: z.prefault(queueSchema(), {}),
     /** Incoming payloads above this are dropped and counted, never handed to a handler. */
     maxIncomingBytes: z._default(z.int().check(z.gte(16), z.lte(256 * 2 ** 20)), 256 * 1024),
     /** start() waits at most this long for the first connection, then boot goes on offline (queueing). */
     startWaitMs: z._default(z.int().check(z.gte(0), z.lte(60_000)), 2000),
-    embeddedBroker: z.prefault(embeddedBrokerSchema, {}),
+    embeddedBroker: z.prefault(embeddedBrokerSchema(), {}),
     /**
      * Control-plane methods `cmd/<method>` may call (README "MQTT, remote triggers and rules"). Default: the read-only ones. Remote
      * `spawnAgent` takes template ids only, never paths; `logs.follow` (a stream) is never remote.
@@ -163,10 +164,10 @@ export const mqttConfigSchema = z
     }),
   );
 
-export type MqttConfig = z.output<typeof mqttConfigSchema>;
-export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
+export type MqttConfig = z.output<ReturnType<typeof mqttConfigSchema>>;
+export type MqttConfigInput = z.input<ReturnType<typeof mqttConfigSchema>>;
 
 /** Parses a fragment; errors carry paths relative to the `mqtt` key. */
 export function parseMqttConfig(input: unknown): MqttConfig {
-  return mqttConfigSchema.parse(input ?? {});
+  return mqttConfigSchema().parse(input ?? {});
 }

@@ -24,24 +24,26 @@ export const ORCHESTRATION_DEFAULTS = {
   snapshotTimeoutMs: 2000,
 } as const;
 
-export const orchestrationConfigSchema = z.pipe(
-  z
-    .strictObject({
-      rules: z.optional(z.string().check(z.minLength(1))),
-      maxConcurrentSpawns: z._default(z.int().check(z.gte(1), z.lte(16)), ORCHESTRATION_DEFAULTS.maxConcurrentSpawns),
-      maxPending: z._default(z.int().check(z.gte(0), z.lte(1000)), ORCHESTRATION_DEFAULTS.maxPending),
-      maxEventsPerSecond: z._default(z.number().check(z.gte(0), z.lte(100_000)), ORCHESTRATION_DEFAULTS.maxEventsPerSecond),
-      burst: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), ORCHESTRATION_DEFAULTS.burst),
-      projectionInterval: z.optional(durationSchema(1000, 3_600_000)),
-      projectionIntervalMs: z.optional(durationSchema(1000, 3_600_000)),
-      snapshotTimeout: z.optional(durationSchema(100, 60_000)),
-    })
-    .check(z.refine((o) => o.projectionInterval === undefined || o.projectionIntervalMs === undefined, { message: 'give either projectionInterval or projectionIntervalMs, not both', path: ['projectionIntervalMs'] })),
-  z.transform(({ projectionInterval, projectionIntervalMs, snapshotTimeout, ...rest }) => ({
-    ...rest,
-    projectionIntervalMs: projectionInterval ?? projectionIntervalMs ?? ORCHESTRATION_DEFAULTS.projectionIntervalMs,
-    snapshotTimeoutMs: snapshotTimeout ?? ORCHESTRATION_DEFAULTS.snapshotTimeoutMs,
-  })),
-);
+/** A new schema on each call: the config is read once, at boot (runtime/daemon/config-schema.ts says why). */
+export const orchestrationConfigSchema = () =>
+  z.pipe(
+    z
+      .strictObject({
+        rules: z.optional(z.string().check(z.minLength(1))),
+        maxConcurrentSpawns: z._default(z.int().check(z.gte(1), z.lte(16)), ORCHESTRATION_DEFAULTS.maxConcurrentSpawns),
+        maxPending: z._default(z.int().check(z.gte(0), z.lte(1000)), ORCHESTRATION_DEFAULTS.maxPending),
+        maxEventsPerSecond: z._default(z.number().check(z.gte(0), z.lte(100_000)), ORCHESTRATION_DEFAULTS.maxEventsPerSecond),
+        burst: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), ORCHESTRATION_DEFAULTS.burst),
+        projectionInterval: z.optional(durationSchema(1000, 3_600_000)),
+        projectionIntervalMs: z.optional(durationSchema(1000, 3_600_000)),
+        snapshotTimeout: z.optional(durationSchema(100, 60_000)),
+      })
+      .check(z.refine((o) => o.projectionInterval === undefined || o.projectionIntervalMs === undefined, { message: 'give either projectionInterval or projectionIntervalMs, not both', path: ['projectionIntervalMs'] })),
+    z.transform(({ projectionInterval, projectionIntervalMs, snapshotTimeout, ...rest }) => ({
+      ...rest,
+      projectionIntervalMs: projectionInterval ?? projectionIntervalMs ?? ORCHESTRATION_DEFAULTS.projectionIntervalMs,
+      snapshotTimeoutMs: snapshotTimeout ?? ORCHESTRATION_DEFAULTS.snapshotTimeoutMs,
+    })),
+  );
 
-export type OrchestrationConfig = z.output<typeof orchestrationConfigSchema>;
+export type OrchestrationConfig = z.output<ReturnType<typeof orchestrationConfigSchema>>;
