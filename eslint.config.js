@@ -19,6 +19,18 @@ export default tseslint.config(
     },
   },
   {
+    // Issue 12 (idle RSS): production schemas use zod/mini, whose schemas hold less heap each than classic zod's;
+    // one classic import would put classic's whole class tree back into the daemon's boot chunk (README "Performance").
+    // Tests may build classic schemas. runtime/core imports no package at all (runtime/core/purity.test.ts).
+    files: ['runtime/**/*.ts', 'hal/**/*.ts', 'drivers/**/*.ts', 'board-profiles/**/*.ts', 'agents/**/*.ts'],
+    ignores: ['**/*.test.ts', 'runtime/core/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['zod', 'zod/v4', 'zod/v3', 'zod/v4/classic'].map((name) => ({ name, message: "production schemas use 'zod/mini' (types: 'zod/v4/core'); classic zod costs the daemon's heap (issue 12)." })),
+      }],
+    },
+  },
+  {
     files: ['runtime/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileProblem } from './errors.ts';
 import { BoardError, BoardErrorCode } from './errors.ts';
-import type { BoardProfile } from './profile-schema.ts';
+import type { BoardProfile, BoardProfileSchema } from './profile-schema.ts';
 import { boardProfileSchema } from './profile-schema.ts';
 
 export interface BoardDetection {
@@ -35,9 +35,12 @@ export interface BoardDetection {
 
 export const PROFILES_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-/** Validates one parsed profile document: the profile, or every problem with its field path. */
-export function parseProfile(json: unknown): { profile: BoardProfile } | { problems: ProfileProblem[] } {
-  const parsed = boardProfileSchema.safeParse(json);
+/**
+ * Validates one parsed profile document: the profile, or every problem with its field path. `schema`: one built for
+ * several documents (the schema is not kept between loads, profile-schema.ts says why).
+ */
+export function parseProfile(json: unknown, schema: BoardProfileSchema = boardProfileSchema()): { profile: BoardProfile } | { problems: ProfileProblem[] } {
+  const parsed = schema.safeParse(json);
   if (parsed.success) return { profile: parsed.data };
   return {
     problems: parsed.error.issues.flatMap((issue) =>
@@ -50,7 +53,7 @@ export function parseProfile(json: unknown): { profile: BoardProfile } | { probl
 }
 
 /** Reads, parses and validates one profile file; the profile's name must be the file's base name. */
-export async function loadProfileFile(file: string): Promise<BoardProfile> {
+export async function loadProfileFile(file: string, schema?: BoardProfileSchema): Promise<BoardProfile> {
   const text = await readFile(file, 'utf8');
   let json: unknown;
   try {
@@ -60,7 +63,7 @@ export async function loadProfileFile(file: string): Promise<BoardProfile> {
     const problems = [{ path: '', message: `not valid JSON: ${(err as Error).message}` }];
     throw new BoardError(BoardErrorCode.PROFILE_INVALID, `${file}: ${problems[0]!.message}`, { cause: err, details: { file, problems } });
   }
-  const result = parseProfile(json);
+  const result = parseProfile(json, schema);
   const problems = 'problems' in result ? result.problems : [];
   const base = path.basename(file, '.json');
   if ('profile' in result && result.profile.name !== base) {
@@ -75,8 +78,9 @@ export async function loadProfileFile(file: string): Promise<BoardProfile> {
 
 export async function loadProfiles(dir: string = PROFILES_DIR): Promise<Map<string, BoardProfile>> {
   const profiles = new Map<string, BoardProfile>();
+  const schema = boardProfileSchema();
   for (const name of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
-    const profile = await loadProfileFile(path.join(dir, name));
+    const profile = await loadProfileFile(path.join(dir, name), schema);
     profiles.set(profile.name, profile);
   }
   return profiles;

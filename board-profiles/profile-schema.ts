@@ -7,85 +7,89 @@
  * Every object is strict: a typo in a profile is an error naming the field, not a silently ignored key.
  * The cross-field rules (unique pins, declared chips, lines in range, bus pins on the header, device references)
  * are checked by the superRefine at the end (checkGpio, checkBuses, checkDevices).
+ *
+ * Each schema is built on each call and not kept (issue 12, README "Performance"): the daemon reads the profiles once,
+ * at boot, and an idle daemon need not hold ~120 KB of heap for them; detect.ts builds one per load.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../runtime/zod-messages.ts';
 import { lookupPin, notGpioReason } from './pin-lookup.ts';
 import { gpioSchema, headerPinNumber } from './gpio-schema.ts';
 import type { GpioSection } from './gpio-schema.ts';
 
-const devPath = z.string().regex(/^\/dev\/\S+$/, 'must be a /dev/ path');
+const devPath = () => z.string().check(z.regex(/^\/dev\/\S+$/, 'must be a /dev/ path'));
 
-const i2cBus = z.strictObject({
-  bus: z.number().int().nonnegative(),
-  name: z.string().regex(/^i2c-\d+$/, 'an I²C bus name is i2c-<number>'),
-  sdaPin: headerPinNumber,
-  sclPin: headerPinNumber,
-  device: devPath,
-  notes: z.string().optional(),
+const i2cBus = () => z.strictObject({
+  bus: z.int().check(z.nonnegative()),
+  name: z.string().check(z.regex(/^i2c-\d+$/, 'an I²C bus name is i2c-<number>')),
+  sdaPin: headerPinNumber(),
+  sclPin: headerPinNumber(),
+  device: devPath(),
+  notes: z.optional(z.string()),
 });
 
-const serialPort = z
+const serialPort = () => z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/),
-    device: devPath,
+    name: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]*$/)),
+    device: devPath(),
     /** Header pins; absent for a port that is not on the header (e.g. the Pi 5 debug connector). */
-    txPin: headerPinNumber.optional(),
-    rxPin: headerPinNumber.optional(),
-    notes: z.string().optional(),
+    txPin: z.optional(headerPinNumber()),
+    rxPin: z.optional(headerPinNumber()),
+    notes: z.optional(z.string()),
   })
-  .refine((s) => (s.txPin === undefined) === (s.rxPin === undefined), { message: 'txPin and rxPin go together: both or neither' });
+  .check(z.refine((s) => (s.txPin === undefined) === (s.rxPin === undefined), { message: 'txPin and rxPin go together: both or neither' }));
 
 /** Placeholders a stream command may use; the camera binding substitutes them per device. */
 export const STREAM_PLACEHOLDERS = ['device', 'width', 'height', 'fps'] as const;
 
-const cameraSchema = z.strictObject({
+const cameraSchema = () => z.strictObject({
   stack: z.enum(['libcamera', 'v4l2', 'argus', 'sim']),
   devices: z.array(
     z.strictObject({
-      name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+      name: z.string().check(z.regex(/^[a-z][a-z0-9-]*$/)),
       interface: z.enum(['csi', 'usb', 'sim']),
       /** What `{device}` becomes: a libcamera/Argus camera index ('0'), a /dev/video path, or 'sim'. */
-      device: z.string().min(1),
-      notes: z.string().optional(),
+      device: z.string().check(z.minLength(1)),
+      notes: z.optional(z.string()),
     }),
   ),
   /** argv of a command writing an MJPEG stream (concatenated JPEG frames) to stdout; see STREAM_PLACEHOLDERS. */
-  streamCommand: z.array(z.string().min(1)).min(1).optional(),
+  streamCommand: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
 });
 
-const thermalZone = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+const thermalZone = () => z.strictObject({
+  name: z.string().check(z.regex(/^[a-z][a-z0-9-]*$/)),
   /** Millidegrees Celsius file; `sim:<zone>` on the simulated board. */
-  path: z.string().regex(/^(\/\S+|sim:\S+)$/, 'an absolute path or sim:<zone>'),
+  path: z.string().check(z.regex(/^(\/\S+|sim:\S+)$/, 'an absolute path or sim:<zone>')),
   /** The zone's /sys/class/thermal/thermal_zone*\/type: zone numbering can change between kernels, the type does not. */
-  type: z.string().min(1).optional(),
+  type: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** A default device the board brings (the sim board's devices): id + driver here, the rest validated by the HAL. */
-const deviceEntry = z.looseObject({
-  id: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a device id is lower-case letters, digits, _ and -'),
-  driver: z.string().min(1),
+const deviceEntry = () => z.looseObject({
+  id: z.string().check(z.regex(/^[a-z][a-z0-9_-]*$/, 'a device id is lower-case letters, digits, _ and -')),
+  driver: z.string().check(z.minLength(1)),
 });
 
-const profileObject = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a profile name is lower-case letters, digits and -, like its file name'),
-  title: z.string().min(1),
+const profileObject = () => z.strictObject({
+  name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'a profile name is lower-case letters, digits and -, like its file name')),
+  title: z.string().check(z.minLength(1)),
   /** Prefixes of /proc/device-tree/model, and exact entries of /proc/device-tree/compatible. */
-  match: z.strictObject({ model: z.array(z.string().min(1)), compatible: z.array(z.string().min(1)) }),
-  soc: z.string().min(1),
-  gpio: gpioSchema,
-  i2c: z.array(i2cBus),
-  serial: z.array(serialPort),
-  camera: cameraSchema,
-  thermal: z.array(thermalZone),
-  devices: z.array(deviceEntry).default([]),
+  match: z.strictObject({ model: z.array(z.string().check(z.minLength(1))), compatible: z.array(z.string().check(z.minLength(1))) }),
+  soc: z.string().check(z.minLength(1)),
+  gpio: gpioSchema(),
+  i2c: z.array(i2cBus()),
+  serial: z.array(serialPort()),
+  camera: cameraSchema(),
+  thermal: z.array(thermalZone()),
+  devices: z._default(z.array(deviceEntry()), []),
   /** Where the data comes from (documents, kernel sources, measured boards). */
-  sources: z.array(z.string().min(1)).optional(),
+  sources: z.optional(z.array(z.string().check(z.minLength(1)))),
   /** Caveats: uncertain mappings, required config.txt / jetson-io settings. */
-  notes: z.array(z.string().min(1)).optional(),
+  notes: z.optional(z.array(z.string().check(z.minLength(1)))),
 });
 
-type ProfileData = z.output<typeof profileObject>;
+type ProfileData = z.output<ReturnType<typeof profileObject>>;
 export type { GpioSection, HeaderPin } from './gpio-schema.ts';
 export type I2cBusEntry = ProfileData['i2c'][number];
 export type SerialPortEntry = ProfileData['serial'][number];
@@ -172,13 +176,16 @@ function checkDevices(p: ProfileData, report: Report): void {
   });
 }
 
-export const boardProfileSchema = profileObject.superRefine((p, ctx) => {
-  const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
-  checkGpio(p.gpio, report);
-  checkBuses(p, report);
-  checkDevices(p, report);
-});
+export const boardProfileSchema = () => profileObject().check(
+  z.superRefine((p, ctx) => {
+    const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
+    checkGpio(p.gpio, report);
+    checkBuses(p, report);
+    checkDevices(p, report);
+  }),
+);
 
-export type BoardProfile = z.output<typeof boardProfileSchema>;
+export type BoardProfileSchema = ReturnType<typeof boardProfileSchema>;
+export type BoardProfile = z.output<BoardProfileSchema>;
 /** What a profile file may contain (defaults not yet applied). */
-export type BoardProfileInput = z.input<typeof boardProfileSchema>;
+export type BoardProfileInput = z.input<BoardProfileSchema>;

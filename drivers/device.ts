@@ -6,7 +6,7 @@
  * through DeviceDriverDefinition.create(), checks capabilities and safety envelopes, and calls these methods.
  */
 import type { Duplex } from 'node:stream';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { ICameraSource } from './camera/camera-source.ts';
 import type { IGpioBus } from './gpio/gpio-bus.ts';
 import type { II2cBus } from './i2c/i2c-bus.ts';
@@ -116,7 +116,7 @@ export interface DeviceDriverDefinition<C extends Record<string, unknown> = Reco
   readonly name: string;
   readonly kind: DeviceKind;
   /** Driver-specific config (address, pin, port...); the HAL validates `id`, `driver`, `safeState`, `rateLimit`. */
-  readonly configSchema: z.ZodType<C>;
+  readonly configSchema: z.ZodMiniType<C>;
   create(id: string, config: C, buses: BusProvider): Promise<IDevice>;
   /** On the sim board: attach the simulated peripheral this driver talks to, before create() runs. */
   simulate?(id: string, config: C, world: ISimWorld, buses: BusProvider): void;

@@ -2,7 +2,7 @@
  * One schema library for every boundary (docs/ARCHITECTURE.md "Validation at the boundary"): zod. This module turns zod issues into problems that
  * name the file and the field path, e.g. `agents/x/agent.json: limits.memoryMb: must be >= 8`.
  */
-import type * as z from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 export interface Problem {
   /** Dotted path inside the file (`plugins.0`, `restart.policy`); empty for the document itself. */
@@ -14,7 +14,7 @@ export function pathToString(path: readonly PropertyKey[]): string {
   return path.map((p) => String(p)).join('.');
 }
 
-export function zodProblems(error: z.ZodError): Problem[] {
+export function zodProblems(error: $ZodError): Problem[] {
   return error.issues.flatMap((issue) =>
     // zod reports unknown keys at their parent object; the field path of a typo such as `masterAgnet` is the key.
     issue.code === 'unrecognized_keys'

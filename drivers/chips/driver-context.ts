@@ -4,7 +4,8 @@
  * is built by a factory (`createDeviceDrivers({ clock })`): on the sim board the daemon passes the sim world's
  * clock so that a driver's conversion waits and the simulated chip's conversion time agree.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../runtime/zod-messages.ts';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import { DriverError, DriverErrorCode, isDriverError } from '../errors.ts';
 
@@ -51,10 +52,10 @@ export function closedError(id: string): DriverError {
  * simulate() accepts those spellings only.
  */
 /** I²C bus field of a chip's config: a number (1 = /dev/i2c-1) or a name the board profile knows (i2cBusNumber). */
-export const i2cBusField = z.union([z.number().int().min(0), z.string().min(1)]).default(1);
+export const i2cBusField = z._default(z.union([z.int().check(z.gte(0)), z.string().check(z.minLength(1))]), 1);
 
 /** GPIO pin field: a header pin number or a name from the board profile (`11`, `GPIO17`). */
-export const pinField = z.union([z.number().int().min(0), z.string().min(1)]);
+export const pinField = z.union([z.int().check(z.gte(0)), z.string().check(z.minLength(1))]);
 
 export function i2cBusNumber(bus: number | string): number {
   if (typeof bus === 'number') return bus;

@@ -2,7 +2,8 @@
  * Validation of SerialOptions, shared by the real and the sim binding so both refuse the same things
  * (docs/ARCHITECTURE.md "Contract, real and sim bindings").
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../runtime/zod-messages.ts';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 import type { SerialOptions } from './serial-port.ts';
 
@@ -43,8 +44,7 @@ export function validateSerialOptions(path: string, options: SerialOptions): Res
 }
 
 /** The baud-rate field of a device config, validated at boot (a typo is a config error, not a failed open later). */
-export const baudRateField = z
-  .number()
-  .int()
-  .refine((b) => STANDARD_BAUD_RATES.includes(b), { message: `must be a standard rate (${STANDARD_BAUD_RATES.join(', ')})` })
-  .default(9600);
+export const baudRateField = z._default(
+  z.int().check(z.refine((b) => STANDARD_BAUD_RATES.includes(b), { message: `must be a standard rate (${STANDARD_BAUD_RATES.join(', ')})` })),
+  9600,
+);

@@ -3,7 +3,8 @@
  * socket, one JSON object per line. Method names, their params (validated with zod at the server boundary)
  * and result types live here; the server, the client and the CLI all import them.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { ISOLATIONS } from '../design/manifest-schema.ts';
 import type { TemplateInfo } from '../design/template-scan.ts';
 import type { RemoteDesignState } from '../design/template-store.ts';
@@ -136,19 +137,19 @@ export interface TemplatesResult {
   remote?: RemoteDesignStatus;
 }
 
-const target = z.string().min(1).max(4096);
+const target = z.string().check(z.minLength(1), z.maxLength(4096));
 
 export const methodParams = {
-  spawnAgent: z.tuple([target, z.object({ isolation: z.enum(ISOLATIONS).optional() }).strict().optional()]),
-  killAgent: z.tuple([z.string().min(1).max(128), z.enum(['SIGTERM', 'SIGKILL']).optional()]),
+  spawnAgent: z.tuple([target, z.optional(z.strictObject({ isolation: z.optional(z.enum(ISOLATIONS)) }))]),
+  killAgent: z.tuple([z.string().check(z.minLength(1), z.maxLength(128)), z.optional(z.enum(['SIGTERM', 'SIGKILL']))]),
   listAgents: z.tuple([]),
   status: z.tuple([]),
   'templates.list': z.tuple([]),
   'devices.list': z.tuple([]),
-  'logs.read': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(1).max(10_000).optional() }).strict().optional()]),
-  'logs.follow': z.tuple([z.string().min(1).max(128), z.object({ lines: z.number().int().min(0).max(10_000).optional() }).strict().optional()]),
+  'logs.read': z.tuple([z.string().check(z.minLength(1), z.maxLength(128)), z.optional(z.strictObject({ lines: z.optional(z.int().check(z.gte(1), z.lte(10_000))) }))]),
+  'logs.follow': z.tuple([z.string().check(z.minLength(1), z.maxLength(128)), z.optional(z.strictObject({ lines: z.optional(z.int().check(z.gte(0), z.lte(10_000))) }))]),
   /** A boundary event as if it came from outside (`openstarry emit`); the orchestrator validates name and data. */
-  'events.emit': z.tuple([z.string().min(1).max(200), z.json().optional()]),
+  'events.emit': z.tuple([z.string().check(z.minLength(1), z.maxLength(200)), z.optional(z.json())]),
   /** The same reload as SIGHUP; answers once it is done (after one already running, if any). */
   'daemon.reload': z.tuple([]),
 } as const;

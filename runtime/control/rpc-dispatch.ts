@@ -3,7 +3,7 @@
  * at the boundary (docs/ARCHITECTURE.md "Validation at the boundary"): the envelope by hand, the params with the zod tuples of protocol.ts. Errors
  * always carry `data.code` (docs/ARCHITECTURE.md "Control plane") so the client can rebuild the same typed error.
  */
-import type * as z from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import { ErrorCode, OpenStarryError, jsonRpcCodeOf } from '../errors.ts';
 import { nestedDeeperThan, pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';
@@ -93,7 +93,7 @@ function positionalParams(method: MethodName, params: unknown): ParamsResult {
   return { ok: true, positional: names.map((n) => params[n]), names };
 }
 
-function paramProblems(error: z.ZodError, names: readonly string[] | undefined): { path: string; message: string }[] {
+function paramProblems(error: $ZodError, names: readonly string[] | undefined): { path: string; message: string }[] {
   return error.issues.map((issue) => {
     const path = [...issue.path];
     // A by-name request should see its own names in the error, not tuple indices.

@@ -32,7 +32,7 @@ export async function loadConfigFile(file: string): Promise<DaemonConfig> {
   } catch (err) {
     throw new OpenStarryError(ErrorCode.CONFIG_INVALID, `${absolute}: cannot read config: ${(err as Error).message}`, { cause: err });
   }
-  if (onlyComments(text)) return configSchema.parse({});
+  if (onlyComments(text)) return configSchema().parse({});
   const { parseConfigText } = await import('./config-text.ts');
   return parseConfigText(text, absolute);
 }
@@ -40,7 +40,7 @@ export async function loadConfigFile(file: string): Promise<DaemonConfig> {
 /** `--config` wins over OPENSTARRY_CONFIG; neither -> defaults. */
 export async function loadConfig(explicit: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): Promise<LoadedConfig> {
   const file = explicit ?? (env.OPENSTARRY_CONFIG === '' ? undefined : env.OPENSTARRY_CONFIG);
-  if (file === undefined) return { config: configSchema.parse({}), baseDir: process.cwd() };
+  if (file === undefined) return { config: configSchema().parse({}), baseDir: process.cwd() };
   const absolute = path.resolve(file);
   return { config: await loadConfigFile(absolute), file: absolute, baseDir: path.dirname(absolute) };
 }

@@ -28,7 +28,7 @@ export function parseConfigText(text: string, file: string): DaemonConfig {
     throw invalid(file, [{ path: '', message: `YAML: ${(err as Error).message}` }]);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, [{ path: '', message: 'the config must be a YAML mapping' }]);
-  const result = configSchema.safeParse(raw);
+  const result = configSchema().safeParse(raw);
   if (!result.success) throw invalid(file, zodProblems(result.error));
   return result.data;
 }

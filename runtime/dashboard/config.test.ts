@@ -3,11 +3,11 @@ import t from 'tap';
 import { dashboardConfigSchema } from './config.ts';
 
 t.test('dashboard: listen address, false, enabled', async (t) => {
-  t.same(dashboardConfigSchema.parse({}), { enabled: true, listen: '127.0.0.1:8080' });
-  t.same(dashboardConfigSchema.parse({ listen: '0.0.0.0:9000' }), { enabled: true, listen: '0.0.0.0:9000' });
-  t.same(dashboardConfigSchema.parse(false), { enabled: false });
-  t.same(dashboardConfigSchema.parse({ enabled: false }), { enabled: false });
-  const bad = dashboardConfigSchema.safeParse({ listen: '8080' });
+  t.same(dashboardConfigSchema().parse({}), { enabled: true, listen: '127.0.0.1:8080' });
+  t.same(dashboardConfigSchema().parse({ listen: '0.0.0.0:9000' }), { enabled: true, listen: '0.0.0.0:9000' });
+  t.same(dashboardConfigSchema().parse(false), { enabled: false });
+  t.same(dashboardConfigSchema().parse({ enabled: false }), { enabled: false });
+  const bad = dashboardConfigSchema().safeParse({ listen: '8080' });
   t.notOk(bad.success);
   t.match(JSON.stringify(bad.error?.issues), /not a listen address/);
 });

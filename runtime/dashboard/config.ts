@@ -4,18 +4,29 @@
  *   dashboard:
  *     listen: 127.0.0.1:8080                      # or `dashboard: false`: no dashboard
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { parseListen } from './dashboard-server.ts';
 
-const listenAddress = z.string().superRefine((value, ctx) => {
-  try {
-    parseListen(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
+const listenAddress = () =>
+  z.string().check(
+    z.superRefine((value, ctx) => {
+      try {
+        parseListen(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  );
 
-/** `dashboard: { listen }`, or `false` (the same as leaving it out: no dashboard). */
-export const dashboardConfigSchema = z.union([z.literal(false), z.object({ listen: listenAddress.default('127.0.0.1:8080'), enabled: z.boolean().default(true) }).strict()]).transform((d) => (d === false || !d.enabled ? { enabled: false as const } : { enabled: true as const, listen: d.listen }));
+/**
+ * `dashboard: { listen }`, or `false` (the same as leaving it out: no dashboard). A new schema on each call: the config
+ * is read once, at boot (runtime/daemon/config-schema.ts says why).
+ */
+export const dashboardConfigSchema = () =>
+  z.pipe(
+    z.union([z.literal(false), z.strictObject({ listen: z._default(listenAddress(), '127.0.0.1:8080'), enabled: z._default(z.boolean(), true) })]),
+    z.transform((d) => (d === false || !d.enabled ? { enabled: false as const } : { enabled: true as const, listen: d.listen })),
+  );
 
-export type DashboardConfig = z.output<typeof dashboardConfigSchema>;
+export type DashboardConfig = z.output<ReturnType<typeof dashboardConfigSchema>>;

@@ -2,7 +2,8 @@
  * The agent manifest (`agent.json`, README "Writing an agent"); a template is a manifest served by the design layer.
  * Validated once, here, at the boundary; everything downstream receives the typed, defaulted Manifest.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { parseCapability } from '../../hal/capability-grammar.ts';
 import { ISOLATIONS } from './isolations.ts';
 
@@ -12,68 +13,65 @@ export { ISOLATIONS };
 export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+const jsonValue: z.ZodMiniType<unknown> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
-const pluginPath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the agent folder (no "/" prefix, no "..")')
-  .refine((p) => /\.(m?js)$/.test(p), 'must name an ES module file ending in .js or .mjs');
+const pluginPath = z.string().check(
+  z.minLength(1),
+  z.refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the agent folder (no "/" prefix, no "..")'),
+  z.refine((p) => /\.(m?js)$/.test(p), 'must name an ES module file ending in .js or .mjs'),
+);
 
-const capability = z.string().superRefine((raw, ctx) => {
-  const parsed = parseCapability(raw);
-  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+const capability = z.string().check(
+  z.superRefine((raw, ctx) => {
+    const parsed = parseCapability(raw);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  }),
+);
+
+const toolDefinition = z.strictObject({
+  name: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be an identifier (letters, digits, _ . -)')),
+  description: z.string().check(z.minLength(1)),
+  parameters: z.optional(z.record(z.string(), jsonValue)),
 });
 
-const toolDefinition = z
-  .object({
-    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be an identifier (letters, digits, _ . -)'),
-    description: z.string().min(1),
-    parameters: z.record(z.string(), jsonValue).optional(),
-  })
-  .strict();
-
-export const manifestSchema = z
-  .object({
-    id: z.string().regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter, at most 63 characters'),
-    version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0'),
-    description: z.string().optional(),
-    plugins: z.array(pluginPath).min(1, 'must list at least one plugin module'),
-    isolation: z.enum(ISOLATIONS).default('worker'),
-    capabilities: z.array(capability).default([]),
-    limits: z
-      .object({
-        memoryMb: z.number().int().min(8).max(8192).default(64),
-        cpuPercent: z.number().min(1).max(100).default(100),
-        tokens: z.number().int().min(0).optional(),
-      })
-      .strict()
-      .default({ memoryMb: 64, cpuPercent: 100 }),
-    restart: z
-      .object({
-        policy: z.enum(RESTART_POLICIES).default('never'),
-        maxRestarts: z.number().int().min(0).max(1000).default(5),
-        backoffMs: z.number().int().min(0).max(3_600_000).default(1000),
-      })
-      .strict()
-      .default({ policy: 'never', maxRestarts: 5, backoffMs: 1000 }),
-    /** SIGTERM grace period; capped so one agent cannot outlast systemd's TimeoutStopSec at shutdown. */
-    stopGraceMs: z.number().int().min(0).max(60_000).optional(),
-    tools: z
-      .array(toolDefinition)
-      .default([])
-      .superRefine((tools, ctx) => {
-        const seen = new Set<string>();
-        tools.forEach((t, i) => {
-          if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate tool name "${t.name}"` });
-          seen.add(t.name);
-        });
-      }),
-    config: z.record(z.string(), jsonValue).default({}),
-  })
-  .strict();
+export const manifestSchema = z.strictObject({
+  id: z.string().check(z.regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter, at most 63 characters')),
+  version: z.string().check(z.regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0')),
+  description: z.optional(z.string()),
+  plugins: z.array(pluginPath).check(z.minLength(1, 'must list at least one plugin module')),
+  isolation: z._default(z.enum(ISOLATIONS), 'worker'),
+  capabilities: z._default(z.array(capability), []),
+  limits: z._default(
+    z.strictObject({
+      memoryMb: z._default(z.int().check(z.gte(8), z.lte(8192)), 64),
+      cpuPercent: z._default(z.number().check(z.gte(1), z.lte(100)), 100),
+      tokens: z.optional(z.int().check(z.gte(0))),
+    }),
+    { memoryMb: 64, cpuPercent: 100 },
+  ),
+  restart: z._default(
+    z.strictObject({
+      policy: z._default(z.enum(RESTART_POLICIES), 'never'),
+      maxRestarts: z._default(z.int().check(z.gte(0), z.lte(1000)), 5),
+      backoffMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 1000),
+    }),
+    { policy: 'never', maxRestarts: 5, backoffMs: 1000 },
+  ),
+  /** SIGTERM grace period; capped so one agent cannot outlast systemd's TimeoutStopSec at shutdown. */
+  stopGraceMs: z.optional(z.int().check(z.gte(0), z.lte(60_000))),
+  tools: z._default(z.array(toolDefinition), []).check(
+    z.superRefine((tools, ctx) => {
+      const seen = new Set<string>();
+      tools.forEach((t, i) => {
+        if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate tool name "${t.name}"` });
+        seen.add(t.name);
+      });
+    }),
+  ),
+  config: z._default(z.record(z.string(), jsonValue), {}),
+});
 
 export type Manifest = z.output<typeof manifestSchema>;
 export type Isolation = (typeof ISOLATIONS)[number];

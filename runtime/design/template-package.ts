@@ -12,7 +12,8 @@
  * paths, and the daemon then validates the template exactly as it validates a local one (blueprint.ts).
  */
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { BLUEPRINT_LIMITS } from './blueprint.ts';
 import { AGENT_ID } from './manifest-schema.ts';
 
@@ -33,33 +34,35 @@ export function modulePathProblem(rel: string): string | undefined {
 
 export const templateListingSchema = z.object({
   templates: z
-    .array(z.object({ id: z.string().regex(AGENT_ID), version: z.string().max(64), hash: z.string().regex(HASH), description: z.string().max(1024).optional() }))
-    .max(1024),
-  invalid: z.array(z.object({ file: z.string().max(4096), error: z.string().max(64 * 1024) })).max(1024).default([]),
+    .array(z.object({ id: z.string().check(z.regex(AGENT_ID)), version: z.string().check(z.maxLength(64)), hash: z.string().check(z.regex(HASH)), description: z.optional(z.string().check(z.maxLength(1024))) }))
+    .check(z.maxLength(1024)),
+  invalid: z._default(z.array(z.object({ file: z.string().check(z.maxLength(4096)), error: z.string().check(z.maxLength(64 * 1024)) })).check(z.maxLength(1024)), []),
 });
 
 export type TemplateListing = z.output<typeof templateListingSchema>;
 
 export const templatePackageSchema = z
   .object({
-    id: z.string().regex(AGENT_ID),
-    version: z.string().max(64),
-    hash: z.string().regex(HASH),
+    id: z.string().check(z.regex(AGENT_ID)),
+    version: z.string().check(z.maxLength(64)),
+    hash: z.string().check(z.regex(HASH)),
     /** agent.json exactly as the service read it. */
-    manifest: z.string().max(256 * 1024),
+    manifest: z.string().check(z.maxLength(256 * 1024)),
     files: z.record(z.string(), z.string()),
   })
-  .superRefine((pkg, ctx) => {
-    const entries = Object.entries(pkg.files);
-    if (entries.length > BLUEPRINT_LIMITS.maxFiles) ctx.addIssue({ code: 'custom', path: ['files'], message: `more than ${BLUEPRINT_LIMITS.maxFiles} modules` });
-    let bytes = 0;
-    for (const [rel, source] of entries) {
-      const problem = modulePathProblem(rel);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['files', rel], message: problem });
-      bytes += Buffer.byteLength(source);
-    }
-    if (bytes > BLUEPRINT_LIMITS.maxBytes) ctx.addIssue({ code: 'custom', path: ['files'], message: `more than ${BLUEPRINT_LIMITS.maxBytes} bytes of code` });
-  });
+  .check(
+    z.superRefine((pkg, ctx) => {
+      const entries = Object.entries(pkg.files);
+      if (entries.length > BLUEPRINT_LIMITS.maxFiles) ctx.addIssue({ code: 'custom', path: ['files'], message: `more than ${BLUEPRINT_LIMITS.maxFiles} modules` });
+      let bytes = 0;
+      for (const [rel, source] of entries) {
+        const problem = modulePathProblem(rel);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['files', rel], message: problem });
+        bytes += Buffer.byteLength(source);
+      }
+      if (bytes > BLUEPRINT_LIMITS.maxBytes) ctx.addIssue({ code: 'custom', path: ['files'], message: `more than ${BLUEPRINT_LIMITS.maxBytes} bytes of code` });
+    }),
+  );
 
 export type TemplatePackage = z.output<typeof templatePackageSchema>;
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { configSchema } from '../daemon/config-schema.ts';
 
-const parse = (homeassistant: unknown) => configSchema.safeParse(homeassistant === undefined ? {} : { homeassistant });
+const parse = (homeassistant: unknown) => configSchema().safeParse(homeassistant === undefined ? {} : { homeassistant });
 
 t.test('defaults: off, prefix homeassistant, 30 s', async (t) => {
   t.same(parse(undefined).data?.homeassistant, { enabled: false, prefix: 'homeassistant', intervalMs: 30_000 });

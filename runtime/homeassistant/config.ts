@@ -8,6 +8,7 @@
  *     interval: 30s          # sensor and board states at most this often (ms or "30s"-style)
  */
 import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { parseDuration } from '../orchestrator/duration.ts';
 
 export const HOMEASSISTANT_DEFAULTS = { enabled: false, prefix: 'homeassistant', intervalMs: 30_000 } as const;

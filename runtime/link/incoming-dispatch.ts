@@ -4,7 +4,7 @@
  * large, not UTF-8, not JSON, failing its schema — is dropped and counted; a handler that throws or rejects is
  * logged and counted. Nothing here may throw into mqtt.js's event handler: that would crash the daemon.
  */
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { Logger } from '../logging/logger.ts';
 import { topicMatches } from './mqtt-topics.ts';
 
@@ -38,7 +38,7 @@ export interface SubscribeOptions<T = unknown> {
   /** Decode the payload as UTF-8 JSON into `data`; a payload that is not is dropped and counted. */
   json?: boolean;
   /** Decode as JSON and validate; implies `json`. */
-  schema?: z.ZodType<T>;
+  schema?: z.ZodMiniType<T>;
 }
 
 export interface IncomingCounters {

@@ -7,7 +7,7 @@ import { mqttConfigSchema, parseMqttConfig } from './mqtt-config.ts';
 import { connectOptions, redactUrl, resolveMqttSettings } from './mqtt-settings.ts';
 
 const issues = (input: unknown): string[] => {
-  const r = mqttConfigSchema.safeParse(input);
+  const r = mqttConfigSchema().safeParse(input);
   return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 };
 
@@ -62,7 +62,7 @@ t.test('errors name the field path', async (t) => {
 });
 
 t.test('unknown keys are rejected, at any depth', async (t) => {
-  const r = mqttConfigSchema.safeParse({ keepAliveSec: 10, tls: { caFile: 'x' }, url: 'mqtts://b' });
+  const r = mqttConfigSchema().safeParse({ keepAliveSec: 10, tls: { caFile: 'x' }, url: 'mqtts://b' });
   t.notOk(r.success);
   const text = r.success ? '' : JSON.stringify(r.error.issues);
   t.match(text, /keepAliveSec/);

@@ -130,7 +130,7 @@ t.test('compaction drops expired messages from the rewritten file', async (t) =>
 t.test('mqtt.queue.ttlMs: default none, a bad value names the field', async (t) => {
   t.equal(parseMqttConfig({}).queue.ttlMs, undefined);
   t.equal(parseMqttConfig({ queue: { ttlMs: 3_600_000 } }).queue.ttlMs, 3_600_000);
-  const paths = (queue: unknown) => mqttConfigSchema.safeParse({ queue }).error?.issues.map((i) => i.path.join('.'));
+  const paths = (queue: unknown) => mqttConfigSchema().safeParse({ queue }).error?.issues.map((i) => i.path.join('.'));
   t.same(paths({ ttlMs: 5 }), ['queue.ttlMs'], 'below 1 s');
   t.same(paths({ ttlMs: 'an hour' }), ['queue.ttlMs'], 'not a number');
 });

@@ -11,7 +11,8 @@
  *     projectionInterval: 10s                     # state projection period (or projectionIntervalMs)
  *     snapshotTimeout: 2s                         # per agent snapshot
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { durationSchema } from './duration.ts';
 
 export const ORCHESTRATION_DEFAULTS = {
@@ -23,23 +24,26 @@ export const ORCHESTRATION_DEFAULTS = {
   snapshotTimeoutMs: 2000,
 } as const;
 
-export const orchestrationConfigSchema = z
-  .object({
-    rules: z.string().min(1).optional(),
-    maxConcurrentSpawns: z.number().int().min(1).max(16).default(ORCHESTRATION_DEFAULTS.maxConcurrentSpawns),
-    maxPending: z.number().int().min(0).max(1000).default(ORCHESTRATION_DEFAULTS.maxPending),
-    maxEventsPerSecond: z.number().min(0).max(100_000).default(ORCHESTRATION_DEFAULTS.maxEventsPerSecond),
-    burst: z.number().int().min(1).max(1_000_000).default(ORCHESTRATION_DEFAULTS.burst),
-    projectionInterval: durationSchema(1000, 3_600_000).optional(),
-    projectionIntervalMs: durationSchema(1000, 3_600_000).optional(),
-    snapshotTimeout: durationSchema(100, 60_000).optional(),
-  })
-  .strict()
-  .refine((o) => o.projectionInterval === undefined || o.projectionIntervalMs === undefined, { message: 'give either projectionInterval or projectionIntervalMs, not both', path: ['projectionIntervalMs'] })
-  .transform(({ projectionInterval, projectionIntervalMs, snapshotTimeout, ...rest }) => ({
-    ...rest,
-    projectionIntervalMs: projectionInterval ?? projectionIntervalMs ?? ORCHESTRATION_DEFAULTS.projectionIntervalMs,
-    snapshotTimeoutMs: snapshotTimeout ?? ORCHESTRATION_DEFAULTS.snapshotTimeoutMs,
-  }));
+/** A new schema on each call: the config is read once, at boot (runtime/daemon/config-schema.ts says why). */
+export const orchestrationConfigSchema = () =>
+  z.pipe(
+    z
+      .strictObject({
+        rules: z.optional(z.string().check(z.minLength(1))),
+        maxConcurrentSpawns: z._default(z.int().check(z.gte(1), z.lte(16)), ORCHESTRATION_DEFAULTS.maxConcurrentSpawns),
+        maxPending: z._default(z.int().check(z.gte(0), z.lte(1000)), ORCHESTRATION_DEFAULTS.maxPending),
+        maxEventsPerSecond: z._default(z.number().check(z.gte(0), z.lte(100_000)), ORCHESTRATION_DEFAULTS.maxEventsPerSecond),
+        burst: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), ORCHESTRATION_DEFAULTS.burst),
+        projectionInterval: z.optional(durationSchema(1000, 3_600_000)),
+        projectionIntervalMs: z.optional(durationSchema(1000, 3_600_000)),
+        snapshotTimeout: z.optional(durationSchema(100, 60_000)),
+      })
+      .check(z.refine((o) => o.projectionInterval === undefined || o.projectionIntervalMs === undefined, { message: 'give either projectionInterval or projectionIntervalMs, not both', path: ['projectionIntervalMs'] })),
+    z.transform(({ projectionInterval, projectionIntervalMs, snapshotTimeout, ...rest }) => ({
+      ...rest,
+      projectionIntervalMs: projectionInterval ?? projectionIntervalMs ?? ORCHESTRATION_DEFAULTS.projectionIntervalMs,
+      snapshotTimeoutMs: snapshotTimeout ?? ORCHESTRATION_DEFAULTS.snapshotTimeoutMs,
+    })),
+  );
 
-export type OrchestrationConfig = z.output<typeof orchestrationConfigSchema>;
+export type OrchestrationConfig = z.output<ReturnType<typeof orchestrationConfigSchema>>;

@@ -2,7 +2,8 @@
  * Durations in rules and config: a number of milliseconds, or a string with a unit — `500ms`, `30s`, `5m`, `1h`
  * (decimals allowed: `1.5s`). One parser so `cooldown: "30s"` and `cooldownMs: 30000` mean the same everywhere.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
@@ -15,20 +16,23 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * UNIT_MS[unit]);
 }
 
-/** A zod schema for a duration between `min` and `max` ms, as a number (ms) or a string with a unit. */
+/**
+ * A zod schema for a duration between `min` and `max` ms, as a number (ms) or a string with a unit. zod/mini's
+ * transform gets the parse payload itself (no addIssue helper): an issue is pushed onto it as a custom check's would be.
+ */
 export function durationSchema(min: number, max: number) {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+  return z.pipe(z.union([z.number(), z.string()]), z.transform((value, ctx) => {
     const ms = typeof value === 'number' ? value : parseDuration(value);
     if (ms === undefined || !Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration (a number of ms, or e.g. "500ms", "30s", "5m", "1h")` });
+      ctx.issues.push({ code: 'custom', input: value, message: `"${String(value)}" is not a duration (a number of ms, or e.g. "500ms", "30s", "5m", "1h")` });
       return z.NEVER;
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `must be between ${formatDuration(min)} and ${formatDuration(max)} (got ${formatDuration(ms)})` });
+      ctx.issues.push({ code: 'custom', input: value, message: `must be between ${formatDuration(min)} and ${formatDuration(max)} (got ${formatDuration(ms)})` });
       return z.NEVER;
     }
     return Math.round(ms);
-  });
+  }));
 }
 
 export function formatDuration(ms: number): string {

@@ -46,7 +46,7 @@ rules:
   let pir: ((e: HalInputEdge) => void) | undefined;
   const o = await startOrchestration({
     deviceId: 'pi-1',
-    config: orchestrationConfigSchema.parse({ rules: 'orchestration.yaml', projectionInterval: '5s' }),
+    config: orchestrationConfigSchema().parse({ rules: 'orchestration.yaml', projectionInterval: '5s' }),
     rulesPath: path.join(dir, 'orchestration.yaml'),
     log: silentLogger,
     clock,
@@ -126,7 +126,7 @@ t.test('no rules file: an empty rule set; a bad one: ERR_RULES_INVALID naming th
   const dir = t.testdir({ 'bad.yaml': 'rules:\n  - on: a\n    if: "nope("\n    action: spawn(x)\n' });
   const deps = {
     deviceId: 'pi',
-    config: orchestrationConfigSchema.parse({}),
+    config: orchestrationConfigSchema().parse({}),
     log: silentLogger,
     clock: new ManualClock(),
     agents: { isLive: () => false, spawn: async () => statusOf('1', 'x'), kill: async () => statusOf('1', 'x'), list: () => [], template: async (id: string) => blueprint(id, []) },
@@ -149,7 +149,7 @@ t.test('replaceRules (a reload): the new rules and their sources take over; agen
   let watching = 0;
   const o = await startOrchestration({
     deviceId: 'pi',
-    config: orchestrationConfigSchema.parse({}),
+    config: orchestrationConfigSchema().parse({}),
     rulesPath: path.join(dir, 'old.yaml'),
     log: silentLogger,
     clock,

@@ -25,7 +25,8 @@
  *   rules[].enabled       false: loaded and validated, never fires
  *   timers[]              { name, every }: emits `timer:<name>` with { name, count } every interval
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import type { EventMatcher } from '../core/event-names.ts';
 import type { JsonValue } from '../core/plugin.ts';
 import type { CompiledCondition } from './condition.ts';
@@ -35,51 +36,43 @@ export const RULES_LIMITS = { maxRules: 500, maxTimers: 64, maxActionsPerRule: 1
 export const ACTION_VERBS = ['spawn', 'kill', 'notify', 'publish'] as const;
 export type ActionVerb = (typeof ACTION_VERBS)[number];
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+const jsonValue: z.ZodMiniType<JsonValue> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
-const actionObject = z
-  .object({
-    spawn: z.string().optional(),
-    kill: z.string().optional(),
-    notify: z.string().optional(),
-    publish: z.string().optional(),
-    data: jsonValue.optional(),
-  })
-  .strict();
+const actionObject = z.strictObject({
+  spawn: z.optional(z.string()),
+  kill: z.optional(z.string()),
+  notify: z.optional(z.string()),
+  publish: z.optional(z.string()),
+  data: z.optional(jsonValue),
+});
 
 export const actionSpecSchema = z.union([z.string(), actionObject]);
 export type ActionSpec = z.output<typeof actionSpecSchema>;
 
-export const ruleSchema = z
-  .object({
-    name: z.string().min(1).max(100).optional(),
-    on: z.string(),
-    if: z.string().optional(),
-    action: actionSpecSchema.optional(),
-    actions: z.array(actionSpecSchema).min(1).max(RULES_LIMITS.maxActionsPerRule).optional(),
-    cooldown: durationSchema(0, 86_400_000).optional(),
-    cooldownMs: durationSchema(0, 86_400_000).optional(),
-    edge: z.boolean().default(false),
-    every: durationSchema(100, 86_400_000).optional(),
-    enabled: z.boolean().default(true),
-  })
-  .strict();
+export const ruleSchema = z.strictObject({
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  on: z.string(),
+  if: z.optional(z.string()),
+  action: z.optional(actionSpecSchema),
+  actions: z.optional(z.array(actionSpecSchema).check(z.minLength(1), z.maxLength(RULES_LIMITS.maxActionsPerRule))),
+  cooldown: z.optional(durationSchema(0, 86_400_000)),
+  cooldownMs: z.optional(durationSchema(0, 86_400_000)),
+  edge: z._default(z.boolean(), false),
+  every: z.optional(durationSchema(100, 86_400_000)),
+  enabled: z._default(z.boolean(), true),
+});
 
-export const timerSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"'),
-    every: durationSchema(100, 7 * 86_400_000),
-  })
-  .strict();
+export const timerSchema = z.strictObject({
+  name: z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"')),
+  every: durationSchema(100, 7 * 86_400_000),
+});
 
-export const rulesFileSchema = z
-  .object({
-    rules: z.array(ruleSchema).max(RULES_LIMITS.maxRules),
-    timers: z.array(timerSchema).max(RULES_LIMITS.maxTimers).default([]),
-  })
-  .strict();
+export const rulesFileSchema = z.strictObject({
+  rules: z.array(ruleSchema).check(z.maxLength(RULES_LIMITS.maxRules)),
+  timers: z._default(z.array(timerSchema).check(z.maxLength(RULES_LIMITS.maxTimers)), []),
+});
 
 export type RulesFileInput = z.input<typeof rulesFileSchema>;
 

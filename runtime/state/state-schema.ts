@@ -5,7 +5,8 @@
  *
  * Times are the injected Clock's milliseconds (runtime/clock.ts), not ISO strings: smaller on every rewrite.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 
 export const STATE_VERSION = 1;
@@ -13,8 +14,8 @@ export const STATE_VERSION = 1;
 /** What JSON.parse can return; snapshots are plain data (see json-snapshot.ts for how that is enforced). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-const time = z.number().finite().nonnegative();
-const agentId = z.string().regex(AGENT_ID, 'must be an agent id');
+const time = z.number().check(z.nonnegative());
+const agentId = z.string().check(z.regex(AGENT_ID, 'must be an agent id'));
 
 /** Any value JSON.parse produced is JSON; the key just has to be present. */
 const snapshotValue = z.custom<JsonValue>((v) => v !== undefined, 'snapshot is missing');
@@ -28,8 +29,8 @@ export const agentStateSchema = z.strictObject({
 export const desiredAgentSchema = z.strictObject({
   agentId,
   /** The template id (or manifest path) it was spawned from, so it can be spawned again. */
-  template: z.string().min(1),
-  pid: z.string().min(1).optional(),
+  template: z.string().check(z.minLength(1)),
+  pid: z.optional(z.string().check(z.minLength(1))),
   since: time,
 });
 
@@ -37,23 +38,23 @@ export const desiredAgentSchema = z.strictObject({
 export const CONTENT_HASH = /^sha256:[0-9a-f]{64}$/;
 
 export const registryEntrySchema = z.strictObject({
-  id: z.string().min(1),
-  version: z.string().min(1),
-  path: z.string().min(1),
-  hash: z.string().regex(CONTENT_HASH, 'must be sha256:<64 lowercase hex digits>'),
+  id: z.string().check(z.minLength(1)),
+  version: z.string().check(z.minLength(1)),
+  path: z.string().check(z.minLength(1)),
+  hash: z.string().check(z.regex(CONTENT_HASH, 'must be sha256:<64 lowercase hex digits>')),
 });
 
 const unique = (ids: readonly string[]): boolean => new Set(ids).size === ids.length;
-export const registryListSchema = z.array(registryEntrySchema).refine((l) => unique(l.map((e) => e.id)), 'ids must be unique');
-export const desiredListSchema = z.array(desiredAgentSchema).refine((l) => unique(l.map((d) => d.agentId)), 'agent ids must be unique');
+export const registryListSchema = z.array(registryEntrySchema).check(z.refine((l) => unique(l.map((e) => e.id)), 'ids must be unique'));
+export const desiredListSchema = z.array(desiredAgentSchema).check(z.refine((l) => unique(l.map((d) => d.agentId)), 'agent ids must be unique'));
 
 export const journalSchema = z.strictObject({
   desired: desiredListSchema,
   /** Set by a clean shutdown, cleared at boot: false at the next boot means the previous run was interrupted. */
   cleanShutdown: z.boolean(),
-  bootCount: z.number().int().nonnegative(),
-  lastBootAt: time.nullable(),
-  lastShutdownAt: time.optional(),
+  bootCount: z.int().check(z.nonnegative()),
+  lastBootAt: z.nullable(time),
+  lastShutdownAt: z.optional(time),
 });
 
 export const stateDocumentSchema = z.strictObject({

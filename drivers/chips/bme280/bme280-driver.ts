@@ -2,7 +2,8 @@
  * The `bme280` entry of the driver table: config schema, the device factory, and the simulated chip the sim
  * board puts at the configured address.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../runtime/zod-messages.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
@@ -10,13 +11,11 @@ import { registerSimPeripheral } from '../sim-registry.ts';
 import { Bme280Device } from './bme280-device.ts';
 import { SimBme280 } from './sim-bme280.ts';
 
-export const bme280ConfigSchema = z
-  .object({
-    bus: i2cBusField,
-    /** SDO to GND -> 0x76, SDO to VDDIO -> 0x77 (§6.2). */
-    address: z.union([z.literal(0x76), z.literal(0x77)]).default(0x76),
-  })
-  .strict();
+export const bme280ConfigSchema = z.strictObject({
+  bus: i2cBusField,
+  /** SDO to GND -> 0x76, SDO to VDDIO -> 0x77 (§6.2). */
+  address: z._default(z.union([z.literal(0x76), z.literal(0x77)]), 0x76),
+});
 
 export type Bme280Config = z.output<typeof bme280ConfigSchema>;
 

@@ -3,24 +3,23 @@
  * command or node-webcam snapshots on a board, generated JPEG frames on the sim board). The device only adds
  * the bookkeeping `openstarry devices` shows: frames seen, whether a stream is running, the last error.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../runtime/zod-messages.ts';
 import type { Clock } from '../../../runtime/clock.ts';
 import type { CameraFrame, ICameraSource } from '../../camera/camera-source.ts';
 import type { BusProvider, DeviceDriverDefinition, DeviceStatus, ICameraDevice, IDevice } from '../../device.ts';
 import { DeviceStatusTracker } from '../device-status.ts';
 import { chipDriverContext, type ChipDriverOptions } from '../driver-context.ts';
 
-export const cameraConfigSchema = z
-  .object({
-    /** A V4L2 node (/dev/video0), 'sim' (the sim board's generated frames) or 'TEST' (fswebcam's test source). */
-    device: z.string().regex(/^(\/dev\/\S+|sim|TEST)$/, 'must be a /dev path, "sim" or "TEST"').default('/dev/video0'),
-    width: z.number().int().min(16).max(4096).default(640),
-    height: z.number().int().min(16).max(4096).default(480),
-    fps: z.number().int().min(1).max(120).default(10),
-    /** The MJPEG stream command (argv), e.g. ["rpicam-vid", "-t", "0", "--codec", "mjpeg", "-o", "-"]. */
-    streamCommand: z.array(z.string().min(1)).min(1).optional(),
-  })
-  .strict();
+export const cameraConfigSchema = z.strictObject({
+  /** A V4L2 node (/dev/video0), 'sim' (the sim board's generated frames) or 'TEST' (fswebcam's test source). */
+  device: z._default(z.string().check(z.regex(/^(\/dev\/\S+|sim|TEST)$/, 'must be a /dev path, "sim" or "TEST"')), '/dev/video0'),
+  width: z._default(z.int().check(z.gte(16), z.lte(4096)), 640),
+  height: z._default(z.int().check(z.gte(16), z.lte(4096)), 480),
+  fps: z._default(z.int().check(z.gte(1), z.lte(120)), 10),
+  /** The MJPEG stream command (argv), e.g. ["rpicam-vid", "-t", "0", "--codec", "mjpeg", "-o", "-"]. */
+  streamCommand: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+});
 
 export type CameraConfig = z.output<typeof cameraConfigSchema>;
 

@@ -1,5 +1,6 @@
 /** The `pir` entry of the driver table: a debounced digital input (motion sensor, contact, button). */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../runtime/zod-messages.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, pinField, type ChipDriverOptions } from '../driver-context.ts';
@@ -7,23 +8,20 @@ import { registerSimPeripheral } from '../sim-registry.ts';
 import { PirDevice } from './pir-device.ts';
 import { SimPir } from './sim-pir.ts';
 
-export const pirConfigSchema = z
-  .object({
-    pin: pinField,
-    /** An edge counts once the level has been stable this long. 0 disables debouncing. */
-    debounceMs: z.number().int().min(0).max(10_000).default(50),
-    /** true when the output is inverted (motion = low), e.g. behind an opto-isolator. */
-    activeLow: z.boolean().default(false),
-    /** Sim board only: how often the simulated sensor sees motion, and how long its output stays high. */
-    simulation: z
-      .object({
-        meanIntervalMs: z.number().int().min(100).max(86_400_000).optional(),
-        holdMs: z.tuple([z.number().int().min(10), z.number().int().min(10)]).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const pirConfigSchema = z.strictObject({
+  pin: pinField,
+  /** An edge counts once the level has been stable this long. 0 disables debouncing. */
+  debounceMs: z._default(z.int().check(z.gte(0), z.lte(10_000)), 50),
+  /** true when the output is inverted (motion = low), e.g. behind an opto-isolator. */
+  activeLow: z._default(z.boolean(), false),
+  /** Sim board only: how often the simulated sensor sees motion, and how long its output stays high. */
+  simulation: z.optional(
+    z.strictObject({
+      meanIntervalMs: z.optional(z.int().check(z.gte(100), z.lte(86_400_000))),
+      holdMs: z.optional(z.tuple([z.int().check(z.gte(10)), z.int().check(z.gte(10))])),
+    }),
+  ),
+});
 
 export type PirConfig = z.output<typeof pirConfigSchema>;
 

@@ -5,7 +5,8 @@
  * the port is closed, so the next owner can open it again.
  */
 import type { Duplex } from 'node:stream';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../runtime/zod-messages.ts';
 import { baudRateField } from '../../serial/serial-options.ts';
 import type { Clock } from '../../../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../../errors.ts';
@@ -15,16 +16,14 @@ import type { ISimWorld } from '../../sim-world.ts';
 import { DeviceStatusTracker } from '../device-status.ts';
 import { asDriverError, chipDriverContext, closedError, type ChipDriverOptions } from '../driver-context.ts';
 
-export const serialConfigSchema = z
-  .object({
-    /** A serial port name from the board profile or a device path. */
-    port: z.string().min(1),
-    baudRate: baudRateField,
-    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
-    stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
-    parity: z.enum(['none', 'even', 'odd']).optional(),
-  })
-  .strict();
+export const serialConfigSchema = z.strictObject({
+  /** A serial port name from the board profile or a device path. */
+  port: z.string().check(z.minLength(1)),
+  baudRate: baudRateField,
+  dataBits: z.optional(z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)])),
+  stopBits: z.optional(z.union([z.literal(1), z.literal(2)])),
+  parity: z.optional(z.enum(['none', 'even', 'odd'])),
+});
 
 export type SerialConfig = z.output<typeof serialConfigSchema>;
 

@@ -1,5 +1,6 @@
 /** The `sht31` entry of the driver table (Sensirion SHT3x-DIS humidity and temperature sensor). */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../runtime/zod-messages.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../../device.ts';
 import type { ISimWorld } from '../../sim-world.ts';
 import { chipDriverContext, i2cBusField, i2cBusNumber, type ChipDriverOptions } from '../driver-context.ts';
@@ -7,13 +8,11 @@ import { registerSimPeripheral } from '../sim-registry.ts';
 import { Sht31Device } from './sht31-device.ts';
 import { SimSht31 } from './sim-sht31.ts';
 
-export const sht31ConfigSchema = z
-  .object({
-    bus: i2cBusField,
-    /** ADDR pin to VSS -> 0x44, to VDD -> 0x45 (datasheet §3, pin assignment / I2C address). */
-    address: z.union([z.literal(0x44), z.literal(0x45)]).default(0x44),
-  })
-  .strict();
+export const sht31ConfigSchema = z.strictObject({
+  bus: i2cBusField,
+  /** ADDR pin to VSS -> 0x44, to VDD -> 0x45 (datasheet §3, pin assignment / I2C address). */
+  address: z._default(z.union([z.literal(0x44), z.literal(0x45)]), 0x44),
+});
 
 export type Sht31Config = z.output<typeof sht31ConfigSchema>;
 
