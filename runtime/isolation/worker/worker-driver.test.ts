@@ -4,7 +4,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { loadBlueprint } from '../../design/blueprint.ts';
 import type { IsolateOutput } from '../isolation-driver.ts';
-import { WorkerDriver, youngGenerationMb } from './worker-driver.ts';
+import { ManualClock } from '../../manual-clock.ts';
+import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 
 const driver = new WorkerDriver();
@@ -204,4 +205,26 @@ t.test('a subscription made in start() keeps an otherwise idle agent alive; rele
 
 t.test('a worker agent\'s young generation is 1/32 of its memory limit, between 1 and 8 MB', async (t) => {
   t.same([8, 32, 64, 128, 256, 512, 8192].map(youngGenerationMb), [1, 1, 2, 4, 8, 8, 8]);
+});
+
+t.test('usage() of a busy isolate gives up after USAGE_TIMEOUT_MS on the driver\'s clock, with the last known memory', async (t) => {
+  const clock = new ManualClock();
+  const timed = new WorkerDriver({ clock });
+  t.teardown(() => timed.close());
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start(ctx) { setTimeout(() => { ctx.log.info('spinning'); for (;;) {} }, 20); } };" });
+  const isolate = await timed.start({ pid: '8', blueprint: await loadBlueprint(`${dir}/agent.json`), env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' } });
+  t.teardown(() => isolate.terminate());
+  const spinning = new Promise<void>((resolve) => isolate.channel.onNote('log', (p) => (p as LogNote).message === 'spinning' && resolve()));
+  const answered = await isolate.usage();
+  t.ok(answered.memoryBytes > 0, 'an idle isolate answers');
+  t.equal(clock.pending, 0, 'the answer cleared the wait');
+  await spinning;
+  let done = false;
+  const asked = isolate.usage().then((u) => ((done = true), u));
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(clock.pending, 1, 'the wait is a timer on the driver\'s clock');
+  t.notOk(done, 'no answer from a spinning isolate while that clock stands');
+  clock.advance(USAGE_TIMEOUT_MS);
+  t.equal((await asked).memoryBytes, answered.memoryBytes, 'the last known memory');
+  t.equal(clock.pending, 0, 'no timer left behind');
 });
