@@ -211,13 +211,17 @@ t.test('usage() of a busy isolate gives up after USAGE_TIMEOUT_MS on the driver\
   const clock = new ManualClock();
   const timed = new WorkerDriver({ clock });
   t.teardown(() => timed.close());
-  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start(ctx) { setTimeout(() => { ctx.log.info('spinning'); for (;;) {} }, 20); } };" });
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start() { this.t = setInterval(() => {}, 1000); }, stop(ctx) { ctx.log.info('spinning'); for (;;) {} } };" });
   const isolate = await timed.start({ pid: '8', blueprint: await loadBlueprint(`${dir}/agent.json`), env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' } });
   t.teardown(() => isolate.terminate());
+  const running = new Promise<void>((resolve) => isolate.channel.onNote('lifecycle', (p) => (p as LifecycleNote).state === 'running' && resolve()));
   const spinning = new Promise<void>((resolve) => isolate.channel.onNote('log', (p) => (p as LogNote).message === 'spinning' && resolve()));
+  await running;
   const answered = await isolate.usage();
   t.ok(answered.memoryBytes > 0, 'an idle isolate answers');
   t.equal(clock.pending, 0, 'the answer cleared the wait');
+  // Its stop(ctx) never returns: from here on the isolate cannot answer anything.
+  void isolate.channel.request('agent.stop').catch(() => undefined);
   await spinning;
   let done = false;
   const asked = isolate.usage().then((u) => ((done = true), u));
