@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import { loadBlueprint } from '../../design/blueprint.ts';
 import type { IsolateOutput } from '../isolation-driver.ts';
 import { ManualClock } from '../../manual-clock.ts';
+import { busyUsageGivesUp } from '../busy-usage.test-support.ts';
 import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 
@@ -211,24 +212,5 @@ t.test('usage() of a busy isolate gives up after USAGE_TIMEOUT_MS on the driver\
   const clock = new ManualClock();
   const timed = new WorkerDriver({ clock });
   t.teardown(() => timed.close());
-  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start() { this.t = setInterval(() => {}, 1000); }, stop(ctx) { ctx.log.info('spinning'); for (;;) {} } };" });
-  const isolate = await timed.start({ pid: '8', blueprint: await loadBlueprint(`${dir}/agent.json`), env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' } });
-  t.teardown(() => isolate.terminate());
-  const running = new Promise<void>((resolve) => isolate.channel.onNote('lifecycle', (p) => (p as LifecycleNote).state === 'running' && resolve()));
-  const spinning = new Promise<void>((resolve) => isolate.channel.onNote('log', (p) => (p as LogNote).message === 'spinning' && resolve()));
-  await running;
-  const answered = await isolate.usage();
-  t.ok(answered.memoryBytes > 0, 'an idle isolate answers');
-  t.equal(clock.pending, 0, 'the answer cleared the wait');
-  // Its stop(ctx) never returns: from here on the isolate cannot answer anything.
-  void isolate.channel.request('agent.stop').catch(() => undefined);
-  await spinning;
-  let done = false;
-  const asked = isolate.usage().then((u) => ((done = true), u));
-  await new Promise((r) => setTimeout(r, 50));
-  t.equal(clock.pending, 1, 'the wait is a timer on the driver\'s clock');
-  t.notOk(done, 'no answer from a spinning isolate while that clock stands');
-  clock.advance(USAGE_TIMEOUT_MS);
-  t.equal((await asked).memoryBytes, answered.memoryBytes, 'the last known memory');
-  t.equal(clock.pending, 0, 'no timer left behind');
+  await busyUsageGivesUp(t, timed, clock, USAGE_TIMEOUT_MS);
 });
