@@ -4,6 +4,8 @@
  * frame is copied once out of the driver's buffer into its own ArrayBuffer, which the channel then transfers.
  */
 import type { CameraFrame, ICameraSource } from '../drivers/camera/camera-source.ts';
+import type { Clock } from '../runtime/clock.ts';
+import { systemClock } from '../runtime/clock.ts';
 import { DriverError, DriverErrorCode } from '../drivers/errors.ts';
 import { OpenStarryError } from '../runtime/core/errors.ts';
 import { HalErrorCode } from './errors.ts';
@@ -22,8 +24,11 @@ export class CameraRelay {
   /** Frames the agent never asked for because a newer one replaced them. */
   skipped = 0;
   #lastSent = -1;
+  readonly #clock: Clock;
 
-  constructor(source: ICameraSource) {
+  /** `clock`: the one the wait for a frame (next()'s timeoutMs) runs on. */
+  constructor(source: ICameraSource, clock: Clock = systemClock) {
+    this.#clock = clock;
     this.#unsubscribe = source.subscribe(
       (frame) => {
         this.#latest = frame;
@@ -49,16 +54,16 @@ export class CameraRelay {
         ? latest
         : await new Promise<CameraFrame>((resolve, reject) => {
             const waiter = { after, resolve, reject };
-            const timer = setTimeout(() => {
+            const timer = this.#clock.setTimeout(() => {
               this.#waiters = this.#waiters.filter((w) => w !== waiter);
               reject(new DriverError(DriverErrorCode.TIMEOUT, `no camera frame within ${timeoutMs} ms`));
             }, timeoutMs);
             waiter.resolve = (f) => {
-              clearTimeout(timer);
+              this.#clock.clearTimeout(timer);
               resolve(f);
             };
             waiter.reject = (e) => {
-              clearTimeout(timer);
+              this.#clock.clearTimeout(timer);
               reject(e);
             };
             this.#waiters.push(waiter);

@@ -113,7 +113,7 @@ export class HalSession {
     const device = this.#device(id, 'camera');
     if (this.#cameras.size >= MAX_CAMERA_STREAMS) throw new OpenStarryError(HalErrorCode.TOO_MANY_HANDLES, `at most ${MAX_CAMERA_STREAMS} camera streams per agent`);
     const streamId = this.#nextHandle++;
-    this.#cameras.set(streamId, new CameraRelay(device.source));
+    this.#cameras.set(streamId, new CameraRelay(device.source, this.#o.clock));
     return { streamId };
   }
 

@@ -3,6 +3,7 @@
  * simulated peripherals run on. Built once per daemon on the `sim` board; closing it stops every timer.
  */
 import type { Clock } from '../runtime/clock.ts';
+import { every, unrefTimer } from '../runtime/clock.ts';
 import { createSimGpioBus } from '../drivers/gpio/sim-gpio-bus.ts';
 import type { SimGpioBus } from '../drivers/gpio/sim-gpio-bus.ts';
 import { createSimI2cWorld } from '../drivers/i2c/sim-i2c-bus.ts';
@@ -15,7 +16,8 @@ export class SimWorld implements ISimWorld {
   readonly i2c: SimI2cWorld;
   readonly gpio: SimGpioBus;
   readonly serial: SimSerialBinding;
-  readonly #timers = new Set<ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>>();
+  /** How to stop each timer still pending. */
+  readonly #timers = new Set<() => void>();
   #closed = false;
 
   constructor(clock: Clock) {
@@ -27,30 +29,29 @@ export class SimWorld implements ISimWorld {
 
   every(ms: number, fn: () => void): void {
     if (this.#closed) return;
-    // Peripherals' own timers must not keep the daemon alive at shutdown, nor outlive close().
-    const timer = setInterval(fn, ms);
-    timer.unref();
-    this.#timers.add(timer);
+    // Peripherals' own timers run on the board's clock, must not keep the daemon alive at shutdown, nor outlive close().
+    this.#timers.add(every(this.clock, ms, fn, { unref: true }).stop);
   }
 
   after(ms: number, fn: () => void): () => void {
     if (this.#closed) return () => {};
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+    const handle = this.clock.setTimeout(() => {
+      this.#timers.delete(cancel);
       fn();
     }, ms);
-    timer.unref();
-    this.#timers.add(timer);
-    return () => {
-      clearTimeout(timer);
-      this.#timers.delete(timer);
+    unrefTimer(handle);
+    const cancel = (): void => {
+      this.clock.clearTimeout(handle);
+      this.#timers.delete(cancel);
     };
+    this.#timers.add(cancel);
+    return cancel;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearInterval(t);
+    for (const stop of [...this.#timers]) stop();
     this.#timers.clear();
     await this.gpio.close();
   }

@@ -30,7 +30,7 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
   let stopped = false;
   const schedule = () => {
     handle = clock.setTimeout(tick, ms);
-    if (options.unref) (handle as { unref?: () => void } | undefined)?.unref?.();
+    if (options.unref) unrefTimer(handle);
   };
   const tick = () => {
     if (stopped) return;
@@ -44,4 +44,35 @@ export function every(clock: Clock, ms: number, fn: () => void, options: { unref
       clock.clearTimeout(handle);
     },
   };
+}
+
+/**
+ * Node's timeout.unref() on a handle from clock.setTimeout: the timer does not keep the process alive (a daemon
+ * timer must not keep a finished CLI or test alive). A fake clock's handle has no unref and is left as it is.
+ */
+export function unrefTimer(handle: unknown): void {
+  (handle as { unref?: () => void } | null | undefined)?.unref?.();
+}
+
+/**
+ * `promise`'s value, or `undefined` when `ms` pass on the clock first (a question an isolate may never answer).
+ * The timer is cleared as soon as either settles, so a ManualClock test sees no timer left behind; `unref` as in
+ * {@link every}. A rejection of `promise` passes through.
+ */
+export async function within<T>(clock: Clock, ms: number, promise: Promise<T>, options: { unref?: boolean } = {}): Promise<T | undefined> {
+  let handle: unknown;
+  const late = new Promise<undefined>((resolve) => {
+    handle = clock.setTimeout(() => resolve(undefined), ms);
+    if (options.unref) unrefTimer(handle);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clock.clearTimeout(handle);
+  }
+}
+
+/** Resolves after `ms` on the clock (a retry's backoff). The timer keeps the process alive: something awaits it. */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }

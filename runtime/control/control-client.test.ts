@@ -1,9 +1,13 @@
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { OpenStarryError } from '../errors.ts';
+import type { Test } from 'tap';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ManualClock } from '../manual-clock.ts';
 import { ControlClient } from './control-client.ts';
 import { ControlServer } from './control-server.ts';
-import { FakeDaemonApi, logLine, socketDir } from './test-kit.ts';
+import { refusal } from './rpc-dispatch.ts';
+import { FakeDaemonApi, logLine, socketDir, waitFor } from './test-kit.ts';
 
 t.test('a missing socket is ERR_DAEMON_UNREACHABLE', async (t) => {
   const dir = await socketDir(t);
@@ -64,4 +68,81 @@ t.test('pending calls fail with ERR_DAEMON_UNREACHABLE when the daemon goes away
   t.ok(client.isClosed);
   await t.rejects(client.call('listAgents'), { code: 'ERR_DAEMON_UNREACHABLE' });
   client.close();
+});
+
+/** A manual clock that records each wait other than the connect timeout, and whether it has fired. */
+class BackoffClock extends ManualClock {
+  readonly waits: { ms: number; fired: boolean }[] = [];
+  constructor(readonly connectTimeoutMs: number) {
+    super();
+  }
+  override setTimeout(fn: () => void, ms: number): unknown {
+    if (ms === this.connectTimeoutMs) return super.setTimeout(fn, ms);
+    const wait = { ms, fired: false };
+    this.waits.push(wait);
+    return super.setTimeout(() => {
+      wait.fired = true;
+      fn();
+    }, ms);
+  }
+}
+
+/**
+ * A socket that refuses each connection with the line the daemon's connection guard sends at its cap
+ * (control-server.ts: ERR_CONTROL_BUSY, id null) until `open` is set, then answers `status`. It ends its side
+ * gracefully, so the client reads the refusal whatever it writes meanwhile.
+ */
+async function refusingServer(t: Test) {
+  const socketPath = path.join(await socketDir(t), 'busy.sock');
+  const state = { refused: 0, open: false };
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    if (!state.open) {
+      state.refused += 1;
+      socket.resume();
+      socket.end(`${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, 'all control connections are busy; retry'))}\n`);
+      return;
+    }
+    socket.once('data', (chunk: Buffer) => {
+      const { id } = JSON.parse(chunk.toString('utf8')) as { id: number };
+      socket.end(`${JSON.stringify({ jsonrpc: '2.0', id, result: { state: 'ready' } })}\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { socketPath, state };
+}
+
+t.test('callOnce retries a busy daemon on its clock: 10 ms doubling to 200 ms, then gets in', async (t) => {
+  const { socketPath, state } = await refusingServer(t);
+  const clock = new BackoffClock(60_000);
+  const call = ControlClient.callOnce(socketPath, 'status', [], { clock, timeoutMs: clock.connectTimeoutMs });
+  for (const [i, expected] of [10, 20, 40, 80, 160, 200, 200].entries()) {
+    await waitFor(() => clock.waits.length === i + 1, `refusal ${i + 1} and its wait`);
+    const wait = clock.waits[i]!;
+    t.equal(wait.ms, expected, `wait ${i + 1}: ${expected} ms`);
+    clock.advance(expected - 1);
+    t.notOk(wait.fired, 'not retried before the wait is over');
+    clock.advance(1);
+    t.ok(wait.fired, 'retried when it is over');
+  }
+  await waitFor(() => clock.waits.length === 8, 'the eighth refusal');
+  t.equal(state.refused, 8, 'one connection per attempt');
+  state.open = true;
+  clock.advance(200);
+  t.match(await call, { state: 'ready' }, 'in once the daemon has room');
+});
+
+t.test('callOnce gives up with ERR_CONTROL_BUSY when the next wait would pass retryForMs on its clock', async (t) => {
+  const { socketPath, state } = await refusingServer(t);
+  const clock = new BackoffClock(60_000);
+  const call = ControlClient.callOnce(socketPath, 'status', [], { clock, timeoutMs: clock.connectTimeoutMs, retryForMs: 300 });
+  const refused = t.rejects(call, { code: 'ERR_CONTROL_BUSY' });
+  for (const [i, ms] of [10, 20, 40, 80].entries()) {
+    await waitFor(() => clock.waits.length === i + 1, `wait ${i + 1}`);
+    clock.advance(ms);
+  }
+  await refused;
+  t.same(clock.waits.map((w) => w.ms), [10, 20, 40, 80], 'at 150 ms a 160 ms wait would pass 300 ms: no fifth wait');
+  t.equal(state.refused, 5);
 });

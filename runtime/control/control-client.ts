@@ -4,6 +4,8 @@
  * daemon that is not there (ERR_DAEMON_UNREACHABLE, exit code 3).
  */
 import net from 'node:net';
+import type { Clock } from '../clock.ts';
+import { sleep, systemClock } from '../clock.ts';
 import { ErrorCode, OpenStarryError, errorFromWire, isRetryable } from '../errors.ts';
 import { LineFramer } from './json-lines.ts';
 import type { NotificationParams } from './notifications.ts';
@@ -18,6 +20,8 @@ export interface ControlClientOptions {
   timeoutMs?: number;
   /** Where the group named in a permission error is looked up (tests). */
   groups?: GroupLookupOptions;
+  /** The clock the connect timeout and callOnce's retry backoff run on (default: the system clock). */
+  clock?: Clock;
 }
 
 /** Responses can be large (10k log lines); this only stops a broken peer from growing memory forever. */
@@ -85,10 +89,11 @@ export class ControlClient {
   /** Throws ERR_DAEMON_UNREACHABLE when nothing answers on `socketPath` within the timeout. */
   static connect(socketPath: string, options: ControlClientOptions = {}): Promise<ControlClient> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const clock = options.clock ?? systemClock;
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(socketPath);
       const onError = (err: Error): void => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         socket.destroy();
         if (isPermissionError(err)) {
           void permissionDenied(socketPath, err, options.groups).then(reject);
@@ -98,7 +103,7 @@ export class ControlClient {
         const hint = typeof code === 'string' ? HINTS[code] : undefined;
         reject(unreachable(socketPath, hint === undefined ? err.message : `${String(code)}: ${hint}`, err));
       };
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         socket.off('error', onError);
         socket.on('error', () => undefined);
         socket.destroy();
@@ -106,7 +111,7 @@ export class ControlClient {
       }, timeoutMs);
       socket.once('error', onError);
       socket.once('connect', () => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         socket.off('error', onError);
         resolve(new ControlClient(socket, socketPath));
       });
@@ -120,18 +125,19 @@ export class ControlClient {
    * connect refused with EAGAIN: the socket's backlog is full (unix(7)), nothing was sent.
    */
   static async callOnce<M extends MethodName>(socketPath: string, method: M, params: unknown[] = [], options: ControlClientOptions & { retryForMs?: number } = {}): Promise<MethodResults[M]> {
-    const until = Date.now() + (options.retryForMs ?? DEFAULT_BUSY_RETRY_MS);
+    const clock = options.clock ?? systemClock;
+    const until = clock.now() + (options.retryForMs ?? DEFAULT_BUSY_RETRY_MS);
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       let client: ControlClient | undefined;
       try {
         client = await ControlClient.connect(socketPath, options);
         return await client.call(method, params);
       } catch (err) {
-        if (!retryable(err) || Date.now() + delay > until) throw err;
+        if (!retryable(err) || clock.now() + delay > until) throw err;
       } finally {
         client?.close();
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(clock, delay);
     }
   }
 

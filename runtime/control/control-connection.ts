@@ -5,6 +5,7 @@
  * end its own connection and nothing else.
  */
 import type net from 'node:net';
+import { unrefTimer } from '../clock.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { ConnectionGuard, Guarded } from './connection-guard.ts';
 import { LineFramer } from './json-lines.ts';
@@ -45,7 +46,7 @@ export class Connection implements Guarded {
   /** Requests being handled; a client that half-closes still gets their answers before we end our side. */
   #inFlight = 0;
   #peerEnded = false;
-  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #lingerTimer: unknown;
 
   constructor(socket: net.Socket, dispatcher: RpcDispatcher, api: DaemonApi, log: LogFn, guard: ConnectionGuard, open: ReadonlySet<Guarded>, onClosed: (conn: Connection) => void) {
     this.#socket = socket;
@@ -118,7 +119,7 @@ export class Connection implements Guarded {
       this.closeBy(slow ? `a request was still arriving after ${this.#guard.requestTimeoutMs} ms` : `idle for ${this.#guard.idleTimeoutMs} ms`);
     }, Math.max(0, deadline - this.#guard.clock.now()));
     // A pending guard timer must not keep a closing daemon (or a test) alive.
-    (this.#guardTimer as { unref?: () => void } | undefined)?.unref?.();
+    unrefTimer(this.#guardTimer);
   }
 
   get #writable(): boolean {
@@ -144,7 +145,7 @@ export class Connection implements Guarded {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    this.#guard.clock.clearTimeout(this.#lingerTimer);
     this.#guard.clock.clearTimeout(this.#guardTimer);
     this.#unsubscribeAll();
     this.#queue = [];
@@ -250,7 +251,7 @@ export class Connection implements Guarded {
     this.#respond(refusal(null, ErrorCode.INVALID_REQUEST, `request exceeds ${MAX_REQUEST_BYTES} bytes`));
     // Half-close so the client can still read the error; the framer discards whatever it keeps sending.
     this.#socket.end();
-    this.#lingerTimer = setTimeout(() => this.destroy(), OVERSIZE_LINGER_MS);
-    this.#lingerTimer.unref();
+    this.#lingerTimer = this.#guard.clock.setTimeout(() => this.destroy(), OVERSIZE_LINGER_MS);
+    unrefTimer(this.#lingerTimer);
   }
 }

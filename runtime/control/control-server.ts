@@ -67,7 +67,7 @@ export class ControlServer {
     } catch (err) {
       throw new OpenStarryError(ErrorCode.BOOT_FAILED, `cannot create ${path.dirname(socketPath)}: ${(err as Error).message}`, { cause: err });
     }
-    await clearStaleSocket(socketPath);
+    await clearStaleSocket(socketPath, options.guard?.clock);
     const dispatcher = new RpcDispatcher(options.api, log);
     // allowHalfOpen: a client that shuts down its write side after sending still gets its answers.
     const server = net.createServer({ allowHalfOpen: true });

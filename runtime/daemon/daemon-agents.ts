@@ -48,6 +48,7 @@ export function createDaemonSupervisor(o: DaemonSupervisorOptions): Supervisor {
     onLogLine: o.onLogLine,
     onChange: o.onChange,
     clock: o.clock,
+    tickClock: o.clock,
   });
 }
 

@@ -14,6 +14,7 @@
  * agents.startTimeoutMs; one over a limit while stopping is terminated at once rather than at the end of its grace.
  */
 import type { Clock } from '../clock.ts';
+import { within } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { AgentState, IAgentStatus, KillSignal } from './agent-status.ts';
@@ -248,7 +249,7 @@ export class AgentInstance {
       await this.#terminate(isolate);
     }
     // A thread that would not end even when terminated: report what we know rather than hang the caller.
-    return Promise.race([ended, isolate.exited.then(() => ended), new Promise<void>((r) => this.#deps.clock.setTimeout(r, TERMINATE_WAIT_MS))]);
+    await within(this.#deps.clock, TERMINATE_WAIT_MS, Promise.race([ended, isolate.exited.then(() => ended)]));
   }
 
   /**
@@ -284,10 +285,7 @@ export class AgentInstance {
 
   /** terminate() with a deadline: a thread stuck in a long native call must not hold up kill or shutdown. */
   async #terminate(isolate: IIsolate): Promise<void> {
-    let timer: unknown;
-    const deadline = new Promise<void>((resolve) => (timer = this.#deps.clock.setTimeout(resolve, TERMINATE_WAIT_MS)));
-    await Promise.race([isolate.terminate(), deadline]);
-    this.#deps.clock.clearTimeout(timer);
+    await within(this.#deps.clock, TERMINATE_WAIT_MS, isolate.terminate());
   }
 
   #onTokens(raw: unknown): void {

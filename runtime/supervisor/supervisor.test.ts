@@ -180,3 +180,25 @@ t.test('an isolate that does not answer usage() is skipped after one interval; t
   t.match(sup.list()[0], { cpuPercent: 1.5, memoryBytes: 1234 }, 'the last known usage is kept');
   t.equal(clock.pending, 0, 'no timer left behind');
 });
+
+t.test('the usage tick runs on its own injected clock: one round per interval, stopped by stopAll', async (t) => {
+  const driver = new FakeDriver();
+  const clock = new ManualClock();
+  const tickClock = new ManualClock();
+  const sup = new Supervisor({ drivers: [driver], clock, tickClock, agentHome: (id) => `/home/${id}`, usageIntervalMs: 5000 });
+  t.teardown(() => sup.stopAll());
+  await sup.spawn(blueprint('a'), { template: 'a' });
+  await until(t, () => sup.list()[0]?.memoryBytes === 1234, 'the first sample, taken on reaching running');
+  t.equal(tickClock.pending, 1, 'the tick is armed');
+  driver.started[0]!.nextUsage = { cpuPercent: 7, memoryBytes: 4321 };
+  clock.stall(1000);
+  tickClock.advance(4999);
+  await tick();
+  t.match(sup.list()[0], { memoryBytes: 1234 }, 'no round before the interval');
+  tickClock.advance(1);
+  await until(t, () => sup.lastTickAt === clock.now(), 'a round completed (its time read from `clock`)');
+  t.match(sup.list()[0], { cpuPercent: 7, memoryBytes: 4321 }, 'the round sampled the isolate');
+  await sup.stopAll();
+  t.equal(tickClock.pending, 0, 'stopAll stops the tick');
+  t.equal(clock.pending, 0, 'and leaves nothing on the other clock');
+});

@@ -8,8 +8,8 @@
  * and reported tokens past limits.tokens (token-meter.ts) each stop the agent as `crashed` with a reason
  * (memory-limit / cpu-limit / token-budget); the restart policy applies, and a crash loop ends quarantined.
  */
-import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock, Repeating } from '../clock.ts';
+import { every, systemClock, within } from '../clock.ts';
 import type { IAgentStatus, KillSignal } from './agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
@@ -35,6 +35,12 @@ export interface SupervisorOptions {
   hooks?: SupervisorHooks;
   agentHome: (agentId: string) => string;
   clock?: Clock;
+  /**
+   * The clock the periodic usage tick runs on (default: the system clock, also when `clock` is a test's manual
+   * clock). Apart from `clock` because tests that move `clock` to drive grace periods, backoff and the CPU window
+   * take their usage samples themselves (sampleUsage()); a tick on that clock would add rounds they do not expect.
+   */
+  tickClock?: Clock;
   log?: Logger;
   stopGraceMs?: number;
   startTimeoutMs?: number;
@@ -54,11 +60,11 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #drivers: Map<Isolation, IIsolationDriver>;
   readonly #unavailable: () => Readonly<Record<string, string>>;
-  readonly #opts: Required<Omit<SupervisorOptions, 'drivers' | 'unavailable' | 'maxMessageBytes'>> & { maxMessageBytes?: number };
+  readonly #opts: Required<Omit<SupervisorOptions, 'drivers' | 'unavailable' | 'maxMessageBytes' | 'tickClock'>> & { maxMessageBytes?: number };
   #messagesTooLarge = 0;
   readonly #instances = new Map<string, AgentInstance>();
   #nextPid = 1;
-  #usageTimer: ReturnType<typeof setInterval> | undefined;
+  #usageTimer: Repeating | undefined;
   #lastTickAt: number;
   #closed = false;
 
@@ -81,8 +87,7 @@ export class Supervisor {
       onChange: options.onChange ?? (() => undefined),
     };
     this.#lastTickAt = this.#opts.clock.now();
-    this.#usageTimer = setInterval(() => void this.#tick(), this.#opts.usageIntervalMs);
-    this.#usageTimer.unref();
+    this.#usageTimer = every(options.tickClock ?? systemClock, this.#opts.usageIntervalMs, () => void this.#tick(), { unref: true });
   }
 
   /**
@@ -185,17 +190,13 @@ export class Supervisor {
     const isolate = instance?.isolate;
     if (!instance || !instance.live || !isolate) return;
     let usage;
-    let timer: unknown;
     try {
       // An isolate that does not answer within one interval (a docker engine that hangs) is skipped this round.
-      const late = new Promise<undefined>((resolve) => (timer = this.#opts.clock.setTimeout(() => resolve(undefined), this.#opts.usageIntervalMs)));
-      usage = await Promise.race([isolate.usage(), late]);
+      usage = await within(this.#opts.clock, this.#opts.usageIntervalMs, isolate.usage());
       // The isolate ended (or was replaced by a restart) while it answered: this sample is not its successor's.
       if (instance.isolate !== isolate) return;
     } catch {
       return; // The isolate ended between the check and the answer; the next sample skips it.
-    } finally {
-      this.#opts.clock.clearTimeout(timer);
     }
     if (!usage) return;
     const cpuOver = instance.recordUsage(usage);
@@ -219,7 +220,7 @@ export class Supervisor {
    */
   async stopAll(deadlineMs = 60_000): Promise<void> {
     this.#closed = true;
-    if (this.#usageTimer) clearInterval(this.#usageTimer);
+    this.#usageTimer?.stop();
     this.#usageTimer = undefined;
     const end = this.#opts.clock.now() + deadlineMs;
     const live = [...this.#instances.values()].filter((i) => i.live).reverse();

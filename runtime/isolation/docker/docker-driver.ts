@@ -15,6 +15,7 @@ import type { Server, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import type { Clock } from '../../clock.ts';
 import { ErrorCode, OpenStarryError } from '../../errors.ts';
 import { VERSION } from '../../version.ts';
 import { bootstrapOf } from '../bootstrap-of.ts';
@@ -45,6 +46,8 @@ export interface DockerDriverOptions {
   limits?: Partial<ContainerLimits>;
   /** Largest channel frame accepted from a container. */
   maxFrameBytes?: number;
+  /** The clock an isolate's timers run on (default: the system clock). */
+  clock?: Clock;
 }
 
 export function defaultImage(): string {
@@ -63,6 +66,7 @@ export class DockerDriver implements IIsolationDriver {
   readonly #grantedNetwork: string;
   readonly #limits: ContainerLimits;
   readonly #maxFrameBytes: number | undefined;
+  readonly #clock: Clock | undefined;
   readonly #live = new Set<DockerIsolate>();
   #closed = false;
 
@@ -75,6 +79,7 @@ export class DockerDriver implements IIsolationDriver {
     this.#grantedNetwork = options.grantedNetwork ?? 'bridge';
     this.#limits = { ...DEFAULT_CONTAINER_LIMITS, ...options.limits };
     this.#maxFrameBytes = options.maxFrameBytes;
+    this.#clock = options.clock;
   }
 
   /** Checks the engine and the image, prepares the run dir and removes this daemon's orphans. */
@@ -172,6 +177,7 @@ export class DockerDriver implements IIsolationDriver {
         osPid: info.State.Pid > 0 ? info.State.Pid : undefined,
         memoryLimitBytes: options.HostConfig?.Memory ?? 0,
         maxMessageBytes: maxFrameBytes,
+        ...(this.#clock ? { clock: this.#clock } : {}),
       });
       this.#live.add(isolate);
       void isolate.exited.then(() => this.#live.delete(isolate));

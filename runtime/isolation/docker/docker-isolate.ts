@@ -11,6 +11,8 @@ import { PassThrough } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import type Docker from 'dockerode';
+import type { Clock } from '../../clock.ts';
+import { systemClock, within } from '../../clock.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
@@ -39,6 +41,8 @@ export interface DockerIsolateParts {
   memoryLimitBytes: number;
   /** The frame decoder's limit (agents.maxMessageBytes): the cap reported in message-too-large. */
   maxMessageBytes?: number;
+  /** The clock the wait for the output's end after an exit runs on (default: the system clock). */
+  clock?: Clock;
 }
 
 export class DockerIsolate implements IIsolate {
@@ -151,7 +155,7 @@ export class DockerIsolate implements IIsolate {
       code = 1;
       this.#fatal ??= { code: ErrorCode.CONTAINER_LOST, message: `lost track of the agent's container: ${(err as Error).message}` };
     }
-    await Promise.race([outputEnded, new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS).unref())]);
+    await within(parts.clock ?? systemClock, OUTPUT_DRAIN_MS, outputEnded, { unref: true });
     this.channel.close('isolate exited');
     parts.server.close();
     await this.#container.remove({ force: true }).catch(() => undefined);

@@ -21,6 +21,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Clock } from '../../clock.ts';
+import { systemClock, within } from '../../clock.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
@@ -54,6 +56,8 @@ export interface ProcessDriverOptions {
   procRoot?: string;
   /** How long usage() waits for a child to report its memory when procfs has nothing. */
   usageTimeoutMs?: number;
+  /** The clock usage()'s wait runs on (default: the system clock). */
+  clock?: Clock;
 }
 
 /** V8's fatal message when the heap limit is reached (then it aborts: SIGABRT). */
@@ -226,8 +230,7 @@ class ProcessIsolate implements IIsolate {
       return { cpuPercent, memoryBytes: sample.rssBytes };
     }
     const answer = this.channel.request('agent.usage').then((a) => a as { memoryBytes?: unknown } | undefined, () => undefined);
-    const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), this.#options.usageTimeoutMs ?? 1000).unref());
-    const memory = (await Promise.race([answer, timeout]))?.memoryBytes;
+    const memory = (await within(this.#options.clock ?? systemClock, this.#options.usageTimeoutMs ?? 1000, answer, { unref: true }))?.memoryBytes;
     if (typeof memory === 'number' && Number.isFinite(memory)) this.#memoryBytes = memory;
     return { cpuPercent: 0, memoryBytes: this.#memoryBytes };
   }

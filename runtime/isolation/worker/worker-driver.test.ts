@@ -4,7 +4,9 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { loadBlueprint } from '../../design/blueprint.ts';
 import type { IsolateOutput } from '../isolation-driver.ts';
-import { WorkerDriver, youngGenerationMb } from './worker-driver.ts';
+import { ManualClock } from '../../manual-clock.ts';
+import { busyUsageGivesUp } from '../busy-usage.test-support.ts';
+import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 
 const driver = new WorkerDriver();
@@ -204,4 +206,11 @@ t.test('a subscription made in start() keeps an otherwise idle agent alive; rele
 
 t.test('a worker agent\'s young generation is 1/32 of its memory limit, between 1 and 8 MB', async (t) => {
   t.same([8, 32, 64, 128, 256, 512, 8192].map(youngGenerationMb), [1, 1, 2, 4, 8, 8, 8]);
+});
+
+t.test('usage() of a busy isolate gives up after USAGE_TIMEOUT_MS on the driver\'s clock, with the last known memory', async (t) => {
+  const clock = new ManualClock();
+  const timed = new WorkerDriver({ clock });
+  t.teardown(() => timed.close());
+  await busyUsageGivesUp(t, timed, clock, USAGE_TIMEOUT_MS);
 });

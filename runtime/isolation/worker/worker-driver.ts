@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Clock } from '../../clock.ts';
+import { systemClock, within } from '../../clock.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
@@ -37,6 +39,8 @@ export interface WorkerDriverOptions {
    * it the blueprint).
    */
   bootSpares?: number;
+  /** The clock usage()'s wait for an isolate's memory answer runs on (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The young generation of a worker agent with `memoryMb` of old generation (see #createWorker). */
@@ -57,6 +61,7 @@ export class WorkerDriver implements IIsolationDriver {
   #warmSpares: number;
   readonly #spareMemoryMb: number;
   readonly #spares = new Set<Worker>();
+  readonly #clock: Clock;
   #closed = false;
 
   constructor(options: WorkerDriverOptions = {}) {
@@ -69,6 +74,7 @@ export class WorkerDriver implements IIsolationDriver {
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
     this.#warmSpares = options.warmSpares ?? 0;
     this.#spareMemoryMb = options.spareMemoryMb ?? 64;
+    this.#clock = options.clock ?? systemClock;
     for (let i = 0; i < (options.bootSpares ?? 0); i++) this.#addSpare();
     this.#refill();
   }
@@ -99,9 +105,9 @@ export class WorkerDriver implements IIsolationDriver {
       const assignment: SpareAssignment = { t: 'bootstrap', bootstrap, env: { ...spec.env } };
       spare.postMessage(assignment);
       setImmediate(() => this.#refill());
-      return new WorkerIsolate(spare, spec.maxMessageBytes);
+      return new WorkerIsolate(spare, this.#clock, spec.maxMessageBytes);
     }
-    return new WorkerIsolate(this.#createWorker(memoryMb, bootstrap, { ...spec.env }, `agent:${blueprint.manifest.id}:${spec.pid}`), spec.maxMessageBytes);
+    return new WorkerIsolate(this.#createWorker(memoryMb, bootstrap, { ...spec.env }, `agent:${blueprint.manifest.id}:${spec.pid}`), this.#clock, spec.maxMessageBytes);
   }
 
   /** Terminates the waiting spares; no new ones are made. Idempotent. */
@@ -170,14 +176,16 @@ class WorkerIsolate implements IIsolate {
   readonly channel: DaemonChannel;
   readonly exited: Promise<IsolateExit>;
   readonly #worker: Worker;
+  readonly #clock: Clock;
   readonly #outputListeners: ((o: IsolateOutput) => void)[] = [];
   #lastElu: ReturnType<Worker['performance']['eventLoopUtilization']> | undefined;
   #memoryQuestion: Promise<number | undefined> | undefined;
   #memoryBytes = 0;
   #ended = false;
 
-  constructor(worker: Worker, maxMessageBytes?: number) {
+  constructor(worker: Worker, clock: Clock, maxMessageBytes?: number) {
     this.#worker = worker;
+    this.#clock = clock;
     const cap = new ReceivedCap(maxMessageBytes, () => void worker.terminate());
     const port: IChannelPort = {
       post: (message: ChannelMessage, transfer?: readonly ArrayBuffer[]) => worker.postMessage(message, transfer ? [...transfer] : undefined),
@@ -223,7 +231,7 @@ class WorkerIsolate implements IIsolate {
     this.#lastElu = elu;
     const cpuPercent = Math.round(delta.utilization * 1000) / 10;
     this.#memoryQuestion ??= askMemory(this.channel).finally(() => (this.#memoryQuestion = undefined));
-    const memory = await Promise.race([this.#memoryQuestion, new Promise<undefined>((r) => setTimeout(() => r(undefined), USAGE_TIMEOUT_MS).unref())]);
+    const memory = await within(this.#clock, USAGE_TIMEOUT_MS, this.#memoryQuestion, { unref: true });
     if (memory !== undefined) this.#memoryBytes = memory;
     return { cpuPercent, memoryBytes: this.#memoryBytes };
   }
