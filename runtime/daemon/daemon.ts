@@ -48,6 +48,8 @@ import { SystemdService } from './systemd-service.ts';
 import { Reloader } from './reload.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
 import { DaemonControlApi } from './daemon-api.ts';
+import { bindDashboard } from './dashboard-binding.ts';
+import type { SensorSampler } from '../../hal/sensor-sampler.ts';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -71,6 +73,8 @@ export class Daemon extends DaemonControlApi {
   #booting: Promise<void> | undefined;
   #stopRequested = false;
   #tearingDown: Promise<void> | undefined;
+  /** Reads the sensors for the dashboard's charts; only while the dashboard runs (hal/sensor-sampler.ts). */
+  #sampler: SensorSampler | undefined;
 
   constructor(options: DaemonOptions = {}) {
     const env = options.env ?? process.env;
@@ -118,6 +122,7 @@ export class Daemon extends DaemonControlApi {
       clock: this.#clock,
       log: this.log,
       dashboardSources: this.rules.dashboardSources,
+      dashboardDaemon: bindDashboard({ api: this, hal: () => this.hal?.service, samples: () => this.#sampler }),
       ...(this.#opts.infrastructure ? { extra: this.#opts.infrastructure } : {}),
     }));
     const { stateDb, docker, runner: infra } = parts;
@@ -137,6 +142,13 @@ export class Daemon extends DaemonControlApi {
       const failed = devices.filter((d) => !d.device).length;
       return { detail: `${devices.length} device(s)${failed ? `, ${failed} failed` : ''}`, degraded: failed > 0 };
     });
+    if (parts.dashboard && !parts.dashboard.error) {
+      // Loaded only with a running dashboard (issue 12: nothing on the boot path that is not used).
+      const { SensorSampler } = await import('../../hal/sensor-sampler.ts');
+      const registry = this.hal.registry;
+      this.#sampler = new SensorSampler({ devices: () => registry.list(), clock: this.#clock, intervalMs: config.dashboard.enabled ? config.dashboard.sampleIntervalMs : undefined, log: this.log.child('sampler') });
+      this.#sampler.start();
+    }
     const dir = config.templates.dir ? path.resolve(this.loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
     const remote = config.templates.url ? { url: config.templates.url, timeoutMs: config.templates.timeoutMs, cacheDir: path.join(this.home, 'design-cache') } : undefined;
     const designLog = this.log.child('design');
@@ -232,6 +244,7 @@ export class Daemon extends DaemonControlApi {
       const budget = this.loaded?.config.agents.shutdownTimeoutMs;
       if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
       else for (const driver of this.drivers) await driver.close?.(); // boot ended before the supervisor existed
+      this.#sampler?.close();
       await this.hal?.close();
       await this.infra?.runner.stopAll();
       await this.control?.close();

@@ -1,0 +1,83 @@
+// End to end (issue 15 "Tested in a real browser"): the dashboard page of the real daemon (dist/) in headless
+// Chromium (Debian `chromium`) driven by playwright-core, in ONE browser launch: the page loads with no console
+// error, shows the master agent and env0's temperature, a value changes without a reload (the SSE stream), without
+// the token there is no spawn button and the API answers 401, with it a spawn makes a new row appear. A screenshot
+// goes to .tap/output/dashboard.png (the README shows the copy committed as docs/dashboard.png).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import type { DaemonStatus } from '../control/protocol.ts';
+import { requirePart } from '../../scripts/testing/system-deps.ts';
+import { ROOT, startDaemon, tempDir } from './harness.ts';
+
+const CHROMIUM = process.env.OPENSTARRY_CHROMIUM ?? '/usr/bin/chromium';
+const TOKEN = 'e2e-dashboard-token-0123456789abcdef';
+
+t.test('the dashboard page in a real browser: live values, read-only without the token, a spawn with it', async (t) => {
+  if (!requirePart(t, existsSync(CHROMIUM), `${CHROMIUM} is not installed (apt-get install chromium)`)) return;
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`);
+  writeFileSync(path.join(dir, 'config.yaml'), `dashboard:\n  listen: 127.0.0.1:0\n  tokenFile: ${path.join(dir, 'token')}\n  sampleIntervalMs: 1000\n`);
+  const d = await startDaemon(t, { dir, args: ['--config', path.join(dir, 'config.yaml')] });
+  const status = await d.json<DaemonStatus>('status');
+  const url = status.dashboard?.url;
+  t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'status --json names the page');
+  t.equal(status.dashboard?.readOnly, false);
+
+  const { chromium } = await import('playwright-core');
+  // A fresh profile (playwright's persistent context is how it takes --user-data-dir).
+  const browser = await chromium.launchPersistentContext(path.join(dir, 'chromium'), {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 1000 },
+  });
+  t.teardown(() => browser.close());
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const problems: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  let requests = 0;
+  page.on('request', (r) => void (r.url().includes('/api/') && !r.url().endsWith('/api/stream') && requests++));
+
+  await page.goto(url!);
+  await page.locator('#agents tr[data-agent="master"]').waitFor({ timeout: 20_000 });
+  t.pass('the master agent is listed');
+  const env0 = page.locator('#devices tr[data-device="env0"] td.value');
+  t.match(await env0.textContent(), /temperature \d+/, "env0's temperature is shown");
+  await page.locator('figure[data-series="env0.temperature"] polyline').waitFor({ timeout: 20_000 });
+  t.pass("env0's temperature has a chart");
+
+  // Live: the sampler reads env0 every second and the stream carries it; the page is not reloaded.
+  const before = await env0.textContent();
+  await page.waitForFunction((b) => document.querySelector('#devices tr[data-device="env0"] td.value')?.textContent !== b, before, { timeout: 20_000 });
+  t.pass('a value changed without a reload');
+  t.equal(requests, 0, 'nothing polled: every update came over the stream');
+
+  t.same(problems, [], `no console error while the page loads and updates: ${problems.join(' | ')}`);
+
+  // Without the token: no spawn or kill button, and the API refuses (Chromium logs that 401 as a console error).
+  problems.length = 0;
+  t.equal(await page.locator('#spawn').count(), 0, 'no spawn button without a token');
+  t.equal(await page.locator('#agents button').count(), 0, 'no kill button without a token');
+  const refused = await page.evaluate(async () => (await fetch('/api/agents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"template":"hello-sensor"}' })).status);
+  t.equal(refused, 401, 'the API answers 401 without the token');
+  t.match(problems, [/401 \(Unauthorized\)/], 'the one console error is the refused call');
+  problems.length = 0;
+
+  // With the token: the buttons appear and a spawn adds a row.
+  await page.fill('#token', TOKEN);
+  await page.locator('form.token button').click();
+  await page.locator('#spawn').waitFor({ timeout: 5000 });
+  await page.selectOption('#template', 'hello-sensor');
+  await page.locator('#spawn').click();
+  await page.locator('#agents tr[data-agent="hello-sensor"]').waitFor({ timeout: 20_000 });
+  t.pass('a spawn with the token makes a new row appear');
+  t.match(await page.locator('.events').textContent(), /spawned hello-sensor/, 'and is among the last events');
+
+  const out = path.join(ROOT, '.tap', 'output');
+  mkdirSync(out, { recursive: true });
+  await page.screenshot({ path: path.join(out, 'dashboard.png'), fullPage: true });
+  t.same(problems, [], `no console error after the token: ${problems.join(' | ')}`);
+  const after = await d.json<DaemonStatus>('status');
+  t.match(after.dashboard, { stream: { clients: 1, accepted: 1 }, actions: { applied: 1, unauthorized: 1 } });
+});
