@@ -20,6 +20,8 @@ import { frame } from './dashboard-stream.ts';
 export interface SampleFeed {
   history(): Record<string, Record<string, { at: number[]; values: number[] }>>;
   onSample(fn: (s: { deviceId: string; values: Record<string, number>; at: number }) => void): () => void;
+  /** Its counters, shown in `status` beside the dashboard's. */
+  stats(): object;
 }
 
 /**

@@ -52,7 +52,7 @@ function fakeDaemon() {
       if (id === 'fan') throw new OpenStarryError(ErrorCode.DEVICE_BUSY, 'actuator "fan" is owned by agent x');
       controls.push([id, command]);
     },
-    samples: () => ({ history: () => ({ env0: { temperature: { at: [1, 2], values: [20, 21] } } }), onSample: () => () => undefined }),
+    samples: () => ({ history: () => ({ env0: { temperature: { at: [1, 2], values: [20, 21] } } }), onSample: () => () => undefined, stats: () => ({ samples: 2 }) }),
   };
   return { daemon, controls, agents };
 }

@@ -58,6 +58,8 @@ export interface DashboardStats {
   readOnly: boolean;
   stream: SseStats;
   actions: ActionCounters;
+  /** The sensor sampler's counters (hal/sensor-sampler.ts), once it runs. */
+  sampler?: object;
 }
 
 export interface DashboardServer extends InfrastructurePlugin {
@@ -216,9 +218,18 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     stats() {
       const a = server?.address();
       if (!a || typeof a === 'string') return undefined;
-      return { url: pageUrl(a), readOnly: token === undefined, stream: liveHub?.stats() ?? { clients: 0, maxClients: options.stream?.maxClients ?? 16, accepted: 0, refused: 0, dropped: 0, events: 0 }, actions: { ...actions } };
+      return { url: pageUrl(a), readOnly: token === undefined, stream: liveHub?.stats() ?? { clients: 0, maxClients: options.stream?.maxClients ?? 16, accepted: 0, refused: 0, dropped: 0, events: 0 }, actions: { ...actions }, ...withSampler(options.daemon) };
     },
   };
+}
+
+function withSampler(daemon: DashboardDaemon | undefined): { sampler?: object } {
+  try {
+    const stats = daemon?.samples()?.stats();
+    return stats ? { sampler: stats } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The page's address for people: a wildcard listen (0.0.0.0, ::) is shown with the board's host name. */
