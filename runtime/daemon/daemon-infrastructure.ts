@@ -32,6 +32,12 @@ export interface DaemonInfrastructure {
   runner: InfrastructureRunner;
 }
 
+/** `dashboard.tokenFile`, else OPENSTARRY_DASHBOARD_TOKEN_FILE (the package's wrapper names the token postinst wrote). */
+function dashboardToken(tokenFile: string | undefined, env: Readonly<Record<string, string | undefined>>): { tokenFile?: string } {
+  const file = tokenFile ?? (env.OPENSTARRY_DASHBOARD_TOKEN_FILE || undefined);
+  return file === undefined ? {} : { tokenFile: file };
+}
+
 export function assembleInfrastructure(o: {
   config: DaemonConfig;
   home: string;
@@ -57,7 +63,7 @@ export function assembleInfrastructure(o: {
   });
   const docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: o.home, daemonId: o.deviceId, env, log: log.child('docker') });
   const dashboard = config.dashboard.enabled
-    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard'), clock: o.clock, assetsDir: path.join(packageRoot(), 'dist', 'dashboard'), ...(config.dashboard.tokenFile ? { tokenFile: config.dashboard.tokenFile } : {}), ...(o.dashboardDaemon ? { daemon: o.dashboardDaemon } : {}) }), log.child('dashboard'))
+    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard'), clock: o.clock, assetsDir: path.join(packageRoot(), 'dist', 'dashboard'), ...dashboardToken(config.dashboard.tokenFile, env), ...(o.dashboardDaemon ? { daemon: o.dashboardDaemon } : {}) }), log.child('dashboard'))
     : undefined;
   const runner = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(dashboard ? [dashboard] : []), ...(o.extra ?? [])], log.child('infra'));
   return { stateDb, mqtt, docker, dashboard, runner };
