@@ -5,6 +5,7 @@
 // goes to .tap/output/dashboard.png (the README shows the copy committed as docs/dashboard.png).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import type { DaemonStatus } from '../control/protocol.ts';
 import { requirePart } from '../../scripts/testing/system-deps.ts';
@@ -24,6 +25,15 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'status --json names the page');
   t.equal(status.dashboard?.readOnly, false);
 
+  // Offline and light (issue 15): everything the page loads comes from the daemon, ≤ 150 KB gzipped in all.
+  let weight = 0;
+  for (const asset of ['', 'app.js', 'app.css', 'favicon.svg']) {
+    const res = await fetch(`${url}${asset}`);
+    t.equal(res.status, 200, `/${asset} is served`);
+    weight += gzipSync(Buffer.from(await res.arrayBuffer())).length;
+  }
+  t.ok(weight <= 150 * 1024, `page weight ${(weight / 1024).toFixed(1)} KB gzipped (at most 150 KB)`);
+
   const { chromium } = await import('playwright-core');
   // A fresh profile (playwright's persistent context is how it takes --user-data-dir).
   const browser = await chromium.launchPersistentContext(path.join(dir, 'chromium'), {
@@ -37,7 +47,11 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   let requests = 0;
-  page.on('request', (r) => void (r.url().includes('/api/') && !r.url().endsWith('/api/stream') && requests++));
+  const origins = new Set<string>();
+  page.on('request', (r) => {
+    origins.add(new URL(r.url()).origin);
+    if (r.url().includes('/api/') && !r.url().endsWith('/api/stream')) requests += 1;
+  });
 
   await page.goto(url!);
   await page.locator('#agents tr[data-agent="master"]').waitFor({ timeout: 20_000 });
@@ -78,6 +92,7 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   mkdirSync(out, { recursive: true });
   await page.screenshot({ path: path.join(out, 'dashboard.png'), fullPage: true });
   t.same(problems, [], `no console error after the token: ${problems.join(' | ')}`);
+  t.same([...origins], [new URL(url!).origin], 'no request left the daemon (no CDN)');
   const after = await d.json<DaemonStatus>('status');
   t.match(after.dashboard, { stream: { clients: 1, accepted: 1 }, actions: { applied: 1, unauthorized: 1 } });
 });
