@@ -1,6 +1,6 @@
 /**
  * `GET /api/stream`: the page's live feed as Server-Sent Events (HTML Living Standard §9.2 "Server-sent events"),
- * so the page never polls (issue 15). Bounded like every channel of the daemon (README "Limits"):
+ * so the page never polls (issue 15). Bounded like every way into the daemon (README "Security: the local threat model"):
  *   - at most `maxClients` streams at once; one more is answered 503 (counted as refused);
  *   - a client that does not read (its socket buffer over `maxBufferedBytes`) is dropped, never buffered without
  *     bound (counted as dropped; its EventSource reconnects on its own and gets a fresh snapshot);
