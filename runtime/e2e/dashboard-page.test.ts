@@ -1,9 +1,11 @@
 // End to end (issue 15 "Tested in a real browser"): the dashboard page of the real daemon (dist/) in headless
 // Chromium (Debian `chromium`) driven by playwright-core, in ONE browser launch: the page loads with no console
 // error, shows the master agent and env0's temperature, a value changes without a reload (the SSE stream), without
-// the token there is no spawn button and the API answers 401, with it a spawn makes a new row appear. A screenshot
-// goes to .tap/output/dashboard.png (the README shows the copy committed as docs/dashboard.png).
+// the token there is no spawn button and the API answers 401, with it a spawn makes a new row appear, and after a
+// daemon restart the page reconnects by itself. A screenshot goes to .tap/output/dashboard.png (the README shows a
+// copy committed as docs/dashboard.png).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
@@ -19,7 +21,10 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   const dir = tempDir(t);
   writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`);
   writeFileSync(path.join(dir, 'config.yaml'), `dashboard:\n  listen: 127.0.0.1:0\n  tokenFile: ${path.join(dir, 'token')}\n  sampleIntervalMs: 1000\n`);
-  const d = await startDaemon(t, { dir, args: ['--config', path.join(dir, 'config.yaml')] });
+  // A fixed port, so the restarted daemon below is at the address the open page reconnects to.
+  const port = await freePort();
+  const start = () => startDaemon(t, { dir, args: ['--config', path.join(dir, 'config.yaml')], env: { OPENSTARRY_DASHBOARD: `127.0.0.1:${port}` } });
+  const d = await start();
   const status = await d.json<DaemonStatus>('status');
   const url = status.dashboard?.url;
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'status --json names the page');
@@ -95,4 +100,27 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   t.same([...origins], [new URL(url!).origin], 'no request left the daemon (no CDN)');
   const after = await d.json<DaemonStatus>('status');
   t.match(after.dashboard, { stream: { clients: 1, accepted: 1 }, actions: { applied: 1, unauthorized: 1 } });
+
+  // A daemon restart: the open page's EventSource reconnects by itself (the server's `retry:`) and shows the new
+  // daemon (a clean stop does not bring hello-sensor back), without a reload and still without polling.
+  d.child.kill('SIGTERM');
+  await d.exited;
+  await page.waitForFunction(() => document.getElementById('connection')?.textContent !== 'live', undefined, { timeout: 20_000 });
+  const d2 = await start();
+  await page.locator('#agents tr[data-agent="hello-sensor"]').waitFor({ state: 'detached', timeout: 30_000 });
+  await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live', undefined, { timeout: 20_000 });
+  t.pass('the page reconnected to the restarted daemon by itself');
+  t.equal(requests, 2, 'still nothing polled (the two requests were the refused call and the spawn)');
+  t.match((await d2.json<DaemonStatus>('status')).dashboard, { stream: { clients: 1 } });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
