@@ -3,33 +3,14 @@
  * sensor's history, kept to the last 10 minutes and grown by `sample` events between snapshots.
  */
 
+import type { DeviceListEntry } from '../../../hal/device-list.ts';
+import type { IAgentStatus } from '../../supervisor/agent-status.ts';
+
 export const WINDOW_MS = 10 * 60_000;
 
-export interface AgentRow {
-  pid: string;
-  agentId: string;
-  template: string;
-  isolation: string;
-  state: string;
-  restarts: number;
-  cpuPercent: number;
-  memoryBytes: number;
-  tokensUsed: number;
-  tokensBudget?: number;
-  quarantined?: boolean;
-  reason?: string;
-}
-
-export interface DeviceRow {
-  id: string;
-  kind: string;
-  driver: string;
-  state: string;
-  value?: unknown;
-  updatedAt?: string;
-  error?: string;
-  owner?: { pid: string; agentId: string };
-}
+/** The rows are the daemon's own types (type-only imports: nothing of them reaches the browser bundle). */
+export type AgentRow = IAgentStatus;
+export type DeviceRow = DeviceListEntry;
 
 export interface RuleRow {
   label: string;
