@@ -61,7 +61,9 @@ t.test('idle without a page; with one: snapshots every pushMs and samples; none 
   t.equal(listeners.size, 1, 'the sampler is subscribed while a page is open');
   for (const l of listeners) l({ deviceId: 'env0', values: { temperature: 21 }, at: clock.now() });
   t.match(c.text(), /event: sample\ndata: \{"deviceId":"env0","values":\{"temperature":21\}/);
-  t.equal(c.text().match(/event: snapshot/g)?.length, 2);
+  t.equal(c.text().match(/event: snapshot/g)?.length, 2, 'the first snapshot, then one per pushMs');
+  clock.advance(15_000);
+  t.match(c.text(), /\n: heartbeat\n\n/, 'a heartbeat comment keeps proxies from closing an idle stream');
   c.res.emit('close');
   t.equal(hub.size, 0);
   t.equal(listeners.size, 0, 'unsubscribed when the last page left');
