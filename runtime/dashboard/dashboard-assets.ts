@@ -14,12 +14,6 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/**
- * No inline script or style, nothing from another origin, no framing (issue 15; the page loads app.js and app.css
- * from the daemon and talks only to its own /api).
- */
-export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
-
 /** `/` -> index.html; `/app.js` -> app.js; anything else (folders, dots, unknown types) -> undefined. */
 export function assetName(urlPath: string): string | undefined {
   if (urlPath === '/' || urlPath === '/index.html') return 'index.html';

@@ -5,7 +5,6 @@
  * origin cannot ride on a browser's session (no CSRF). Without a token the page is read-only, which is only allowed
  * on a loopback address: reads expose agent snapshots, so a dashboard reachable from the network must be locked.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 
@@ -36,16 +35,4 @@ export async function loadToken(file: string | undefined, read: (f: string) => P
   if (token.length < MIN_TOKEN_CHARS) throw new Error(`dashboard.tokenFile ${file}: the token is ${token.length} characters, at least ${MIN_TOKEN_CHARS} are needed`);
   if (!/^[\x21-\x7e]+$/.test(token)) throw new Error(`dashboard.tokenFile ${file}: the token must be one line of printable ASCII without spaces`);
   return token;
-}
-
-/**
- * Whether an Authorization header carries the token. Constant-time: both sides are hashed to the same length first
- * (timingSafeEqual needs equal lengths, and comparing lengths directly would leak the token's).
- */
-export function bearerMatches(header: string | undefined, token: string | undefined): boolean {
-  if (token === undefined || header === undefined) return false;
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!m) return false;
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(m[1]!), digest(token));
 }

@@ -23,7 +23,6 @@ import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import { splitHostPort } from '../validation.ts';
 import type { ActionCounters } from './dashboard-actions.ts';
-import { assetName, CONTENT_SECURITY_POLICY, readAsset } from './dashboard-assets.ts';
 import { isLoopback, loadToken } from './dashboard-auth.ts';
 import type { DashboardDaemon, DashboardFeed } from './dashboard-feed.ts';
 import type { SseHub, SseOptions, SseStats } from './dashboard-stream.ts';
@@ -98,6 +97,12 @@ const ROUTES: Record<string, keyof DashboardSources> = {
   '/api/rules': 'rules',
 };
 
+/**
+ * No inline script or style, nothing from another origin, no framing (issue 15; the page loads app.js and app.css
+ * from the daemon and talks only to its own /api). On every answer, JSON included.
+ */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
 export function createDashboardServer(options: DashboardServerOptions): DashboardServer {
   const target = parseListen(options.listen);
   const log = options.log ?? silentLogger;
@@ -146,9 +151,11 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       if (hub.accept(req, res)) hub.send(res, await feed.firstFrame());
       return;
     }
-    const asset = daemon && options.assetsDir ? assetName(path) : undefined;
-    if (asset !== undefined) {
-      const file = await readAsset(options.assetsDir!, asset);
+    // The page's files: the module that serves them is loaded at the first request for one.
+    const assets = daemon && options.assetsDir && (path === '/' || /^\/[a-z0-9-]+\.[a-z]+$/.test(path)) ? await import('./dashboard-assets.ts') : undefined;
+    const asset = assets?.assetName(path);
+    if (assets && asset !== undefined) {
+      const file = await assets.readAsset(options.assetsDir!, asset);
       if (!file) return send(res, head, 404, { error: `${asset} is not built (npm run build writes dist/dashboard/)` });
       res.writeHead(200, { 'content-type': file.type, 'content-length': String(file.body.length), 'cache-control': 'no-cache' });
       return void res.end(head ? undefined : file.body);
