@@ -112,7 +112,13 @@ export async function handleAction(o: {
   } else {
     req.resume();
   }
-  const params = (route.match.exec(o.path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+  let params: string[];
+  try {
+    params = (route.match.exec(o.path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    counters.invalid += 1;
+    return reply(400, { error: `${o.path}: not a valid URL path` });
+  }
   try {
     const done = await route.run(o.daemon, params, body);
     counters.applied += 1;

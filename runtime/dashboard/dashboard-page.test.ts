@@ -104,6 +104,8 @@ t.test('actions need the bearer token: 401 without or wrong, 201/200 with it; 40
   t.match(JSON.parse(r.body), { code: 'ERR_DEVICE_BUSY', error: /owned by agent/ });
   r = await request(port, '/api/agents', { method: 'POST', headers: { ...json, ...auth }, body: '{"template":"nope"}' });
   t.equal(r.status, 404);
+  r = await request(port, '/api/agents/%E0%A4%A', { method: 'DELETE', headers: auth });
+  t.equal(r.status, 400, 'a malformed path is a 400, not a dropped connection');
   r = await request(port, '/api/agents', { method: 'PUT', headers: auth });
   t.equal(r.status, 405);
   t.match(server.stats(), { readOnly: false, actions: { applied: 4, refused: 2, unauthorized: 2 } });

@@ -146,7 +146,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       return handleAction({ req, path, token, daemon, counters: actions, reply: (status, body, headers) => send(res, false, status, body, headers), onDone: (text) => feed.note('action', text) });
     }
     if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
-    if (daemon && path === '/api/stream') {
+    if (daemon && path === '/api/stream' && !head) {
       const { hub, feed } = await page(daemon);
       if (hub.accept(req, res)) hub.send(res, await feed.firstFrame());
       return;
