@@ -92,6 +92,10 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   await page.locator('#agents tr[data-agent="hello-sensor"]').waitFor({ timeout: 20_000 });
   t.pass('a spawn with the token makes a new row appear');
   t.match(await page.locator('.events').textContent(), /spawned hello-sensor/, 'and is among the last events');
+  // An actuator no agent owns is switched through the HAL (its envelope and rate limit; hal/hal-service.ts).
+  await page.locator('#devices tr[data-device="fan"] button', { hasText: 'on' }).click();
+  await page.waitForFunction(() => document.querySelector('#devices tr[data-device="fan"] td.value')?.textContent === 'on', undefined, { timeout: 10_000 });
+  t.pass('the fan was switched on from the page');
 
   const out = path.join(ROOT, '.tap', 'output');
   mkdirSync(out, { recursive: true });
@@ -99,7 +103,7 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   t.same(problems, [], `no console error after the token: ${problems.join(' | ')}`);
   t.same([...origins], [new URL(url!).origin], 'no request left the daemon (no CDN)');
   const after = await d.json<DaemonStatus>('status');
-  t.match(after.dashboard, { stream: { clients: 1, accepted: 1 }, actions: { applied: 1, unauthorized: 1 } });
+  t.match(after.dashboard, { stream: { clients: 1, accepted: 1 }, actions: { applied: 2, unauthorized: 1 } });
 
   // A daemon restart: the open page's EventSource reconnects by itself (the server's `retry:`) and shows the new
   // daemon (a clean stop does not bring hello-sensor back), without a reload and still without polling.
@@ -110,7 +114,7 @@ t.test('the dashboard page in a real browser: live values, read-only without the
   await page.locator('#agents tr[data-agent="hello-sensor"]').waitFor({ state: 'detached', timeout: 30_000 });
   await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live', undefined, { timeout: 20_000 });
   t.pass('the page reconnected to the restarted daemon by itself');
-  t.equal(requests, 2, 'still nothing polled (the two requests were the refused call and the spawn)');
+  t.equal(requests, 3, 'still nothing polled (the requests were the refused call, the spawn and the switch)');
   t.match((await d2.json<DaemonStatus>('status')).dashboard, { stream: { clients: 1 } });
 });
 
