@@ -14,11 +14,12 @@
 //   dist/wasm-vm-runtime.js  the runtime that runs INSIDE QuickJS (core + HAL proxy); the wasm driver bundles it with
 //                        an agent's plugins at spawn, so a packaged daemon needs no TypeScript sources for that
 //   dist/agent-container.js  the entry of a docker isolate, baked into the agent image (scripts/docker/)
+//   dist/dashboard/      the dashboard page's files (index.html, app.js, app.css), served by the daemon
 // and builds the repository's own N-API addons (native/*/binding.gyp, e.g. native/sd-notify) for this host.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -85,6 +86,14 @@ await build({ ...common, entryPoints: { 'wasm-host': 'runtime/isolation/wasm/vm-
 // Runs inside QuickJS, not Node: no banner, no node builtins, ES2022 (the wasm driver's esbuild pass re-bundles it).
 await build({ entryPoints: { 'wasm-vm-runtime': 'runtime/isolation/wasm/vm/agent-runtime.ts' }, outdir: 'dist', bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', logLevel: 'warning' });
 await build({ ...common, entryPoints: { 'agent-container': 'runtime/isolation/docker/container-entry.ts' }, outdir: 'dist' });
+// The dashboard page (runtime/dashboard/page/, README "Dashboard"): a browser bundle in dist/dashboard/, which the
+// daemon serves as plain files and never loads itself. Its source map goes to dist/ (dashboard-page.js.map, not
+// served), where the packager's copyright file reads the bundled packages' names from every bundle's map.
+const page = await build({ entryPoints: ['runtime/dashboard/page/app.ts'], outfile: 'dist/dashboard-page.js', write: false, bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, sourcemap: 'external', logLevel: 'warning' });
+await rm('dist/dashboard', { recursive: true, force: true });
+await mkdir('dist/dashboard', { recursive: true });
+for (const out of page.outputFiles) await writeFile(out.path.endsWith('.map') ? 'dist/dashboard-page.js.map' : 'dist/dashboard/app.js', out.contents);
+for (const f of ['index.html', 'app.css', 'favicon.svg']) await copyFile(`runtime/dashboard/page/${f}`, `dist/dashboard/${f}`);
 // The sim camera's JPEG frames: the bundle looks for them in dist/sim-frames/.
 await mkdir('dist/sim-frames', { recursive: true });
 for (const f of await readdir('drivers/camera/sim-frames')) await copyFile(`drivers/camera/sim-frames/${f}`, `dist/sim-frames/${f}`);

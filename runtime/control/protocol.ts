@@ -54,8 +54,8 @@ export interface DaemonStatus {
   orchestration?: Record<string, unknown>;
   /** The last reload (SIGHUP, `openstarry reload`) since the boot, if any. */
   reload?: ReloadReport;
-  /** Where the dashboard JSON is served, or why it is not. */
-  dashboard?: { listen?: string; error?: string };
+  /** Where the dashboard is served (`url`: the page), or why it is not; read-only without a token; its counters. */
+  dashboard?: { listen?: string; error?: string; url?: string; readOnly?: boolean; stream?: object; actions?: object; sampler?: object };
   /** Isolation drivers this daemon offers, and why any other is not offered (docker without an engine). */
   isolation?: { drivers: string[]; unavailable: Record<string, string> };
   link: { state: string; url?: string; broker?: { state: string; host: string; port: number; clients: number; guard?: BrokerGuardStatus } } & Record<string, unknown>;

@@ -20,7 +20,7 @@ const DEFAULTS = {
   log: { level: 'info' },
   isolation: { docker: { enabled: 'auto', runtimeOverheadMb: 48, pidsLimit: 64 } },
   orchestration: { maxConcurrentSpawns: 2, maxPending: 32, maxEventsPerSecond: 100, burst: 500, projectionIntervalMs: 10_000, snapshotTimeoutMs: 2000 },
-  dashboard: { enabled: true, listen: '127.0.0.1:8080' },
+  dashboard: { enabled: true, listen: '127.0.0.1:8080', sampleIntervalMs: 5000 },
   homeassistant: { enabled: false, prefix: 'homeassistant', intervalMs: 30_000 },
   mqtt: {
     keepaliveSec: 30,

@@ -85,7 +85,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     link: mqttStatus(p.mqtt),
     ...(p.orchestration ? { orchestration: p.orchestration } : {}),
     ...(p.reload ? { reload: p.reload } : {}),
-    ...(dashboard ? { dashboard: dashboard.error ? { error: dashboard.error } : { listen: addressText(dashboard.address()) } } : {}),
+    ...(dashboard ? { dashboard: dashboard.error ? { error: dashboard.error } : { listen: addressText(dashboard.address()), ...dashboard.stats() } } : {}),
     isolation: { drivers: p.drivers, unavailable: p.unavailableIsolation },
     ...(p.recovery ? { recovery: p.recovery } : {}),
     ...(p.systemd ? { systemd: p.systemd } : {}),

@@ -48,6 +48,8 @@ import { SystemdService } from './systemd-service.ts';
 import { Reloader } from './reload.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
 import { DaemonControlApi } from './daemon-api.ts';
+import { bindDashboard } from './dashboard-binding.ts';
+import type { SensorSampler } from '../../hal/sensor-sampler.ts';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -71,6 +73,8 @@ export class Daemon extends DaemonControlApi {
   #booting: Promise<void> | undefined;
   #stopRequested = false;
   #tearingDown: Promise<void> | undefined;
+  /** Reads the sensors for the dashboard's charts and Home Assistant's states; only while one of them runs (hal/sensor-sampler.ts). */
+  #sampler: SensorSampler | undefined;
 
   constructor(options: DaemonOptions = {}) {
     const env = options.env ?? process.env;
@@ -118,6 +122,7 @@ export class Daemon extends DaemonControlApi {
       clock: this.#clock,
       log: this.log,
       dashboardSources: this.rules.dashboardSources,
+      dashboardDaemon: bindDashboard({ api: this, hal: () => this.hal?.service, samples: () => this.#sampler }),
       ...(this.#opts.infrastructure ? { extra: this.#opts.infrastructure } : {}),
     }));
     const { stateDb, docker, runner: infra } = parts;
@@ -137,6 +142,16 @@ export class Daemon extends DaemonControlApi {
       const failed = devices.filter((d) => !d.device).length;
       return { detail: `${devices.length} device(s)${failed ? `, ${failed} failed` : ''}`, degraded: failed > 0 };
     });
+    const dashboardRuns = parts.dashboard !== undefined && !parts.dashboard.error;
+    if (dashboardRuns || config.homeassistant.enabled) {
+      // Loaded only when the dashboard runs or Home Assistant is on (issue 12: nothing on the boot path that is not
+      // used); both read the same samples. Without the dashboard, at Home Assistant's interval.
+      const { SensorSampler } = await import('../../hal/sensor-sampler.ts');
+      const registry = this.hal.registry;
+      const intervalMs = dashboardRuns && config.dashboard.enabled ? config.dashboard.sampleIntervalMs : config.homeassistant.intervalMs;
+      this.#sampler = new SensorSampler({ devices: () => registry.list(), clock: this.#clock, intervalMs, log: this.log.child('sampler') });
+      this.#sampler.start();
+    }
     const dir = config.templates.dir ? path.resolve(this.loaded.baseDir, config.templates.dir) : path.join(packageRoot(), 'agents');
     const remote = config.templates.url ? { url: config.templates.url, timeoutMs: config.templates.timeoutMs, cacheDir: path.join(this.home, 'design-cache') } : undefined;
     const designLog = this.log.child('design');
@@ -181,7 +196,7 @@ export class Daemon extends DaemonControlApi {
     if (config.homeassistant.enabled) {
       // Loaded only when on (README "Home Assistant"); never fails the boot, `status` shows why it did not start.
       const { startHomeAssistant } = await import('./homeassistant-wiring.ts');
-      this.homeassistant = await startHomeAssistant({ config: config.homeassistant, link: link(), hal: this.hal, deviceId: this.deviceId(), model: board.profile.name, home: this.home, agentsRunning: () => supervisor.list().filter((a) => a.state === 'running').length, clock: this.#clock, log: this.log.child('homeassistant') });
+      this.homeassistant = await startHomeAssistant({ config: config.homeassistant, link: link(), hal: this.hal, deviceId: this.deviceId(), model: board.profile.name, home: this.home, ...(this.#sampler ? { feed: this.#sampler } : {}), agentsRunning: () => supervisor.list().filter((a) => a.state === 'running').length, clock: this.#clock, log: this.log.child('homeassistant') });
     }
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
     this.reloader = new Reloader({ rules: this.rules, store, templatesReloaded, log: this.log.child('reload'), clock: this.#clock });
@@ -238,6 +253,7 @@ export class Daemon extends DaemonControlApi {
       const budget = this.loaded?.config.agents.shutdownTimeoutMs;
       if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));
       else for (const driver of this.drivers) await driver.close?.(); // boot ended before the supervisor existed
+      this.#sampler?.close();
       await this.hal?.close();
       await this.infra?.runner.stopAll();
       await this.control?.close();

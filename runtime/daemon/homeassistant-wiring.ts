@@ -10,7 +10,6 @@ import type { Clock } from '../clock.ts';
 import type { HomeAssistantConfig } from '../homeassistant/config.ts';
 import { HaBridge } from '../homeassistant/ha-bridge.ts';
 import type { SensorFeed } from '../homeassistant/ha-bridge.ts';
-import { pollingSensorFeed } from '../homeassistant/polling-sensor-feed.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import type { Logger } from '../logging/logger.ts';
 import { VERSION } from '../version.ts';
@@ -29,10 +28,7 @@ export async function startHomeAssistant(o: {
   model: string;
   home: string;
   agentsRunning: () => number;
-  /**
-   * The daemon's sensor sampler when it runs one (s21-page's hal/sensor-sampler.ts has this onSample); without it,
-   * a stand-in that reads every sensor each `homeassistant.interval` (polling-sensor-feed.ts).
-   */
+  /** The daemon's sensor sampler (hal/sensor-sampler.ts), which the daemon runs whenever Home Assistant is on. */
   feed?: SensorFeed;
   clock: Clock;
   log: Logger;
@@ -42,13 +38,12 @@ export async function startHomeAssistant(o: {
     return { status: () => ({ enabled: true, error }), close: async () => undefined };
   };
   if (!o.link) return failed('no MQTT link (see `link` in status)');
+  if (!o.feed) return failed('no sensor sampler (the HAL did not open)');
   const bridge = new HaBridge({
     config: o.config,
     link: o.link,
     hal: { registry: o.hal.registry, operatorControl: (id, command, origin) => o.hal.service.operatorControl(id, command, origin) },
-    // FOR THE LEAD AT MERGE: pass s21-page's sensor sampler as `feed` (and start it when the dashboard is off), then
-    // delete polling-sensor-feed.ts.
-    feed: o.feed ?? pollingSensorFeed(o.hal.registry, o.clock, o.config.intervalMs),
+    feed: o.feed,
     board: { deviceId: o.deviceId, model: o.model, version: VERSION },
     stateFile: path.join(o.home, 'homeassistant.json'),
     agentsRunning: o.agentsRunning,

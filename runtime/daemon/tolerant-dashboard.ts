@@ -4,7 +4,7 @@
  * InfrastructurePlugin (infrastructure.ts) and the orchestrator must not import the daemon.
  */
 import type { Logger } from '../logging/logger.ts';
-import type { DashboardServer } from '../dashboard/dashboard-server.ts';
+import type { DashboardServer, DashboardStats } from '../dashboard/dashboard-server.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 
 /**
@@ -28,6 +28,10 @@ export class TolerantDashboard implements InfrastructurePlugin {
 
   address(): { host: string; port: number } | undefined {
     return this.#server.address();
+  }
+
+  stats(): DashboardStats | undefined {
+    return this.#server.stats();
   }
 
   async start(): Promise<void> {

@@ -1,22 +1,31 @@
 /**
- * The global dashboard's JSON API (spec 000 §3.2 "Global Dashboard", README "Configuration", `dashboard`), an infrastructure
- * plugin (spec 002 phase 1.2) started in the configured order and stopped in reverse:
+ * The global dashboard (spec 000 §3.2 "Global Dashboard", README "Dashboard" and "Configuration", `dashboard`), an
+ * infrastructure plugin (spec 002 phase 1.2) started in the configured order and stopped in reverse:
+ *   GET /               the page (index.html, app.js, app.css from dist/dashboard/; dashboard-assets.ts)
+ *   GET /api/stream     the page's live feed, Server-Sent Events (dashboard-stream.ts, dashboard-feed.ts)
  *   GET /api/state      the global view (state projection)
  *   GET /api/agents     IAgentStatus[]
  *   GET /api/telemetry  resource use per agent and totals
  *   GET /api/rules      orchestrator stats (rules, events seen, fired, dropped by reason, last error)
- * JSON only; anything else is a JSON 404 (405 for methods other than GET/HEAD); 503 while a source has nothing
- * yet. Read-only by design: nothing here changes the daemon, so it needs no authentication on the default
- * loopback address — binding it elsewhere exposes agent snapshots to that network (say so in the config docs).
- * The HTML page comes later.
+ *   POST/DELETE         spawn, kill, switch an actuator: bearer token only (dashboard-actions.ts)
+ * Reads are JSON; anything else is a JSON 404 (405 for other methods); 503 while a source has nothing yet. Reads
+ * need no token (an EventSource cannot send one); a listen address other than loopback refuses to start without a
+ * token, since it exposes agent snapshots to that network. Every answer carries the Content-Security-Policy.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
 import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
 import { splitHostPort } from '../validation.ts';
+import type { ActionCounters } from './dashboard-actions.ts';
+import { isLoopback, loadToken } from './dashboard-auth.ts';
+import type { DashboardDaemon, DashboardFeed } from './dashboard-feed.ts';
+import type { SseHub, SseOptions, SseStats } from './dashboard-stream.ts';
 
 export interface DashboardSources {
   /** undefined = not available yet (503). */
@@ -31,11 +40,32 @@ export interface DashboardServerOptions {
   listen: string;
   sources: DashboardSources;
   log?: Logger;
+  /** The page's reads and actions; without it only the JSON routes are served. */
+  daemon?: DashboardDaemon;
+  /** `dashboard.tokenFile`: read at start; without one the dashboard is read-only (loopback only). */
+  tokenFile?: string;
+  /** Where the page's files are (dist/dashboard/). */
+  assetsDir?: string;
+  clock?: Clock;
+  stream?: Omit<SseOptions, 'clock'>;
+  /** How often an open page gets a fresh snapshot (default 2 s). */
+  pushMs?: number;
+}
+
+export interface DashboardStats {
+  url: string;
+  readOnly: boolean;
+  stream: SseStats;
+  actions: ActionCounters;
+  /** The sensor sampler's counters (hal/sensor-sampler.ts), once it runs. */
+  sampler?: object;
 }
 
 export interface DashboardServer extends InfrastructurePlugin {
   /** Where it listens once started. */
   address(): { host: string; port: number } | undefined;
+  /** For `openstarry status`: the page's URL, whether it is read-only, the stream's and the actions' counters. */
+  stats(): DashboardStats | undefined;
 }
 
 /**
@@ -67,11 +97,31 @@ const ROUTES: Record<string, keyof DashboardSources> = {
   '/api/rules': 'rules',
 };
 
+/**
+ * No inline script or style, nothing from another origin, no framing (issue 15; the page loads app.js and app.css
+ * from the daemon and talks only to its own /api). On every answer, JSON included.
+ */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
 export function createDashboardServer(options: DashboardServerOptions): DashboardServer {
   const target = parseListen(options.listen);
   const log = options.log ?? silentLogger;
+  const clock = options.clock ?? systemClock;
   let server: http.Server | undefined;
   let closing: Promise<void> | undefined;
+  let token: string | undefined;
+  // The stream, the feed and the actions are loaded at the first page or action that needs them, not at boot: a
+  // board whose dashboard nobody opens pays only for the listening socket (issue 12, README "Performance").
+  let live: Promise<{ hub: SseHub; feed: DashboardFeed; daemon: DashboardDaemon }> | undefined;
+  let liveHub: SseHub | undefined;
+  const actions: ActionCounters = { applied: 0, refused: 0, unauthorized: 0, invalid: 0 };
+  const page = (daemon: DashboardDaemon) =>
+    (live ??= (async () => {
+      const [{ SseHub }, { DashboardFeed }] = await Promise.all([import('./dashboard-stream.ts'), import('./dashboard-feed.ts')]);
+      const hub = (liveHub = new SseHub({ clock, ...options.stream }));
+      const feed = new DashboardFeed({ daemon, rules: () => options.sources.rules(), hub, clock, canAct: token !== undefined, ...(options.pushMs ? { pushMs: options.pushMs } : {}) });
+      return { hub, feed, daemon };
+    })());
 
   const send = (res: http.ServerResponse, head: boolean, status: number, body: unknown, extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body ?? null);
@@ -79,16 +129,37 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(text)),
       'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
       ...extra,
     });
     res.end(head ? undefined : text);
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
     const head = req.method === 'HEAD';
-    if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const daemon = options.daemon;
+    if (daemon && !head && req.method !== 'GET' && /^\/api\/(agents|devices)(\/|$)/.test(path)) {
+      const [{ handleAction }, { feed }] = await Promise.all([import('./dashboard-actions.ts'), page(daemon)]);
+      return handleAction({ req, path, token, daemon, counters: actions, reply: (status, body, headers) => send(res, false, status, body, headers), onDone: (text) => feed.note('action', text) });
+    }
+    if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
+    if (daemon && path === '/api/stream' && !head) {
+      const { hub, feed } = await page(daemon);
+      if (hub.accept(req, res)) hub.send(res, await feed.firstFrame());
+      return;
+    }
+    // The page's files: the module that serves them is loaded at the first request for one.
+    const assets = daemon && options.assetsDir && (path === '/' || /^\/[a-z0-9-]+\.[a-z]+$/.test(path)) ? await import('./dashboard-assets.ts') : undefined;
+    const asset = assets?.assetName(path);
+    if (assets && asset !== undefined) {
+      const file = await assets.readAsset(options.assetsDir!, asset);
+      if (!file) return send(res, head, 404, { error: `${asset} is not built (npm run build writes dist/dashboard/)` });
+      res.writeHead(200, { 'content-type': file.type, 'content-length': String(file.body.length), 'cache-control': 'no-cache' });
+      return void res.end(head ? undefined : file.body);
+    }
     const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (route === undefined) return send(res, head, 404, { error: 'not found', paths: Object.keys(ROUTES) });
     try {
@@ -105,6 +176,15 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     name: 'dashboard',
     async start() {
       if (server) return;
+      try {
+        token = await loadToken(options.tokenFile);
+      } catch (err) {
+        if (!isLoopback(target.host)) throw new OpenStarryError(ErrorCode.INFRA_FAILED, `dashboard not started: ${(err as Error).message}`, { cause: err });
+        log.warn(`${(err as Error).message}; the dashboard is read-only`);
+      }
+      if (token === undefined && !isLoopback(target.host)) {
+        throw new OpenStarryError(ErrorCode.INFRA_FAILED, `dashboard not started: ${options.listen} is not a loopback address, and the dashboard needs a token there (set dashboard.tokenFile)`);
+      }
       const s = http.createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
       s.requestTimeout = 10_000;
       s.headersTimeout = 5_000;
@@ -122,11 +202,15 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       s.on('error', (err) => log.error(`dashboard server error: ${err.message}`));
       server = s;
       const a = s.address() as AddressInfo;
-      log.info(`dashboard on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/api/state`);
+      log.info(`dashboard on ${pageUrl(a)}${token === undefined ? ' (read-only: no dashboard.tokenFile)' : ''}`);
     },
     stop() {
       const s = server;
       if (!s) return Promise.resolve();
+      void live?.then(({ feed, hub }) => {
+        feed.close();
+        hub.close();
+      });
       closing ??= new Promise<void>((resolve) => {
         s.close(() => resolve());
         s.closeAllConnections();
@@ -138,5 +222,25 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       if (!a || typeof a === 'string') return undefined;
       return { host: a.address, port: a.port };
     },
+    stats() {
+      const a = server?.address();
+      if (!a || typeof a === 'string') return undefined;
+      return { url: pageUrl(a), readOnly: token === undefined, stream: liveHub?.stats() ?? { clients: 0, maxClients: options.stream?.maxClients ?? 16, accepted: 0, refused: 0, dropped: 0, events: 0 }, actions: { ...actions }, ...withSampler(options.daemon) };
+    },
   };
+}
+
+function withSampler(daemon: DashboardDaemon | undefined): { sampler?: object } {
+  try {
+    const stats = daemon?.samples()?.stats();
+    return stats ? { sampler: stats } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The page's address for people: a wildcard listen (0.0.0.0, ::) is shown with the board's host name. */
+function pageUrl(a: AddressInfo): string {
+  const host = a.address === '0.0.0.0' || a.address === '::' ? hostname() : a.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port}/`;
 }
