@@ -16,6 +16,8 @@ import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
+import type { MetricsRoute } from './metrics-route.ts';
+import type { MetricsSource } from './metrics-snapshot.ts';
 import { splitHostPort } from '../validation.ts';
 
 export interface DashboardSources {
@@ -31,6 +33,10 @@ export interface DashboardServerOptions {
   listen: string;
   sources: DashboardSources;
   log?: Logger;
+  /** GET /metrics (Prometheus text format, metrics-route.ts); absent: no such route. */
+  metrics?: MetricsSource;
+  /** The bearer token /metrics asks for when `listen` is not a loopback address. */
+  token?: string;
 }
 
 export interface DashboardServer extends InfrastructurePlugin {
@@ -72,6 +78,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
   const log = options.log ?? silentLogger;
   let server: http.Server | undefined;
   let closing: Promise<void> | undefined;
+  let metricsRoute: Promise<MetricsRoute> | undefined;
 
   const send = (res: http.ServerResponse, head: boolean, status: number, body: unknown, extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body ?? null);
@@ -89,6 +96,11 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/metrics' && options.metrics) {
+      const source = options.metrics;
+      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), ...(options.token ? { token: options.token } : {}) }));
+      return (await metricsRoute).serve(req, res, head);
+    }
     const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (route === undefined) return send(res, head, 404, { error: 'not found', paths: Object.keys(ROUTES) });
     try {

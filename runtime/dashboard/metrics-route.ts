@@ -1,0 +1,90 @@
+/**
+ * `GET /metrics` (issue 15, README "Dashboard" -> "Prometheus"): the snapshot rendered in the Prometheus text
+ * format. Loaded by dashboard-server.ts at the first scrape, and prom-client (metrics.ts) only once a scrape is
+ * authorised, so a daemon nobody scrapes holds neither (issue 12).
+ *
+ * The token rule (README "Security: the local threat model", issue 15 "same token rule for a non-loopback
+ * listen"): on a loopback listen /metrics is open to local programs, as the JSON views are; on any other address it
+ * answers only `Authorization: Bearer <dashboard token>`, and always 401 when no token is configured.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import { isIP } from 'node:net';
+import type { Logger } from '../logging/logger.ts';
+import type { MetricsRenderer } from './metrics.ts';
+import type { MetricsSource } from './metrics-snapshot.ts';
+
+/** Longest Authorization header looked at: a token is a few dozen bytes, anything longer is refused unread. */
+const MAX_AUTHORIZATION_BYTES = 1024;
+
+/** True when `host` (a listen address) only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h.startsWith('::ffff:127.');
+}
+
+/**
+ * Whether the request carries `Authorization: Bearer <token>`; the comparison takes the same time however much of
+ * the token matches (crypto.timingSafeEqual on equal-length buffers; a different length is refused first, which
+ * tells only the length). No token configured: never.
+ */
+export function bearerOk(req: Pick<http.IncomingMessage, 'headers'>, token: string | undefined): boolean {
+  if (!token) return false;
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || header.length > MAX_AUTHORIZATION_BYTES) return false;
+  const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (!match?.[1]) return false;
+  const given = Buffer.from(match[1], 'utf8');
+  const wanted = Buffer.from(token, 'utf8');
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+export interface MetricsRouteOptions {
+  source: MetricsSource;
+  /** The dashboard's bearer token (dashboard.tokenFile), if any. */
+  token?: string;
+  /** Whether the dashboard listens on a loopback address only (then no token is needed). */
+  loopback: boolean;
+  log?: Logger;
+  /** Process start, for process_start_time_seconds (injected: tests). */
+  startTimeSeconds?: number;
+}
+
+export interface MetricsRoute {
+  /** Answers one GET/HEAD /metrics request. */
+  serve(req: http.IncomingMessage, res: http.ServerResponse, head: boolean): Promise<void>;
+}
+
+export function createMetricsRoute(o: MetricsRouteOptions): MetricsRoute {
+  let renderer: Promise<MetricsRenderer> | undefined;
+  const startTimeSeconds = o.startTimeSeconds ?? Math.round(Date.now() / 1000 - process.uptime());
+  const text = (res: http.ServerResponse, head: boolean, status: number, body: string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
+    res.end(head ? undefined : body);
+  };
+  return {
+    async serve(req, res, head) {
+      if (!o.loopback && !bearerOk(req, o.token)) {
+        const why = o.token ? 'send Authorization: Bearer <token> (the dashboard token)' : 'the dashboard listens beyond loopback and has no token configured (dashboard.tokenFile)';
+        return text(res, head, 401, `unauthorized: ${why}\n`, { 'www-authenticate': 'Bearer realm="openstarry"' });
+      }
+      let body: string;
+      let r: MetricsRenderer;
+      try {
+        const snapshot = o.source();
+        if (snapshot === undefined) return text(res, head, 503, 'metrics not available yet (the daemon is booting)\n');
+        renderer ??= import('./metrics.ts').then((m) => m.createMetricsRenderer({ startTimeSeconds, rss: () => process.memoryUsage.rss() }));
+        renderer.catch(() => (renderer = undefined)); // a failed load is tried again at the next scrape
+        r = await renderer;
+        body = await r.render(snapshot);
+      } catch (err) {
+        o.log?.warn(`/metrics failed: ${(err as Error).message}`);
+        return text(res, head, 500, `metrics failed: ${(err as Error).message}\n`);
+      }
+      res.writeHead(200, { 'content-type': r.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(head ? undefined : body);
+    },
+  };
+}
