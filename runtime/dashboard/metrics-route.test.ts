@@ -50,14 +50,14 @@ t.test('isLoopbackHost', async (t) => {
 });
 
 t.test('GET /metrics on a loopback dashboard: the exposition format, open to local programs', async (t) => {
-  let snap: MetricsSnapshot | undefined;
-  const server = createDashboardServer({ listen: '127.0.0.1:0', sources, metrics: () => snap, token: 'not-needed-here' });
+  const booted: { snapshot?: MetricsSnapshot } = {};
+  const server = createDashboardServer({ listen: '127.0.0.1:0', sources, metrics: () => booted.snapshot, token: 'not-needed-here' });
   t.teardown(() => server.stop());
   await server.start();
   const port = server.address()?.port ?? 0;
   let r = await get('127.0.0.1', port, '/metrics');
   t.equal(r.status, 503, 'nothing to show while booting');
-  snap = snapshot;
+  booted.snapshot = snapshot;
   r = await get('127.0.0.1', port, '/metrics?x=1');
   t.equal(r.status, 200);
   t.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
