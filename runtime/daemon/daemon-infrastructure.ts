@@ -16,6 +16,7 @@ import type { MqttInfrastructure } from '../link/link-plugin.ts';
 import { createMqttInfrastructure, embeddedBrokerOverride } from '../link/link-plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { DashboardSources } from '../dashboard/dashboard-server.ts';
+import type { MetricsSource } from '../dashboard/metrics-snapshot.ts';
 import { createDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
@@ -38,6 +39,8 @@ export function assembleInfrastructure(o: {
   clock: Clock;
   log: Logger;
   dashboardSources: DashboardSources;
+  /** GET /metrics on the dashboard (issue 15). */
+  metrics?: MetricsSource;
   extra?: readonly InfrastructurePlugin[];
 }): DaemonInfrastructure {
   const { config, env, log } = o;
@@ -53,7 +56,7 @@ export function assembleInfrastructure(o: {
   });
   const docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: o.home, daemonId: o.deviceId, env, log: log.child('docker') });
   const dashboard = config.dashboard.enabled
-    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard') }), log.child('dashboard'))
+    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, ...(o.metrics ? { metrics: o.metrics } : {}), log: log.child('dashboard') }), log.child('dashboard'))
     : undefined;
   const runner = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(dashboard ? [dashboard] : []), ...(o.extra ?? [])], log.child('infra'));
   return { stateDb, mqtt, docker, dashboard, runner };

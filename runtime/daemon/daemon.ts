@@ -118,6 +118,7 @@ export class Daemon extends DaemonControlApi {
       clock: this.#clock,
       log: this.log,
       dashboardSources: this.rules.dashboardSources,
+      metrics: () => this.metricsSnapshot(),
       ...(this.#opts.infrastructure ? { extra: this.#opts.infrastructure } : {}),
     }));
     const { stateDb, docker, runner: infra } = parts;

@@ -73,7 +73,7 @@ export function createMetricsRoute(o: MetricsRouteOptions): MetricsRoute {
       let body: string;
       let r: MetricsRenderer;
       try {
-        const snapshot = o.source();
+        const snapshot = await o.source();
         if (snapshot === undefined) return text(res, head, 503, 'metrics not available yet (the daemon is booting)\n');
         renderer ??= import('./metrics.ts').then((m) => m.createMetricsRenderer({ startTimeSeconds, rss: () => process.memoryUsage.rss() }));
         renderer.catch(() => (renderer = undefined)); // a failed load is tried again at the next scrape

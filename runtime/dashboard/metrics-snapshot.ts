@@ -68,5 +68,5 @@ export interface MetricsSnapshot {
   rules?: MetricsRules;
 }
 
-/** The dashboard's source of it: undefined while there is nothing to show yet (503). */
-export type MetricsSource = () => MetricsSnapshot | undefined;
+/** The dashboard's source of it, read at each scrape: undefined while there is nothing to show yet (503). */
+export type MetricsSource = () => MetricsSnapshot | undefined | Promise<MetricsSnapshot | undefined>;
