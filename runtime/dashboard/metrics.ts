@@ -8,7 +8,7 @@
  * values (agent names, rule labels, device ids from the config) are escaped by prom-client; their number is bounded
  * by the snapshot (metrics-snapshot.ts).
  */
-import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AgentState } from '../supervisor/agent-status.ts';
 import type { MetricsSnapshot } from './metrics-snapshot.ts';
 
@@ -26,8 +26,10 @@ type Rows = (s: MetricsSnapshot) => Iterable<readonly [Labels, number]>;
 
 /** Loads prom-client and builds the registry (once per renderer). */
 export async function createMetricsRenderer(options: { startTimeSeconds: number; rss: () => number }): Promise<MetricsRenderer> {
-  const prom: typeof PromClient = await import('prom-client');
-  const registry: PromClient.Registry = new prom.Registry();
+  // A CommonJS package: `default` is its module.exports both under Node's import() and in esbuild's chunk (dist/),
+  // which has no named exports.
+  const prom = (await import('prom-client')).default;
+  const registry: Registry = new prom.Registry();
   let current: MetricsSnapshot | undefined;
   // One family: its collect() writes this scrape's rows (reset first, so an agent or device that went is gone; a
   // family without labels then reads 0, prom-client's reset value, when the snapshot has nothing for it).
