@@ -1,5 +1,5 @@
 /**
- * HAL calls and refusals counted by device and operation (issue 15, README "Dashboard", `/metrics`; shown by
+ * HAL calls and refusals counted by device and operation (issue 15, README "Prometheus", `/metrics`; shown by
  * `openstarry status --json` as `hal.calls`). One cheap Map entry per (device, operation) pair that was ever
  * called; nothing is kept per call.
  *

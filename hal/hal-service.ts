@@ -42,7 +42,7 @@ export class HalService {
   readonly #sessions = new Map<string, HalSession>();
   readonly #portOwners = new Map<string, HalSession>();
   readonly #operator = { applied: 0, refused: 0 };
-  /** Calls and refusals by device and operation (README "Dashboard", `/metrics`). */
+  /** Calls and refusals by device and operation (README "Prometheus", `/metrics`). */
   readonly #calls: HalCallStats;
 
   constructor(registry: DeviceRegistry, clock: Clock, log: Logger) {

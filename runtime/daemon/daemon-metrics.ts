@@ -1,7 +1,7 @@
 /**
- * The daemon's counters as one MetricsSnapshot for the dashboard's `GET /metrics` (issue 15, README "Dashboard" ->
+ * The daemon's counters as one MetricsSnapshot for the dashboard's `GET /metrics` (issue 15, README
  * "Prometheus"): the same numbers `openstarry status --json`, `ps --json` and `devices --json` show, read at scrape
- * time (nothing is sampled between scrapes). Loaded at the first scrape (daemon.ts imports it lazily), so a daemon
+ * time (nothing is sampled between scrapes). Loaded at the first scrape (daemon-api.ts imports it lazily), so a daemon
  * nobody scrapes does not hold it (issue 12).
  */
 import type { HalCallRow } from '../../hal/hal-call-stats.ts';

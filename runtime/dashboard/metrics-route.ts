@@ -1,5 +1,5 @@
 /**
- * `GET /metrics` (issue 15, README "Dashboard" -> "Prometheus"): the snapshot rendered in the Prometheus text
+ * `GET /metrics` (issue 15, README "Prometheus"): the snapshot rendered in the Prometheus text
  * format. Loaded by dashboard-server.ts at the first scrape, and prom-client (metrics.ts) only once a scrape is
  * authorised, so a daemon nobody scrapes holds neither (issue 12).
  *

@@ -1,5 +1,5 @@
 /**
- * What `GET /metrics` renders (issue 15, README "Dashboard" -> "Prometheus"): one plain snapshot of the counters the
+ * What `GET /metrics` renders (issue 15, README "Prometheus"): one plain snapshot of the counters the
  * daemon already keeps, taken at scrape time. The daemon builds it (runtime/daemon/daemon-metrics.ts) from its
  * status, the HAL and the link; the dashboard only renders it (metrics.ts), so it imports nothing of the daemon's.
  * Every list here is bounded by the daemon: agents by the supervisor (live ones plus `keepEnded`), devices by the

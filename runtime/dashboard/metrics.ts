@@ -1,5 +1,5 @@
 /**
- * The Prometheus text format of a MetricsSnapshot (issue 15, README "Dashboard" -> "Prometheus"), rendered by
+ * The Prometheus text format of a MetricsSnapshot (issue 15, README "Prometheus"), rendered by
  * prom-client into a registry that holds only these families (no default collectors: the two process_* gauges
  * below are chosen on purpose, read from process.memoryUsage() and the start time, nothing sampled between scrapes).
  *
@@ -70,7 +70,7 @@ export async function createMetricsRenderer(options: { startTimeSeconds: number;
   family('counter', 'openstarry_hal_refusals_total', 'HAL calls refused or failed, by device, operation and reason (an error code, or driver-error).', ['device', 'operation', 'reason'], (s) =>
     s.hal.flatMap((r) => Object.entries(r.refused).map(([reason, n]) => [{ device: r.device, operation: r.operation, reason }, n] as const)));
   family('gauge', 'openstarry_device_up', 'Whether the device opened and works (1) or failed (0).', ['device', 'kind'], (s) => s.devices.map((d) => [{ device: d.device, kind: d.kind }, d.ok ? 1 : 0] as const));
-  family('gauge', 'openstarry_sensor_value', "A sensor's last reading, by device and quantity (in the quantity's unit: README \"Devices\").", ['device', 'quantity'], (s) =>
+  family('gauge', 'openstarry_sensor_value', "A sensor's last reading, by device and quantity, in the quantity's unit.", ['device', 'quantity'], (s) =>
     s.devices.flatMap((d) => Object.entries(d.readings ?? {}).map(([quantity, v]) => [{ device: d.device, quantity }, v] as const)));
 
   family('gauge', 'openstarry_mqtt_connected', 'Whether the MQTT link is connected (1) or not (0, also when there is no link).', [], (s) => one(s.link ? (s.link.connected ? 1 : 0) : undefined));

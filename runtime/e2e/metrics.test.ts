@@ -1,7 +1,7 @@
 // GET /metrics on the real daemon (dist/, issue 15): after an agent read env0 through the HAL, the scrape lists the
 // master agent, env0's temperature and the HAL call that read it, the embedded broker's link and the boot; the real
 // `promtool check metrics` accepts it. The daemon's RSS before and after its first scrape is written as a comment
-// (prom-client's cost, README "Dashboard" -> "Prometheus"), not asserted.
+// (prom-client's cost, README "Prometheus"), not asserted.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
