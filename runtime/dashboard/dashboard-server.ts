@@ -98,7 +98,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/metrics' && options.metrics) {
       const source = options.metrics;
-      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), ...(options.token ? { token: options.token } : {}) }));
+      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), token: () => options.token }));
       return (await metricsRoute).serve(req, res, head);
     }
     const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;

@@ -18,17 +18,10 @@ const snapshot: MetricsSnapshot = {
 };
 const sources = { state: () => ({}), agents: () => [], telemetry: () => ({}), rules: () => ({}) };
 
-function get(host: string, port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** fetch() (Node's own client) with the answer read whole; headers as a plain object. */
+async function get(host: string, port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const res = await fetch(`http://${host}:${port}${path}`, { method, headers });
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
 }
 
 t.test('bearerOk: exactly `Bearer <token>`, never without a configured token', async (t) => {
@@ -77,7 +70,7 @@ t.test('GET /metrics on a loopback dashboard: the exposition format, open to loc
 });
 
 t.test('beyond loopback (by option): 401 without the bearer token, 200 with it', async (t) => {
-  const route = createMetricsRoute({ source: () => snapshot, loopback: false, token: 'tok-123' });
+  const route = createMetricsRoute({ source: () => snapshot, loopback: false, token: () => 'tok-123' });
   const noToken = createMetricsRoute({ source: () => snapshot, loopback: false });
   const server = http.createServer((req, res) => void (req.url === '/none' ? noToken : route).serve(req, res, false));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

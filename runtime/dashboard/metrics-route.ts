@@ -7,7 +7,7 @@
  * listen"): on a loopback listen /metrics is open to local programs, as the JSON views are; on any other address it
  * answers only `Authorization: Bearer <dashboard token>`, and always 401 when no token is configured.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { isIP } from 'node:net';
 import type { Logger } from '../logging/logger.ts';
@@ -26,9 +26,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Whether the request carries `Authorization: Bearer <token>`; the comparison takes the same time however much of
- * the token matches (crypto.timingSafeEqual on equal-length buffers; a different length is refused first, which
- * tells only the length). No token configured: never.
+ * Whether the request carries `Authorization: Bearer <token>`. Constant-time: both sides are hashed to the same
+ * length first (timingSafeEqual needs equal lengths, and comparing lengths would tell the token's). No token
+ * configured: never.
  */
 export function bearerOk(req: Pick<http.IncomingMessage, 'headers'>, token: string | undefined): boolean {
   if (!token) return false;
@@ -36,15 +36,14 @@ export function bearerOk(req: Pick<http.IncomingMessage, 'headers'>, token: stri
   if (typeof header !== 'string' || header.length > MAX_AUTHORIZATION_BYTES) return false;
   const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
   if (!match?.[1]) return false;
-  const given = Buffer.from(match[1], 'utf8');
-  const wanted = Buffer.from(token, 'utf8');
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
 }
 
 export interface MetricsRouteOptions {
   source: MetricsSource;
-  /** The dashboard's bearer token (dashboard.tokenFile), if any. */
-  token?: string;
+  /** The dashboard's bearer token (dashboard.tokenFile), read at each request: the server loads it at start. */
+  token?: () => string | undefined;
   /** Whether the dashboard listens on a loopback address only (then no token is needed). */
   loopback: boolean;
   log?: Logger;
@@ -66,8 +65,8 @@ export function createMetricsRoute(o: MetricsRouteOptions): MetricsRoute {
   };
   return {
     async serve(req, res, head) {
-      if (!o.loopback && !bearerOk(req, o.token)) {
-        const why = o.token ? 'send Authorization: Bearer <token> (the dashboard token)' : 'the dashboard listens beyond loopback and has no token configured (dashboard.tokenFile)';
+      if (!o.loopback && !bearerOk(req, o.token?.())) {
+        const why = o.token?.() ? 'send Authorization: Bearer <token> (the dashboard token)' : 'the dashboard listens beyond loopback and has no token configured (dashboard.tokenFile)';
         return text(res, head, 401, `unauthorized: ${why}\n`, { 'www-authenticate': 'Bearer realm="openstarry"' });
       }
       let body: string;

@@ -4,25 +4,15 @@
 // (prom-client's cost, README "Prometheus"), not asserted.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import t from 'tap';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus, DeviceListEntry } from '../control/protocol.ts';
 import { halProbe } from './hal-probe.ts';
 import { startDaemon, templatesWithConfig, tempDir } from './harness.ts';
 
-function scrape(listen: string): Promise<{ status: number; type: string; body: string }> {
-  const url = new URL(`http://${listen}/metrics`);
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: '/metrics', agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      })
-      .on('error', reject);
-  });
+async function scrape(listen: string): Promise<{ status: number; type: string; body: string }> {
+  const res = await fetch(`http://${listen}/metrics`);
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
 }
 
 function rssKb(pid: number): number {
