@@ -26,10 +26,14 @@ type Rows = (s: MetricsSnapshot) => Iterable<readonly [Labels, number]>;
 
 /** Loads prom-client and builds the registry (once per renderer). */
 export async function createMetricsRenderer(options: { startTimeSeconds: number; rss: () => number }): Promise<MetricsRenderer> {
-  // A CommonJS package: `default` is its module.exports both under Node's import() and in esbuild's chunk (dist/),
-  // which has no named exports.
-  const prom = (await import('prom-client')).default;
-  const registry: Registry = new prom.Registry();
+  // Only the registry and the two metric types (prom-client-modules.d.ts says why not the package's index). They are
+  // CommonJS: `default` is module.exports both under Node's import() and in esbuild's chunk (dist/).
+  const [{ default: PromRegistry }, { default: Gauge }, { default: Counter }] = await Promise.all([
+    import('prom-client/lib/registry.js'),
+    import('prom-client/lib/gauge.js'),
+    import('prom-client/lib/counter.js'),
+  ]);
+  const registry: Registry = new PromRegistry();
   let current: MetricsSnapshot | undefined;
   // One family: its collect() writes this scrape's rows (reset first, so an agent or device that went is gone; a
   // family without labels then reads 0, prom-client's reset value, when the snapshot has nothing for it).
@@ -44,8 +48,8 @@ export async function createMetricsRenderer(options: { startTimeSeconds: number;
       }
     };
     const config = { name, help, labelNames, registers: [registry], collect };
-    if (type === 'gauge') new prom.Gauge(config);
-    else new prom.Counter(config);
+    if (type === 'gauge') new Gauge(config);
+    else new Counter(config);
   };
   const one = (value: number | undefined): [Labels, number][] => (value === undefined ? [] : [[{}, value]]);
   const byReason = (counts: Record<string, number>) => Object.entries(counts).map(([reason, n]) => [{ reason }, n] as const);
