@@ -2,6 +2,7 @@
 // configs and agent names are escaped, agents and devices that went are gone at the next scrape, and the real
 // `promtool check metrics` (Debian `prometheus`) accepts the text.
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import { createMetricsRenderer } from './metrics.ts';
@@ -98,4 +99,18 @@ t.test('promtool check metrics accepts the text', async (t) => {
   t.equal(result.out.trim(), '', 'no lint findings');
   const bad = await promtool('# TYPE x_total counter\nx_total{a="1"} 1\nx_total{a="1"} 2\n');
   t.not(bad.code, 0, 'promtool does fail on a broken exposition (the check can fail)');
+});
+
+t.test('the first scrape loads no builtin the daemon avoids (prom-client-modules.d.ts: no https, zlib, cluster)', async (t) => {
+  // A fresh process: the builtins Node loads from the renderer's import to the end of its first render.
+  const script = `const before = new Set(process.moduleLoadList);
+const { createMetricsRenderer } = await import(${JSON.stringify(fileURLToPath(new URL('./metrics.ts', import.meta.url)))});
+const r = await createMetricsRenderer({ startTimeSeconds: 1, rss: () => 1 });
+await r.render({ build: { version: '0', node: 'v', board: 's', deviceId: 'd' }, phases: [], agents: [], hal: [], devices: [] });
+console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule '))));`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  const loaded = JSON.parse(out) as string[];
+  t.same(loaded.filter((m) => /\b(https|http2|tls|zlib|cluster|perf_hooks|url)\b/.test(m)), [], `builtins loaded: ${loaded.join(', ') || 'none'}`);
 });
