@@ -31,7 +31,7 @@ t.test('the whole snapshot', async (t) => {
     phases: [{ name: 'control', state: 'done', durationMs: 4 }, { name: 'rules', state: 'pending' }],
     agents: [agent('1', 'master', 'running', '2026-01-01T00:00:00Z')],
     devices: [
-      { id: 'env0', kind: 'sensor', driver: 'bme280', origin: 'board', state: 'ok', value: { temperature: 21.5, humidity: Number.NaN, label: 'x' } },
+      { id: 'env0', kind: 'sensor', driver: 'bme280', origin: 'board', state: 'ok', value: { temperature: 21.5, humidity: Number.NaN, label: 'x' }, updatedAt: '2026-01-01T00:00:01.500Z' },
       { id: 'fan', kind: 'actuator', driver: 'relay', origin: 'board', state: 'ok', value: 'off' },
       { id: 'env9', kind: 'sensor', driver: 'sht31', origin: 'config', state: 'failed' },
     ],
@@ -41,7 +41,7 @@ t.test('the whole snapshot', async (t) => {
   });
   t.equal(s.bootSeconds, 1.5);
   t.same(s.phases, [{ phase: 'control', seconds: 0.004 }], 'phases that have not run are left out');
-  t.same(s.devices, [{ device: 'env0', kind: 'sensor', ok: true, readings: { temperature: 21.5 } }, { device: 'fan', kind: 'actuator', ok: true }, { device: 'env9', kind: 'sensor', ok: false }]);
+  t.same(s.devices, [{ device: 'env0', kind: 'sensor', ok: true, readings: { temperature: 21.5 }, readAtSeconds: 1767225601.5 }, { device: 'fan', kind: 'actuator', ok: true }, { device: 'env9', kind: 'sensor', ok: false }]);
   t.same(s.link, { connected: true, queued: 2, queueBytes: 50, dropped: { overflow: 1, expired: 4, 'qos0-offline': 5, rejected: 6, 'incoming-oversized': 2, 'incoming-malformed': 3 }, delivered: { out: 7, in: 8 } });
   t.same(s.rules, { eventsSeen: 10, dropped: { rate: 1, loop: 0 }, perRule: [{ rule: 'cool', fired: 5 }, { rule: 'rules[2]', fired: 0 }] });
   t.same(s.build, { version: '0.1.0', node: process.version, board: 'sim', deviceId: 'pi' });

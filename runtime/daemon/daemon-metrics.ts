@@ -72,6 +72,8 @@ function metricsDevice(d: DeviceListEntry): MetricsDevice {
   if (d.kind === 'sensor' && typeof d.value === 'object' && d.value !== null) {
     const readings = Object.fromEntries(Object.entries(d.value).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
     if (Object.keys(readings).length > 0) out.readings = readings;
+    const at = d.updatedAt === undefined ? Number.NaN : Date.parse(d.updatedAt);
+    if (out.readings && Number.isFinite(at)) out.readAtSeconds = at / 1000;
   }
   return out;
 }

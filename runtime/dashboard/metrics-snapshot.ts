@@ -33,6 +33,8 @@ export interface MetricsDevice {
   ok: boolean;
   /** A sensor's last reading by quantity (only finite numbers are rendered). */
   readings?: Record<string, number>;
+  /** When that reading was taken (seconds since the epoch): how stale `readings` is. */
+  readAtSeconds?: number;
 }
 
 export interface MetricsLink {

@@ -25,7 +25,7 @@ function fixedSnapshot(): MetricsSnapshot {
       { device: 'fan', operation: 'control', calls: 4, refused: { ERR_RATE_LIMITED: 1, ERR_CAPABILITY_DENIED: 2 } },
     ],
     devices: [
-      { device: 'env0', kind: 'sensor', ok: true, readings: { temperature: 21.5, humidity: 48 } },
+      { device: 'env0', kind: 'sensor', ok: true, readings: { temperature: 21.5, humidity: 48 }, readAtSeconds: 1_767_225_601.5 },
       { device: 'fan', kind: 'actuator', ok: true },
       { device: 'env9', kind: 'sensor', ok: false },
     ],
@@ -65,6 +65,7 @@ t.test('every family of issue 15, with its labels and values', async (t) => {
   has('openstarry_hal_refusals_total{device="fan",operation="control",reason="ERR_RATE_LIMITED"} 1');
   has('openstarry_sensor_value{device="env0",quantity="temperature"} 21.5');
   has('openstarry_sensor_value{device="env0",quantity="humidity"} 48');
+  has('openstarry_sensor_read_timestamp_seconds{device="env0"} 1767225601.5');
   has('openstarry_device_up{device="env9",kind="sensor"} 0');
   has('openstarry_mqtt_connected 1');
   has('openstarry_mqtt_queue_messages 3');
@@ -76,7 +77,7 @@ t.test('every family of issue 15, with its labels and values', async (t) => {
   has('openstarry_events_dropped_total{reason="rate"} 4');
   has('openstarry_rule_fires_total{rule="cool when hot"} 7');
   t.notMatch(text, /nodejs_|process_cpu/, 'no default collectors: the registry holds only ours');
-  t.equal(text.match(/^# TYPE /gm)?.length, 23, 'exactly our 23 families');
+  t.equal(text.match(/^# TYPE /gm)?.length, 24, 'exactly our 24 families');
 });
 
 t.test('a scrape shows only what the snapshot holds now', async (t) => {

@@ -73,6 +73,8 @@ export async function createMetricsRenderer(options: { startTimeSeconds: number;
   family('counter', 'openstarry_hal_calls_total', 'HAL calls by device and operation (agents and operator commands), refused ones included.', ['device', 'operation'], (s) => s.hal.map((r) => [{ device: r.device, operation: r.operation }, r.calls] as const));
   family('counter', 'openstarry_hal_refusals_total', 'HAL calls refused or failed, by device, operation and reason (an error code, or driver-error).', ['device', 'operation', 'reason'], (s) =>
     s.hal.flatMap((r) => Object.entries(r.refused).map(([reason, n]) => [{ device: r.device, operation: r.operation, reason }, n] as const)));
+  family('gauge', 'openstarry_sensor_read_timestamp_seconds', "When the sensor's last reading was taken (seconds since the epoch).", ['device'], (s) =>
+    s.devices.flatMap((d) => (d.readings && d.readAtSeconds !== undefined ? [[{ device: d.device }, d.readAtSeconds] as const] : [])));
   family('gauge', 'openstarry_device_up', 'Whether the device opened and works (1) or failed (0).', ['device', 'kind'], (s) => s.devices.map((d) => [{ device: d.device, kind: d.kind }, d.ok ? 1 : 0] as const));
   family('gauge', 'openstarry_sensor_value', "A sensor's last reading, by device and quantity, in the quantity's unit.", ['device', 'quantity'], (s) =>
     s.devices.flatMap((d) => Object.entries(d.readings ?? {}).map(([quantity, v]) => [{ device: d.device, quantity }, v] as const)));

@@ -30,6 +30,8 @@ t.test('the real daemon serves /metrics: master, env0 temperature, HAL calls, li
   t.match(r.body, /^openstarry_agent_state\{agent="master",template="master",isolation="worker",state="running"\} 1$/m, 'the master agent');
   t.match(r.body, /^openstarry_agent_memory_bytes\{agent="master",template="master",isolation="worker"\} [1-9]\d*$/m);
   t.match(r.body, /^openstarry_sensor_value\{device="env0",quantity="temperature"\} -?\d+(\.\d+)?(e[-+]?\d+)?$/m, "env0's temperature");
+  const readAt = Number(/^openstarry_sensor_read_timestamp_seconds\{device="env0"\} (\S+)$/m.exec(r.body)?.[1]);
+  t.ok(readAt > Date.now() / 1000 - 600 && readAt <= Date.now() / 1000, `env0 was read within the last 10 minutes (${readAt})`);
   t.match(r.body, /^openstarry_hal_calls_total\{device="env0",operation="read"\} [1-9]\d*$/m, "the probe's read, counted");
   t.match(r.body, /^openstarry_mqtt_connected 1$/m, 'the link to the embedded broker');
   t.match(r.body, /^openstarry_boot_duration_seconds (0\.\d*[1-9]\d*|[1-9][\d.]*)$/m, 'the boot took a measurable time');
