@@ -210,3 +210,23 @@ t.test('operator commands: envelope and rate limit as for an agent, refused whil
   t.same(hal.operatorStats(), { applied: 3, refused: 5 });
   t.ok(lines.some((l) => /operator command refused \(homeassistant\): fan "off"/.test(l)), 'refusals are logged with their origin');
 });
+
+t.test('calls and refusals are counted by device and operation; made-up device ids share one row', async (t) => {
+  const { agent, hal } = await setup(t);
+  const a = agent('1', 'thermo', ['sensor:env0:read', 'actuator:fan:control']);
+  await a.proxy.getSensorData('env0.temperature');
+  await a.proxy.getSensorData('humidity');
+  await t.rejects(a.proxy.getSensorData('env1.temperature'), { code: 'ERR_CAPABILITY_DENIED' });
+  await a.proxy.controlActuator('fan', 'on');
+  await t.rejects(a.proxy.controlActuator('fan', 'max'), { code: 'ERR_ENVELOPE_VIOLATION' });
+  await t.rejects(a.proxy.controlActuator('x'.repeat(200), 'on'), { code: 'ERR_CAPABILITY_DENIED' });
+  await t.rejects(a.proxy.controlActuator('y'.repeat(200), 'on'), { code: 'ERR_CAPABILITY_DENIED' });
+  await t.rejects(hal.operatorControl('fan', 'off', 'dashboard'), { code: 'ERR_DEVICE_BUSY' });
+  t.same(hal.callStats(), [
+    { device: '(unknown)', operation: 'control', calls: 2, refused: { ERR_CAPABILITY_DENIED: 2 } },
+    { device: 'env0', operation: 'read', calls: 2, refused: {} },
+    { device: 'env1', operation: 'read', calls: 1, refused: { ERR_CAPABILITY_DENIED: 1 } },
+    { device: 'fan', operation: 'control', calls: 2, refused: { ERR_ENVELOPE_VIOLATION: 1 } },
+    { device: 'fan', operation: 'operator.control', calls: 1, refused: { ERR_DEVICE_BUSY: 1 } },
+  ]);
+});

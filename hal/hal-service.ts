@@ -24,6 +24,8 @@ import { OpenStarryError } from '../runtime/core/errors.ts';
 import type { Logger } from '../runtime/logging/logger.ts';
 import { ActuatorGuard } from './actuator-guard.ts';
 import { CapabilityGrants } from './capability-grants.ts';
+import { HalCallStats } from './hal-call-stats.ts';
+import type { HalCallRow, HalOperation } from './hal-call-stats.ts';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.ts';
 import { HalErrorCode } from './errors.ts';
 import { HalSession } from './hal-session.ts';
@@ -40,9 +42,12 @@ export class HalService {
   readonly #sessions = new Map<string, HalSession>();
   readonly #portOwners = new Map<string, HalSession>();
   readonly #operator = { applied: 0, refused: 0 };
+  /** Calls and refusals by device and operation (README "Prometheus", `/metrics`). */
+  readonly #calls: HalCallStats;
 
   constructor(registry: DeviceRegistry, clock: Clock, log: Logger) {
     this.#registry = registry;
+    this.#calls = new HalCallStats((id) => registry.get(id) !== undefined);
     this.#clock = clock;
     this.#log = log;
     for (const d of registry.list()) {
@@ -87,22 +92,28 @@ export class HalService {
     // Params come from agent code: anything that is not an object reaches the session's checks as {}.
     const handle = <M extends keyof IsolateToDaemon['requests']>(method: M, fn: (p: Record<string, unknown>) => HandlerReply<IsolateToDaemon['requests'][M]['result']>) =>
       channel.handle(method, (params) => fn(isRecord(params) ? params : {}));
-    handle('hal.read', (p) => session.read(p.sensorType));
-    handle('hal.control', (p) => session.control(p.deviceId, p.command));
-    handle('hal.watch', (p) => session.watch(p.deviceId));
+    // The calls that name a device are counted by device and operation; the stream calls after an open are not.
+    const counted = <M extends keyof IsolateToDaemon['requests']>(method: M, operation: HalOperation, device: (p: Record<string, unknown>) => unknown, fn: (p: Record<string, unknown>) => IsolateToDaemon['requests'][M]['result'] | Promise<IsolateToDaemon['requests'][M]['result']>) =>
+      handle(method, (p) => {
+        const id = device(p);
+        return this.#calls.count(typeof id === 'string' ? id : undefined, operation, () => fn(p));
+      });
+    counted('hal.read', 'read', (p) => session.sensorDevice(p.sensorType), (p) => session.read(p.sensorType));
+    counted('hal.control', 'control', (p) => p.deviceId, (p) => session.control(p.deviceId, p.command));
+    counted('hal.watch', 'watch', (p) => p.deviceId, (p) => session.watch(p.deviceId));
     handle('hal.unwatch', (p) => session.unwatch(p.watchId));
-    handle('hal.camera.open', (p) => session.openCamera(p.deviceId));
+    counted('hal.camera.open', 'camera.open', (p) => p.deviceId, (p) => session.openCamera(p.deviceId));
     handle('hal.camera.next', async (p) => {
       const frame = await session.nextFrame(p.streamId, p.after);
       return new WithTransfer(frame, [frame.jpeg]);
     });
     handle('hal.camera.close', (p) => session.closeCamera(p.streamId));
-    handle('hal.serial.open', (p) => session.openSerial(p.deviceId));
+    counted('hal.serial.open', 'serial.open', (p) => p.deviceId, (p) => session.openSerial(p.deviceId));
     handle('hal.serial.read', async (p) => {
       const data = await session.readSerial(p.portId);
       return data === null ? { data } : new WithTransfer({ data }, [data]);
     });
-    handle('hal.serial.write', (p) => session.writeSerial(p.portId, p.data));
+    counted('hal.serial.write', 'serial.write', (p) => session.portDevice(p.portId), (p) => session.writeSerial(p.portId, p.data));
     handle('hal.serial.close', (p) => session.closeSerial(p.portId));
   }
 
@@ -142,6 +153,7 @@ export class HalService {
    * ERR_ENVELOPE_VIOLATION or ERR_RATE_LIMITED — logged and counted (operatorStats()), never reaching the driver.
    */
   async operatorControl(deviceId: string, command: unknown, origin: string): Promise<void> {
+    const refused = this.#calls.call(deviceId, 'operator.control');
     try {
       const entry = this.#registry.get(deviceId);
       if (!entry) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `no device "${deviceId}"`);
@@ -159,6 +171,7 @@ export class HalService {
       this.#log.info(`actuator ${deviceId} -> ${JSON.stringify(command)} (operator: ${origin})`);
     } catch (err) {
       this.#operator.refused += 1;
+      refused(err);
       this.#log.warn(`operator command refused (${origin}): ${deviceId} ${JSON.stringify(command) ?? 'undefined'}: ${(err as Error).message}`);
       throw err;
     }
@@ -167,6 +180,11 @@ export class HalService {
   /** Operator commands applied and refused since start. */
   operatorStats(): { applied: number; refused: number } {
     return { ...this.#operator };
+  }
+
+  /** HAL calls and refusals by device and operation since start (agents' calls and operator commands). */
+  callStats(): HalCallRow[] {
+    return this.#calls.rows();
   }
 
   /** Refused calls per live agent pid. */

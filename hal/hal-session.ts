@@ -63,6 +63,18 @@ export class HalSession {
     return this.#o.portOwners.get(deviceId) === this;
   }
 
+  /** The device a read of `sensorType` goes to (`env0.temperature`, or the first granted device measuring it), for counting. */
+  sensorDevice(sensorType: unknown): string | undefined {
+    if (typeof sensorType !== 'string') return undefined;
+    const dot = sensorType.indexOf('.');
+    return dot > 0 ? sensorType.slice(0, dot) : this.#o.grants.sensorFor(sensorType, this.#o.registry.views().values());
+  }
+
+  /** The serial device behind an open port id, for counting. */
+  portDevice(portId: unknown): string | undefined {
+    return typeof portId === 'number' ? this.#ports.get(portId)?.deviceId : undefined;
+  }
+
   async read(sensorType: unknown): Promise<number> {
     const type = str(sensorType, 'sensorType');
     const dot = type.indexOf('.');

@@ -12,6 +12,7 @@ import type { BrokerGuardStatus, SystemdStatus } from './service-status.ts';
 import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../supervisor/agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
 import type { DeviceListEntry } from '../../hal/device-list.ts';
+import type { HalCallRow } from '../../hal/hal-call-stats.ts';
 
 // Domain types live with their domain (docs/ARCHITECTURE.md "Layers"); the wire contract re-exports them unchanged.
 export type { AgentState, IAgentStatus, KillSignal, ResourceSummary, ResourceTotals } from '../supervisor/agent-status.ts';
@@ -81,6 +82,8 @@ export interface DaemonStatus {
   resources?: ResourceSummary;
   /** The control socket's connection guard (runtime/control/connection-guard.ts): open connections, closures. */
   control?: ControlSocketStats;
+  /** HAL calls and refusals by device and operation, and operator commands applied/refused (also on `/metrics`). */
+  hal?: { calls: HalCallRow[]; operator: { applied: number; refused: number } };
   /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
   channels?: { maxMessageBytes: number; refused: number };
   masterPid?: string;

@@ -8,6 +8,7 @@ export class BootReport {
   readonly #phases = new Map<BootPhaseName, BootPhaseReport>();
   readonly #log: Logger;
   #current: BootPhaseName | 'ready' = 'control';
+  #readyAfterMs: number | undefined;
 
   constructor(log: Logger) {
     this.#log = log;
@@ -48,5 +49,12 @@ export class BootReport {
 
   ready(): void {
     this.#current = 'ready';
+    // performance.now() counts from the process's time origin, so this is the whole boot, config loading included.
+    this.#readyAfterMs ??= Math.round(performance.now() * 10) / 10;
+  }
+
+  /** Milliseconds from the process start to ready(); undefined before (`/metrics`: openstarry_boot_duration_seconds). */
+  get readyAfterMs(): number | undefined {
+    return this.#readyAfterMs;
   }
 }

@@ -21,6 +21,7 @@ import { formatFields } from '../logging/logger.ts';
 import { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';
 import type { EmitResult } from '../orchestrator/orchestrator.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { MetricsSnapshot } from '../dashboard/metrics-snapshot.ts';
 import { BootReport } from './boot-report.ts';
 import type { LoadedConfig } from './config-loader.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
@@ -28,6 +29,7 @@ import type { HomeAssistantPart } from './homeassistant-wiring.ts';
 import { composeStatus, templatesResult, unavailableIsolation } from './daemon-status.ts';
 import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
+import { VERSION } from '../version.ts';
 
 export abstract class DaemonControlApi implements DaemonApi {
   protected readonly log: Logger;
@@ -146,6 +148,23 @@ export abstract class DaemonControlApi implements DaemonApi {
       systemd: this.systemd.status(),
       ...(this.control ? { control: this.control.stats() } : {}),
       ...(this.supervisor ? { channels: this.supervisor.channels } : {}),
+    });
+  }
+
+  /** GET /metrics (issue 15): the counters status, ps and devices show, as one snapshot; the mapping loads at the first scrape. */
+  protected async metricsSnapshot(): Promise<MetricsSnapshot> {
+    const { metricsSnapshot } = await import('./daemon-metrics.ts');
+    return metricsSnapshot({
+      version: VERSION,
+      deviceId: this.deviceId(),
+      board: this.board?.profile.name ?? 'unknown',
+      phases: this.bootReport.phases(),
+      readyAfterMs: this.bootReport.readyAfterMs,
+      agents: this.listAgents(),
+      devices: this.hal?.service.devices(),
+      halCalls: this.hal?.service.callStats(),
+      link: this.infra?.mqtt.link.status(),
+      rules: this.rules.stats(),
     });
   }
 

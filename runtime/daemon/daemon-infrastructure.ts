@@ -17,6 +17,7 @@ import { createMqttInfrastructure, embeddedBrokerOverride } from '../link/link-p
 import type { Logger } from '../logging/logger.ts';
 import type { DashboardDaemon } from '../dashboard/dashboard-feed.ts';
 import type { DashboardSources } from '../dashboard/dashboard-server.ts';
+import type { MetricsSource } from '../dashboard/metrics-snapshot.ts';
 import { createDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StateDbPlugin } from '../state/state-db-plugin.ts';
 import { DockerIsolationPlugin } from './docker-isolation.ts';
@@ -48,6 +49,8 @@ export function assembleInfrastructure(o: {
   dashboardSources: DashboardSources;
   /** The page's reads and actions (dashboard-binding.ts). */
   dashboardDaemon?: DashboardDaemon;
+  /** GET /metrics on the dashboard (issue 15). */
+  metrics?: MetricsSource;
   extra?: readonly InfrastructurePlugin[];
 }): DaemonInfrastructure {
   const { config, env, log } = o;
@@ -63,7 +66,7 @@ export function assembleInfrastructure(o: {
   });
   const docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: o.home, daemonId: o.deviceId, env, log: log.child('docker') });
   const dashboard = config.dashboard.enabled
-    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard'), clock: o.clock, assetsDir: path.join(packageRoot(), 'dist', 'dashboard'), ...dashboardToken(config.dashboard.tokenFile, env), ...(o.dashboardDaemon ? { daemon: o.dashboardDaemon } : {}) }), log.child('dashboard'))
+    ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard'), clock: o.clock, assetsDir: path.join(packageRoot(), 'dist', 'dashboard'), ...dashboardToken(config.dashboard.tokenFile, env), ...(o.dashboardDaemon ? { daemon: o.dashboardDaemon } : {}), ...(o.metrics ? { metrics: o.metrics } : {}) }), log.child('dashboard'))
     : undefined;
   const runner = new InfrastructureRunner([stateDb, ...mqtt.plugins, docker, ...(dashboard ? [dashboard] : []), ...(o.extra ?? [])], log.child('infra'));
   return { stateDb, mqtt, docker, dashboard, runner };

@@ -90,6 +90,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(p.recovery ? { recovery: p.recovery } : {}),
     ...(p.systemd ? { systemd: p.systemd } : {}),
     ...(p.channels ? { channels: p.channels } : {}),
+    ...(p.hal ? { hal: { calls: p.hal.service.callStats(), operator: p.hal.service.operatorStats() } } : {}),
     ...(p.stateDb ? { stateDb: stateDbStatus(p.stateDb) } : {}),
     ...(p.homeassistant ? { homeassistant: p.homeassistant.status() } : {}),
     agents: counts,

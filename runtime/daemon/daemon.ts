@@ -123,6 +123,7 @@ export class Daemon extends DaemonControlApi {
       log: this.log,
       dashboardSources: this.rules.dashboardSources,
       dashboardDaemon: bindDashboard({ api: this, hal: () => this.hal?.service, samples: () => this.#sampler }),
+      metrics: () => this.metricsSnapshot(),
       ...(this.#opts.infrastructure ? { extra: this.#opts.infrastructure } : {}),
     }));
     const { stateDb, docker, runner: infra } = parts;

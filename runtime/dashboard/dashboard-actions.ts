@@ -8,7 +8,7 @@
  * against its schema (400 naming the field). A refusal by the daemon (an actuator an agent owns, a rate limit, an
  * unknown template) answers its registry code with the registry's HTTP status.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerMatches } from './dashboard-auth.ts';
 import type http from 'node:http';
 import * as z from 'zod/mini';
 import { errorSpec } from '../core/error-registry.ts';
@@ -131,18 +131,6 @@ export async function handleAction(o: {
     o.onDone(`refused: ${(err as Error).message}`);
     return reply(spec?.http ?? 500, { error: (err as Error).message, ...(spec ? { code: spec.code } : {}) });
   }
-}
-
-/**
- * Whether an Authorization header carries the token. Constant-time: both sides are hashed to the same length first
- * (timingSafeEqual needs equal lengths, and comparing lengths directly would leak the token's).
- */
-export function bearerMatches(header: string | undefined, token: string | undefined): boolean {
-  if (token === undefined || header === undefined) return false;
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!m) return false;
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(m[1]!), digest(token));
 }
 
 /** The request body as JSON, at most MAX_BODY_BYTES. */

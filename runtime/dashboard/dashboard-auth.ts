@@ -6,6 +6,7 @@
  * on a loopback address: reads expose agent snapshots, so a dashboard reachable from the network must be locked.
  */
 import { readFile } from 'node:fs/promises';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
 /** Shortest token accepted: the .deb's is 32 random bytes (43 base64url characters). */
@@ -35,4 +36,20 @@ export async function loadToken(file: string | undefined, read: (f: string) => P
   if (token.length < MIN_TOKEN_CHARS) throw new Error(`dashboard.tokenFile ${file}: the token is ${token.length} characters, at least ${MIN_TOKEN_CHARS} are needed`);
   if (!/^[\x21-\x7e]+$/.test(token)) throw new Error(`dashboard.tokenFile ${file}: the token must be one line of printable ASCII without spaces`);
   return token;
+}
+
+/** Longest Authorization header looked at: a token is a few dozen bytes, anything longer is refused unread. */
+const MAX_AUTHORIZATION_BYTES = 1024;
+
+/**
+ * Whether an Authorization header carries `Bearer <token>` (the actions and /metrics beyond loopback). Constant-time:
+ * both sides are hashed to the same length first (timingSafeEqual needs equal lengths, and comparing lengths
+ * directly would leak the token's). No token configured: never.
+ */
+export function bearerMatches(header: string | undefined, token: string | undefined): boolean {
+  if (!token || typeof header !== 'string' || header.length > MAX_AUTHORIZATION_BYTES) return false;
+  const m = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (!m?.[1]) return false;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(m[1]), digest(token));
 }

@@ -21,6 +21,8 @@ import { ErrorCode, OpenStarryError } from '../core/errors.ts';
 import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
+import type { MetricsRoute } from './metrics-route.ts';
+import type { MetricsSource } from './metrics-snapshot.ts';
 import { splitHostPort } from '../validation.ts';
 import type { ActionCounters } from './dashboard-actions.ts';
 import { isLoopback, loadToken } from './dashboard-auth.ts';
@@ -47,6 +49,8 @@ export interface DashboardServerOptions {
   /** Where the page's files are (dist/dashboard/). */
   assetsDir?: string;
   clock?: Clock;
+  /** GET /metrics (Prometheus text format, metrics-route.ts); absent: no such route. */
+  metrics?: MetricsSource;
   stream?: Omit<SseOptions, 'clock'>;
   /** How often an open page gets a fresh snapshot (default 2 s). */
   pushMs?: number;
@@ -122,6 +126,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       const feed = new DashboardFeed({ daemon, rules: () => options.sources.rules(), hub, clock, canAct: token !== undefined, ...(options.pushMs ? { pushMs: options.pushMs } : {}) });
       return { hub, feed, daemon };
     })());
+  let metricsRoute: Promise<MetricsRoute> | undefined;
 
   const send = (res: http.ServerResponse, head: boolean, status: number, body: unknown, extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body ?? null);
@@ -140,6 +145,11 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     res.setHeader('referrer-policy', 'no-referrer');
     const head = req.method === 'HEAD';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/metrics' && options.metrics) {
+      const source = options.metrics;
+      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), token: () => token }));
+      return (await metricsRoute).serve(req, res, head);
+    }
     const daemon = options.daemon;
     if (daemon && !head && req.method !== 'GET' && /^\/api\/(agents|devices)(\/|$)/.test(path)) {
       const [{ handleAction }, { feed }] = await Promise.all([import('./dashboard-actions.ts'), page(daemon)]);

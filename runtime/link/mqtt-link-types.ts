@@ -28,6 +28,8 @@ export interface MqttLinkStatus {
   rejected: number;
   /** Connections re-established after a loss. */
   reconnects: number;
+  /** Messages sent: QoS 1 ones the broker acknowledged (PUBACK), QoS 0 ones written to a connected link. */
+  delivered: number;
   subscriptions: number;
 }
 

@@ -46,6 +46,7 @@ t.test('QoS 1 publish, QoS 0 publish, subscribe, and resubscribe after a broker 
   await waitFor(() => rec.messages.length >= 2, 'two messages');
   t.same(rec.messages.map((m) => m.payload).sort(), ['one', 'zero']);
   await waitFor(() => link.state().queue.queued === 0, 'the queue to empty');
+  t.equal(link.state().delivered, 2, 'the PUBACKed QoS 1 message and the QoS 0 one are delivered');
 
   await rec.client.publishAsync('openstarry/dev1/event/before', 'b', { qos: 1 });
   await waitFor(() => got.length === 1, 'the event before the restart');
@@ -145,6 +146,7 @@ t.test('bad credentials: start() returns, the link stays offline and says why', 
   t.equal(link.state().queue.queued, 1);
   t.equal(link.publish('out/x', 'lost', { qos: 0 }), 'dropped');
   t.equal(link.state().droppedQos0, 1);
+  t.equal(link.state().delivered, 0, 'nothing is delivered offline');
 
   const ok = await makeLink(t, { url: broker.url, username: 'board', password: 'right' }, { deviceId: 'dev2' });
   await ok.start();

@@ -71,7 +71,7 @@ export class MqttLink {
   #everConnected = false;
   /** The QoS 1 messages in flight on the current connection (publish-window.ts). */
   readonly #window: PublishWindow;
-  #counters = { droppedQos0: 0, rejected: 0, reconnects: 0 };
+  #counters = { droppedQos0: 0, rejected: 0, reconnects: 0, delivered: 0 };
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #onConnected: (() => void) | undefined;
@@ -96,6 +96,7 @@ export class MqttLink {
         this.#counters.rejected++;
         this.#lastError = `publish refused: ${err.message}`;
       },
+      delivered: () => void this.#counters.delivered++,
     });
     this.#incoming = new IncomingDispatch({ maxIncomingBytes: this.#s.maxIncomingBytes, topicPrefix: this.#s.topicPrefix, ...(options.log ? { log: options.log } : {}) });
   }
@@ -157,6 +158,7 @@ export class MqttLink {
         return 'dropped';
       }
       client.publish(full, body, { qos: 0, retain: options.retain === true, ...this.#corrProps(options.correlationData) });
+      this.#counters.delivered++;
       return 'sent';
     }
     queue.push(full, body, { retain: options.retain === true, ...(options.correlationData ? { correlationData: options.correlationData } : {}) });

@@ -21,6 +21,8 @@ export interface WindowLink {
   publishProperties(correlationData: Buffer | undefined): { properties?: IPublishPacket['properties'] };
   /** The broker refused a message with a failure reason (counted in `rejected`). */
   refused(err: Error): void;
+  /** The broker acknowledged a queued message (counted in `delivered`). */
+  delivered(): void;
 }
 
 export class PublishWindow {
@@ -96,6 +98,7 @@ export class PublishWindow {
     } else if (err) {
       return; // connection trouble: it stays queued and goes again after the reconnect
     } else {
+      this.#link.delivered();
       this.#link.queue()?.ack(seq);
     }
     this.schedulePump();

@@ -27,6 +27,7 @@ import type { DashboardSources } from '../dashboard/dashboard-server.ts';
 import type { Orchestration } from './orchestration-service.ts';
 import { startOrchestration } from './orchestration-service.ts';
 import type { EmitResult } from './orchestrator.ts';
+import type { OrchestratorStats } from './orchestrator-stats.ts';
 import type { RuleSet } from './rules-schema.ts';
 import type { AgentOps } from '../supervisor/agent-ops.ts';
 import type { InboundEventCounters } from './orchestration-wiring.ts';
@@ -150,6 +151,11 @@ export class OrchestrationHub {
     const o = this.#orchestration;
     if (!o) return undefined;
     return { ...o.stats(), ...(this.#inbound ? { mqttEvents: this.#inbound.counters } : {}), ...(this.#remoteCommands ? { mqttCommands: this.#remoteCommands.counters } : {}) };
+  }
+
+  /** The rules engine's counters alone (`/metrics`); undefined before the rules phase. */
+  stats(): OrchestratorStats | undefined {
+    return this.#orchestration?.stats();
   }
 
   /** Nothing new comes in (remote commands, MQTT events), the rules stop and drain. Idempotent. */
