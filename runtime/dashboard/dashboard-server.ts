@@ -145,17 +145,17 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     res.setHeader('referrer-policy', 'no-referrer');
     const head = req.method === 'HEAD';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path === '/metrics' && options.metrics) {
-      const source = options.metrics;
-      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), token: () => token }));
-      return (await metricsRoute).serve(req, res, head);
-    }
     const daemon = options.daemon;
     if (daemon && !head && req.method !== 'GET' && /^\/api\/(agents|devices)(\/|$)/.test(path)) {
       const [{ handleAction }, { feed }] = await Promise.all([import('./dashboard-actions.ts'), page(daemon)]);
       return handleAction({ req, path, token, daemon, counters: actions, reply: (status, body, headers) => send(res, false, status, body, headers), onDone: (text) => feed.note('action', text) });
     }
     if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
+    if (path === '/metrics' && options.metrics) {
+      const source = options.metrics;
+      metricsRoute ??= import('./metrics-route.ts').then((m) => m.createMetricsRoute({ source, log, loopback: m.isLoopbackHost(target.host), token: () => token }));
+      return (await metricsRoute).serve(req, res, head);
+    }
     if (daemon && path === '/api/stream' && !head) {
       const { hub, feed } = await page(daemon);
       if (hub.accept(req, res)) hub.send(res, await feed.firstFrame());
