@@ -1,0 +1,53 @@
+/**
+ * The shapes the three parts of signed deployments share (issue 16; README "Deploying updates"):
+ *   runtime/design/bundle*.ts   a signed bundle: pack, verify against the trusted keys   -> VerifiedBundle
+ *   runtime/deploy/             the board's deployment: stage, swap, health window, commit or roll back -> DeployOutcome
+ *   runtime/fleet/              deployment documents over MQTT, fetched bundles, progress on the status topic
+ * Types only: each part imports these and none imports another's implementation but through them.
+ */
+
+/** A bundle whose signature, hash and template have been checked (runtime/design/bundle.ts verifyBundle()). */
+export interface VerifiedBundle {
+  templateId: string;
+  /** The manifest's semantic version. */
+  version: string;
+  /** sha256 (hex) of the bundle file's bytes as received: what a fleet document names. */
+  sha256: string;
+  /** The signing key's fingerprint: sha256 (hex) of its public key in SPKI DER. */
+  signer: string;
+  /** The template's files by relative posix path (`agent.json` and its modules), as they are written on disk. */
+  files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Where a deployment is, as reported on `openstarry/<deviceId>/deploy/status` and to `openstarry deploy`. */
+export type DeployPhase = 'pending' | 'staged' | 'healthy' | 'rolled-back' | 'refused';
+
+export interface DeployProgress {
+  templateId: string;
+  version: string;
+  phase: DeployPhase;
+  /** Why, for `rolled-back` and `refused`: one line. */
+  reason?: string;
+  /** ISO time. */
+  at: string;
+}
+
+export type DeployOutcome =
+  | { outcome: 'committed'; templateId: string; version: string; previous?: string }
+  | { outcome: 'rolled-back' | 'refused'; templateId: string; version: string; reason: string };
+
+export interface DeployOptions {
+  /** How long the new version must stay healthy before it is committed (default 30 s). */
+  healthWindowMs?: number;
+  /** Who asked: `cli`, `mqtt:<topic>`, for the log and the status. */
+  origin: string;
+  onProgress?: (progress: DeployProgress) => void;
+}
+
+/** The board's deployer (runtime/deploy/), as the control plane and the fleet part use it. */
+export interface Deployer {
+  /** Runs one deployment to its outcome; deployments of one template run one at a time. Never throws for a refusal. */
+  deploy(bundle: VerifiedBundle, options: DeployOptions): Promise<DeployOutcome>;
+  /** The committed version of a template, if any. */
+  current(templateId: string): string | undefined;
+}
