@@ -137,3 +137,17 @@ t.test('a client cut off for an oversized request that keeps its side open is de
   clock.advance(1);
   t.equal(server.connectionCount, 0, 'destroyed when the linger is over');
 });
+
+t.test('a client that sends its request at once still reads the busy refusal (not a closed connection)', async (t) => {
+  const { api, server, open } = await setup(t, { maxConnections: 1 });
+  const holder = await open();
+  holder.request(1, 'spawnAgent', ['slow', {}]);
+  await waitFor(() => api.slowPending, 'spawn in flight');
+  for (let i = 0; i < 5; i++) {
+    const client = await ControlClient.connect(server.socketPath);
+    await t.rejects(client.call('status'), { code: 'ERR_CONTROL_BUSY', message: /all 1 control connections are busy/ }, `refusal ${i + 1} read by a client whose request was already on its way`);
+    client.close();
+  }
+  api.releaseSlow();
+  t.match(await holder.next(), { id: 1 });
+});

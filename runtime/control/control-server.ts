@@ -16,6 +16,7 @@ import type { ControlSocketStats, DaemonApi } from './protocol.ts';
 import type { LogFn } from './rpc-dispatch.ts';
 import { refusal, RpcDispatcher } from './rpc-dispatch.ts';
 import { Connection } from './control-connection.ts';
+import { unrefTimer } from '../clock.ts';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -81,9 +82,7 @@ export class ControlServer {
       // A local client opening sockets in a loop must not exhaust the daemon's file descriptors; at the cap the
       // longest idle connection makes room (connection-guard.ts).
       if (!guard.admit(self.#connections)) {
-        socket.on('error', () => undefined);
-        socket.end(`${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, `openstarryd refused this connection: all ${guard.maxConnections} control connections are busy; retry`))}\n`);
-        socket.destroy();
+        refuseBusy(socket, guard, `${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, `openstarryd refused this connection: all ${guard.maxConnections} control connections are busy; retry`))}\n`);
         return;
       }
       self.#connections.add(new Connection(socket, dispatcher, options.api, log, guard, self.#connections, (c) => self.#connections.delete(c)));
@@ -133,4 +132,36 @@ export class ControlServer {
     })();
     return this.#closing;
   }
+}
+
+/** How long a refused connection may stay half-closed so its client reads the refusal; and how many may at once. */
+const REFUSAL_LINGER_MS = 500;
+const MAX_LINGERING_REFUSALS = 32;
+let lingeringRefusals = 0;
+
+/**
+ * Answers a connection the daemon has no room for with the busy refusal and closes it so that the client reads it.
+ * Destroying the socket at once would reset it under a request the client already sent (EPIPE / ECONNRESET), and the
+ * client would see a closed connection instead of a retryable ERR_CONTROL_BUSY (control-client.ts callOnce retries only
+ * that). So: write the refusal and half-close, discard what the client sends, and destroy when it closes its side or
+ * after a short linger on the guard's clock. A flood cannot pile these up: beyond MAX_LINGERING_REFUSALS they are
+ * destroyed at once, as before.
+ */
+function refuseBusy(socket: net.Socket, guard: ConnectionGuard, line: string): void {
+  socket.on('error', () => undefined);
+  if (lingeringRefusals >= MAX_LINGERING_REFUSALS) {
+    socket.end(line);
+    socket.destroy();
+    return;
+  }
+  lingeringRefusals += 1;
+  const timer = guard.clock.setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  unrefTimer(timer);
+  socket.once('close', () => {
+    lingeringRefusals -= 1;
+    guard.clock.clearTimeout(timer);
+  });
+  socket.on('end', () => socket.destroy());
+  socket.resume();
+  socket.end(line);
 }
