@@ -11,6 +11,7 @@
 import { bearerMatches } from './dashboard-auth.ts';
 import type http from 'node:http';
 import * as z from 'zod/mini';
+import '../zod-messages.ts';
 import { errorSpec } from '../core/error-registry.ts';
 import type { DashboardDaemon } from './dashboard-feed.ts';
 
