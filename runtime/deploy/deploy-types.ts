@@ -1,5 +1,5 @@
 /**
- * The shapes the three parts of signed deployments share (issue 16; README "Deploying updates"):
+ * The shapes the three parts of signed deployments share (issue 16):
  *   runtime/design/bundle*.ts   a signed bundle: pack, verify against the trusted keys   -> VerifiedBundle
  *   runtime/deploy/             the board's deployment: stage, swap, health window, commit or roll back -> DeployOutcome
  *   runtime/fleet/              deployment documents over MQTT, fetched bundles, progress on the status topic
