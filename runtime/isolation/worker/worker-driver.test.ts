@@ -52,6 +52,24 @@ t.test('loads plugins and their relative imports from the snapshot; env is injec
   t.same(logs[0]?.fields, { id: 'probe', home: '/tmp/probe-home', daemonEnv: null }, 'only the DI variables are in the isolate env');
 });
 
+t.test("the spec's initialState reaches ctx.state without a state.load request (issue 12: no round trip before running)", async (t) => {
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 's', start(ctx) { ctx.log.info('hydrated', { s: ctx.state.get() }); } };" });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  for (const initialState of [{ count: 41, list: [1, 'two'] }, null]) {
+    const isolate = await driver.start({ pid: '8', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' }, initialState });
+    t.teardown(() => isolate.terminate());
+    let asked = 0;
+    isolate.channel.handle('state.load', () => {
+      asked += 1;
+      return { count: -1 };
+    });
+    const logged = new Promise<LogNote>((resolve) => isolate.channel.onNote('log', (p) => resolve(p as LogNote)));
+    t.same((await logged).fields, { s: initialState ?? undefined }, `ctx.state.get() is the bootstrap's ${JSON.stringify(initialState)}`);
+    await isolate.exited;
+    t.equal(asked, 0, 'state.load was not asked');
+  }
+});
+
 for (const builtin of ['node:fs', 'fs', 'node:child_process', 'node:net', 'node:worker_threads', 'node:vm', 'node:module']) {
   t.test(`a static import of ${builtin} is refused with ERR_ISOLATE_DENIED`, async (t) => {
     const { first, isolate } = await startAgent(t, { 'main.js': `import x from '${builtin}'; export default { name: 'p', start() {} };` });
