@@ -8,6 +8,7 @@ import { ManualClock } from '../../manual-clock.ts';
 import { busyUsageGivesUp } from '../busy-usage.test-support.ts';
 import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
+import type { JsonValue } from '../../core/json-value.ts';
 
 const driver = new WorkerDriver();
 
@@ -55,9 +56,14 @@ t.test('loads plugins and their relative imports from the snapshot; env is injec
 t.test("the spec's initialState reaches ctx.state without a state.load request (issue 12: no round trip before running)", async (t) => {
   const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 's', start(ctx) { ctx.log.info('hydrated', { s: ctx.state.get() }); } };" });
   const blueprint = await loadBlueprint(`${dir}/agent.json`);
-  for (const initialState of [{ count: 41, list: [1, 'two'] }, null]) {
-    const isolate = await driver.start({ pid: '8', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' }, initialState });
+  const withSpare = new WorkerDriver({ bootSpares: 1 });
+  t.teardown(() => withSpare.close());
+  // A cold start (workerData) and a warm spare (its assignment message) with a snapshot; a cold start with none.
+  const cases: [WorkerDriver, JsonValue | null][] = [[withSpare, { count: 41, list: [1, 'two'] }], [driver, { count: 7 }], [driver, null]];
+  for (const [d, initialState] of cases) {
+    const isolate = await d.start({ pid: '8', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' }, initialState });
     t.teardown(() => isolate.terminate());
+    if (d === withSpare) t.equal(withSpare.spares, 0, 'the spare was taken');
     let asked = 0;
     isolate.channel.handle('state.load', () => {
       asked += 1;
