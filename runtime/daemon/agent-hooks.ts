@@ -35,5 +35,7 @@ export function agentHooks(d: AgentHookDeps): SupervisorHooks {
       await d.hal.detach(pid);
     },
     release: (pid) => d.hal.release(pid),
+    // The same answer serveAgentState gives to `state.load`, read at launch for the bootstrap (issue 12).
+    initialState: (agentId) => d.db.getSnapshot(agentId) ?? null,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { DaemonChannel } from '../core/channel-methods.ts';
 import type { WireError } from '../core/errors.ts';
+import type { JsonValue } from '../core/json-value.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 
@@ -16,6 +17,12 @@ export interface IsolateSpec {
   env: { OPENSTARRY_AGENT_ID: string; OPENSTARRY_HOME: string };
   /** Largest message the isolate may send the daemon (agents.maxMessageBytes; default 1 MiB, message-cap.ts). */
   maxMessageBytes?: number;
+  /**
+   * The agent's last State Snapshot (null: none), read by the daemon at launch. A driver that hands it to its host
+   * in the bootstrap saves the host's `state.load` round trip before `running` (issue 12); one that does not (or an
+   * undefined here) leaves the host to ask for it, as before.
+   */
+  initialState?: JsonValue | null;
 }
 
 export interface IsolateExit {

@@ -17,6 +17,7 @@ import type { Clock } from '../clock.ts';
 import { within } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
 import { ErrorCode } from '../core/errors.ts';
+import type { JsonValue } from '../core/json-value.ts';
 import type { AgentState, IAgentStatus, KillSignal } from './agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
@@ -40,6 +41,8 @@ export interface SupervisorHooks {
   attach(pid: string, isolate: IIsolate, blueprint: Blueprint): void;
   detach(pid: string): Promise<void>;
   release(pid: string): void;
+  /** The agent's last State Snapshot (null: none), handed to its isolate at each launch; optional. */
+  initialState?(agentId: string): JsonValue | null;
 }
 
 /** How long kill and shutdown wait for a terminated thread to actually end before moving on. */
@@ -164,11 +167,13 @@ export class AgentInstance {
     }, timeoutMs);
     let isolate: IIsolate;
     try {
+      const initialState = this.#initialState();
       isolate = await this.#deps.driver.start({
         pid: this.pid,
         blueprint: this.blueprint,
         env: { OPENSTARRY_AGENT_ID: this.agentId, OPENSTARRY_HOME: this.#deps.agentHome(this.agentId) },
         ...(this.#deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#deps.maxMessageBytes }),
+        ...(initialState === undefined ? {} : { initialState }),
       });
     } catch (err) {
       this.#onExit({ code: 1, cause: 'uncaught-error', error: { code: ErrorCode.ISOLATE_START, message: (err as Error).message } });
@@ -193,6 +198,15 @@ export class AgentInstance {
       await this.#deps.hooks.detach(this.pid).catch((err: Error) => this.#deps.log.error(`detach of pid ${this.pid} failed: ${err.message}`));
       if (this.#isolate === isolate) this.#onExit(exit);
     });
+  }
+
+  /** The snapshot for the isolate's bootstrap; undefined (the host then asks with `state.load`) if it cannot be read. */
+  #initialState(): JsonValue | null | undefined {
+    try {
+      return this.#deps.hooks.initialState?.(this.agentId);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Resolves when the instance has left `starting` (running, crashed, exited...), or after `timeoutMs`. */

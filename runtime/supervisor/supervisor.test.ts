@@ -39,6 +39,23 @@ t.test('spawn returns a running status with the DI env given to the driver', asy
   t.match(sup.list()[0], { cpuPercent: 1.5, memoryBytes: 1234 });
 });
 
+t.test("the state snapshot of hooks.initialState goes into the driver's spec at launch; without it (or if it throws) none", async (t) => {
+  const driver = new FakeDriver();
+  const snapshots: Record<string, unknown> = { a: { count: 41 }, b: null };
+  const hooks = { admit() {}, attach() {}, detach: async () => undefined, release() {}, initialState: (id: string) => {
+    if (!(id in snapshots)) throw new Error('state DB closed');
+    return snapshots[id] as null;
+  } };
+  const sup = new Supervisor({ drivers: [driver], clock: new ManualClock(), agentHome: (id) => `/home/${id}`, startTimeoutMs: 1000, hooks });
+  t.teardown(() => sup.stopAll());
+  for (const id of ['a', 'b', 'c']) t.equal((await sup.spawn(blueprint(id), { template: id })).state, 'running', `${id} runs`);
+  t.same(driver.started.map((s) => s.spec.initialState), [{ count: 41 }, null, undefined]);
+  t.notOk('initialState' in (driver.started[2]?.spec ?? {}), 'a hook that throws leaves the host to ask with state.load');
+  const plain = setup(t);
+  await plain.sup.spawn(blueprint('d'), { template: 'd' });
+  t.notOk('initialState' in (plain.driver.started[0]?.spec ?? {}), 'no hook: no initialState');
+});
+
 t.test('one live instance per agent id; a killed agent can be spawned again under a new pid', async (t) => {
   const { sup } = setup(t);
   await sup.spawn(blueprint('a'), { template: 'a' });

@@ -8,6 +8,7 @@ import { ManualClock } from '../../manual-clock.ts';
 import { busyUsageGivesUp } from '../busy-usage.test-support.ts';
 import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
+import type { JsonValue } from '../../core/json-value.ts';
 
 const driver = new WorkerDriver();
 
@@ -50,6 +51,29 @@ t.test('loads plugins and their relative imports from the snapshot; env is injec
   t.equal(exit.code, 0);
   t.same(logs.map((l) => l.message), ['v=42', 'bye']);
   t.same(logs[0]?.fields, { id: 'probe', home: '/tmp/probe-home', daemonEnv: null }, 'only the DI variables are in the isolate env');
+});
+
+t.test("the spec's initialState reaches ctx.state without a state.load request (issue 12: no round trip before running)", async (t) => {
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 's', start(ctx) { ctx.log.info('hydrated', { s: ctx.state.get() }); } };" });
+  const blueprint = await loadBlueprint(`${dir}/agent.json`);
+  const withSpare = new WorkerDriver({ bootSpares: 1 });
+  t.teardown(() => withSpare.close());
+  // A cold start (workerData) and a warm spare (its assignment message) with a snapshot; a cold start with none.
+  const cases: [WorkerDriver, JsonValue | null][] = [[withSpare, { count: 41, list: [1, 'two'] }], [driver, { count: 7 }], [driver, null]];
+  for (const [d, initialState] of cases) {
+    const isolate = await d.start({ pid: '8', blueprint, env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/probe-home' }, initialState });
+    t.teardown(() => isolate.terminate());
+    if (d === withSpare) t.equal(withSpare.spares, 0, 'the spare was taken');
+    let asked = 0;
+    isolate.channel.handle('state.load', () => {
+      asked += 1;
+      return { count: -1 };
+    });
+    const logged = new Promise<LogNote>((resolve) => isolate.channel.onNote('log', (p) => resolve(p as LogNote)));
+    t.same((await logged).fields, { s: initialState ?? undefined }, `ctx.state.get() is the bootstrap's ${JSON.stringify(initialState)}`);
+    await isolate.exited;
+    t.equal(asked, 0, 'state.load was not asked');
+  }
 });
 
 for (const builtin of ['node:fs', 'fs', 'node:child_process', 'node:net', 'node:worker_threads', 'node:vm', 'node:module']) {

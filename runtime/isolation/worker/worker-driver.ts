@@ -99,6 +99,9 @@ export class WorkerDriver implements IIsolationDriver {
   async start(spec: IsolateSpec): Promise<IIsolate> {
     const { blueprint } = spec;
     const bootstrap = bootstrapOf(spec);
+    // The snapshot travels in the structured clone (worker data or the spare's assignment), which has no frame cap;
+    // the process and docker drivers' framed bootstrap leaves it to `state.load`.
+    if (spec.initialState !== undefined) bootstrap.initialState = spec.initialState;
     const memoryMb = blueprint.manifest.limits.memoryMb;
     const spare = memoryMb === this.#spareMemoryMb ? this.#takeSpare() : undefined;
     if (spare) {
