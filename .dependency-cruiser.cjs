@@ -7,7 +7,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['^runtime/cli/', '^runtime/e2e/', '^scripts/', '^agents/'] },
   { name: 'daemon', paths: ['^runtime/daemon/'] },
-  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/'] },
+  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/', '^runtime/deploy/'] },
   { name: 'domain', paths: ['^runtime/supervisor/', '^runtime/state/'] },
   { name: 'isolation', paths: ['^runtime/isolation/'] },
   // Below the isolation drivers: they spawn an agent from its Blueprint (isolation-driver.ts).
