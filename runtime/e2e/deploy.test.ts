@@ -102,4 +102,16 @@ t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll ba
   const status = await d.json<DaemonStatus>('status');
   t.match(status.deploy, { applied: 4, rolledBack: 2, refused: 2, inFlight: [], last: { templateId: ID, version: '2.1.0', outcome: 'committed' } });
   t.match((await d.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.1.0', source: 'deployed' });
+
+  // A manifest declaring "health": true: its own ctx.health() report decides (through the real worker isolate).
+  const sick = path.join(dir, 'src', '2.2.0');
+  writeTree(sick, agentFixture({ id: ID, version: '2.2.0', plugins: ['./main.js'], health: true }, {
+    'main.js': `export default { name: 'g', start(ctx) { ctx.health(false, 'sensor env0 not answering'); this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n`,
+  }));
+  const sickBundle = path.join(dir, 'sick.osb');
+  t.equal((await d.cli('deploy', 'pack', sick, '--key', key.privateFile, '-o', sickBundle)).code, 0);
+  const unhealthy = await d.cli('deploy', sickBundle, '--health-window', '1s');
+  t.equal(unhealthy.code, 1);
+  t.match(unhealthy.stderr, /deploy greenhouse@2\.2\.0 rolled-back: reported unhealthy: sensor env0 not answering/);
+  t.match((await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running'), { agentId: ID }, '2.1.0 runs again');
 });
