@@ -115,3 +115,27 @@ t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll ba
   t.match(unhealthy.stderr, /deploy greenhouse@2\.2\.0 rolled-back: reported unhealthy: sensor env0 not answering/);
   t.match((await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running'), { agentId: ID }, '2.1.0 runs again');
 });
+
+t.test('the daemon killed inside the health window: after the restart the previous version runs on its state', async (t) => {
+  const dir = tempDir(t);
+  const key = await makeKey(dir, 'signer');
+  const { config } = templatesWithConfig(dir, { [ID]: greenhouse('1.0.0') }, `deploy:\n  trustedKeys: [${JSON.stringify(key.publicFile)}]\n`);
+  const d = await startDaemon(t, { dir, args: ['--config', config] });
+  t.equal((await d.cli('deploy', await pack(d, dir, key.privateFile, '2.0.0'), '--health-window', '1s')).code, 0, 'the first deploy starts 2.0.0');
+  await d.waitFor('2.0.0 to save its state', async () => (await lines(d)).includes('2.0.0 resumed from null'));
+  const v3 = await pack(d, dir, key.privateFile, '3.0.0');
+  const pending = d.cli('deploy', v3, '--health-window', '60s');
+  await d.waitFor('3.0.0 to run inside its window', async () => (await lines(d)).some((l) => l.startsWith('3.0.0 resumed')));
+  d.child.kill('SIGKILL');
+  await d.exited;
+  t.not((await pending).code, 0, 'the CLI lost its daemon: not a success');
+
+  const again = await startDaemon(t, { dir, args: ['--config', config] });
+  await again.waitFor('2.0.0 to run again', async () => (await lines(again)).some((l) => l.startsWith('2.0.0 resumed')));
+  t.ok((await lines(again)).includes('2.0.0 resumed from {"runs":1,"by":"2.0.0"}'), "2.0.0 runs on the state from before 3.0.0's write");
+  const running = (await again.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
+  t.equal(running.length, 1, 'exactly one instance');
+  const list = await again.json<DeployListResult>('deploy', 'list');
+  t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /interrupted at watching/ }] }]);
+  t.match((await again.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.0.0', source: 'deployed' });
+});
