@@ -250,6 +250,7 @@ export class Daemon extends DaemonControlApi {
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.rules.close();
       await this.homeassistant?.close();
+      await this.fleet?.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
       const budget = this.loaded?.config.agents.shutdownTimeoutMs;
       if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));

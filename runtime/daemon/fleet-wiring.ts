@@ -9,13 +9,13 @@ import type { Clock } from '../clock.ts';
 import type { Deployer } from '../deploy/deploy-types.ts';
 import { AppliedStore } from '../fleet/applied-store.ts';
 import { FleetDeployments } from '../fleet/fleet-deployments.ts';
-import type { FetchBundle, FleetStatus, VerifyBundle } from '../fleet/fleet-deployments.ts';
+import type { FetchBundle, VerifyBundle } from '../fleet/fleet-deployments.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import type { Logger } from '../logging/logger.ts';
 
 /** What the daemon keeps: the counters for `status --json` and close() for the shutdown. */
 export interface FleetPart {
-  status(): FleetStatus | { error: string };
+  status(): { error?: string } & Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -47,5 +47,5 @@ export async function startFleet(o: {
     await fleet.close();
     return failed((err as Error).message);
   }
-  return { status: () => fleet.status(), close: () => fleet.close() };
+  return { status: () => ({ ...fleet.status() }), close: () => fleet.close() };
 }
