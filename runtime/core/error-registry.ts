@@ -89,6 +89,9 @@ const ENTRIES = {
   EVENT_INVALID: e(400, 'an event name is not topic-safe, or its data not JSON or over 64 KiB'),
   EVENT_RATE_LIMITED: e(429, 'an agent publishes events faster than the daemon accepts them'),
   RULES_INVALID: e(400, 'the rules file is not valid YAML or does not match the schema'),
+  // Deployments on one board (issue 16, README "Deploying updates").
+  DEPLOY_REFUSED: e(409, 'the deployment was refused: not a newer version, unknown version, or an unreadable bundle'),
+  DEPLOY_BUSY: e(409, 'a deployment of that template is already in flight', { retryable: false }),
   // The design layer's HTTP service (`openstarry design-layer`).
   METHOD_NOT_ALLOWED: e(405, 'the design layer is read-only: GET and HEAD only'),
   NOT_FOUND: e(404, 'no such route'),

@@ -12,7 +12,7 @@ import { loadTemplateFolder } from './blueprint.ts';
 import { byCodeUnits } from './code-unit-order.ts';
 
 /** Where a template in the store came from: the local directory, the design-layer service, or its cache. */
-export type TemplateSource = 'local' | 'remote' | 'cache';
+export type TemplateSource = 'local' | 'remote' | 'cache' | 'deployed';
 
 export interface TemplateInfo {
   id: string;

@@ -119,3 +119,23 @@ t.test('the shipped templates in agents/ all validate', async (t) => {
     t.equal(path.basename(bp.rootDir), id, `${id} lives in a folder named after its id (so get() can name it when invalid)`);
   }
 });
+
+t.test('a deployed version wins over the local template of the same id, and setDeployed(undefined) goes back', async (t) => {
+  const dir = fixture(t);
+  const deployedDir = path.join(t.testdirName, 'deployed');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(deployedDir, { recursive: true });
+  writeFileSync(path.join(deployedDir, 'agent.json'), manifest('alpha', { version: '2.0.0' }));
+  writeFileSync(path.join(deployedDir, 'main.js'), plugin);
+  const { loadBlueprint } = await import('./blueprint.ts');
+  const store = await TemplateStore.open(dir);
+  store.setDeployed('alpha', await loadBlueprint(path.join(deployedDir, 'agent.json')));
+  t.equal(store.get('alpha').manifest.version, '2.0.0');
+  t.equal((await store.fresh('alpha')).manifest.version, '2.0.0');
+  t.equal(store.baseline('alpha'), '1.0.0', 'the baseline is the template the store has without deployments');
+  t.match(store.list().find((i) => i.id === 'alpha'), { source: 'deployed', version: '2.0.0' });
+  t.equal(store.list().filter((i) => i.id === 'alpha').length, 1);
+  store.setDeployed('alpha', undefined);
+  t.equal((await store.fresh('alpha')).manifest.version, '1.0.0');
+  t.equal(store.baseline('nothing'), undefined);
+});

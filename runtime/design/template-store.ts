@@ -6,6 +6,7 @@
  *           kept in a cache under OPENSTARRY_HOME (template-cache.ts); remote-templates.ts keeps that set in step
  * A template id the service has wins over a local template with the same id: the service is how a fleet is
  * managed, and the local directory is the fallback for what the service does not serve (the shipped master).
+ * A version deployed on the board (runtime/deploy/, README "Deploying updates") wins over both: setDeployed().
  *
  * Spec 002 rules, and how they hold here:
  * - "every template validated": both sources go through the same blueprint validation; an invalid one is
@@ -56,6 +57,8 @@ export class TemplateStore {
   #local: TemplateScan;
   readonly #remote: Remote | undefined;
   readonly #warn: (message: string) => void;
+  /** Committed deployments (runtime/deploy/): they win over the service and the local directory. */
+  readonly #deployed = new Map<string, Blueprint>();
 
   constructor(local: TemplateScan, options: TemplateStoreOptions = {}) {
     this.#local = local;
@@ -121,8 +124,21 @@ export class TemplateStore {
     return this.#entries().map((e) => templateInfo(e.blueprint, e.source));
   }
 
+  /** Makes a deployed version what spawns of `id` run (undefined: back to the service's or the local one). */
+  setDeployed(id: string, blueprint: Blueprint | undefined): void {
+    if (blueprint) this.#deployed.set(id, blueprint);
+    else this.#deployed.delete(id);
+  }
+
+  /** The version of `id` the service or the local directory has, deployments aside; undefined when neither has it. */
+  baseline(id: string): string | undefined {
+    return (this.#remote?.set.get(id)?.blueprint ?? this.#local.templates.get(id))?.manifest.version;
+  }
+
   /** Spec 002 phase 3 step 1 "fetch the blueprint", from what the boot validated. */
   get(id: string): Blueprint {
+    const deployed = this.#deployed.get(id);
+    if (deployed) return deployed;
     const remote = this.#remote?.set.get(id);
     if (remote) return remote.blueprint;
     const b = this.#local.templates.get(id);
@@ -140,6 +156,9 @@ export class TemplateStore {
    * @throws ERR_TEMPLATE_INVALID, ERR_TEMPLATE_NOT_FOUND, ERR_DESIGN_LAYER_UNREACHABLE (no cached or local copy)
    */
   async fresh(id: string): Promise<Blueprint> {
+    // A deployed version was validated when it was staged and is never edited in place (runtime/deploy/version-store.ts).
+    const deployed = this.#deployed.get(id);
+    if (deployed) return deployed;
     if (this.#remote && (this.#remote.set.has(id) || !this.#local.templates.has(id))) {
       const remote = await freshRemote(this.#remote, id);
       if (remote) return remote;
@@ -160,9 +179,10 @@ export class TemplateStore {
   }
 
   #entries(): { blueprint: Blueprint; source: TemplateSource }[] {
-    const remote = [...(this.#remote?.set.values() ?? [])];
-    const local = [...this.#local.templates.values()].filter((b) => !this.#remote?.set.has(b.manifest.id)).map((blueprint) => ({ blueprint, source: 'local' as const }));
-    return [...remote, ...local].sort((a, b) => byCodeUnits(a.blueprint.manifest.id, b.blueprint.manifest.id));
+    const deployed = [...this.#deployed.values()].map((blueprint) => ({ blueprint, source: 'deployed' as const }));
+    const remote = [...(this.#remote?.set.values() ?? [])].filter((e) => !this.#deployed.has(e.blueprint.manifest.id));
+    const local = [...this.#local.templates.values()].filter((b) => !this.#remote?.set.has(b.manifest.id) && !this.#deployed.has(b.manifest.id)).map((blueprint) => ({ blueprint, source: 'local' as const }));
+    return [...deployed, ...remote, ...local].sort((a, b) => byCodeUnits(a.blueprint.manifest.id, b.blueprint.manifest.id));
   }
 
   /**
