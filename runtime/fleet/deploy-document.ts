@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import '../zod-messages.ts';
 import { AGENT_ID } from '../design/manifest-schema.ts';
 import type { DeployPhase } from '../deploy/deploy-types.ts';
+export { compareVersions } from '../deploy/semver.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { nestedDeeperThan, zodProblems } from '../validation.ts';
 
@@ -68,32 +69,3 @@ export const STATUS_TOPIC = 'deploy/status';
 /** Retained list of the board's groups, so `scripts/fleet-status.ts` knows which boards a group holds. */
 export const GROUPS_TOPIC = 'deploy/groups';
 export const groupDeployTopic = (group: string): string => `openstarry/groups/${group}/deploy`;
-
-/**
- * Semantic version precedence (semver.org §11): numeric major.minor.patch, then a pre-release sorts before its
- * release; pre-release identifiers compare numerically when both are numbers, else as ASCII. Build metadata is ignored.
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = SEMVER.exec(a);
-  const pb = SEMVER.exec(b);
-  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(pa[i]) - Number(pb[i]);
-    if (d !== 0) return Math.sign(d);
-  }
-  const [ra, rb] = [pa[4], pb[4]];
-  if (ra === undefined || rb === undefined) return ra === rb ? 0 : ra === undefined ? 1 : -1;
-  const xa = ra.split('.');
-  const xb = rb.split('.');
-  for (let i = 0; i < Math.max(xa.length, xb.length); i++) {
-    const [ia, ib] = [xa[i], xb[i]];
-    if (ia === undefined) return -1;
-    if (ib === undefined) return 1;
-    const na = /^\d+$/.test(ia);
-    const nb = /^\d+$/.test(ib);
-    if (na && nb && Number(ia) !== Number(ib)) return Math.sign(Number(ia) - Number(ib));
-    if (na !== nb) return na ? -1 : 1;
-    if (ia !== ib) return ia < ib ? -1 : 1;
-  }
-  return 0;
-}
