@@ -95,6 +95,10 @@ const ENTRIES = {
   // The design layer's HTTP service (`openstarry design-layer`).
   METHOD_NOT_ALLOWED: e(405, 'the design layer is read-only: GET and HEAD only'),
   NOT_FOUND: e(404, 'no such route'),
+  // Signed bundles (README "Deploying updates").
+  BUNDLE_INVALID: e(422, 'a bundle is malformed, oversized, tampered with, or holds an invalid template'),
+  BUNDLE_UNTRUSTED: e(403, 'a bundle is unsigned, or not signed by a trusted key'),
+  BUNDLE_KEY_INVALID: e(400, 'a signing or trusted key file is unreadable, not PEM, or not an ed25519 key'),
   // The MQTT link (README "MQTT, remote triggers and rules").
   LINK_CONFIG: e(400, 'the mqtt config is invalid, or a file it names is unreadable'),
   LINK_TOPIC_INVALID: e(400, 'a topic or topic filter is not valid'),

@@ -10,6 +10,7 @@ import { mqttConfigSchema } from '../link/mqtt-config.ts';
 import { dashboardConfigSchema } from '../dashboard/config.ts';
 import { orchestrationConfigSchema } from '../orchestrator/config.ts';
 import { homeassistantConfigSchema } from '../homeassistant/config.ts';
+import { deployConfigSchema } from '../deploy/config.ts';
 
 /**
  * Built on each call and not kept (issue 12, README "Performance"): the daemon reads its config once, at boot, and an
@@ -110,6 +111,8 @@ export const configSchema = () =>
     mqtt: z.prefault(mqttConfigSchema(), {}),
     /** Home Assistant MQTT discovery (README "Home Assistant"); off by default. */
     homeassistant: homeassistantConfigSchema,
+    /** Signed deployments (README "Deploying updates"): trusted signing keys, the bundle size cap, this board's fleet groups. */
+    deploy: z.prefault(deployConfigSchema(), {}),
     log: z._default(z.strictObject({ level: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info') }), { level: 'info' }),
   });
 

@@ -68,15 +68,21 @@ export async function loadTemplateFolder(manifestPath: string): Promise<{ bluepr
   const manifest = parseManifest(text, absolute);
   const rootDir = path.dirname(absolute);
   const files = await snapshotModules(rootDir, absolute);
-  const problems: Problem[] = [];
-  manifest.plugins.forEach((p, i) => {
-    if (!Object.hasOwn(files, normalise(p))) problems.push({ path: `plugins.${i}`, message: `plugin file "${p}" does not exist in ${rootDir}` });
-  });
+  const problems = missingPlugins(manifest, files, rootDir);
   if (problems.length > 0) {
     throw new OpenStarryError(ErrorCode.MANIFEST_INVALID, formatProblems(absolute, problems), { details: { file: absolute, problems } });
   }
   const blueprint = deepFreeze({ manifest, manifestPath: absolute, rootDir, files, hash: blueprintHash(text, files) });
   return { blueprint, manifestText: text };
+}
+
+/** Every plugin the manifest names that is not among `files` (a signed bundle is checked with this too: bundle.ts). */
+export function missingPlugins(manifest: Manifest, files: Readonly<Record<string, string>>, rootDir: string): Problem[] {
+  const problems: Problem[] = [];
+  manifest.plugins.forEach((p, i) => {
+    if (!Object.hasOwn(files, normalise(p))) problems.push({ path: `plugins.${i}`, message: `plugin file "${p}" does not exist in ${rootDir}` });
+  });
+  return problems;
 }
 
 /** sha256 over the manifest text and every module (sorted by path): the template's identity everywhere. */
