@@ -199,6 +199,10 @@ export class FleetDeployments {
     try {
       bytes = await this.#o.fetch(doc, { maxBytes: this.#o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES, timeoutMs: this.#o.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS });
     } catch (err) {
+      // A refusal of the answer itself (a 404, over the size cap: runtime/design/bundle-fetch.ts) will not change by
+      // asking again; a server that did not answer may: only that one is FLEET_FETCH_FAILED, retried later.
+      const code = (err as Partial<OpenStarryError>).code;
+      if (code !== undefined && code !== ErrorCode.DESIGN_LAYER_UNREACHABLE) throw err;
       throw new OpenStarryError(ErrorCode.FLEET_FETCH_FAILED, `bundle ${doc.templateId}@${doc.version}: ${(err as Error).message}`, { cause: err });
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
