@@ -79,7 +79,7 @@ async function world(t: Test) {
     const link = await makeLink(t, { url: broker.url }, { queueDir: path.join(dir, 'queue') });
     const store = new AppliedStore(stateFile);
     t.same(await store.load(), {});
-    const fleet = new FleetDeployments({ link, groups, deployer, verify: fakeVerify, fetch: fetchBytes, store, clock: systemClock });
+    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify: fakeVerify, fetch: fetchBytes, store, clock: systemClock });
     t.teardown(() => fleet.close());
     await link.start();
     fleet.start();

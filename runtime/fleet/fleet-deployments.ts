@@ -33,7 +33,8 @@ export type FetchBundle = (doc: DeployDocument, limits: { maxBytes: number; time
 export interface FleetOptions {
   link: FleetLink;
   groups: readonly string[];
-  deployer: Deployer;
+  /** The board's Deployer, asked for at the first document (the daemon opens it lazily, runtime/daemon/deploy-wiring.ts). */
+  deployer: () => Promise<Deployer>;
   verify: VerifyBundle;
   fetch: FetchBundle;
   store: AppliedStore;
@@ -145,7 +146,8 @@ export class FleetDeployments {
   }
 
   async #handle(doc: DeployDocument, topic: string): Promise<void> {
-    const { store, deployer, log } = this.#o;
+    const { store, log } = this.#o;
+    const deployer = await this.#o.deployer();
     const record = store.get(doc.templateId);
     if (record?.last.sha256 === doc.sha256) {
       this.#counts.ignoredDuplicate++;
@@ -175,7 +177,7 @@ export class FleetDeployments {
       this.#counts.refused++;
       return;
     }
-    const outcome: DeployOutcome = await this.#o.deployer.deploy(bundle, {
+    const outcome: DeployOutcome = await deployer.deploy(bundle, {
       origin: `mqtt:${topic}`,
       ...(this.#o.healthWindowMs !== undefined ? { healthWindowMs: this.#o.healthWindowMs } : {}),
       onProgress: (p: DeployProgress) => {
