@@ -2,13 +2,12 @@
 // Deployer and the bundle verifier are small fakes of their interfaces (runtime/deploy/deploy-types.ts) — the
 // 10-daemon e2e test (runtime/e2e/fleet.test.ts) runs the real ones.
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import t from 'tap';
 import type { Test } from 'tap';
+import { startFileServer } from '../../scripts/testing/file-server.ts';
 import { startMosquitto } from '../../scripts/testing/mosquitto.ts';
 import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
@@ -54,18 +53,7 @@ async function world(t: Test) {
   const dir = t.testdir();
   const broker = await startMosquitto({ dir });
   t.teardown(() => broker.kill());
-  const files = new Map<string, Buffer>();
-  const server = createServer((req, res) => {
-    const body = files.get(req.url ?? '');
-    res.writeHead(body ? 200 : 404).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const serve = (name: string, bytes: Buffer) => {
-    files.set(`/${name}`, bytes);
-    return `${base}/${name}`;
-  };
+  const { base, serve } = await startFileServer(t);
   const publisher = await mqtt.connectAsync(broker.url);
   t.teardown(() => publisher.endAsync(true));
   const publish = (topic: string, doc: DeployDocument | string) => publisher.publishAsync(topic, typeof doc === 'string' ? doc : JSON.stringify(doc), { qos: 1, retain: true });
