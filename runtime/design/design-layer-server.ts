@@ -7,13 +7,23 @@
  * (the daemons' running agents keep their frozen blueprints). Only templates that validate are served; the
  * invalid ones are listed with their errors so an operator sees them from any daemon's `openstarry templates`.
  * Read-only: GET and HEAD, nothing else.
+ *
+ * With a bundles folder (`--bundles DIR`, README "Deploying updates") it also serves signed bundles to boards:
+ *   GET /bundles                    -> every id with its versions (sha256 and size of each file), and the files that are not bundles
+ *   GET /bundles/:id                -> that id's versions
+ *   GET /bundles/:id/:version       -> the bundle file's bytes, as `openstarry deploy pack` wrote them
+ * Boards verify each bundle themselves (bundle-directory.ts says why the service does not).
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ErrorCode, errorToWire, httpStatusOf } from '../errors.ts';
+import { ErrorCode, errorToWire, httpStatusOf, OpenStarryError } from '../errors.ts';
 import type { ErrorCodeName } from '../errors.ts';
+import type { BundleFile, BundleScan } from './bundle-directory.ts';
+import { BundleDirectory } from './bundle-directory.ts';
 import { AGENT_ID } from './manifest-schema.ts';
 import type { TemplateListing, TemplatePackage } from './template-package.ts';
 import { scanTemplateDir } from './template-scan.ts';
@@ -21,6 +31,8 @@ import type { TemplateScan } from './template-scan.ts';
 
 export interface DesignLayerServerOptions {
   dir: string;
+  /** A folder of signed bundles (`*.osb`) to serve under /bundles. */
+  bundles?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -31,13 +43,19 @@ export class DesignLayerServer {
   readonly #server: Server;
   readonly #dir: string;
   readonly #log: (line: string) => void;
+  readonly #bundles: BundleDirectory | undefined;
   #closing: Promise<void> | undefined;
 
   /** The folder as it was when the service started (the CLI prints it). */
   readonly initial: TemplateScan;
 
-  private constructor(server: Server, dir: string, log: (line: string) => void, initial: TemplateScan) {
+  /** The bundles folder as it was when the service started, when it serves one. */
+  readonly initialBundles: BundleScan | undefined;
+
+  private constructor(server: Server, dir: string, log: (line: string) => void, initial: TemplateScan, bundles?: { dir: BundleDirectory; scan: BundleScan }) {
     this.initial = initial;
+    this.initialBundles = bundles?.scan;
+    this.#bundles = bundles?.dir;
     this.#server = server;
     this.#dir = dir;
     this.#log = log;
@@ -47,8 +65,9 @@ export class DesignLayerServer {
     const log = options.log ?? (() => undefined);
     // Fails early, with the reason, when the folder cannot be read at all.
     const initial = await scanTemplateDir(options.dir);
+    const bundles = options.bundles === undefined ? undefined : await openBundles(options.bundles);
     const server = createServer();
-    const service = new DesignLayerServer(server, options.dir, log, initial);
+    const service = new DesignLayerServer(server, options.dir, log, initial, bundles);
     server.on('request', (req, res) => void service.#handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -81,6 +100,8 @@ export class DesignLayerServer {
       if (url.pathname === '/templates' || url.pathname === '/templates/') return send(res, 200, await this.#listing());
       const match = /^\/templates\/([^/]+)$/.exec(url.pathname);
       if (match?.[1]) return send(res, ...(await this.#package(decodeURIComponent(match[1]))));
+      const bundle = /^\/bundles(?:\/([^/]+)(?:\/([^/]+))?)?\/?$/.exec(url.pathname);
+      if (bundle) return await this.#bundle(res, bundle[1] === undefined ? undefined : decodeURIComponent(bundle[1]), bundle[2] === undefined ? undefined : decodeURIComponent(bundle[2]));
       if (url.pathname === '/healthz') return send(res, 200, { ok: true });
       return send(res, ...failure(ErrorCode.NOT_FOUND, `no route ${url.pathname}`));
     } catch (err) {
@@ -97,6 +118,22 @@ export class DesignLayerServer {
     };
   }
 
+  /** `/bundles`, `/bundles/:id`, `/bundles/:id/:version`. */
+  async #bundle(res: ServerResponse, id: string | undefined, version: string | undefined): Promise<void> {
+    if (!this.#bundles) return send(res, ...failure(ErrorCode.NOT_FOUND, 'this design layer serves no bundles (design-layer serve --bundles DIR)'));
+    const scan = await this.#bundles.scan();
+    if (id === undefined) return send(res, 200, { bundles: [...scan.bundles].map(([bid, versions]) => ({ id: bid, versions: versionsOf(versions) })), invalid: scan.invalid });
+    const versions = scan.bundles.get(id);
+    if (!versions) return send(res, ...failure(ErrorCode.TEMPLATE_NOT_FOUND, `no bundle of "${id}"`));
+    if (version === undefined) return send(res, 200, { id, versions: versionsOf(versions) });
+    const found = versions.get(version);
+    if (!found) return send(res, ...failure(ErrorCode.TEMPLATE_NOT_FOUND, `no bundle of ${id}@${version}`));
+    const bytes = await readFile(found.file);
+    this.#log(`GET /bundles/${id}/${version} -> ${path.basename(found.file)} ${found.sha256.slice(0, 12)}`);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength, 'cache-control': 'no-store', etag: `"${createHash('sha256').update(bytes).digest('hex')}"` });
+    res.end(res.req.method === 'HEAD' ? undefined : bytes);
+  }
+
   async #package(id: string): Promise<[number, unknown]> {
     if (!AGENT_ID.test(id)) return failure(ErrorCode.TEMPLATE_NOT_FOUND, `"${id}" is not a template id`);
     const scan = await scanTemplateDir(this.#dir);
@@ -111,6 +148,20 @@ export class DesignLayerServer {
     this.#log(`GET /templates/${id} -> ${found.manifest.version} ${found.hash.slice(0, 12)}`);
     return [200, pkg];
   }
+}
+
+/** The bundles folder, read once at start so a folder that cannot be read fails `serve` with the reason. */
+async function openBundles(dir: string): Promise<{ dir: BundleDirectory; scan: BundleScan }> {
+  const bundles = new BundleDirectory(dir);
+  try {
+    return { dir: bundles, scan: await bundles.scan() };
+  } catch (err) {
+    throw new OpenStarryError(ErrorCode.TEMPLATE_NOT_FOUND, `bundles directory ${bundles.dir} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function versionsOf(versions: ReadonlyMap<string, BundleFile>): { version: string; sha256: string; bytes: number }[] {
+  return [...versions.values()].map((b) => ({ version: b.version, sha256: b.sha256, bytes: b.bytes }));
 }
 
 /** An error answer: the code's HTTP status from the registry (README "Errors") and `{ error: { code, message } }`. */

@@ -11,6 +11,8 @@ export { ISOLATIONS };
 
 /** Starts with a letter, so an agent id can never be mistaken for a pid (pids are numbers). */
 export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
+/** A manifest's `version`: major.minor.patch with an optional pre-release or build suffix. */
+export const SEMVER = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 
 const jsonValue: z.ZodMiniType<unknown> = z.lazy(() =>
@@ -38,7 +40,7 @@ const toolDefinition = z.strictObject({
 
 export const manifestSchema = z.strictObject({
   id: z.string().check(z.regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter, at most 63 characters')),
-  version: z.string().check(z.regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.0.0')),
+  version: z.string().check(z.regex(SEMVER, 'must be a semantic version such as 1.0.0')),
   description: z.optional(z.string()),
   plugins: z.array(pluginPath).check(z.minLength(1, 'must list at least one plugin module')),
   isolation: z._default(z.enum(ISOLATIONS), 'worker'),

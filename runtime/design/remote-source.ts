@@ -6,6 +6,7 @@
  * answered, and the answer is wrong" (ERR_TEMPLATE_NOT_FOUND for a 404, ERR_TEMPLATE_INVALID for a bad body).
  */
 import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { ErrorCodeName } from '../errors.ts';
 import { formatProblems, zodProblems } from '../validation.ts';
 import type { TemplateListing, TemplatePackage } from './template-package.ts';
 import { MAX_PACKAGE_BYTES, templateListingSchema, templatePackageSchema } from './template-package.ts';
@@ -85,12 +86,17 @@ export class RemoteTemplateSource {
 
 /** Reads the body, stopping (and cancelling the transfer) as soon as it passes `max` bytes. */
 async function readCapped(response: Response, max: number): Promise<string> {
+  return (await readCappedBytes(response, max, ErrorCode.TEMPLATE_INVALID)).toString('utf8');
+}
+
+/** The body's bytes, stopping (and cancelling the transfer) as soon as it passes `max`; over it: `code`. Also for bundles (bundle-fetch.ts). */
+export async function readCappedBytes(response: Response, max: number, code: ErrorCodeName): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > max) {
     await response.body?.cancel();
-    throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `answer of ${declared} bytes is larger than the ${max}-byte limit`);
+    throw new OpenStarryError(code, `answer of ${declared} bytes is larger than the ${max}-byte limit`);
   }
-  if (!response.body) return '';
+  if (!response.body) return Buffer.alloc(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -100,11 +106,11 @@ async function readCapped(response: Response, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw new OpenStarryError(ErrorCode.TEMPLATE_INVALID, `answer is larger than the ${max}-byte limit`);
+      throw new OpenStarryError(code, `answer is larger than the ${max}-byte limit`);
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The service's own `{ error: { message } }` (its validation report for a 422), else the start of the body. */
@@ -118,7 +124,7 @@ function serviceMessage(text: string): string {
   return text.slice(0, 200);
 }
 
-function describeFetchError(err: unknown): string {
+export function describeFetchError(err: unknown): string {
   // undici wraps the socket error: "fetch failed" with cause ECONNREFUSED / ENOTFOUND / ...
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;

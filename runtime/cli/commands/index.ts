@@ -1,5 +1,6 @@
 /** Every `openstarry` command, in the order `help` lists them. */
 import type { Command } from '../args.ts';
+import { deploy } from './deploy.ts';
 import { designLayer } from './design-layer.ts';
 import { devices } from './devices.ts';
 import { emit } from './emit.ts';
@@ -14,4 +15,4 @@ import { status } from './status.ts';
 import { templates } from './templates.ts';
 import { validate } from './validate.ts';
 
-export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, emit, reload, logs, designLayer, helpCommand(() => commands)];
+export const commands: readonly Command[] = [start, spawn, kill, ps, status, templates, devices, validate, emit, reload, logs, designLayer, deploy, helpCommand(() => commands)];
