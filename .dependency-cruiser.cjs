@@ -7,7 +7,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['^runtime/cli/', '^runtime/e2e/', '^scripts/', '^agents/'] },
   { name: 'daemon', paths: ['^runtime/daemon/'] },
-  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/', '^runtime/deploy/', '^runtime/fleet/'] },
+  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/', '^runtime/deploy/(?!deploy-types\\.ts$)', '^runtime/fleet/'] },
   { name: 'domain', paths: ['^runtime/supervisor/', '^runtime/state/'] },
   { name: 'isolation', paths: ['^runtime/isolation/'] },
   // Below the isolation drivers: they spawn an agent from its Blueprint (isolation-driver.ts).
@@ -16,7 +16,9 @@ const LAYERS = [
   { name: 'drivers', paths: ['^drivers/', '^board-profiles/'] },
   // Below the HAL and the isolation drivers: both take a Logger.
   { name: 'logging', paths: ['^runtime/logging/'] },
-  { name: 'base', paths: ['^runtime/core/', '^runtime/[^/]+$'] },
+  // runtime/deploy/deploy-types.ts is types only, shared by the bundle (design), the deployer and the fleet parts and
+  // the control plane's deploy methods (issue 16): it sits at the base so each imports it downward.
+  { name: 'base', paths: ['^runtime/core/', '^runtime/[^/]+$', '^runtime/deploy/deploy-types\\.ts$'] },
 ];
 
 // Imports between folders of one layer: only these (from -> to). Everything else in a layer stays apart.

@@ -11,6 +11,7 @@ import type { RemoteDesignState } from '../design/template-store.ts';
 import type { BrokerGuardStatus, SystemdStatus } from './service-status.ts';
 import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../supervisor/agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
+import type { DeployOutcome, DeployProgress } from '../deploy/deploy-types.ts';
 import type { DeviceListEntry } from '../../hal/device-list.ts';
 import type { HalCallRow } from '../../hal/hal-call-stats.ts';
 
@@ -88,6 +89,8 @@ export interface DaemonStatus {
   hal?: { calls: HalCallRow[]; operator: { applied: number; refused: number } };
   /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
   channels?: { maxMessageBytes: number; refused: number };
+  /** Deployments on this board since boot (README "Deploying updates"): committed, rolled back, refused, in flight, the last one. */
+  deploy?: { applied: number; rolledBack: number; refused: number; inFlight: string[]; last?: { templateId: string; version: string; outcome: string; reason?: string; at: string } };
   masterPid?: string;
 }
 
@@ -157,6 +160,13 @@ export const methodParams = {
   'events.emit': z.tuple([z.string().check(z.minLength(1), z.maxLength(200)), z.optional(z.json())]),
   /** The same reload as SIGHUP; answers once it is done (after one already running, if any). */
   'daemon.reload': z.tuple([]),
+  /**
+   * `openstarry deploy` (README "Deploying updates"): an absolute bundle path (read by the daemon, capped at
+   * deploy.maxBundleBytes) or `<templateId>@<version>` of a kept version; answers with the outcome once known.
+   */
+  'deploy.apply': z.tuple([target, z.optional(z.strictObject({ healthWindowMs: z.optional(z.int().check(z.gte(0), z.lte(3_600_000))) }))]),
+  'deploy.list': z.tuple([]),
+  'deploy.rollback': z.tuple([z.string().check(z.minLength(1), z.maxLength(128)), z.optional(z.strictObject({ healthWindowMs: z.optional(z.int().check(z.gte(0), z.lte(3_600_000))) }))]),
 } as const;
 
 export type MethodName = keyof typeof methodParams;
@@ -176,6 +186,9 @@ export const methodParamNames: { readonly [M in MethodName]: readonly string[] }
   'logs.follow': ['target', 'options'],
   'events.emit': ['name', 'data'],
   'daemon.reload': [],
+  'deploy.apply': ['target', 'options'],
+  'deploy.list': [],
+  'deploy.rollback': ['templateId', 'options'],
 };
 export type MethodParams<M extends MethodName> = z.output<(typeof methodParams)[M]>;
 
@@ -192,6 +205,20 @@ export interface MethodResults {
   /** accepted: the orchestrator took it; fired: how many rules matched; reason: why it was dropped. */
   'events.emit': { accepted: boolean; fired: number; reason?: string };
   'daemon.reload': ReloadReport;
+  'deploy.apply': DeployResult;
+  'deploy.list': DeployListResult;
+  'deploy.rollback': DeployResult;
+}
+
+/** A deployment's outcome and the progress it went through (runtime/deploy/deploy-types.ts). */
+export interface DeployResult {
+  outcome: DeployOutcome;
+  progress: DeployProgress[];
+}
+
+/** Each deployed template's versions (`openstarry deploy list`). */
+export interface DeployListResult {
+  templates: { templateId: string; current?: string; previous?: string; kept: string[]; failed: { version: string; reason: string; at: string }[] }[];
 }
 
 /** What the daemon offers the control server; one implementation (runtime/daemon), tests can fake it. */
@@ -208,6 +235,10 @@ export interface DaemonApi {
   emitEvent(name: string, data: unknown): { accepted: boolean; fired: number; reason?: string };
   /** Rules file and local templates read again; ERR_NOT_READY while booting or stopping. */
   reload(): Promise<ReloadReport>;
+  /** A deployment to its outcome (a refusal or rollback is an outcome, not an error). */
+  deploy(target: string, options: { healthWindowMs?: number }): Promise<DeployResult>;
+  listDeployments(): Promise<DeployListResult>;
+  rollbackDeployment(templateId: string, options: { healthWindowMs?: number }): Promise<DeployResult>;
 }
 
 /** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined code for domain errors: in the error registry. */

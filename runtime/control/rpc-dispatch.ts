@@ -50,6 +50,9 @@ function handlersFor(api: DaemonApi): Handlers {
     },
     'events.emit': ([name, data]) => api.emitEvent(name, data),
     'daemon.reload': () => api.reload(),
+    'deploy.apply': ([target, options]) => api.deploy(target, options ?? {}),
+    'deploy.list': () => api.listDeployments(),
+    'deploy.rollback': ([templateId, options]) => api.rollbackDeployment(templateId, options ?? {}),
   };
 }
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
-import type { DaemonApi, DaemonStatus, IAgentStatus, LogLine, ReloadReport, TemplatesResult, DeviceListEntry } from './protocol.ts';
+import type { DaemonApi, DaemonStatus, DeployListResult, DeployResult, IAgentStatus, LogLine, ReloadReport, TemplatesResult, DeviceListEntry } from './protocol.ts';
 
 export function agentStatus(over: Partial<IAgentStatus> = {}): IAgentStatus {
   return {
@@ -102,6 +102,18 @@ export class FakeDaemonApi implements DaemonApi {
     rules: { file: '/etc/openstarry/orchestration.yaml', count: 2, replaced: true },
     templates: { valid: 3, added: ['new-one'], changed: [], removed: [], kept: [] },
   };
+
+  async deploy(target: string): Promise<DeployResult> {
+    return { outcome: { outcome: 'refused', templateId: target, version: '', reason: 'fake daemon' }, progress: [] };
+  }
+
+  async listDeployments(): Promise<DeployListResult> {
+    return { templates: [] };
+  }
+
+  async rollbackDeployment(templateId: string): Promise<DeployResult> {
+    return this.deploy(templateId);
+  }
 
   async reload(): Promise<ReloadReport> {
     return this.reloadValue;

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { BoardDetection } from '../../board-profiles/detect.ts';
 import type { BoardHal } from '../../hal/board-hal.ts';
 import type { ControlServer } from '../control/control-server.ts';
-import type { DaemonApi, DaemonStatus, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
+import type { DaemonApi, DaemonStatus, DeployListResult, DeployResult, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
 import type { TemplateStore } from '../design/template-store.ts';
@@ -31,6 +31,8 @@ import { composeStatus, templatesResult, unavailableIsolation } from './daemon-s
 import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
 import { VERSION } from '../version.ts';
+import type { DeployBoot } from '../deploy/deploy-recovery.ts';
+import type { DeployWiring } from './deploy-wiring.ts';
 
 export abstract class DaemonControlApi implements DaemonApi {
   protected readonly log: Logger;
@@ -59,6 +61,11 @@ export abstract class DaemonControlApi implements DaemonApi {
   /** Fleet deployments over MQTT, when on (fleet-wiring.ts, loaded lazily). */
   protected fleet: FleetPart | undefined;
   protected drivers: readonly IIsolationDriver[] = [];
+  /** Deployments on this board (README "Deploying updates"): what the deployer needs, set once the boot has the parts. */
+  protected deployWiring: (() => DeployWiring) | undefined;
+  /** The deployer, opened at boot when a journal exists, else at the first deployment (deploy-wiring.ts). */
+  protected deployBoot: Promise<DeployBoot> | undefined;
+  #deployBootDone: DeployBoot | undefined;
 
   constructor(parts: { log: Logger; home: string; socket: string; systemd: SystemdService }) {
     this.log = parts.log;
@@ -95,6 +102,50 @@ export abstract class DaemonControlApi implements DaemonApi {
     this.reload('signal').catch((err: Error) => this.log.warn(`SIGHUP ignored: ${err.message}`));
   }
 
+  /** `openstarry deploy <bundle | templateId@version>`: the outcome once known (README "Deploying updates"). */
+  async deploy(target: string, options: { healthWindowMs?: number }): Promise<DeployResult> {
+    const { wiring, boot } = await this.#deployer();
+    const { applyDeployment } = await import('./deploy-wiring.ts');
+    return applyDeployment(boot.deployer, wiring, target, options.healthWindowMs);
+  }
+
+  async listDeployments(): Promise<DeployListResult> {
+    return { templates: (await this.#deployer()).boot.deployer.list() };
+  }
+
+  async rollbackDeployment(templateId: string, options: { healthWindowMs?: number }): Promise<DeployResult> {
+    const { boot } = await this.#deployer();
+    const progress: DeployResult['progress'] = [];
+    const outcome = await boot.deployer.rollback(templateId, { origin: 'cli', onProgress: (p) => void progress.push(p), ...(options.healthWindowMs === undefined ? {} : { healthWindowMs: options.healthWindowMs }) });
+    return { outcome, progress };
+  }
+
+  async #deployer(): Promise<{ wiring: DeployWiring; boot: DeployBoot }> {
+    this.requireReady();
+    const wiring = this.deployWiring!();
+    if (!this.deployBoot) {
+      const { openBoardDeployer } = await import('./deploy-wiring.ts');
+      this.deployBoot ??= openBoardDeployer(wiring);
+    }
+    // A journal that failed to open is tried again at the next call, not kept as a rejected promise.
+    const boot = await this.deployBoot.catch((err: unknown) => {
+      this.deployBoot = undefined;
+      throw err;
+    });
+    this.#deployBootDone = boot;
+    return { wiring, boot };
+  }
+
+  /** The deploy counters for `status` (zeros until the deployer is opened). */
+  protected deployStats(): NonNullable<DaemonStatus['deploy']> {
+    return this.#deployBootDone?.deployer.stats() ?? { applied: 0, rolledBack: 0, refused: 0, inFlight: [] };
+  }
+
+  /** The boot's deployer once opened (daemon.ts records it after the recovery phase). */
+  protected set deployOpened(boot: DeployBoot) {
+    this.#deployBootDone = boot;
+  }
+
   emitEvent(name: string, data: unknown): EmitResult {
     this.requireReady();
     return this.rules.emit(name, data);
@@ -128,7 +179,7 @@ export abstract class DaemonControlApi implements DaemonApi {
 
   status(): DaemonStatus {
     const orchestration = this.rules.status();
-    return composeStatus({
+    const status = composeStatus({
       deviceId: this.deviceId(),
       state: this.state,
       boot: this.bootReport,
@@ -153,6 +204,7 @@ export abstract class DaemonControlApi implements DaemonApi {
       ...(this.control ? { control: this.control.stats() } : {}),
       ...(this.supervisor ? { channels: this.supervisor.channels } : {}),
     });
+    return { ...status, deploy: this.deployStats() };
   }
 
   /** GET /metrics (issue 15): the counters status, ps and devices show, as one snapshot; the mapping loads at the first scrape. */

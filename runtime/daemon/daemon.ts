@@ -17,7 +17,7 @@
  * Shutdown (SIGTERM/SIGINT): rules and MQTT inputs stop, agents stop in reverse start order, the HAL makes every
  * actuator safe, infrastructure stops in reverse, then the socket.
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
@@ -162,6 +162,17 @@ export class Daemon extends DaemonControlApi {
     } catch (err) {
       this.log.warn(`registry not recorded: ${(err as Error).message}`);
     }
+    this.deployWiring = () => ({ home: this.home, store, supervisor: () => this.supervisor, db: stateDb.db, config: config.deploy, configDir: this.loaded!.baseDir, env: this.#opts.env ?? process.env, clock: this.#clock, log: this.log });
+    // An unfinished deployment is resolved before any agent spawns, and committed versions become what the store
+    // spawns (README "Deploying updates"); a board that never deployed has no journal and loads none of it.
+    if (await exists(path.join(this.home, 'deployments', 'journal.json'))) {
+      const { openBoardDeployer } = await import('./deploy-wiring.ts');
+      this.deployBoot = openBoardDeployer(this.deployWiring());
+      await this.deployBoot.catch((err: Error) => {
+        this.deployBoot = undefined;
+        this.log.warn(`deployments journal not usable, deployed versions not applied: ${err.message}`);
+      });
+    }
     // With a service: its listing again every few minutes, so templates added there appear and `status` follows
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
     if (remote) this.#resync = every(this.#clock, DESIGN_RESYNC_MS, () => void store.resync(), { unref: true });
@@ -190,6 +201,13 @@ export class Daemon extends DaemonControlApi {
       detail: `previous run ${r.previousRun}${r.reason ? ` (${r.reason})` : ''}; state from ${r.stateFile.source}; ${r.restored.length} agent(s) restored${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
       degraded: r.failed.length > 0 || r.stateFile.source === 'backup',
     }));
+    // The template of a deployment a power cut interrupted runs again (its previous version), if recovery did not.
+    const deployed = await this.deployBoot?.catch(() => undefined);
+    if (deployed) {
+      this.deployOpened = deployed;
+      const lost = deployed.interrupted;
+      if (lost?.wasRunning && !supervisor.findLive(lost.templateId)) await deployed.deployer.restartCurrent(lost.templateId);
+    }
     const registry = this.hal.registry;
     const link = () => parts.mqtt.link.running;
     await this.#phase('rules', () => this.rules.start({ config: config.orchestration, baseDir: this.loaded!.baseDir, deviceId: this.deviceId(), commands: config.mqtt.commands, log: this.log, clock: this.#clock, agents, registry, link, api: this, onRules: sparesFollowRules(this.drivers, config.agents.warmSpares) }),
@@ -263,4 +281,8 @@ export class Daemon extends DaemonControlApi {
     })();
     return this.#tearingDown;
   }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
 }

@@ -79,14 +79,14 @@ export class BoardDeployer implements Deployer {
     const to = bundle.version;
     return this.#exclusive(id, to, options, async (report) => {
       const from = this.current(id) ?? this.#o.templates.baseline(id);
-      if (from !== undefined && compareVersions(to, from) <= 0) return this.#refuse(id, to, `version ${to} is not newer than ${from} (a deployment must raise the manifest's version)`, options);
+      if (from !== undefined && compareVersions(to, from) <= 0) return this.refuse(id, to, `version ${to} is not newer than ${from} (a deployment must raise the manifest's version)`, options);
       const manifestText = bundle.files.get('agent.json');
-      if (!manifestText) return this.#refuse(id, to, 'the bundle has no agent.json', options);
+      if (!manifestText) return this.refuse(id, to, 'the bundle has no agent.json', options);
       try {
         const manifest = parseManifest(Buffer.from(manifestText).toString('utf8'), `${id}@${to}/agent.json`);
-        if (manifest.id !== id || manifest.version !== to) return this.#refuse(id, to, `the bundle says ${id}@${to} but its agent.json says ${manifest.id}@${manifest.version}`, options);
+        if (manifest.id !== id || manifest.version !== to) return this.refuse(id, to, `the bundle says ${id}@${to} but its agent.json says ${manifest.id}@${manifest.version}`, options);
       } catch (err) {
-        return this.#refuse(id, to, (err as Error).message, options);
+        return this.refuse(id, to, (err as Error).message, options);
       }
       const existed = (await this.#versions.list(id)).includes(to);
       let blueprint: Blueprint;
@@ -94,7 +94,7 @@ export class BoardDeployer implements Deployer {
         blueprint = await loadBlueprint(await this.#versions.stage(id, to, bundle.files));
       } catch (err) {
         if (!existed) await this.#versions.prune(id, new Set(await this.#kept(id)));
-        return this.#refuse(id, to, `the template does not validate: ${(err as Error).message}`, options);
+        return this.refuse(id, to, `the template does not validate: ${(err as Error).message}`, options);
       }
       return this.#swap(id, to, blueprint, options, report);
     });
@@ -104,14 +104,14 @@ export class BoardDeployer implements Deployer {
   async redeploy(templateId: string, version: string, options: DeployOptions): Promise<DeployOutcome> {
     return this.#exclusive(templateId, version, options, async (report) => {
       if (!(await this.#versions.list(templateId)).includes(version)) {
-        return this.#refuse(templateId, version, `version ${version} of "${templateId}" is not kept on this board (kept: ${(await this.#kept(templateId)).join(', ') || 'none'})`, options);
+        return this.refuse(templateId, version, `version ${version} of "${templateId}" is not kept on this board (kept: ${(await this.#kept(templateId)).join(', ') || 'none'})`, options);
       }
-      if (this.current(templateId) === version) return this.#refuse(templateId, version, `version ${version} of "${templateId}" is already current`, options);
+      if (this.current(templateId) === version) return this.refuse(templateId, version, `version ${version} of "${templateId}" is already current`, options);
       let blueprint: Blueprint;
       try {
         blueprint = await loadBlueprint(this.#versions.manifestPath(templateId, version));
       } catch (err) {
-        return this.#refuse(templateId, version, `the kept version does not validate: ${(err as Error).message}`, options);
+        return this.refuse(templateId, version, `the kept version does not validate: ${(err as Error).message}`, options);
       }
       return this.#swap(templateId, version, blueprint, options, report);
     });
@@ -128,7 +128,7 @@ export class BoardDeployer implements Deployer {
   }
 
   async #exclusive(id: string, version: string, options: DeployOptions, body: (report: (phase: DeployPhase, reason?: string) => void) => Promise<DeployOutcome>): Promise<DeployOutcome> {
-    if (this.#busy.has(id)) return this.#refuse(id, version, `${ErrorCode.DEPLOY_BUSY}: a deployment of "${id}" is already in flight`, options);
+    if (this.#busy.has(id)) return this.refuse(id, version, `${ErrorCode.DEPLOY_BUSY}: a deployment of "${id}" is already in flight`, options);
     this.#busy.add(id);
     const report = (phase: DeployPhase, reason?: string) => {
       this.#o.log.info(`deploy ${id}@${version}: ${phase}${reason ? ` (${reason})` : ''}`, { origin: options.origin });
@@ -144,7 +144,8 @@ export class BoardDeployer implements Deployer {
     }
   }
 
-  #refuse(templateId: string, version: string, reason: string, options: DeployOptions): DeployOutcome {
+  /** A refusal decided before the deployer saw a bundle (an unreadable or untrusted one): counted and reported like its own. */
+  refuse(templateId: string, version: string, reason: string, options: DeployOptions): DeployOutcome {
     this.#stats.refused += 1;
     this.#o.log.warn(`deploy ${templateId}@${version} refused: ${reason}`, { origin: options.origin });
     options.onProgress?.({ templateId, version, phase: 'refused', reason, at: new Date().toISOString() });

@@ -137,5 +137,9 @@ function bindAll(api: DaemonApi): DaemonApi {
     followLogs: () => {
       throw new OpenStarryError(ErrorCode.INVALID_REQUEST, 'logs.follow is not available over MQTT');
     },
+    // Not in REMOTE_METHODS either: a fleet deploys through its signed deployment documents (runtime/fleet/).
+    deploy: (t, o) => api.deploy(t, o),
+    listDeployments: () => api.listDeployments(),
+    rollbackDeployment: (id, o) => api.rollbackDeployment(id, o),
   };
 }
