@@ -32,6 +32,7 @@ import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
 import { VERSION } from '../version.ts';
 import type { DeployBoot } from '../deploy/deploy-recovery.ts';
+import type { Deployer } from '../deploy/deploy-types.ts';
 import type { DeployWiring } from './deploy-wiring.ts';
 
 export abstract class DaemonControlApi implements DaemonApi {
@@ -118,6 +119,11 @@ export abstract class DaemonControlApi implements DaemonApi {
     const progress: DeployResult['progress'] = [];
     const outcome = await boot.deployer.rollback(templateId, { origin: 'cli', onProgress: (p) => void progress.push(p), ...(options.healthWindowMs === undefined ? {} : { healthWindowMs: options.healthWindowMs }) });
     return { outcome, progress };
+  }
+
+  /** The board's Deployer for fleet deployments over MQTT (fleet-wiring.ts), opened at the first document. */
+  protected async boardDeployer(): Promise<Deployer> {
+    return (await this.#deployer()).boot.deployer;
   }
 
   async #deployer(): Promise<{ wiring: DeployWiring; boot: DeployBoot }> {

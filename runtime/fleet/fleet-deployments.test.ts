@@ -17,6 +17,8 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { makeLink } from '../link/link.test-support.ts';
 import { AppliedStore } from './applied-store.ts';
 import { FleetDeployments } from './fleet-deployments.ts';
+import type { FetchBundle } from './fleet-deployments.ts';
+import { fetchBundleUrl } from '../design/bundle-fetch.ts';
 import type { DeployDocument } from './deploy-document.ts';
 
 /** A fake bundle: JSON `{templateId, version, sig}`; the fake verifier refuses `sig: "bad"` as the real one would refuse a wrong signature. */
@@ -57,11 +59,8 @@ async function world(t: Test) {
   const publisher = await mqtt.connectAsync(broker.url);
   t.teardown(() => publisher.endAsync(true));
   const publish = (topic: string, doc: DeployDocument | string) => publisher.publishAsync(topic, typeof doc === 'string' ? doc : JSON.stringify(doc), { qos: 1, retain: true });
-  const fetchBytes = async (doc: DeployDocument) => {
-    const res = await fetch(doc.url ?? `${base}/missing`);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  };
+  // The board's real download (runtime/design/bundle-fetch.ts), size-capped and with a timeout.
+  const fetchBytes: FetchBundle = (doc, limits) => fetchBundleUrl(doc.url ?? `${base}/missing`, limits);
   const stateFile = path.join(dir, 'fleet.json');
   async function board(deployer: Deployer, groups = ['greenhouse']) {
     const link = await makeLink(t, { url: broker.url }, { queueDir: path.join(dir, 'queue') });
