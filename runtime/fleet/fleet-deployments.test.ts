@@ -145,3 +145,20 @@ t.test('sha256 is checked before the signature; a bad signature, a rollback and 
   t.equal(deployer.calls.length, 1, 'only the verified bundle reached the deployer');
   t.match(fleet.status(), { groups: ['greenhouse', 'north'], refused: 2, rolledBack: 1, healthy: 0, invalid: 1 });
 });
+
+t.test('a board whose deployer cannot open says so on its status topic and tries the document again later', async (t) => {
+  const w = await world(t);
+  if (!w) return;
+  const link = await makeLink(t, { url: w.broker.url });
+  await link.start();
+  const store = new AppliedStore(w.stateFile);
+  const fleet = new FleetDeployments({ link, groups: ['greenhouse'], deployer: () => Promise.reject(new Error('journal.json: not JSON')), verify: fakeVerify, fetch: () => Promise.reject(new Error('not reached')), store, clock: systemClock });
+  t.teardown(() => fleet.close());
+  fleet.start();
+  const rec = await recordMessages(w.broker.url, ['openstarry/dev1/deploy/status']);
+  t.teardown(() => rec.close());
+  await w.publish('openstarry/groups/greenhouse/deploy', { templateId: 'climate', version: '2.0.0', sha256: 'c'.repeat(64) });
+  await waitFor(() => rec.messages.length === 1, 'the refusal on the status topic');
+  t.match(JSON.parse(rec.messages[0]!.payload), { phase: 'refused', reason: "the board's deployer is not available: journal.json: not JSON" });
+  t.equal(store.get('climate'), undefined, 'not recorded: tried again at the next reconnect or boot');
+});

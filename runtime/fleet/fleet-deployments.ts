@@ -147,7 +147,18 @@ export class FleetDeployments {
 
   async #handle(doc: DeployDocument, topic: string): Promise<void> {
     const { store, log } = this.#o;
-    const deployer = await this.#o.deployer();
+    let deployer: Deployer;
+    try {
+      deployer = await this.#o.deployer();
+    } catch (err) {
+      // The board cannot deploy at all now (its deployments journal did not open): said on the status topic, not
+      // recorded, so the retained document is tried again at the next reconnect or boot.
+      const reason = `the board's deployer is not available: ${(err as Error).message}`;
+      log?.error('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
+      new StatusPublisher(this.#o.link, this.#o.clock, doc).publish({ phase: 'refused', reason });
+      this.#counts.refused++;
+      return;
+    }
     const record = store.get(doc.templateId);
     if (record?.last.sha256 === doc.sha256) {
       this.#counts.ignoredDuplicate++;
