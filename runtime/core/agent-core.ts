@@ -16,6 +16,9 @@ import type { CoreTimers } from './metering.ts';
 import { Metering } from './metering.ts';
 import type { IAgentContext, IAgentLog, IAgentState, IPlugin, JsonValue, LogLevel } from './plugin.ts';
 
+/** A health reason longer than this is cut: it ends up in one line of `openstarry deploy`. */
+const MAX_HEALTH_REASON = 200;
+
 export interface AgentCoreOptions {
   agentId: string;
   config: Readonly<Record<string, JsonValue>>;
@@ -76,6 +79,7 @@ export class AgentCore {
         list: () => this.#channel.request('agents.list'),
       }),
       events: events.events,
+      health: (ok: boolean, reason?: string) => this.#channel.notify('agent.health', reason === undefined ? { ok: ok === true } : { ok: ok === true, reason: String(reason).slice(0, MAX_HEALTH_REASON) }),
     });
     this.#channel.handle('agent.stop', () => this.stop());
     this.#channel.handle('agent.snapshot', () => this.#bus.snapshot());

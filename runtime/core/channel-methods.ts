@@ -91,6 +91,7 @@ export type IsolateToDaemon = {
     log: LogNote;
     'metering.tokens': MeteringTokensNote;
     'state.save': JsonValue;
+    'agent.health': { ok: boolean; reason?: string };
     'host.fatal': { error: WireError };
     'host.message-too-large': { bytes: number; cap: number };
   };

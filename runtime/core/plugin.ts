@@ -79,6 +79,12 @@ export interface IAgentContext {
    * An agent spawned by a rule finds the triggering event in `ctx.config.trigger` ({ name, data, source, at }).
    */
   readonly events: IAgentEvents;
+  /**
+   * The agent's own health report (README "Deploying updates"): with `"health": true` in its manifest, a deployment
+   * of it commits only when the last report within the health window is `ok` (else it is rolled back, with `reason`).
+   * The last report also shows in `openstarry ps --json` (`health`). Cheap: one note to the daemon per call.
+   */
+  health(ok: boolean, reason?: string): void;
 }
 
 export interface IAgentManager {

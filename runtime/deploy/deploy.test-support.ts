@@ -62,6 +62,12 @@ export class FakeAgents implements DeployAgents {
     return { ...status };
   }
 
+  /** What the live instance of `id` last reported through ctx.health(). */
+  report(id: string, health: { ok: boolean; reason?: string }): void {
+    const s = this.#live.get(id);
+    if (s) this.#live.set(id, { ...s, health });
+  }
+
   /** The version of the live instance of `id`, if one runs. */
   runningVersion(id: string): string | undefined {
     return this.#live.has(id) ? this.#versions.get(id) : undefined;

@@ -133,3 +133,16 @@ t.test('after a restart, the committed version is what the template store spawns
   t.equal(templates.versionOf(ID), '1.1.0');
   t.notOk(again.interrupted);
 });
+
+t.test('a manifest that declares "health": true commits only when its last ctx.health report in the window is OK', async (t) => {
+  const { agents, deployer } = await setup(t);
+  agents.onStart = (b) => {
+    const v = b.manifest.version;
+    if (v === '1.0.0') agents.report(ID, { ok: true });
+    if (v === '1.1.0') agents.report(ID, { ok: false, reason: 'sensor env0 not answering' });
+  };
+  t.match(await deployer.deploy(bundleOf(ID, '1.0.0', { health: true }), cli()), { outcome: 'committed' });
+  t.match(await deployer.deploy(bundleOf(ID, '1.1.0', { health: true }), cli()), { outcome: 'rolled-back', reason: 'reported unhealthy: sensor env0 not answering' });
+  t.match(await deployer.deploy(bundleOf(ID, '1.2.0', { health: true }), cli()), { outcome: 'rolled-back', reason: /sent no ctx\.health\(\) report/ });
+  t.match(await deployer.deploy(bundleOf(ID, '1.3.0'), cli()), { outcome: 'committed' }, 'without the declaration, no report is needed');
+});

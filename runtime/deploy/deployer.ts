@@ -197,6 +197,12 @@ export class BoardDeployer implements Deployer {
       if (now.restarts !== started.restarts) return `crashed and was restarted during the health window${now.reason ? `: ${now.reason}` : ''}`;
       if (now.state !== 'running') return `${now.state} during the health window${now.reason ? `: ${now.reason}` : ''}`;
     }
+    if (blueprint.manifest.health === true) {
+      // The manifest declares a health check (ctx.health): its last report in the window decides.
+      const health = this.#o.agents.live(id)?.health;
+      if (!health) return 'declares "health": true but sent no ctx.health() report during the health window';
+      if (!health.ok) return `reported unhealthy: ${health.reason ?? 'no reason given'}`;
+    }
     return undefined;
   }
 

@@ -63,6 +63,11 @@ export const manifestSchema = z.strictObject({
   ),
   /** SIGTERM grace period; capped so one agent cannot outlast systemd's TimeoutStopSec at shutdown. */
   stopGraceMs: z.optional(z.int().check(z.gte(0), z.lte(60_000))),
+  /**
+   * The agent reports its own health with `ctx.health(ok, reason?)`; a deployment commits only when its last report
+   * in the health window is OK (README "Deploying updates").
+   */
+  health: z.optional(z.boolean()),
   tools: z._default(z.array(toolDefinition), []).check(
     z.superRefine((tools, ctx) => {
       const seen = new Set<string>();

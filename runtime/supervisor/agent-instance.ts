@@ -97,6 +97,8 @@ export class AgentInstance {
   readonly #cpu: CpuWatch;
   readonly #series = new RestartSeries();
   #quarantined = false;
+  /** The current isolate's last ctx.health() report; cleared at each launch. */
+  #health: { ok: boolean; reason?: string } | undefined;
 
   constructor(pid: string, blueprint: Blueprint, template: string, deps: InstanceDeps) {
     this.pid = pid;
@@ -147,6 +149,7 @@ export class AgentInstance {
     if (this.#isolate?.osPid !== undefined) s.osPid = this.#isolate.osPid;
     if (this.#exitCode !== undefined) s.exitCode = this.#exitCode;
     if (this.#reason !== undefined) s.reason = this.#reason;
+    if (this.#health !== undefined) s.health = { ...this.#health };
     return s;
   }
 
@@ -157,6 +160,7 @@ export class AgentInstance {
     this.#cpu.reset(this.#startedAt);
     this.#crashNote = undefined;
     this.#exitCode = undefined;
+    this.#health = undefined;
     // From the launch, so a driver that never finishes starting the isolate is covered too (fail() remembers it).
     const timeoutMs = this.#deps.startTimeoutMs;
     this.#startTimer = this.#deps.clock.setTimeout(() => {
@@ -186,6 +190,12 @@ export class AgentInstance {
       this.#logLine(sanitiseLevel(note.level), sanitiseMessage(note.message), sanitiseFields(note.fields));
     });
     isolate.channel.onNote('metering.tokens', (p) => this.#onTokens(p));
+    isolate.channel.onNote('agent.health', (p) => {
+      // Untrusted: only a boolean `ok` counts, the reason is bounded and sanitised like a log line.
+      const note = (typeof p === 'object' && p !== null ? p : {}) as { ok?: unknown; reason?: unknown };
+      if (typeof note.ok !== 'boolean') return;
+      this.#health = typeof note.reason === 'string' ? { ok: note.ok, reason: sanitiseMessage(note.reason.slice(0, 200)) } : { ok: note.ok };
+    });
     isolate.onOutput((o) => {
       if (this.#logLimiter.take()) this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', sanitiseMessage(o.line));
     });

@@ -27,6 +27,8 @@ export interface IAgentStatus {
   osPid?: number;
   exitCode?: number;
   reason?: string;
+  /** The last `ctx.health()` report of the current isolate, if it sent one (README "Deploying updates"). */
+  health?: { ok: boolean; reason?: string };
 }
 
 /** Resource use of a group of agents (runtime/supervisor/resource-summary.ts computes it from IAgentStatus rows). */

@@ -5,16 +5,20 @@
 import type { Command } from '../args.ts';
 import { UsageError } from '../args.ts';
 import { DEPLOY_PACK_OPTIONS, DEPLOY_PACK_USAGE, runDeployPack } from './deploy-pack.ts';
+import { DEPLOY_BOARD_OPTIONS, DEPLOY_BOARD_USAGE, runDeployApply, runDeployList, runDeployRollback } from './deploy-board.ts';
 
 export const deploy: Command = {
   name: 'deploy',
-  summary: 'signed template deployments: pack a bundle',
-  synopsis: 'deploy pack <templateDir> --key KEY.pem [-o FILE]',
-  details: ['', ...DEPLOY_PACK_USAGE],
-  options: { ...DEPLOY_PACK_OPTIONS },
+  summary: 'signed template deployments: pack a bundle, deploy it on this board, list, roll back',
+  synopsis: 'deploy pack <templateDir> --key KEY.pem [-o FILE] | deploy <bundle | templateId@version> | deploy list | deploy rollback <templateId>',
+  details: ['', ...DEPLOY_PACK_USAGE, ...DEPLOY_BOARD_USAGE],
+  options: { ...DEPLOY_PACK_OPTIONS, ...DEPLOY_BOARD_OPTIONS },
   args: [1, 2],
   async run(ctx) {
     if (ctx.args[0] === 'pack') return runDeployPack(ctx);
-    throw new UsageError(`deploy: unknown subcommand "${ctx.args[0] ?? ''}" (pack)`);
+    if (ctx.args[0] === 'list') return runDeployList(ctx);
+    if (ctx.args[0] === 'rollback') return runDeployRollback(ctx);
+    if (ctx.args[0] !== undefined) return runDeployApply(ctx);
+    throw new UsageError('deploy: a bundle, templateId@version, list, rollback or pack');
   },
 };

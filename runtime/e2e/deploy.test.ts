@@ -1,0 +1,141 @@
+// End to end (issue 16, README "Deploying updates"): the built daemon and CLI, real ed25519 keys from openssl, real
+// signed bundles from `openstarry deploy pack`. A template running from the local folder is replaced by a deployed
+// 2.0.0 that hydrates from its state (committed); a 3.0.0 that crashes at start and one that crashes inside the
+// health window are rolled back (2.0.0 runs again on its state as it was); a downgrade is refused with nothing
+// changed on disk; `deploy list` and `deploy rollback` by hand. Health windows are short (1-2 s); nothing is timed.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import type { DaemonStatus, DeployListResult, IAgentStatus, LogLine } from '../control/protocol.ts';
+import { makeKey } from '../design/bundle-keys.test-support.ts';
+import type { RunningDaemon } from './harness.ts';
+import { agentFixture, startDaemon, tempDir, templatesWithConfig, writeTree } from './harness.ts';
+
+const ID = 'greenhouse';
+
+/** Logs where it resumed from, then saves its own mark once; `crash` decides whether and when it fails. */
+function greenhouse(version: string, crash: 'none' | 'at-start' | 'later' = 'none'): Record<string, string> {
+  const start = crash === 'at-start' ? `throw new Error('${version} cannot start');` : '';
+  const later = crash === 'later' ? `setTimeout(() => { throw new Error('${version} crashed later'); }, 500);` : '';
+  return agentFixture({ id: ID, version, plugins: ['./main.js'], restart: { policy: 'on-failure', maxRestarts: 1, backoffMs: 100 } }, {
+    'main.js': `export default { name: 'g', start(ctx) { ${start}
+  const before = ctx.state.get();
+  ctx.log.info('${version} resumed from ' + JSON.stringify(before ?? null));
+  ctx.state.set({ runs: (before?.runs ?? 0) + 1, by: '${version}' });
+  ${later} this.t = setInterval(() => {}, 60000);
+}, stop() { clearInterval(this.t); } };\n`,
+  });
+}
+
+async function pack(d: RunningDaemon, dir: string, key: string, version: string, crash: 'none' | 'at-start' | 'later' = 'none'): Promise<string> {
+  const src = path.join(dir, 'src', version);
+  writeTree(src, greenhouse(version, crash));
+  const out = path.join(dir, `${ID}-${version}.osb`);
+  const r = await d.cli('deploy', 'pack', src, '--key', key, '-o', out);
+  if (r.code !== 0) throw new Error(`deploy pack ${version}: ${r.stderr}`);
+  return out;
+}
+
+const lines = async (d: RunningDaemon) => (await d.jsonLines<LogLine>('logs', ID, '-n', '200')).map((l) => l.message);
+
+t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll back by hand', async (t) => {
+  const dir = tempDir(t);
+  const key = await makeKey(dir, 'signer');
+  const { config } = templatesWithConfig(dir, { [ID]: greenhouse('1.0.0') }, `deploy:\n  trustedKeys: [${JSON.stringify(key.publicFile)}]\n`);
+  const d = await startDaemon(t, { args: ['--config', config] });
+  t.equal((await d.json<IAgentStatus>('spawn', ID)).state, 'running');
+  await d.waitFor('1.0.0 to save its state', async () => (await lines(d)).some((l) => l.startsWith('1.0.0 resumed')));
+
+  // 2.0.0: committed, the running 1.0.0 replaced, hydrated from the state 1.0.0 saved.
+  const v2 = await pack(d, dir, key.privateFile, '2.0.0');
+  const ok = await d.cli('deploy', v2, '--health-window', '1s');
+  t.equal(ok.code, 0, `deploy 2.0.0 exits 0: ${ok.stderr}`);
+  t.match(ok.stdout, /greenhouse@2\.0\.0: pending\n.*greenhouse@2\.0\.0: staged\n.*greenhouse@2\.0\.0: healthy\ndeploy: greenhouse@2\.0\.0 committed/);
+  t.ok((await lines(d)).includes('2.0.0 resumed from {"runs":1,"by":"1.0.0"}'), 'the new version hydrated from the same state');
+  const running = (await d.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
+  t.equal(running.length, 1, 'one instance runs');
+
+  // 3.0.0 crashes at start: rolled back, 2.0.0 runs again on its own state.
+  const bad = await d.cli('deploy', await pack(d, dir, key.privateFile, '3.0.0', 'at-start'), '--health-window', '1s');
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /deploy greenhouse@3\.0\.0 rolled-back: did not start/);
+  t.match(bad.stdout, /greenhouse@3\.0\.0: rolled-back/);
+  t.ok((await lines(d)).includes('2.0.0 resumed from {"runs":2,"by":"2.0.0"}'), '2.0.0 is back, on the state it had');
+
+  // 3.0.1 starts, saves state over it, crashes inside the window: rolled back, its state write undone.
+  const late = await d.cli('deploy', await pack(d, dir, key.privateFile, '3.0.1', 'later'), '--health-window', '2s');
+  t.equal(late.code, 1);
+  t.match(late.stderr, /deploy greenhouse@3\.0\.1 rolled-back: .*health window/);
+  t.ok((await lines(d)).includes('3.0.1 resumed from {"runs":3,"by":"2.0.0"}'), '3.0.1 did run');
+  t.ok((await lines(d)).filter((l) => l === '2.0.0 resumed from {"runs":3,"by":"2.0.0"}').length >= 1, "2.0.0 came back on the state from before 3.0.1's write");
+
+  // A downgrade: refused, nothing on disk changed.
+  const deployments = path.join(d.home, 'deployments');
+  const before = readdirSync(path.join(deployments, ID)).sort();
+  const old = await pack(d, dir, key.privateFile, '1.5.0');
+  const refused = await d.cli('deploy', old);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /deploy greenhouse@1\.5\.0 refused: version 1\.5\.0 is not newer than 2\.0\.0/);
+  t.same(readdirSync(path.join(deployments, ID)).sort(), before, 'no version folder added');
+
+  // An unsigned/untrusted bundle: refused with the verifier's line.
+  const other = await makeKey(dir, 'stranger');
+  writeTree(path.join(dir, 'src', '9.0.0'), greenhouse('9.0.0'));
+  const strangerBundle = path.join(dir, 'stranger.osb');
+  t.equal((await d.cli('deploy', 'pack', path.join(dir, 'src', '9.0.0'), '--key', other.privateFile, '-o', strangerBundle)).code, 0);
+  const untrusted = await d.cli('deploy', strangerBundle);
+  t.equal(untrusted.code, 1);
+  t.match(untrusted.stderr, /refused: .*not among the 1 trusted key/);
+
+  // 2.1.0 committed; list; then back to 2.0.0 by hand, and forward again with templateId@version.
+  t.equal((await d.cli('deploy', await pack(d, dir, key.privateFile, '2.1.0'), '--health-window', '1s')).code, 0);
+  const list = await d.json<DeployListResult>('deploy', 'list');
+  t.match(list.templates, [{ templateId: ID, current: '2.1.0', previous: '2.0.0', kept: ['2.0.0', '2.1.0'], failed: [{ version: '3.0.0', reason: /did not start/ }, { version: '3.0.1', reason: /health window/ }] }]);
+  const text = (await d.cli('deploy', 'list')).stdout;
+  t.match(text, /greenhouse: current 2\.1\.0, previous 2\.0\.0/);
+  t.match(text, /failed 3\.0\.0 at \S+: did not start/);
+  const back = await d.cli('deploy', 'rollback', ID, '--health-window', '1s');
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /greenhouse@2\.0\.0 committed \(previous 2\.1\.0\)/);
+  const again = await d.cli('deploy', `${ID}@2.1.0`, '--health-window', '1s');
+  t.equal(again.code, 0, again.stderr);
+  const status = await d.json<DaemonStatus>('status');
+  t.match(status.deploy, { applied: 4, rolledBack: 2, refused: 2, inFlight: [], last: { templateId: ID, version: '2.1.0', outcome: 'committed' } });
+  t.match((await d.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.1.0', source: 'deployed' });
+
+  // A manifest declaring "health": true: its own ctx.health() report decides (through the real worker isolate).
+  const sick = path.join(dir, 'src', '2.2.0');
+  writeTree(sick, agentFixture({ id: ID, version: '2.2.0', plugins: ['./main.js'], health: true }, {
+    'main.js': `export default { name: 'g', start(ctx) { ctx.health(false, 'sensor env0 not answering'); this.t = setInterval(() => {}, 60000); }, stop() { clearInterval(this.t); } };\n`,
+  }));
+  const sickBundle = path.join(dir, 'sick.osb');
+  t.equal((await d.cli('deploy', 'pack', sick, '--key', key.privateFile, '-o', sickBundle)).code, 0);
+  const unhealthy = await d.cli('deploy', sickBundle, '--health-window', '1s');
+  t.equal(unhealthy.code, 1);
+  t.match(unhealthy.stderr, /deploy greenhouse@2\.2\.0 rolled-back: reported unhealthy: sensor env0 not answering/);
+  t.match((await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running'), { agentId: ID }, '2.1.0 runs again');
+});
+
+t.test('the daemon killed inside the health window: after the restart the previous version runs on its state', async (t) => {
+  const dir = tempDir(t);
+  const key = await makeKey(dir, 'signer');
+  const { config } = templatesWithConfig(dir, { [ID]: greenhouse('1.0.0') }, `deploy:\n  trustedKeys: [${JSON.stringify(key.publicFile)}]\n`);
+  const d = await startDaemon(t, { dir, args: ['--config', config] });
+  t.equal((await d.cli('deploy', await pack(d, dir, key.privateFile, '2.0.0'), '--health-window', '1s')).code, 0, 'the first deploy starts 2.0.0');
+  await d.waitFor('2.0.0 to save its state', async () => (await lines(d)).includes('2.0.0 resumed from null'));
+  const v3 = await pack(d, dir, key.privateFile, '3.0.0');
+  const pending = d.cli('deploy', v3, '--health-window', '60s');
+  await d.waitFor('3.0.0 to run inside its window', async () => (await lines(d)).some((l) => l.startsWith('3.0.0 resumed')));
+  d.child.kill('SIGKILL');
+  await d.exited;
+  t.not((await pending).code, 0, 'the CLI lost its daemon: not a success');
+
+  const again = await startDaemon(t, { dir, args: ['--config', config] });
+  await again.waitFor('2.0.0 to run again', async () => (await lines(again)).some((l) => l.startsWith('2.0.0 resumed')));
+  t.ok((await lines(again)).includes('2.0.0 resumed from {"runs":1,"by":"2.0.0"}'), "2.0.0 runs on the state from before 3.0.0's write");
+  const running = (await again.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
+  t.equal(running.length, 1, 'exactly one instance');
+  const list = await again.json<DeployListResult>('deploy', 'list');
+  t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /interrupted at watching/ }] }]);
+  t.match((await again.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.0.0', source: 'deployed' });
+});
