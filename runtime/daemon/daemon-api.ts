@@ -121,7 +121,7 @@ export abstract class DaemonControlApi implements DaemonApi {
     return { outcome, progress };
   }
 
-  /** The board's Deployer for fleet deployments over MQTT (fleet-wiring.ts), opened at the first document. */
+  /** The board's Deployer for the fleet part (runtime/fleet/, issue 16), opened on first use; ERR_NOT_READY while booting. */
   protected async boardDeployer(): Promise<Deployer> {
     return (await this.#deployer()).boot.deployer;
   }

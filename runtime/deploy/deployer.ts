@@ -158,11 +158,18 @@ export class BoardDeployer implements Deployer {
     await this.#journal.update((doc) => void (doc.inFlight = { templateId: id, ...(from ? { from } : {}), to, phase: 'staged', stateBackup: null, wasRunning }));
     report('staged');
     await this.#journal.update((doc) => void (doc.inFlight!.phase = 'swapping'));
-    if (wasRunning) await this.#o.agents.stop(id);
+    // An agent that ended on its own meanwhile is not an error; one still live makes the start fail (rolled back).
+    if (wasRunning) await this.#o.agents.stop(id).catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: stopping the running version: ${err.message}`));
     // Taken after the stop, so it holds what the old version saved in its stop(ctx).
-    await this.#o.state.flush();
+    await this.#o.state.flush().catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: state not flushed: ${err.message}`));
     const stateBackup: JsonValue = this.#o.state.get(id) ?? null;
-    await this.#journal.update((doc) => Object.assign(doc.inFlight!, { phase: 'watching', stateBackup }));
+    try {
+      await this.#journal.update((doc) => Object.assign(doc.inFlight!, { phase: 'watching', stateBackup }));
+    } catch (err) {
+      // The journal cannot be written (a failing card): the old version runs again, the next boot resolves the rest.
+      if (wasRunning) await this.restartCurrent(id);
+      throw err;
+    }
     const why = await this.#startAndWatch(id, blueprint, options.healthWindowMs ?? this.#o.healthWindowMs);
     if (why === undefined) {
       await this.#journal.update((doc) => commit(doc, id, to, from));
