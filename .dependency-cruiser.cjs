@@ -7,7 +7,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['^runtime/cli/', '^runtime/e2e/', '^scripts/', '^agents/'] },
   { name: 'daemon', paths: ['^runtime/daemon/'] },
-  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/', '^runtime/deploy/(?!deploy-types\\.ts$)'] },
+  { name: 'services', paths: ['^runtime/control/', '^runtime/link/', '^runtime/orchestrator/', '^runtime/dashboard/', '^runtime/homeassistant/', '^runtime/deploy/(?!deploy-types\\.ts$)', '^runtime/fleet/'] },
   { name: 'domain', paths: ['^runtime/supervisor/', '^runtime/state/'] },
   { name: 'isolation', paths: ['^runtime/isolation/'] },
   // Below the isolation drivers: they spawn an agent from its Blueprint (isolation-driver.ts).
@@ -37,6 +37,11 @@ const SIDEWAYS = [
   // its command topics) and reads durations with the orchestrator's one parser (duration.ts); neither imports it.
   ['^runtime/homeassistant/', '^runtime/link/'],
   ['^runtime/homeassistant/', '^runtime/orchestrator/'],
+  // Fleet deployments (issue 16) subscribe their documents and publish their status through the MQTT link (a
+  // reconnect resubscribes, the status waits in its persisted queue); the link imports nothing of the fleet.
+  ['^runtime/fleet/', '^runtime/link/'],
+  // ... and hand a verified bundle to the board's Deployer (runtime/deploy/deploy-types.ts; its version order, semver.ts).
+  ['^runtime/fleet/', '^runtime/deploy/'],
   // The base: runtime/*.ts may use runtime/core; runtime/core imports nothing outside itself (it runs in the isolate).
   ['^runtime/[^/]+$', '^runtime/core/'],
 ];

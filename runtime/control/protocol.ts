@@ -66,6 +66,8 @@ export interface DaemonStatus {
    * published and removed, states published, commands received/applied/refused/malformed (runtime/homeassistant/).
    */
   homeassistant?: { enabled: true; error?: string } & Record<string, unknown>;
+  /** Fleet deployments over MQTT (README "Deploying updates"), when on: groups, documents received, ignored, outcomes (runtime/fleet/). */
+  fleet?: { error?: string } & Record<string, unknown>;
   /** The state DB and the abnormal-interruption scan (spec 002 phase 1.3) with what was restored. */
   recovery?: RecoveryReport;
   /** The state file's writes: `readOnly` (degraded `state-readonly`) while the home refuses them with EROFS. */

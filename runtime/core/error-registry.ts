@@ -108,6 +108,10 @@ const ENTRIES = {
   LINK_QUEUE_IO: e(500, 'the persisted outbound queue could not be read or written'),
   LINK_MESSAGE_TOO_LARGE: e(413, 'a message is larger than the whole outbound queue may hold'),
   LINK_BROKER_LISTEN: e(500, 'the embedded broker could not listen (port in use, no permission)'),
+  // Fleet deployments over the broker (issue 16, README "Deploying updates").
+  FLEET_DOCUMENT_INVALID: e(400, 'a deployment document is not JSON, too large, or fails its schema'),
+  FLEET_BUNDLE_MISMATCH: e(422, "the fetched bundle is not the document's: another sha256, template or version"),
+  FLEET_FETCH_FAILED: e(502, 'the bundle server did not answer (unreachable, too slow, a 5xx); tried again at the next reconnect or boot', { retryable: true }),
   // The HAL (README "On a board").
   CAPABILITY_INVALID: e(400, 'a manifest capability names no device, or one of the wrong kind'),
   CAPABILITY_DENIED: e(403, "a call outside the agent's grants"),

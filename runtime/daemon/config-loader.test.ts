@@ -22,7 +22,7 @@ const DEFAULTS = {
   orchestration: { maxConcurrentSpawns: 2, maxPending: 32, maxEventsPerSecond: 100, burst: 500, projectionIntervalMs: 10_000, snapshotTimeoutMs: 2000 },
   dashboard: { enabled: true, listen: '127.0.0.1:8080', sampleIntervalMs: 5000 },
   homeassistant: { enabled: false, prefix: 'homeassistant', intervalMs: 30_000 },
-  deploy: { maxBundleBytes: 8_388_608, groups: [] },
+  deploy: { maxBundleBytes: 8_388_608, groups: [], healthWindowMs: 30_000 },
   mqtt: {
     keepaliveSec: 30,
     reconnect: { minMs: 1000, maxMs: 60_000 },

@@ -26,6 +26,7 @@ import { BootReport } from './boot-report.ts';
 import type { LoadedConfig } from './config-loader.ts';
 import type { DaemonInfrastructure } from './daemon-infrastructure.ts';
 import type { HomeAssistantPart } from './homeassistant-wiring.ts';
+import type { FleetPart } from './fleet-wiring.ts';
 import { composeStatus, templatesResult, unavailableIsolation } from './daemon-status.ts';
 import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
@@ -58,6 +59,8 @@ export abstract class DaemonControlApi implements DaemonApi {
   protected recovery: RecoveryReport | undefined;
   /** Home Assistant discovery, when `homeassistant.enabled` (homeassistant-wiring.ts, loaded lazily). */
   protected homeassistant: HomeAssistantPart | undefined;
+  /** Fleet deployments over MQTT, when on (fleet-wiring.ts, loaded lazily). */
+  protected fleet: FleetPart | undefined;
   protected drivers: readonly IIsolationDriver[] = [];
   /** Deployments on this board (README "Deploying updates"): what the deployer needs, set once the boot has the parts. */
   protected deployWiring: (() => DeployWiring) | undefined;
@@ -202,6 +205,7 @@ export abstract class DaemonControlApi implements DaemonApi {
       ...(this.reloader?.last ? { reload: this.reloader.last } : {}),
       ...(this.recovery ? { recovery: this.recovery } : {}),
       ...(this.homeassistant ? { homeassistant: this.homeassistant } : {}),
+      ...(this.fleet ? { fleet: this.fleet } : {}),
       systemd: this.systemd.status(),
       ...(this.control ? { control: this.control.stats() } : {}),
       ...(this.supervisor ? { channels: this.supervisor.channels } : {}),

@@ -45,6 +45,7 @@ export interface StatusParts {
   channels?: DaemonStatus['channels'];
   stateDb?: StateDbPlugin;
   homeassistant?: { status(): NonNullable<DaemonStatus['homeassistant']> };
+  fleet?: { status(): NonNullable<DaemonStatus['fleet']> };
 }
 
 /** What runs in a reduced mode, as short flags (`devices-failed:2`, `design-layer-unreachable`, ...). */
@@ -93,6 +94,7 @@ export function composeStatus(p: StatusParts): DaemonStatus {
     ...(p.hal ? { hal: { calls: p.hal.service.callStats(), operator: p.hal.service.operatorStats() } } : {}),
     ...(p.stateDb ? { stateDb: stateDbStatus(p.stateDb) } : {}),
     ...(p.homeassistant ? { homeassistant: p.homeassistant.status() } : {}),
+    ...(p.fleet ? { fleet: p.fleet.status() } : {}),
     agents: counts,
     resources: resourceSummary(p.agents, p.drivers),
     ...(p.control ? { control: p.control } : {}),

@@ -41,6 +41,7 @@ import type { Logger } from '../logging/logger.ts';
 import { createLogger } from '../logging/logger.ts';
 import { agentOps } from '../supervisor/agent-ops.ts';
 import { loadConfig } from './config-loader.ts';
+import { trustedKeyPaths } from '../deploy/config.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import { agentHome, packageRoot, resolveHome, resolveSocket } from './paths.ts';
 import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
@@ -222,6 +223,13 @@ export class Daemon extends DaemonControlApi {
     this.bootReport.ready();
     this.state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents
+    const keys = trustedKeyPaths(config.deploy, this.loaded.baseDir, this.#opts.env ?? process.env);
+    if (link() && keys.length > 0) {
+      // Fleet deployments over MQTT (README "Deploying updates"), loaded only when this board has a broker and a key to
+      // verify with; started once ready, because a retained document may arrive at once and deploys through the API.
+      const { startFleet } = await import('./fleet-wiring.ts');
+      this.fleet = await startFleet({ link: link(), deploy: config.deploy, trustedKeyPaths: keys, templatesUrl: config.templates.url, deployer: () => this.boardDeployer(), home: this.home, clock: this.#clock, log: this.log.child('fleet') });
+    }
     this.log.info(`ready in ${Date.now() - this.startedAt} ms`, { board: board.profile.name, master: this.masterPid, socket: this.socket });
     // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
     this.systemd.ready(`ready; master agent pid ${this.masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
@@ -268,6 +276,7 @@ export class Daemon extends DaemonControlApi {
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.rules.close();
       await this.homeassistant?.close();
+      await this.fleet?.close();
       // One budget for the whole shutdown (below systemd's TimeoutStopSec): draining in-flight rule spawns above counts.
       const budget = this.loaded?.config.agents.shutdownTimeoutMs;
       if (this.supervisor) await this.supervisor.stopAll(budget === undefined ? undefined : Math.max(1000, budget - (Date.now() - began)));

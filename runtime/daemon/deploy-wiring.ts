@@ -17,7 +17,7 @@ import type { DeployConfig } from '../deploy/config.ts';
 import { trustedKeyPaths } from '../deploy/config.ts';
 import { openDeployer, type DeployBoot } from '../deploy/deploy-recovery.ts';
 import type { DeployOptions, DeployProgress } from '../deploy/deploy-types.ts';
-import { DEFAULT_HEALTH_WINDOW_MS, type BoardDeployer } from '../deploy/deployer.ts';
+import type { BoardDeployer } from '../deploy/deployer.ts';
 import type { TemplateStore } from '../design/template-store.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { StateDb } from '../state/state-db.ts';
@@ -67,7 +67,7 @@ export function openBoardDeployer(w: DeployWiring): Promise<DeployBoot> {
     },
     clock: w.clock,
     log: w.log.child('deploy'),
-    healthWindowMs: DEFAULT_HEALTH_WINDOW_MS,
+    healthWindowMs: w.config.healthWindowMs,
   });
 }
 

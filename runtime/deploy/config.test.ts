@@ -6,11 +6,12 @@ import { DEFAULT_MAX_BUNDLE_BYTES } from '../design/bundle-limits.ts';
 import { deployConfigSchema, trustedKeyPaths } from './config.ts';
 
 t.test('defaults and a full section', async (t) => {
-  t.same(deployConfigSchema().parse({}), { maxBundleBytes: DEFAULT_MAX_BUNDLE_BYTES, groups: [] });
-  t.same(deployConfigSchema().parse({ trustedKeys: ['keys/'], maxBundleBytes: 65536, groups: ['greenhouses', 'north.row-2'] }), {
+  t.same(deployConfigSchema().parse({}), { maxBundleBytes: DEFAULT_MAX_BUNDLE_BYTES, groups: [], healthWindowMs: 30_000 });
+  t.same(deployConfigSchema().parse({ trustedKeys: ['keys/'], maxBundleBytes: 65536, groups: ['greenhouses', 'north.row-2'], healthWindowMs: 2000 }), {
     trustedKeys: ['keys/'],
     maxBundleBytes: 65536,
     groups: ['greenhouses', 'north.row-2'],
+    healthWindowMs: 2000,
   });
 });
 
@@ -19,6 +20,7 @@ t.test('bad values are named by field in the daemon config', async (t) => {
   t.throws(() => parseConfigText('deploy:\n  groups: ["+"]\n', '/etc/o.yaml'), { message: /deploy\.groups\.0/ });
   t.throws(() => parseConfigText('deploy:\n  maxBundleBytes: 10\n', '/etc/o.yaml'), { message: /deploy\.maxBundleBytes/ });
   t.throws(() => parseConfigText('deploy:\n  trustedKeys: [""]\n', '/etc/o.yaml'), { message: /deploy\.trustedKeys\.0/ });
+  t.throws(() => parseConfigText('deploy:\n  healthWindowMs: 500\n', '/etc/o.yaml'), { message: /deploy\.healthWindowMs/ });
   t.throws(() => parseConfigText('deploy:\n  trustedKey: []\n', '/etc/o.yaml'), { message: /deploy\.trustedKey: Unrecognized key/ });
 });
 

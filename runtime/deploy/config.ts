@@ -25,6 +25,8 @@ export const deployConfigSchema = () =>
     trustedKeys: z.optional(z.array(z.string().check(z.minLength(1))).check(z.maxLength(64))),
     maxBundleBytes: z._default(z.int().check(z.gte(64 * 1024), z.lte(256 * 1024 * 1024)), DEFAULT_MAX_BUNDLE_BYTES),
     groups: z._default(z.array(z.string().check(z.regex(GROUP_NAME, 'must be letters, digits, ".", "_" or "-", at most 64 characters'))).check(z.maxLength(32)), []),
+    /** The health window of a deployment that does not name one (a fleet document never does; `--health-window` does). */
+    healthWindowMs: z._default(z.int().check(z.gte(1000), z.lte(3_600_000)), 30_000),
   });
 
 export type DeployConfig = z.output<ReturnType<typeof deployConfigSchema>>;

@@ -172,6 +172,18 @@ t.test('allowPublish opens topics outside the prefix, never the board\'s own', a
   t.throws(() => parseMqttConfig({ embeddedBroker: { allowPublish: ['a/#/b'] } }), { message: /allowPublish[\s\S]*must be a whole level/ }, 'a bad filter names its field');
 });
 
+t.test('fleet deployment topics (README "Deploying updates"): the board\'s own never, a group\'s only through allowPublish', async (t) => {
+  const closed = await board(t);
+  const a = await connected(closed.url);
+  t.equal(await tryPublish(a, 'openstarry/groups/gh/deploy', '{}', true), 'closed', 'a group document is refused by default');
+  a.end(true);
+  const open = await board(t, { allowPublish: ['openstarry/groups/+/deploy', '#'] });
+  const b = await connected(open.url);
+  t.equal(await tryPublish(b, 'openstarry/groups/gh/deploy', '{}', true), 'acked', 'allowPublish opens the group topic');
+  t.equal(await tryPublish(b, `${PREFIX}deploy`, '{}', true), 'closed', "the board's own deploy topic stays the daemon's");
+  b.end(true);
+});
+
 t.test('usersFile: local clients must log in; a bad file names its line; passwords never logged', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-users-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

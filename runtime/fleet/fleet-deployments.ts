@@ -1,0 +1,258 @@
+/**
+ * Fleet deployments over the MQTT broker the boards already use (issue 16 "For a fleet, over the broker"; README
+ * "Deploying updates"):
+ *   1. subscribes `<prefix>deploy` and `openstarry/groups/<group>/deploy` for each of `deploy.groups`, through the
+ *      link, so a reconnect resubscribes and the broker hands over the retained document a board missed offline;
+ *   2. a document is validated, then ignored when its sha256 is the last one handled for its template (the broker
+ *      re-sends retained documents at every reconnect) or its version is older than the committed one;
+ *   3. otherwise the bundle is fetched (the document's `url`, else the design-layer service), its sha256 checked
+ *      FIRST, then its signature and template verified, then handed to the board's Deployer;
+ *   4. progress and outcome go retained, QoS 1, on `<prefix>deploy/status` through the link's persisted queue, so
+ *      an offline board's last status reaches the broker when it reconnects.
+ * Documents are handled one at a time; while one runs, at most the newest document per template waits (a bound:
+ * one per template, and at most MAX_WAITING templates).
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { DeployOutcome, DeployPhase, DeployProgress, Deployer, VerifiedBundle } from '../deploy/deploy-types.ts';
+import { ErrorCode, OpenStarryError } from '../errors.ts';
+import type { IncomingMessage } from '../link/incoming-dispatch.ts';
+import type { MqttLink } from '../link/mqtt-link.ts';
+import type { AppliedStore } from './applied-store.ts';
+import { DEVICE_DEPLOY_TOPIC, GROUPS_TOPIC, STATUS_TOPIC, compareVersions, groupDeployTopic, parseDeployDocument } from './deploy-document.ts';
+import type { DeployDocument, DeployStatusMessage } from './deploy-document.ts';
+
+export type FleetLink = Pick<MqttLink, 'topicPrefix' | 'publish' | 'subscribe'>;
+
+/** Checks a bundle's signature against the trusted keys and its template (runtime/design/ verifyBundle); throws a typed error when refused. */
+export type VerifyBundle = (bytes: Uint8Array) => VerifiedBundle | Promise<VerifiedBundle>;
+/** Fetches a document's bundle: its `url`, else the design-layer service; at most `maxBytes`, within `timeoutMs`. */
+export type FetchBundle = (doc: DeployDocument, limits: { maxBytes: number; timeoutMs: number }) => Promise<Uint8Array>;
+
+export interface FleetOptions {
+  link: FleetLink;
+  groups: readonly string[];
+  /** The board's Deployer, asked for at the first document (the daemon opens it lazily, runtime/daemon/deploy-wiring.ts). */
+  deployer: () => Promise<Deployer>;
+  verify: VerifyBundle;
+  fetch: FetchBundle;
+  store: AppliedStore;
+  clock: Clock;
+  log?: Logger;
+  /** Passed to the Deployer (default: its own). */
+  healthWindowMs?: number;
+  maxBundleBytes?: number;
+  fetchTimeoutMs?: number;
+}
+
+export interface FleetStatus {
+  groups: string[];
+  /** Documents received (retained re-sends included). */
+  documents: number;
+  invalid: number;
+  ignoredDuplicate: number;
+  ignoredOlder: number;
+  /** Waiting documents replaced by a newer one for the same template, or dropped past the bound. */
+  superseded: number;
+  fetchFailures: number;
+  healthy: number;
+  rolledBack: number;
+  refused: number;
+  running?: { templateId: string; version: string };
+  waiting: number;
+}
+
+const MAX_WAITING = 64;
+const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
+
+export class FleetDeployments {
+  readonly #o: FleetOptions;
+  readonly #stops: Array<() => void> = [];
+  readonly #waiting = new Map<string, { doc: DeployDocument; topic: string }>();
+  readonly #counts = { documents: 0, invalid: 0, ignoredDuplicate: 0, ignoredOlder: 0, superseded: 0, fetchFailures: 0, healthy: 0, rolledBack: 0, refused: 0 };
+  #running: { templateId: string; version: string } | undefined;
+  #drain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: FleetOptions) {
+    this.#o = options;
+  }
+
+  /** Publishes the board's groups (retained) and subscribes the deployment topics. */
+  start(): void {
+    const { link } = this.#o;
+    link.publish(GROUPS_TOPIC, JSON.stringify({ groups: this.#o.groups }), { qos: 1, retain: true });
+    this.#stops.push(link.subscribe(DEVICE_DEPLOY_TOPIC, (m) => this.#onMessage(m), { qos: 1 }));
+    for (const group of this.#o.groups) this.#stops.push(link.subscribe(groupDeployTopic(group), (m) => this.#onMessage(m), { qos: 1, absolute: true }));
+  }
+
+  status(): FleetStatus {
+    return { groups: [...this.#o.groups], ...this.#counts, ...(this.#running ? { running: { ...this.#running } } : {}), waiting: this.#waiting.size };
+  }
+
+  /** Stops taking documents and waits for the one running (its Deployer runs it to its outcome). Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const stop of this.#stops.splice(0)) stop();
+      this.#waiting.clear();
+    }
+    await this.#drain;
+  }
+
+  /** Settles when every document received so far has been handled (tests). */
+  idle(): Promise<void> {
+    return this.#drain;
+  }
+
+  #onMessage(m: IncomingMessage): void {
+    if (this.#closed) return;
+    // An empty retained payload clears the topic (MQTT 3.1.1 §3.3.1.3): nothing to deploy.
+    if (m.payload.byteLength === 0) return;
+    this.#counts.documents++;
+    let doc: DeployDocument;
+    try {
+      doc = parseDeployDocument(m.topic, m.payload);
+    } catch (err) {
+      this.#counts.invalid++;
+      this.#o.log?.warn('fleet: deployment document refused', { topic: m.topic, error: (err as Error).message });
+      return;
+    }
+    if (this.#waiting.has(doc.templateId)) this.#counts.superseded++;
+    else if (this.#waiting.size >= MAX_WAITING) {
+      this.#counts.superseded++;
+      this.#o.log?.warn('fleet: too many templates waiting, document dropped', { topic: m.topic, templateId: doc.templateId });
+      return;
+    }
+    this.#waiting.set(doc.templateId, { doc, topic: m.topic });
+    this.#drain = this.#drain.then(() => this.#next());
+  }
+
+  async #next(): Promise<void> {
+    const first = this.#waiting.entries().next();
+    if (first.done || this.#closed) return;
+    const [templateId, item] = first.value;
+    this.#waiting.delete(templateId);
+    this.#running = { templateId, version: item.doc.version };
+    try {
+      await this.#handle(item.doc, item.topic);
+    } catch (err) {
+      this.#o.log?.error('fleet: deployment failed unexpectedly', { templateId, error: (err as Error).message });
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #handle(doc: DeployDocument, topic: string): Promise<void> {
+    const { store, log } = this.#o;
+    let deployer: Deployer;
+    try {
+      deployer = await this.#o.deployer();
+    } catch (err) {
+      // The board cannot deploy at all now (its deployments journal did not open): said on the status topic, not
+      // recorded, so the retained document is tried again at the next reconnect or boot.
+      const reason = `the board's deployer is not available: ${(err as Error).message}`;
+      log?.error('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
+      new StatusPublisher(this.#o.link, this.#o.clock, doc).publish({ phase: 'refused', reason });
+      this.#counts.refused++;
+      return;
+    }
+    const record = store.get(doc.templateId);
+    if (record?.last.sha256 === doc.sha256) {
+      this.#counts.ignoredDuplicate++;
+      return;
+    }
+    const current = [record?.committed?.version, deployer.current(doc.templateId)].filter((v): v is string => v !== undefined).sort(compareVersions).pop();
+    if (current !== undefined && compareVersions(doc.version, current) < 0) {
+      this.#counts.ignoredOlder++;
+      log?.info('fleet: older deployment ignored', { topic, templateId: doc.templateId, version: doc.version, current });
+      return;
+    }
+    log?.info('fleet: deployment', { topic, templateId: doc.templateId, version: doc.version, sha256: doc.sha256 });
+    const status = new StatusPublisher(this.#o.link, this.#o.clock, doc);
+    status.publish({ phase: 'pending' });
+    let bundle: VerifiedBundle;
+    try {
+      bundle = await this.#fetchAndVerify(doc);
+    } catch (err) {
+      const reason = (err as Error).message;
+      const transient = (err as OpenStarryError).code === ErrorCode.FLEET_FETCH_FAILED;
+      log?.warn('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
+      // A fetch that failed (service down, a timeout) is not remembered: the retained document is tried again at
+      // the next reconnect or boot. A bundle that is not the document's, or fails verification, never will pass.
+      if (!transient) await store.record(doc.templateId, status.entry('refused', reason), false);
+      status.publish({ phase: 'refused', reason });
+      if (transient) this.#counts.fetchFailures++;
+      this.#counts.refused++;
+      return;
+    }
+    const outcome: DeployOutcome = await deployer.deploy(bundle, {
+      origin: `mqtt:${topic}`,
+      ...(this.#o.healthWindowMs !== undefined ? { healthWindowMs: this.#o.healthWindowMs } : {}),
+      onProgress: (p: DeployProgress) => {
+        // Only the final phase is reported from the outcome below, after it has been recorded.
+        if (p.phase === 'pending' || p.phase === 'staged') status.publish(p);
+      },
+    });
+    const phase: DeployPhase = outcome.outcome === 'committed' ? 'healthy' : outcome.outcome;
+    const reason = outcome.outcome === 'committed' ? undefined : outcome.reason;
+    await store.record(doc.templateId, status.entry(phase, reason), phase === 'healthy');
+    status.publish({ phase, ...(reason !== undefined ? { reason } : {}) });
+    if (phase === 'healthy') this.#counts.healthy++;
+    else if (phase === 'rolled-back') this.#counts.rolledBack++;
+    else this.#counts.refused++;
+    log?.info('fleet: deployment outcome', { topic, templateId: doc.templateId, version: doc.version, phase, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  /** sha256 of the bytes as fetched FIRST (issue 16: "the board checks sha256 and signature before anything else"), then the signature and template. */
+  async #fetchAndVerify(doc: DeployDocument): Promise<VerifiedBundle> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#o.fetch(doc, { maxBytes: this.#o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES, timeoutMs: this.#o.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS });
+    } catch (err) {
+      // A refusal of the answer itself (a 404, over the size cap: runtime/design/bundle-fetch.ts) will not change by
+      // asking again; a server that did not answer may: only that one is FLEET_FETCH_FAILED, retried later.
+      const code = (err as Partial<OpenStarryError>).code;
+      if (code !== undefined && code !== ErrorCode.DESIGN_LAYER_UNREACHABLE) throw err;
+      throw new OpenStarryError(ErrorCode.FLEET_FETCH_FAILED, `bundle ${doc.templateId}@${doc.version}: ${(err as Error).message}`, { cause: err });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== doc.sha256) throw new OpenStarryError(ErrorCode.FLEET_BUNDLE_MISMATCH, `bundle ${doc.templateId}@${doc.version}: sha256 ${sha256}, the document names ${doc.sha256}`);
+    const bundle = await this.#o.verify(bytes);
+    if (bundle.templateId !== doc.templateId || bundle.version !== doc.version) {
+      throw new OpenStarryError(ErrorCode.FLEET_BUNDLE_MISMATCH, `bundle holds ${bundle.templateId}@${bundle.version}, the document names ${doc.templateId}@${doc.version}`);
+    }
+    return bundle;
+  }
+}
+
+/** One deployment's status messages: retained, QoS 1, through the link's persisted queue; a phase is sent once. */
+class StatusPublisher {
+  readonly #sent = new Set<DeployPhase>();
+
+  constructor(
+    readonly link: FleetLink,
+    readonly clock: Clock,
+    readonly doc: DeployDocument,
+  ) {}
+
+  entry(phase: DeployPhase, reason: string | undefined): { version: string; sha256: string; phase: string; reason?: string; at: string } {
+    return { version: this.doc.version, sha256: this.doc.sha256, phase, ...(reason !== undefined ? { reason } : {}), at: new Date(this.clock.now()).toISOString() };
+  }
+
+  publish(p: { phase: DeployPhase; reason?: string }): void {
+    if (this.#sent.has(p.phase)) return;
+    this.#sent.add(p.phase);
+    const message: DeployStatusMessage = {
+      templateId: this.doc.templateId,
+      version: this.doc.version,
+      sha256: this.doc.sha256,
+      phase: p.phase,
+      ...(p.reason !== undefined ? { reason: p.reason } : {}),
+      at: new Date(this.clock.now()).toISOString(),
+    };
+    this.link.publish(STATUS_TOPIC, JSON.stringify(message), { qos: 1, retain: true });
+  }
+}
