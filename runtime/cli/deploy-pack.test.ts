@@ -20,7 +20,7 @@ t.test('usage errors exit 2', async (t) => {
   t.match(io.stderr.join('\n'), '--key KEY.pem (an ed25519 private key) is required');
   io = captureIo();
   t.equal(await main(['deploy', 'unpack', 'dir'], io), 2);
-  t.match(io.stderr.join('\n'), 'unknown subcommand "unpack"');
+  t.match(io.stderr.join('\n'), 'one bundle file or templateId@version', 'deploy takes one bundle or templateId@version beside its subcommands (pack, list, rollback)');
 });
 
 t.test('pack writes a bundle the board verifies', async (t) => {
