@@ -25,6 +25,9 @@ import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../i
 import type { Logger } from '../logging/logger.ts';
 import { decideRestart, nextAttempt } from './restart-policy.ts';
 import { sanitiseFields, sanitiseLevel, sanitiseMessage } from '../logging/log-sanitiser.ts';
+import type { AgentHealth } from './agent-health.ts';
+import { readHealthNote } from './agent-health.ts';
+import { describeExit } from './exit-reason.ts';
 import { LineBudget } from '../logging/line-budget.ts';
 import { CpuWatch } from './cpu-watch.ts';
 import { RestartSeries } from './restart-series.ts';
@@ -101,7 +104,7 @@ export class AgentInstance {
   readonly #series = new RestartSeries();
   #quarantined = false;
   /** The current isolate's last ctx.health() report; cleared at each launch. */
-  #health: { ok: boolean; reason?: string } | undefined;
+  #health: AgentHealth | undefined;
 
   constructor(pid: string, blueprint: Blueprint, template: string, deps: InstanceDeps) {
     this.pid = pid;
@@ -196,10 +199,7 @@ export class AgentInstance {
     });
     isolate.channel.onNote('metering.tokens', (p) => this.#onTokens(p));
     isolate.channel.onNote('agent.health', (p) => {
-      // Untrusted: only a boolean `ok` counts, the reason is bounded and sanitised like a log line.
-      const note = (typeof p === 'object' && p !== null ? p : {}) as { ok?: unknown; reason?: unknown };
-      if (typeof note.ok !== 'boolean') return;
-      this.#health = typeof note.reason === 'string' ? { ok: note.ok, reason: sanitiseMessage(note.reason.slice(0, 200)) } : { ok: note.ok };
+      this.#health = readHealthNote(p) ?? this.#health;
     });
     isolate.onOutput((o) => {
       if (this.#logLimiter.take()) this.#logLine(o.stream === 'stderr' ? 'warn' : 'info', sanitiseMessage(o.line));
@@ -400,11 +400,4 @@ export class AgentInstance {
     if (!this.live) for (const w of this.#endWaiters.splice(0)) w();
     this.#deps.onChange(this.status());
   }
-}
-
-function describeExit(exit: IsolateExit): string {
-  if (exit.cause === 'message-too-large') return exit.error?.message ?? 'message-too-large';
-  if (exit.cause === 'out-of-memory') return `out-of-memory: ${exit.error?.message ?? 'heap limit reached'}`;
-  if (exit.error) return `uncaught error: ${exit.error.message}`;
-  return `exited with code ${exit.code}`;
 }
