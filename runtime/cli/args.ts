@@ -4,7 +4,7 @@
  * a silently ignored flag.
  */
 import { parseArgs } from 'node:util';
-import type { ControlClient } from '../control/control-client.ts';
+import type { ControlClient, NotificationHandlers } from '../control/control-client.ts';
 import type { MethodName, MethodResults } from '../control/protocol.ts';
 import type { Env } from '../daemon/paths.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
@@ -58,8 +58,8 @@ export interface CommandContext {
   io: CliIo;
   /** A connection to the daemon for commands that stay (logs -f); the caller closes it. */
   connect(): Promise<ControlClient>;
-  /** One request on a fresh connection, closed afterwards. */
-  call<M extends MethodName>(method: M, params?: unknown[]): Promise<MethodResults[M]>;
+  /** One request on a fresh connection, closed afterwards; `on` gets the notifications it sends meanwhile (deploy.progress). */
+  call<M extends MethodName>(method: M, params?: unknown[], on?: NotificationHandlers): Promise<MethodResults[M]>;
 }
 
 export interface Command {

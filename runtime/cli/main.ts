@@ -38,7 +38,7 @@ function context(parsed: ParsedCommandLine, io: CliIo): CommandContext {
     socketFlag: parsed.socketFlag,
     io,
     connect,
-    call: (method, params = []) => ControlClient.callOnce(socket, method, params),
+    call: (method, params = [], on) => ControlClient.callOnce(socket, method, params, on === undefined ? {} : { notifications: on }),
   };
 }
 

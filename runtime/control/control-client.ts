@@ -24,6 +24,9 @@ export interface ControlClientOptions {
   clock?: Clock;
 }
 
+/** Handlers by notification name, for the notifications a request sends before its response (deploy.progress). */
+export type NotificationHandlers = { [N in keyof NotificationParams]?: (params: NotificationParams[N]) => void };
+
 /** Responses can be large (10k log lines); this only stops a broken peer from growing memory forever. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -124,13 +127,14 @@ export class ControlClient {
    * done, so the call is made again on a new connection, with a short backoff, for up to `retryForMs`. So is a
    * connect refused with EAGAIN: the socket's backlog is full (unix(7)), nothing was sent.
    */
-  static async callOnce<M extends MethodName>(socketPath: string, method: M, params: unknown[] = [], options: ControlClientOptions & { retryForMs?: number } = {}): Promise<MethodResults[M]> {
+  static async callOnce<M extends MethodName>(socketPath: string, method: M, params: unknown[] = [], options: ControlClientOptions & { retryForMs?: number; notifications?: NotificationHandlers } = {}): Promise<MethodResults[M]> {
     const clock = options.clock ?? systemClock;
     const until = clock.now() + (options.retryForMs ?? DEFAULT_BUSY_RETRY_MS);
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
       let client: ControlClient | undefined;
       try {
         client = await ControlClient.connect(socketPath, options);
+        for (const [name, handler] of Object.entries(options.notifications ?? {})) client.onNotification(name, handler as (params: unknown) => void);
         return await client.call(method, params);
       } catch (err) {
         if (!retryable(err) || clock.now() + delay > until) throw err;

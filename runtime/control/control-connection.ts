@@ -179,6 +179,7 @@ export class Connection implements Guarded {
         const follower = this.#subscribe(target);
         if (follower !== undefined) started.push(follower);
       },
+      notify: (method, params) => this.#notify(method, params),
     };
     this.#dispatcher
       .dispatch(line, scope)
@@ -205,6 +206,13 @@ export class Connection implements Guarded {
       text = `${JSON.stringify(refusal(response.id, ErrorCode.INTERNAL, 'internal error: result is not serialisable'))}\n`;
     }
     if (!this.#writable) return;
+    // Behind the notifications still queued, never ahead: a deployment's progress comes before its outcome. Not
+    // dropped at the cap: the pause below stops new requests, so responses queued here stay few.
+    if (this.#queue.length > 0) {
+      this.#queue.push(text);
+      this.#socket.pause();
+      return;
+    }
     // A client that does not read its responses stops being read until it does: bounded memory per client.
     if (!this.#socket.write(text)) this.#socket.pause();
   }

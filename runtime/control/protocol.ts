@@ -236,9 +236,9 @@ export interface DaemonApi {
   /** Rules file and local templates read again; ERR_NOT_READY while booting or stopping. */
   reload(): Promise<ReloadReport>;
   /** A deployment to its outcome (a refusal or rollback is an outcome, not an error). */
-  deploy(target: string, options: { healthWindowMs?: number }): Promise<DeployResult>;
+  deploy(target: string, options: { healthWindowMs?: number }, onProgress?: (p: DeployProgress) => void): Promise<DeployResult>;
   listDeployments(): Promise<DeployListResult>;
-  rollbackDeployment(templateId: string, options: { healthWindowMs?: number }): Promise<DeployResult>;
+  rollbackDeployment(templateId: string, options: { healthWindowMs?: number }, onProgress?: (p: DeployProgress) => void): Promise<DeployResult>;
 }
 
 /** JSON-RPC 2.0 error codes (spec §5.1) plus the server-defined code for domain errors: in the error registry. */

@@ -4,10 +4,12 @@
  * always carry `data.code` (docs/ARCHITECTURE.md "Control plane") so the client can rebuild the same typed error.
  */
 import type { $ZodError } from 'zod/v4/core';
+import type { DeployProgress } from '../deploy/deploy-types.ts';
 import { ErrorCode, OpenStarryError, jsonRpcCodeOf } from '../errors.ts';
 import { nestedDeeperThan, pathToString, isRecord } from '../validation.ts';
 import type { DaemonApi, MethodName, MethodParams, MethodResults, RpcErrorObject } from './protocol.ts';
 import { methodParamNames, methodParams, RpcCode } from './protocol.ts';
+import { Notifications } from './notifications.ts';
 
 export type RpcId = string | number | null;
 
@@ -21,6 +23,8 @@ export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) =>
 export interface RequestScope {
   /** Subscribes the connection to `target`'s new log lines; they flow once this request's response is sent. */
   followLogs(target: string): void;
+  /** Sends a notification on the connection while the request runs, before its response (absent over MQTT). */
+  notify?(method: string, params: unknown): void;
 }
 
 /** Deepest nesting a request's params may have; deeper ones are refused before the schemas recurse into them. */
@@ -28,6 +32,21 @@ export const MAX_PARAMS_DEPTH = 64;
 
 /** Lines of backlog when the client does not say; matches `openstarry logs` without -n. */
 export const DEFAULT_LOG_LINES = 50;
+
+/** `deploy.progress` notifications per request at most: a deployment reports 7 steps (runtime/deploy/deployer.ts). */
+export const MAX_PROGRESS_NOTIFICATIONS = 16;
+
+/** A deployment's progress as `deploy.progress` notifications on the requesting connection, bounded. */
+function progressTo(scope: RequestScope): ((p: DeployProgress) => void) | undefined {
+  const notify = scope.notify?.bind(scope);
+  if (notify === undefined) return undefined;
+  let sent = 0;
+  return (p) => {
+    if (sent >= MAX_PROGRESS_NOTIFICATIONS) return;
+    sent += 1;
+    notify(Notifications.DEPLOY_PROGRESS, p);
+  };
+}
 
 type Handlers = {
   [M in MethodName]: (params: MethodParams<M>, scope: RequestScope) => MethodResults[M] | Promise<MethodResults[M]>;
@@ -50,9 +69,9 @@ function handlersFor(api: DaemonApi): Handlers {
     },
     'events.emit': ([name, data]) => api.emitEvent(name, data),
     'daemon.reload': () => api.reload(),
-    'deploy.apply': ([target, options]) => api.deploy(target, options ?? {}),
+    'deploy.apply': ([target, options], scope) => api.deploy(target, options ?? {}, progressTo(scope)),
     'deploy.list': () => api.listDeployments(),
-    'deploy.rollback': ([templateId, options]) => api.rollbackDeployment(templateId, options ?? {}),
+    'deploy.rollback': ([templateId, options], scope) => api.rollbackDeployment(templateId, options ?? {}, progressTo(scope)),
   };
 }
 

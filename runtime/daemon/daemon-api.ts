@@ -32,7 +32,7 @@ import type { Reloader } from './reload.ts';
 import type { SystemdService } from './systemd-service.ts';
 import { VERSION } from '../version.ts';
 import type { DeployBoot } from '../deploy/deploy-recovery.ts';
-import type { Deployer } from '../deploy/deploy-types.ts';
+import type { Deployer, DeployProgress } from '../deploy/deploy-types.ts';
 import type { DeployWiring } from './deploy-wiring.ts';
 
 export abstract class DaemonControlApi implements DaemonApi {
@@ -103,21 +103,22 @@ export abstract class DaemonControlApi implements DaemonApi {
     this.reload('signal').catch((err: Error) => this.log.warn(`SIGHUP ignored: ${err.message}`));
   }
 
-  /** `openstarry deploy <bundle | templateId@version>`: the outcome once known (README "Deploying updates"). */
-  async deploy(target: string, options: { healthWindowMs?: number }): Promise<DeployResult> {
+  /** `openstarry deploy <bundle | templateId@version>`: each step to `onProgress` as it happens, the outcome once known (README "Deploying updates"). */
+  async deploy(target: string, options: { healthWindowMs?: number }, onProgress?: (p: DeployProgress) => void): Promise<DeployResult> {
     const { wiring, boot } = await this.#deployer();
     const { applyDeployment } = await import('./deploy-wiring.ts');
-    return applyDeployment(boot.deployer, wiring, target, options.healthWindowMs);
+    return applyDeployment(boot.deployer, wiring, target, options.healthWindowMs, onProgress);
   }
 
   async listDeployments(): Promise<DeployListResult> {
     return { templates: (await this.#deployer()).boot.deployer.list() };
   }
 
-  async rollbackDeployment(templateId: string, options: { healthWindowMs?: number }): Promise<DeployResult> {
+  async rollbackDeployment(templateId: string, options: { healthWindowMs?: number }, onProgress?: (p: DeployProgress) => void): Promise<DeployResult> {
     const { boot } = await this.#deployer();
-    const progress: DeployResult['progress'] = [];
-    const outcome = await boot.deployer.rollback(templateId, { origin: 'cli', onProgress: (p) => void progress.push(p), ...(options.healthWindowMs === undefined ? {} : { healthWindowMs: options.healthWindowMs }) });
+    const { cliDeployOptions } = await import('./deploy-wiring.ts');
+    const { options: deployOptions, progress } = cliDeployOptions(options.healthWindowMs, onProgress);
+    const outcome = await boot.deployer.rollback(templateId, deployOptions);
     return { outcome, progress };
   }
 

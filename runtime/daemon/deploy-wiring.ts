@@ -72,12 +72,24 @@ export function openBoardDeployer(w: DeployWiring): Promise<DeployBoot> {
 }
 
 /**
+ * The deployer's options for a control request: every progress report is kept for the response (an older CLI
+ * prints them from there) and passed on as it happens (`deploy.progress` notifications, runtime/control/).
+ */
+export function cliDeployOptions(healthWindowMs: number | undefined, onProgress: ((p: DeployProgress) => void) | undefined): { options: DeployOptions; progress: DeployProgress[] } {
+  const progress: DeployProgress[] = [];
+  const report = (p: DeployProgress): void => {
+    progress.push(p);
+    onProgress?.(p);
+  };
+  return { options: { origin: 'cli', onProgress: report, ...(healthWindowMs === undefined ? {} : { healthWindowMs }) }, progress };
+}
+
+/**
  * `deploy.apply`: an absolute bundle path, or `<templateId>@<version>` of a version kept on this board. A bundle
  * that cannot be read or verified is a refusal (counted), never an error: the outcome is the answer.
  */
-export async function applyDeployment(deployer: BoardDeployer, w: DeployWiring, target: string, healthWindowMs: number | undefined): Promise<DeployResult> {
-  const progress: DeployProgress[] = [];
-  const options: DeployOptions = { origin: 'cli', onProgress: (p) => void progress.push(p), ...(healthWindowMs === undefined ? {} : { healthWindowMs }) };
+export async function applyDeployment(deployer: BoardDeployer, w: DeployWiring, target: string, healthWindowMs: number | undefined, onProgress?: (p: DeployProgress) => void): Promise<DeployResult> {
+  const { options, progress } = cliDeployOptions(healthWindowMs, onProgress);
   if (!path.isAbsolute(target)) {
     const at = target.lastIndexOf('@');
     if (at <= 0) return { outcome: deployer.refuse(target, '', `"${target}" is neither a bundle path nor <templateId>@<version>`, options), progress };

@@ -22,15 +22,28 @@ export interface VerifiedBundle {
 /** Where a deployment is, as reported on `openstarry/<deviceId>/deploy/status` and to `openstarry deploy`. */
 export type DeployPhase = 'pending' | 'staged' | 'healthy' | 'rolled-back' | 'refused';
 
-export interface DeployProgress {
+/**
+ * The steps between those phases, reported only to `openstarry deploy` as they happen (README "Deploying updates"),
+ * never on the status topic: verified (signature, version and template checked), stopping the running version,
+ * started the new one, watching its health window.
+ */
+export type DeployStep = 'verified' | 'stopping' | 'started' | 'watching';
+
+interface DeployProgressBase {
   templateId: string;
   version: string;
-  phase: DeployPhase;
   /** Why, for `rolled-back` and `refused`: one line. */
   reason?: string;
+  /** For `stopping`: the version being stopped. */
+  from?: string;
+  /** For `watching`: the health window's length. */
+  windowMs?: number;
   /** ISO time. */
   at: string;
 }
+
+/** A union, so a check of `phase` against the status phases narrows the whole object (runtime/fleet/ publishes those). */
+export type DeployProgress = (DeployProgressBase & { phase: DeployPhase }) | (DeployProgressBase & { phase: DeployStep });
 
 export type DeployOutcome =
   | { outcome: 'committed'; templateId: string; version: string; previous?: string }

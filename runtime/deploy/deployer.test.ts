@@ -22,8 +22,10 @@ const cli = (progress: DeployProgress[] = []) => ({ origin: 'cli', onProgress: (
 
 t.test('first deploy starts the template; v2 replaces it, hydrated from the same state, and commits', async (t) => {
   const { root, agents, state, templates, deployer } = await setup(t);
-  const first = await deployer.deploy(bundleOf(ID, '1.0.0'), cli());
+  const firstProgress: DeployProgress[] = [];
+  const first = await deployer.deploy(bundleOf(ID, '1.0.0'), cli(firstProgress));
   t.same(first, { outcome: 'committed', templateId: ID, version: '1.0.0' });
+  t.same(firstProgress.map((p) => p.phase), ['pending', 'verified', 'staged', 'started', 'watching', 'healthy'], 'nothing to stop the first time');
   t.equal(agents.runningVersion(ID), '1.0.0', 'a template with no running agent is started');
   state.set(ID, { count: 7 });
   let hydratedWith: unknown;
@@ -31,7 +33,8 @@ t.test('first deploy starts the template; v2 replaces it, hydrated from the same
   const progress: DeployProgress[] = [];
   const second = await deployer.deploy(bundleOf(ID, '1.1.0'), cli(progress));
   t.same(second, { outcome: 'committed', templateId: ID, version: '1.1.0', previous: '1.0.0' });
-  t.same(progress.map((p) => p.phase), ['pending', 'staged', 'healthy']);
+  t.same(progress.map((p) => p.phase), ['pending', 'verified', 'staged', 'stopping', 'started', 'watching', 'healthy']);
+  t.match(progress, [{}, {}, {}, { phase: 'stopping', from: '1.0.0' }, { phase: 'started', version: '1.1.0' }, { phase: 'watching', windowMs: 40 }]);
   t.same(hydratedWith, { count: 7 }, 'the new version started on the old one\'s state');
   t.same(agents.stopped, [ID], 'the old one was stopped first');
   t.equal(agents.runningVersion(ID), '1.1.0');
@@ -51,7 +54,8 @@ t.test('a version that crashes at start is rolled back: previous version running
   const out = await deployer.deploy(bundleOf(ID, '3.0.0'), cli(progress));
   t.equal(out.outcome, 'rolled-back');
   t.match(out, { reason: /did not start: crashed \(start\(\) threw: boom\)/ });
-  t.same(progress.map((p) => p.phase), ['pending', 'staged', 'rolled-back']);
+  t.same(progress.map((p) => p.phase), ['pending', 'verified', 'staged', 'stopping', 'rolled-back'], 'never started: no health window');
+  t.match(progress[4], { reason: /did not start/ });
   t.equal(agents.runningVersion(ID), '2.0.0', 'the previous version runs again');
   t.same(state.get(ID), { count: 3 });
   t.equal(deployer.current(ID), '2.0.0');

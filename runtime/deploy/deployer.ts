@@ -22,12 +22,15 @@ import type { JsonValue } from '../state/state-schema.ts';
 import type { DeployJournal, DeployDocument, TemplateVersions } from './deploy-journal.ts';
 import { recordFailed } from './deploy-journal.ts';
 import type { DeployerOptions } from './deploy-ports.ts';
-import type { Deployer, DeployOptions, DeployOutcome, DeployPhase, VerifiedBundle } from './deploy-types.ts';
+import type { Deployer, DeployOptions, DeployOutcome, DeployProgress, VerifiedBundle } from './deploy-types.ts';
 import { compareVersions } from './semver.ts';
 import { KEEP_VERSIONS, VersionStore } from './version-store.ts';
 
 export const DEFAULT_HEALTH_WINDOW_MS = 30_000;
 const DEFAULT_POLL_MS = 200;
+
+/** One progress report: a phase or step and what it names (deploy-types.ts). */
+type Report = (phase: DeployProgress['phase'], detail?: Pick<DeployProgress, 'reason' | 'from' | 'windowMs'>) => void;
 
 /** The counters `openstarry status --json` shows under `deploy`. */
 export interface DeployStats {
@@ -96,6 +99,7 @@ export class BoardDeployer implements Deployer {
         if (!existed) await this.#versions.prune(id, new Set(await this.#kept(id)));
         return this.refuse(id, to, `the template does not validate: ${(err as Error).message}`, options);
       }
+      report('verified');
       return this.#swap(id, to, blueprint, options, report);
     });
   }
@@ -113,6 +117,7 @@ export class BoardDeployer implements Deployer {
       } catch (err) {
         return this.refuse(templateId, version, `the kept version does not validate: ${(err as Error).message}`, options);
       }
+      report('verified');
       return this.#swap(templateId, version, blueprint, options, report);
     });
   }
@@ -127,12 +132,14 @@ export class BoardDeployer implements Deployer {
     return this.redeploy(templateId, previous, options);
   }
 
-  async #exclusive(id: string, version: string, options: DeployOptions, body: (report: (phase: DeployPhase, reason?: string) => void) => Promise<DeployOutcome>): Promise<DeployOutcome> {
+  async #exclusive(id: string, version: string, options: DeployOptions, body: (report: Report) => Promise<DeployOutcome>): Promise<DeployOutcome> {
     if (this.#busy.has(id)) return this.refuse(id, version, `${ErrorCode.DEPLOY_BUSY}: a deployment of "${id}" is already in flight`, options);
     this.#busy.add(id);
-    const report = (phase: DeployPhase, reason?: string) => {
+    const report: Report = (phase, detail = {}) => {
+      const { reason } = detail;
       this.#o.log.info(`deploy ${id}@${version}: ${phase}${reason ? ` (${reason})` : ''}`, { origin: options.origin });
-      options.onProgress?.({ templateId: id, version, phase, ...(reason ? { reason } : {}), at: new Date().toISOString() });
+      const p = { templateId: id, version, phase, ...detail, at: new Date().toISOString() } as DeployProgress;
+      options.onProgress?.(p);
     };
     try {
       report('pending');
@@ -152,13 +159,14 @@ export class BoardDeployer implements Deployer {
     return { outcome: 'refused', templateId, version, reason };
   }
 
-  async #swap(id: string, to: string, blueprint: Blueprint, options: DeployOptions, report: (phase: DeployPhase, reason?: string) => void): Promise<DeployOutcome> {
+  async #swap(id: string, to: string, blueprint: Blueprint, options: DeployOptions, report: Report): Promise<DeployOutcome> {
     const from = this.current(id);
     const wasRunning = this.#o.agents.live(id) !== undefined;
     await this.#journal.update((doc) => void (doc.inFlight = { templateId: id, ...(from ? { from } : {}), to, phase: 'staged', stateBackup: null, wasRunning }));
     report('staged');
     await this.#journal.update((doc) => void (doc.inFlight!.phase = 'swapping'));
     // An agent that ended on its own meanwhile is not an error; one still live makes the start fail (rolled back).
+    if (wasRunning) report('stopping', { from: from ?? this.#o.templates.baseline(id) ?? '?' });
     if (wasRunning) await this.#o.agents.stop(id).catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: stopping the running version: ${err.message}`));
     // Taken after the stop, so it holds what the old version saved in its stop(ctx).
     await this.#o.state.flush().catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: state not flushed: ${err.message}`));
@@ -170,7 +178,7 @@ export class BoardDeployer implements Deployer {
       if (wasRunning) await this.restartCurrent(id);
       throw err;
     }
-    const why = await this.#startAndWatch(id, blueprint, options.healthWindowMs ?? this.#o.healthWindowMs);
+    const why = await this.#startAndWatch(id, blueprint, options.healthWindowMs ?? this.#o.healthWindowMs, report);
     if (why === undefined) {
       await this.#journal.update((doc) => commit(doc, id, to, from));
       this.#o.templates.setDeployed(id, blueprint);
@@ -181,12 +189,12 @@ export class BoardDeployer implements Deployer {
     }
     await this.#rollBack(id, to, why, stateBackup, wasRunning);
     this.#stats.rolledBack += 1;
-    report('rolled-back', why);
+    report('rolled-back', { reason: why });
     return { outcome: 'rolled-back', templateId: id, version: to, reason: why };
   }
 
   /** Starts the new version and watches it for the health window; the reason it failed, or undefined. */
-  async #startAndWatch(id: string, blueprint: Blueprint, windowMs: number): Promise<string | undefined> {
+  async #startAndWatch(id: string, blueprint: Blueprint, windowMs: number, report: Report): Promise<string | undefined> {
     let started;
     try {
       started = await this.#o.agents.start(blueprint, id);
@@ -194,6 +202,8 @@ export class BoardDeployer implements Deployer {
       return `did not start: ${(err as Error).message}`;
     }
     if (started.state !== 'running') return `did not start: ${started.state}${started.reason ? ` (${started.reason})` : ''}`;
+    report('started');
+    report('watching', { windowMs });
     const clock = this.#o.clock;
     const until = clock.now() + windowMs;
     const poll = this.#o.pollMs ?? DEFAULT_POLL_MS;

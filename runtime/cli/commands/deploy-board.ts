@@ -1,13 +1,14 @@
 /**
  * The board's side of `openstarry deploy` (README "Deploying updates"), through the control socket:
- *   deploy <bundle.osb | templateId@version> [--health-window 30s]   waits for the outcome: exit 0 only when
- *                                                                  committed, 1 with the reason otherwise
+ *   deploy <bundle.osb | templateId@version> [--health-window 30s]   prints each step as it happens, waits for
+ *                                                                  the outcome: exit 0 only when committed, 1
+ *                                                                  with the reason otherwise
  *   deploy list                                                     current, previous, kept and failed versions
  *   deploy rollback <templateId> [--health-window 30s]              back to the previous committed version
  * A bundle is sent as an absolute path: the daemon reads and verifies it (runtime/daemon/deploy-wiring.ts says why).
  */
 import path from 'node:path';
-import type { DeployResult } from '../../control/protocol.ts';
+import type { DeployProgress } from '../../deploy/deploy-types.ts';
 import type { CommandContext } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
 
@@ -37,14 +38,34 @@ export function deployTarget(arg: string, cwd: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*@[0-9][0-9A-Za-z.+-]*$/.test(arg) && !arg.includes('/') ? arg : path.resolve(cwd, arg);
 }
 
-function report(ctx: CommandContext, result: DeployResult): number {
-  if (ctx.json) ctx.io.out(JSON.stringify(result, null, 2));
-  else {
-    for (const p of result.progress) ctx.io.out(`${p.at} ${p.templateId}@${p.version || '?'}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}`);
-    const o = result.outcome;
-    if (o.outcome === 'committed') ctx.io.out(`deploy: ${o.templateId}@${o.version} committed${o.previous ? ` (previous ${o.previous})` : ''}`);
-  }
+/** One progress line: `<time> <id>@<version>: <step>` (README "Deploying updates" shows them). */
+export function progressLine(p: DeployProgress): string {
+  const step =
+    p.phase === 'stopping' ? `stopping ${p.from ?? 'the running version'}`
+    : p.phase === 'started' ? `started ${p.version}`
+    : p.phase === 'watching' ? `watching health (window ${(p.windowMs ?? 0) / 1000}s)`
+    : `${p.phase}${p.reason ? ` (${p.reason})` : ''}`;
+  return `${p.at} ${p.templateId}@${p.version || '?'}: ${step}`;
+}
+
+/**
+ * Runs a deployment request, printing each step as the daemon reports it (`deploy.progress` notifications); then
+ * the steps the response lists that did not come as notifications (a daemon from before them sends none), then the
+ * outcome. With --json: one JSON object per line, each progress event, then the result ({outcome, progress}).
+ */
+async function deployAndReport(ctx: CommandContext, method: 'deploy.apply' | 'deploy.rollback', params: unknown[]): Promise<number> {
+  let shown = 0;
+  const print = (p: DeployProgress): void => ctx.io.out(ctx.json ? JSON.stringify(p) : progressLine(p));
+  const result = await ctx.call(method, params, {
+    'deploy.progress': (p) => {
+      shown += 1;
+      print(p);
+    },
+  });
+  for (const p of result.progress.slice(shown)) print(p);
   const o = result.outcome;
+  if (ctx.json) ctx.io.out(JSON.stringify(result));
+  else if (o.outcome === 'committed') ctx.io.out(`deploy: ${o.templateId}@${o.version} committed${o.previous ? ` (previous ${o.previous})` : ''}`);
   if (o.outcome === 'committed') return ExitCode.OK;
   ctx.io.err(`openstarry: deploy ${o.templateId}${o.version ? `@${o.version}` : ''} ${o.outcome}: ${o.reason}`);
   return ExitCode.FAILED;
@@ -52,13 +73,13 @@ function report(ctx: CommandContext, result: DeployResult): number {
 
 export async function runDeployApply(ctx: CommandContext): Promise<number> {
   if (ctx.args.length !== 1) throw new UsageError('deploy: one bundle file or templateId@version');
-  return report(ctx, await ctx.call('deploy.apply', [deployTarget(ctx.args[0] as string, ctx.io.cwd), await healthWindow(ctx)]));
+  return deployAndReport(ctx, 'deploy.apply', [deployTarget(ctx.args[0] as string, ctx.io.cwd), await healthWindow(ctx)]);
 }
 
 export async function runDeployRollback(ctx: CommandContext): Promise<number> {
   const id = ctx.args[1];
   if (id === undefined || ctx.args.length !== 2) throw new UsageError('deploy rollback: the template id is required: deploy rollback <templateId>');
-  return report(ctx, await ctx.call('deploy.rollback', [id, await healthWindow(ctx)]));
+  return deployAndReport(ctx, 'deploy.rollback', [id, await healthWindow(ctx)]);
 }
 
 export async function runDeployList(ctx: CommandContext): Promise<number> {
