@@ -2,14 +2,17 @@
 // signed bundles from `openstarry deploy pack`. A template running from the local folder is replaced by a deployed
 // 2.0.0 that hydrates from its state (committed); a 3.0.0 that crashes at start and one that crashes inside the
 // health window are rolled back (2.0.0 runs again on its state as it was); a downgrade is refused with nothing
-// changed on disk; `deploy list` and `deploy rollback` by hand. Health windows are short (1-2 s); nothing is timed.
+// changed on disk; `deploy list` and `deploy rollback` by hand. Each step's line is on the CLI's stdout while the
+// deployment is still in flight (seen in flight by `status --json` after the line was read). Health windows are short
+// (1-2 s) or ended by the test (a kill); nothing is timed.
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { DaemonStatus, DeployListResult, IAgentStatus, LogLine } from '../control/protocol.ts';
 import { makeKey } from '../design/bundle-keys.test-support.ts';
 import type { RunningDaemon } from './harness.ts';
-import { agentFixture, startDaemon, tempDir, templatesWithConfig, writeTree } from './harness.ts';
+import { agentFixture, CLI, startDaemon, tempDir, templatesWithConfig, writeTree } from './harness.ts';
 
 const ID = 'greenhouse';
 
@@ -50,7 +53,7 @@ t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll ba
   const v2 = await pack(d, dir, key.privateFile, '2.0.0');
   const ok = await d.cli('deploy', v2, '--health-window', '1s');
   t.equal(ok.code, 0, `deploy 2.0.0 exits 0: ${ok.stderr}`);
-  t.match(ok.stdout, /greenhouse@2\.0\.0: pending\n.*greenhouse@2\.0\.0: staged\n.*greenhouse@2\.0\.0: healthy\ndeploy: greenhouse@2\.0\.0 committed/);
+  t.match(ok.stdout, /greenhouse@2\.0\.0: pending\n.*: verified\n.*: staged\n.*: stopping 1\.0\.0\n.*: started 2\.0\.0\n.*: watching health \(window 1s\)\n.*greenhouse@2\.0\.0: healthy\ndeploy: greenhouse@2\.0\.0 committed/);
   t.ok((await lines(d)).includes('2.0.0 resumed from {"runs":1,"by":"1.0.0"}'), 'the new version hydrated from the same state');
   const running = (await d.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
   t.equal(running.length, 1, 'one instance runs');
@@ -114,6 +117,25 @@ t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll ba
   t.equal(unhealthy.code, 1);
   t.match(unhealthy.stderr, /deploy greenhouse@2\.2\.0 rolled-back: reported unhealthy: sensor env0 not answering/);
   t.match((await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running'), { agentId: ID }, '2.1.0 runs again');
+
+  // Live progress: the CLI prints "watching health" while the deployment is in flight (status says so after the
+  // line was read); the test then ends the window itself by killing the new version, so it is rolled back.
+  const live = spawn(process.execPath, [CLI, 'deploy', await pack(d, dir, key.privateFile, '2.3.0'), '--health-window', '10m', '--socket', d.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  live.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  live.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const liveExit = new Promise<number | null>((resolve) => live.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (live.exitCode === null && live.kill()));
+  await d.waitFor('the "watching health" line on the CLI\'s stdout', async () => out.includes('greenhouse@2.3.0: watching health (window 600s)'));
+  t.match(out, /greenhouse@2\.3\.0: staged\n.*greenhouse@2\.3\.0: stopping 2\.1\.0\n.*greenhouse@2\.3\.0: started 2\.3\.0\n/, 'the steps before it, in order');
+  t.match((await d.json<DaemonStatus>('status')).deploy, { inFlight: [ID] }, 'read while the deployment is still in flight');
+  t.equal(live.exitCode, null, 'the CLI is still waiting for the outcome');
+  const v230 = (await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running');
+  t.equal((await d.cli('kill', v230!.pid)).code, 0);
+  t.equal(await liveExit, 1, `rolled back: ${err}`);
+  t.match(out, /greenhouse@2\.3\.0: rolled-back \(stopped during the health window\)\n$/);
+  t.match(err, /deploy greenhouse@2\.3\.0 rolled-back: stopped during the health window/);
 });
 
 t.test('the daemon killed inside the health window: after the restart the previous version runs on its state', async (t) => {
