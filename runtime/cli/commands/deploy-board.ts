@@ -16,8 +16,9 @@ export const DEPLOY_BOARD_OPTIONS = { 'health-window': { type: 'string' } } as c
 
 export const DEPLOY_BOARD_USAGE = [
   '  deploy <bundle.osb | templateId@version> [--health-window 30s]',
-  '                      deploy on this board and wait: stage, swap, health window, commit or roll back',
-  '                      (exit 0 only when committed); templateId@version runs a kept version again',
+  '                      deploy on this board and wait: stage, swap, health window, commit or roll back,',
+  '                      each step printed as it happens (exit 0 only when committed; --json: one object',
+  '                      per line, the steps then the result); templateId@version runs a kept version again',
   '  deploy list         each deployed template: current, previous, kept and failed versions (with reasons)',
   '  deploy rollback <templateId> [--health-window 30s]',
   '                      go back to the previous committed version',
