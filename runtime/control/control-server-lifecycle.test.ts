@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ControlServer, MAX_PENDING_NOTIFICATIONS } from './control-server.ts';
 import { MAX_REQUEST_BYTES, RpcCode } from './protocol.ts';
-import { FakeDaemonApi, LineClient, logLine, socketDir, waitFor } from './test-kit.ts';
+import { FakeDaemonApi, floodPausedFollower, LineClient, logLine, socketDir, waitFor } from './test-kit.ts';
 
 /** What the helpers need from a tap test: a place to register cleanup. */
 type T = { teardown(fn: () => unknown): void };
@@ -131,13 +131,8 @@ t.test('a client that vanishes mid-request disturbs nobody', async (t) => {
 t.test('a slow log reader gets a bounded queue and a count of dropped lines', async (t) => {
   const { api, server } = await serve(t);
   const client = await connect(t, server.socketPath);
-  client.request(1, 'logs.follow', ['thermostat', { lines: 0 }]);
-  t.match(await client.next(), { id: 1, result: [] });
-
-  client.socket.pause();
   const total = 5000;
-  const padding = 'z'.repeat(1024);
-  for (let i = 0; i < total; i++) api.emit(logLine(i, { message: `${i} ${padding}` }));
+  await floodPausedFollower(client, api, total);
   client.socket.resume();
 
   let received = 0;

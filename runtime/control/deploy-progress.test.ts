@@ -11,7 +11,7 @@ import { ControlServer } from './control-server.ts';
 import { holdingApi, step, STEPS } from './deploy-progress.test-support.ts';
 import type { DeployResult } from './protocol.ts';
 import { MAX_PROGRESS_NOTIFICATIONS } from './rpc-dispatch.ts';
-import { FakeDaemonApi, LineClient, logLine, socketDir, waitFor } from './test-kit.ts';
+import { FakeDaemonApi, floodPausedFollower, LineClient, socketDir, waitFor } from './test-kit.ts';
 
 async function serve(t: Test, api: FakeDaemonApi, clock = new ManualClock()) {
   const dir = await socketDir(t);
@@ -91,12 +91,8 @@ t.test('a deployment in flight past every guard timeout is neither timed out nor
 t.test('a response is never written ahead of notifications still queued for a slow reader', async (t) => {
   const api = new FakeDaemonApi();
   const { client } = await serve(t, api);
-  client.request(1, 'logs.follow', ['thermostat', { lines: 0 }]);
-  t.match(await client.next(), { id: 1, result: [] });
-  client.socket.pause();
   const total = 3000;
-  const padding = 'z'.repeat(1024);
-  for (let i = 0; i < total; i++) api.emit(logLine(i, { message: `${i} ${padding}` }));
+  await floodPausedFollower(client, api, total);
   client.request(2, 'listAgents');
   client.socket.resume();
   let lines = 0;

@@ -198,3 +198,16 @@ export class LineClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * A slow reader: `client` follows thermostat's new lines, stops reading, and the api emits `total` lines of ~1 KiB,
+ * more than the socket buffers hold, so the server queues them (and drops past its bound).
+ */
+export async function floodPausedFollower(client: LineClient, api: FakeDaemonApi, total: number): Promise<void> {
+  client.request(1, 'logs.follow', ['thermostat', { lines: 0 }]);
+  const answer = await client.next();
+  if (answer.id !== 1 || !Array.isArray(answer.result)) throw new Error(`logs.follow answered ${JSON.stringify(answer)}`);
+  client.socket.pause();
+  const padding = 'z'.repeat(1024);
+  for (let i = 0; i < total; i++) api.emit(logLine(i, { message: `${i} ${padding}` }));
+}
