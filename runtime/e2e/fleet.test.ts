@@ -18,7 +18,7 @@ import { requireTool } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus } from '../control/protocol.ts';
 import { makeKey } from '../design/bundle-keys.test-support.ts';
 import { packBundle } from '../design/bundle.ts';
-import { ROOT, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
+import { CLI, ROOT, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
 import type { RunningDaemon } from './harness.ts';
 
 const BOARDS = 10;
@@ -116,8 +116,9 @@ t.test(`a signed deployment to a group of ${BOARDS} daemons over one mosquitto: 
     t.ok(ps.some((a) => a.template === 'climate' && a.state === 'running'), `${b.id} runs climate again`);
   }
 
-  // The fleet's table from the retained status topics.
-  const table = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'fleet-status.ts'), '--broker', broker.url, '--group', GROUP], { cwd: ROOT }).catch((e: { stdout: string; code: number }) => e);
+  // The fleet's table from the retained status topics, with the CLI as shipped: exit 1, every board rolled back.
+  const table = await run(process.execPath, [CLI, 'deploy', 'status', '--broker', broker.url, '--group', GROUP], { cwd: ROOT }).catch((e: { stdout: string; code: number }) => e);
+  t.equal('code' in table ? table.code : 0, 1, 'deploy status exits 1: boards rolled back');
   t.equal(table.stdout.trim().split('\n').length, BOARDS + 1, 'one row per board');
   t.match(table.stdout, /gh-00\s+climate\s+3\.0\.0\s+rolled-back/);
 });
