@@ -10,19 +10,19 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import t from 'tap';
-import { freePort, startMosquitto } from '../../scripts/testing/mosquitto.ts';
+import { freePort } from '../../scripts/testing/mosquitto.ts';
 import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus } from '../control/protocol.ts';
-import { makeKey } from '../design/bundle-keys.test-support.ts';
 import { packBundle } from '../design/bundle.ts';
-import { CLI, ROOT, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
+import { CLI, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
 import type { RunningDaemon } from './harness.ts';
+import { fleetBase, writeBoardConfig } from './fleet.test-support.ts';
 
 const BOARDS = 3;
 const GROUP = 'lab';
@@ -31,12 +31,8 @@ const run = promisify(execFile);
 t.test(`${BOARDS} daemons fetch their bundles from the design-layer service: healthy, a sha256 refused, the service down then back`, { timeout: 180_000 }, async (t) => {
   if (!requireTool(t, 'mosquitto', 'mosquitto') || !requireTool(t, 'openssl', 'openssl')) return;
   const dir = tempDir(t);
-  const broker = await startMosquitto({ dir: path.join(dir, 'broker') });
-  t.teardown(() => broker.kill());
-  const key = await makeKey(dir, 'fleet');
-  const templates = path.join(dir, 'templates');
-  mkdirSync(path.join(templates, 'master'), { recursive: true });
-  for (const f of readdirSync(path.join(ROOT, 'agents', 'master'))) copyFileSync(path.join(ROOT, 'agents', 'master', f), path.join(templates, 'master', f));
+  const base = await fleetBase(t, dir);
+  const { broker, key } = base;
 
   // The design-layer service, from dist/, as a process: no templates of its own, the bundles in releases/.
   const releases = path.join(dir, 'releases');
@@ -77,17 +73,8 @@ t.test(`${BOARDS} daemons fetch their bundles from the design-layer service: hea
   const boards: Array<{ id: string; daemon?: RunningDaemon }> = [];
   await Promise.all(Array.from({ length: BOARDS }, async (_, i) => {
     const id = `lab-${i}`;
-    const boardDir = path.join(dir, id);
-    mkdirSync(boardDir, { recursive: true });
-    const config = path.join(boardDir, 'openstarry.yaml');
-    writeFileSync(config, [
-      `deviceId: ${id}`,
-      'templates:', `  dir: ${templates}`, `  url: ${serviceUrl}`,
-      'mqtt:', `  url: ${broker.url}`, '  startWaitMs: 2000', '  reconnect: { minMs: 200, maxMs: 1000 }',
-      'deploy:', `  trustedKeys: [${key.publicFile}]`, `  groups: [${GROUP}]`, '  healthWindowMs: 1000',
-      'dashboard: false', '',
-    ].join('\n'));
-    const daemon = await startDaemon(t, { dir: boardDir, args: ['--config', config], readyTimeoutMs: 60_000 });
+    const board = writeBoardConfig(base, dir, id, GROUP, serviceUrl);
+    const daemon = await startDaemon(t, { dir: board.dir, args: ['--config', board.config], readyTimeoutMs: 60_000 });
     await daemon.waitFor('the link to connect', async () => (await daemon.json<DaemonStatus>('status')).link.state === 'connected', 30_000);
     boards[i] = { id, daemon };
   }));
