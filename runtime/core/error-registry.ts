@@ -111,7 +111,8 @@ const ENTRIES = {
   // Fleet deployments over the broker (issue 16, README "Deploying updates").
   FLEET_DOCUMENT_INVALID: e(400, 'a deployment document is not JSON, too large, or fails its schema'),
   FLEET_BUNDLE_MISMATCH: e(422, "the fetched bundle is not the document's: another sha256, template or version"),
-  FLEET_FETCH_FAILED: e(502, 'the bundle server did not answer (unreachable, too slow, a 5xx); tried again at the next reconnect or boot', { retryable: true }),
+  FLEET_FETCH_FAILED: e(502, 'the bundle server did not answer (unreachable, too slow, a 5xx); tried again with backoff, and at the next reconnect or boot', { retryable: true }),
+  FLEET_BROKER_UNREACHABLE: e(503, '`openstarry deploy status` could not connect to the MQTT broker or subscribe its status topics', { exit: 3 }),
   // The HAL (README "On a board").
   CAPABILITY_INVALID: e(400, 'a manifest capability names no device, or one of the wrong kind'),
   CAPABILITY_DENIED: e(403, "a call outside the agent's grants"),

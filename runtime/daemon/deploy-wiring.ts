@@ -100,9 +100,9 @@ export async function applyDeployment(deployer: BoardDeployer, w: DeployWiring, 
     const size = (await stat(target)).size;
     if (size > w.config.maxBundleBytes) throw new Error(`${size} bytes is over the ${w.config.maxBundleBytes}-byte limit (deploy.maxBundleBytes)`);
     const bytes = await readFile(target);
-    const { loadTrustedKeys, verifyBundle } = await import('../design/bundle.ts');
-    const trust = await loadTrustedKeys(trustedKeyPaths(w.config, w.configDir, w.env));
-    bundle = verifyBundle(bytes, trust, { maxBytes: w.config.maxBundleBytes, origin: target });
+    // The keys are read at each deployment, as the fleet's are (bundle.ts verifyWithTrustedKeys: one rule).
+    const { verifyWithTrustedKeys } = await import('../design/bundle.ts');
+    bundle = await verifyWithTrustedKeys(bytes, trustedKeyPaths(w.config, w.configDir, w.env), { maxBytes: w.config.maxBundleBytes, origin: target });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EACCES' ? `${target}: the daemon (user openstarry) cannot read it: make it readable by group openstarry` : e.code === 'ENOENT' ? `${target}: no such file` : e.message;

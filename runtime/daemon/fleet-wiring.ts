@@ -1,8 +1,9 @@
 /**
  * Fleet deployments in the daemon (issue 16; README "Deploying updates"), loaded with `await import()` only when
- * the MQTT link runs and a trusted key is configured (`deploy.trustedKeys` or OPENSTARRY_TRUSTED_KEYS): without one
- * every bundle would be refused, so there is nothing to listen for (issue 12: nothing on the boot path that is not
- * used). Started after the `rules` phase, with the board's Deployer; a failure is logged and shown in `status` as
+ * the MQTT link runs and trusted-key paths are configured (`deploy.trustedKeys` or OPENSTARRY_TRUSTED_KEYS): without
+ * any every bundle would be refused, so there is nothing to listen for (issue 12: nothing on the boot path that is
+ * not used). The keys themselves are read at each deployment, as `openstarry deploy` reads them (bundle.ts
+ * verifyWithTrustedKeys): a folder still empty at start only makes each refusal say "no trusted keys". Started after the `rules` phase, with the board's Deployer; a failure is logged and shown in `status` as
  * `fleet.error`, never fatal. Composes the three parts: the fleet subscriber (runtime/fleet/), the bundle fetch and
  * verification (runtime/design/bundle*.ts) and the Deployer (runtime/deploy/).
  */
@@ -11,7 +12,7 @@ import type { Clock } from '../clock.ts';
 import type { DeployConfig } from '../deploy/config.ts';
 import type { Deployer } from '../deploy/deploy-types.ts';
 import { fetchBundle, fetchBundleUrl } from '../design/bundle-fetch.ts';
-import { loadTrustedKeys, verifyBundle } from '../design/bundle.ts';
+import { loadTrustedKeys, verifyWithTrustedKeys } from '../design/bundle.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { AppliedStore } from '../fleet/applied-store.ts';
 import { FleetDeployments } from '../fleet/fleet-deployments.ts';
@@ -45,14 +46,13 @@ export async function startFleet(o: {
     return { status: () => ({ error }), close: async () => undefined };
   };
   if (!o.link) return failed('no MQTT link (see `link` in status)');
-  let verify: VerifyBundle;
-  try {
-    const trust = await loadTrustedKeys(o.trustedKeyPaths);
-    if (trust.size === 0) return failed(`no trusted key in ${o.trustedKeyPaths.join(', ')}: every bundle would be refused`);
-    verify = (bytes) => verifyBundle(bytes, trust, { maxBytes: o.deploy.maxBundleBytes, origin: 'fleet bundle' });
-  } catch (err) {
-    return failed((err as Error).message);
-  }
+  // Read once now only to say early what each deployment will find; a broken or empty key folder is not fatal.
+  const keys = await loadTrustedKeys(o.trustedKeyPaths).then(
+    (trust) => (trust.size === 0 ? `no trusted key in ${o.trustedKeyPaths.join(', ')} yet: every bundle is refused until one is added` : undefined),
+    (err: Error) => err.message,
+  );
+  if (keys !== undefined) o.log.warn(`fleet: ${keys}`);
+  const verify: VerifyBundle = (bytes) => verifyWithTrustedKeys(bytes, o.trustedKeyPaths, { maxBytes: o.deploy.maxBundleBytes, origin: 'fleet bundle' });
   const { templatesUrl } = o;
   const fetch: FetchBundle = (doc, limits) => {
     if (doc.url !== undefined) return fetchBundleUrl(doc.url, limits);

@@ -23,7 +23,7 @@ import type { BundleDocument } from './bundle-format.ts';
 import { BUNDLE_FORMAT, bundleFiles, bundleSchema, contentHash } from './bundle-format.ts';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './bundle-limits.ts';
 import type { TrustedKeys } from './bundle-trust.ts';
-import { fingerprintOf, parsePrivateKey } from './bundle-trust.ts';
+import { fingerprintOf, loadTrustedKeys, parsePrivateKey } from './bundle-trust.ts';
 import type { TemplatePackage } from './template-package.ts';
 import { templatePackageSchema } from './template-package.ts';
 
@@ -77,6 +77,21 @@ export interface VerifyOptions {
   maxBytes?: number;
   /** Where the bytes came from (a file, a URL), named in every refusal. Default "bundle". */
   origin?: string;
+}
+
+/**
+ * The one rule for every deployment path, the CLI's and the fleet's (README "Deploying updates"): the trusted keys
+ * are read at each deployment, so a key added to the folder is trusted at the next one and a key removed is not,
+ * without a restart. A key file that does not read throws ERR_BUNDLE_KEY_INVALID naming it; no key at all is said
+ * as such (ERR_BUNDLE_UNTRUSTED), not as "signed by a key that is not among the 0 trusted keys".
+ */
+export async function verifyWithTrustedKeys(bytes: Uint8Array, keyPaths: readonly string[], options: VerifyOptions = {}): Promise<VerifiedBundle> {
+  const trust = await loadTrustedKeys(keyPaths);
+  if (trust.size === 0) {
+    const where = keyPaths.length === 0 ? 'none configured' : `no *.pem in ${keyPaths.join(', ')}`;
+    throw new OpenStarryError(ErrorCode.BUNDLE_UNTRUSTED, `${options.origin ?? 'bundle'}: no trusted keys (deploy.trustedKeys: ${where}): every bundle is refused`);
+  }
+  return verifyBundle(bytes, trust, options);
 }
 
 /**

@@ -5,21 +5,19 @@
 //   2. a board stopped during the push applies the retained document when it starts again;
 //   3. a v3 whose agent crashes at start rolls back on every board, and each says why.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { startFileServer } from '../../scripts/testing/file-server.ts';
-import { startMosquitto } from '../../scripts/testing/mosquitto.ts';
 import { recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { requireTool } from '../../scripts/testing/system-deps.ts';
 import type { DaemonStatus } from '../control/protocol.ts';
-import { makeKey } from '../design/bundle-keys.test-support.ts';
 import { packBundle } from '../design/bundle.ts';
-import { ROOT, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
+import { CLI, ROOT, agentFixture, idlePlugin, startDaemon, tempDir, writeTree } from './harness.ts';
 import type { RunningDaemon } from './harness.ts';
+import { fleetBase, writeBoardConfig } from './fleet.test-support.ts';
 
 const BOARDS = 10;
 // Ten daemons booting at once on 2 cores: ~45 s when the machine is quiet, over 2 minutes under a load of 15 (its
@@ -33,14 +31,9 @@ const crashAtStart = `export default { name: 'climate', start() { throw new Erro
 t.test(`a signed deployment to a group of ${BOARDS} daemons over one mosquitto: applied, rolled back, caught up after a restart`, { timeout: 240_000 }, async (t) => {
   if (!requireTool(t, 'mosquitto', 'mosquitto') || !requireTool(t, 'openssl', 'openssl')) return;
   const dir = tempDir(t);
-  const broker = await startMosquitto({ dir: path.join(dir, 'broker') });
-  t.teardown(() => broker.kill());
-  const key = await makeKey(dir, 'fleet');
-
   // Templates every board starts from: the shipped master; `climate` arrives only by deployment.
-  const templates = path.join(dir, 'templates');
-  mkdirSync(path.join(templates, 'master'), { recursive: true });
-  for (const f of readdirSync(path.join(ROOT, 'agents', 'master'))) copyFileSync(path.join(ROOT, 'agents', 'master', f), path.join(templates, 'master', f));
+  const base = await fleetBase(t, dir);
+  const { broker, key } = base;
 
   // The bundles, packed from template folders like `openstarry deploy pack`, served over HTTP.
   const files = await startFileServer(t);
@@ -54,17 +47,7 @@ t.test(`a signed deployment to a group of ${BOARDS} daemons over one mosquitto: 
   const boards: Array<{ id: string; dir: string; config: string; daemon?: RunningDaemon }> = [];
   for (let i = 0; i < BOARDS; i++) {
     const id = `gh-${String(i).padStart(2, '0')}`;
-    const boardDir = path.join(dir, id);
-    mkdirSync(boardDir, { recursive: true });
-    const config = path.join(boardDir, 'openstarry.yaml');
-    writeFileSync(config, [
-      `deviceId: ${id}`,
-      'templates:', `  dir: ${templates}`,
-      'mqtt:', `  url: ${broker.url}`, '  startWaitMs: 2000', '  reconnect: { minMs: 200, maxMs: 1000 }',
-      'deploy:', `  trustedKeys: [${key.publicFile}]`, `  groups: [${GROUP}]`, '  healthWindowMs: 1000',
-      'dashboard: false', '',
-    ].join('\n'));
-    boards.push({ id, dir: boardDir, config });
+    boards.push({ id, ...writeBoardConfig(base, dir, id, GROUP) });
   }
   const start = async (b: (typeof boards)[number]) => {
     b.daemon = await startDaemon(t, { dir: b.dir, args: ['--config', b.config], readyTimeoutMs: 60_000 });
@@ -116,8 +99,9 @@ t.test(`a signed deployment to a group of ${BOARDS} daemons over one mosquitto: 
     t.ok(ps.some((a) => a.template === 'climate' && a.state === 'running'), `${b.id} runs climate again`);
   }
 
-  // The fleet's table from the retained status topics.
-  const table = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'fleet-status.ts'), '--broker', broker.url, '--group', GROUP], { cwd: ROOT }).catch((e: { stdout: string; code: number }) => e);
+  // The fleet's table from the retained status topics, with the CLI as shipped: exit 1, every board rolled back.
+  const table = await run(process.execPath, [CLI, 'deploy', 'status', '--broker', broker.url, '--group', GROUP], { cwd: ROOT }).catch((e: { stdout: string; code: number }) => e);
+  t.equal('code' in table ? table.code : 0, 1, 'deploy status exits 1: boards rolled back');
   t.equal(table.stdout.trim().split('\n').length, BOARDS + 1, 'one row per board');
   t.match(table.stdout, /gh-00\s+climate\s+3\.0\.0\s+rolled-back/);
 });

@@ -66,6 +66,6 @@ export const deployStatusSchema = z.object({
 /** The topics (issue 16): a board's own, relative to its link prefix, and a group's, absolute. */
 export const DEVICE_DEPLOY_TOPIC = 'deploy';
 export const STATUS_TOPIC = 'deploy/status';
-/** Retained list of the board's groups, so `scripts/fleet-status.ts` knows which boards a group holds. */
+/** Retained list of the board's groups, so `openstarry deploy status` knows which boards a group holds. */
 export const GROUPS_TOPIC = 'deploy/groups';
 export const groupDeployTopic = (group: string): string => `openstarry/groups/${group}/deploy`;

@@ -8,7 +8,9 @@
  *   3. otherwise the bundle is fetched (the document's `url`, else the design-layer service), its sha256 checked
  *      FIRST, then its signature and template verified, then handed to the board's Deployer;
  *   4. progress and outcome go retained, QoS 1, on `<prefix>deploy/status` through the link's persisted queue, so
- *      an offline board's last status reaches the broker when it reconnects.
+ *      an offline board's last status reaches the broker when it reconnects;
+ *   5. a fetch nobody answered is tried again with backoff on the clock (fetch-retry.ts), `pending` with the reason
+ *      meanwhile; a newer document for the template cancels the wait, and so does close().
  * Documents are handled one at a time; while one runs, at most the newest document per template waits (a bound:
  * one per template, and at most MAX_WAITING templates).
  */
@@ -20,8 +22,11 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IncomingMessage } from '../link/incoming-dispatch.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import type { AppliedStore } from './applied-store.ts';
-import { DEVICE_DEPLOY_TOPIC, GROUPS_TOPIC, STATUS_TOPIC, compareVersions, groupDeployTopic, parseDeployDocument } from './deploy-document.ts';
-import type { DeployDocument, DeployStatusMessage } from './deploy-document.ts';
+import { DEFAULT_RETRY, FetchRetries } from './fetch-retry.ts';
+import { StatusPublisher } from './status-publisher.ts';
+import type { RetryEntry, RetryPolicy } from './fetch-retry.ts';
+import { DEVICE_DEPLOY_TOPIC, GROUPS_TOPIC, compareVersions, groupDeployTopic, parseDeployDocument } from './deploy-document.ts';
+import type { DeployDocument } from './deploy-document.ts';
 
 export type FleetLink = Pick<MqttLink, 'topicPrefix' | 'publish' | 'subscribe'>;
 
@@ -44,6 +49,20 @@ export interface FleetOptions {
   healthWindowMs?: number;
   maxBundleBytes?: number;
   fetchTimeoutMs?: number;
+  /** The backoff of a failed fetch (default DEFAULT_RETRY: 5 s doubling to 5 min). */
+  retry?: Partial<RetryPolicy>;
+  /** The jitter's source, in [0, 1) (default Math.random; a test fixes it). */
+  random?: () => number;
+}
+
+/** A fetch waiting for its next attempt, in `status --json` (fleet.retrying). */
+export interface FleetRetryStatus {
+  templateId: string;
+  version: string;
+  /** Failed attempts so far. */
+  attempts: number;
+  nextRetryAt: string;
+  reason: string;
 }
 
 export interface FleetStatus {
@@ -61,16 +80,28 @@ export interface FleetStatus {
   refused: number;
   running?: { templateId: string; version: string };
   waiting: number;
+  retrying: FleetRetryStatus[];
+}
+
+interface WaitingDocument {
+  doc: DeployDocument;
+  topic: string;
+  /** Failed fetches of this same document so far, and the last one's reason. */
+  failures?: number;
+  lastReason?: string;
 }
 
 const MAX_WAITING = 64;
+/** Refusals that depend on this board's trusted keys (read at each deployment), not on the bundle alone. */
+const BOARD_TRUST_CODES = new Set<string | undefined>([ErrorCode.BUNDLE_UNTRUSTED, ErrorCode.BUNDLE_KEY_INVALID]);
 const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
 
 export class FleetDeployments {
   readonly #o: FleetOptions;
   readonly #stops: Array<() => void> = [];
-  readonly #waiting = new Map<string, { doc: DeployDocument; topic: string }>();
+  readonly #waiting = new Map<string, WaitingDocument>();
+  readonly #retries: FetchRetries<WaitingDocument>;
   readonly #counts = { documents: 0, invalid: 0, ignoredDuplicate: 0, ignoredOlder: 0, superseded: 0, fetchFailures: 0, healthy: 0, rolledBack: 0, refused: 0 };
   #running: { templateId: string; version: string } | undefined;
   #drain: Promise<void> = Promise.resolve();
@@ -78,6 +109,7 @@ export class FleetDeployments {
 
   constructor(options: FleetOptions) {
     this.#o = options;
+    this.#retries = new FetchRetries({ clock: options.clock, policy: { ...DEFAULT_RETRY, ...options.retry }, random: options.random ?? Math.random, fire: (id, e) => this.#retryNow(id, e) });
   }
 
   /** Publishes the board's groups (retained) and subscribes the deployment topics. */
@@ -89,7 +121,8 @@ export class FleetDeployments {
   }
 
   status(): FleetStatus {
-    return { groups: [...this.#o.groups], ...this.#counts, ...(this.#running ? { running: { ...this.#running } } : {}), waiting: this.#waiting.size };
+    const retrying = this.#retries.list().map((e) => ({ templateId: e.key, version: e.item.doc.version, attempts: e.failures, nextRetryAt: new Date(e.nextAt).toISOString(), reason: e.reason }));
+    return { groups: [...this.#o.groups], ...this.#counts, ...(this.#running ? { running: { ...this.#running } } : {}), waiting: this.#waiting.size, retrying };
   }
 
   /** Stops taking documents and waits for the one running (its Deployer runs it to its outcome). Idempotent. */
@@ -98,6 +131,7 @@ export class FleetDeployments {
       this.#closed = true;
       for (const stop of this.#stops.splice(0)) stop();
       this.#waiting.clear();
+      this.#retries.close();
     }
     await this.#drain;
   }
@@ -120,13 +154,24 @@ export class FleetDeployments {
       this.#o.log?.warn('fleet: deployment document refused', { topic: m.topic, error: (err as Error).message });
       return;
     }
+    // A document for a template whose fetch waits for a retry replaces the wait; the same document (a retained
+    // re-send at a reconnect) keeps its count of failures, so the backoff does not start over at each reconnect.
+    const retry = this.#retries.cancel(doc.templateId);
+    const failures = retry?.item.doc.sha256 === doc.sha256 ? { failures: retry.failures, lastReason: retry.reason } : {};
     if (this.#waiting.has(doc.templateId)) this.#counts.superseded++;
     else if (this.#waiting.size >= MAX_WAITING) {
       this.#counts.superseded++;
       this.#o.log?.warn('fleet: too many templates waiting, document dropped', { topic: m.topic, templateId: doc.templateId });
       return;
     }
-    this.#waiting.set(doc.templateId, { doc, topic: m.topic });
+    this.#waiting.set(doc.templateId, { doc, topic: m.topic, ...failures });
+    this.#drain = this.#drain.then(() => this.#next());
+  }
+
+  /** A retry's time has come: queued like a document, unless one for the template already waits (it is newer). */
+  #retryNow(templateId: string, e: RetryEntry<WaitingDocument>): void {
+    if (this.#closed || this.#waiting.has(templateId)) return;
+    this.#waiting.set(templateId, { ...e.item, failures: e.failures, lastReason: e.reason });
     this.#drain = this.#drain.then(() => this.#next());
   }
 
@@ -137,7 +182,7 @@ export class FleetDeployments {
     this.#waiting.delete(templateId);
     this.#running = { templateId, version: item.doc.version };
     try {
-      await this.#handle(item.doc, item.topic);
+      await this.#handle(item);
     } catch (err) {
       this.#o.log?.error('fleet: deployment failed unexpectedly', { templateId, error: (err as Error).message });
     } finally {
@@ -145,7 +190,8 @@ export class FleetDeployments {
     }
   }
 
-  async #handle(doc: DeployDocument, topic: string): Promise<void> {
+  async #handle(item: WaitingDocument): Promise<void> {
+    const { doc, topic } = item;
     const { store, log } = this.#o;
     let deployer: Deployer;
     try {
@@ -172,19 +218,34 @@ export class FleetDeployments {
     }
     log?.info('fleet: deployment', { topic, templateId: doc.templateId, version: doc.version, sha256: doc.sha256 });
     const status = new StatusPublisher(this.#o.link, this.#o.clock, doc);
-    status.publish({ phase: 'pending' });
+    const failures = item.failures ?? 0;
+    status.publish({ phase: 'pending', ...(failures > 0 ? { reason: `fetch attempt ${failures + 1}; the last failed: ${item.lastReason ?? ''}` } : {}) });
     let bundle: VerifiedBundle;
     try {
       bundle = await this.#fetchAndVerify(doc);
     } catch (err) {
-      const reason = (err as Error).message;
-      const transient = (err as OpenStarryError).code === ErrorCode.FLEET_FETCH_FAILED;
+      let reason = (err as Error).message;
+      const code = (err as Partial<OpenStarryError>).code;
+      if (code === ErrorCode.FLEET_FETCH_FAILED) {
+        // Nobody answered (service down, a timeout): not remembered, tried again after a backoff (fetch-retry.ts),
+        // and at the next reconnect or boot. `pending` says so, with the reason and when.
+        this.#counts.fetchFailures++;
+        const delay = this.#retries.schedule(doc.templateId, { doc, topic }, failures + 1, reason);
+        if (delay !== undefined) {
+          const next = `${reason}; attempt ${failures + 1} failed, next in ${Math.ceil(delay / 1000)} s`;
+          log?.warn('fleet: bundle fetch failed, will retry', { topic, templateId: doc.templateId, version: doc.version, reason: next });
+          status.publishAgain({ phase: 'pending', reason: next });
+          return;
+        }
+        reason = `${reason}; gave up after ${failures + 1} attempts: tried again at the next reconnect or boot`;
+      } else if (!BOARD_TRUST_CODES.has(code)) {
+        // A bundle that is not the document's, or fails verification, never will pass: remembered as handled.
+        await store.record(doc.templateId, status.entry('refused', reason), false);
+      }
+      // BOARD_TRUST_CODES: the board's own keys refused it; not remembered, so the document passes once the key is
+      // in place and the document is published again (or at the next reconnect or boot): keys are read each time.
       log?.warn('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
-      // A fetch that failed (service down, a timeout) is not remembered: the retained document is tried again at
-      // the next reconnect or boot. A bundle that is not the document's, or fails verification, never will pass.
-      if (!transient) await store.record(doc.templateId, status.entry('refused', reason), false);
       status.publish({ phase: 'refused', reason });
-      if (transient) this.#counts.fetchFailures++;
       this.#counts.refused++;
       return;
     }
@@ -225,34 +286,5 @@ export class FleetDeployments {
       throw new OpenStarryError(ErrorCode.FLEET_BUNDLE_MISMATCH, `bundle holds ${bundle.templateId}@${bundle.version}, the document names ${doc.templateId}@${doc.version}`);
     }
     return bundle;
-  }
-}
-
-/** One deployment's status messages: retained, QoS 1, through the link's persisted queue; a phase is sent once. */
-class StatusPublisher {
-  readonly #sent = new Set<DeployPhase>();
-
-  constructor(
-    readonly link: FleetLink,
-    readonly clock: Clock,
-    readonly doc: DeployDocument,
-  ) {}
-
-  entry(phase: DeployPhase, reason: string | undefined): { version: string; sha256: string; phase: string; reason?: string; at: string } {
-    return { version: this.doc.version, sha256: this.doc.sha256, phase, ...(reason !== undefined ? { reason } : {}), at: new Date(this.clock.now()).toISOString() };
-  }
-
-  publish(p: { phase: DeployPhase; reason?: string }): void {
-    if (this.#sent.has(p.phase)) return;
-    this.#sent.add(p.phase);
-    const message: DeployStatusMessage = {
-      templateId: this.doc.templateId,
-      version: this.doc.version,
-      sha256: this.doc.sha256,
-      phase: p.phase,
-      ...(p.reason !== undefined ? { reason: p.reason } : {}),
-      at: new Date(this.clock.now()).toISOString(),
-    };
-    this.link.publish(STATUS_TOPIC, JSON.stringify(message), { qos: 1, retain: true });
   }
 }

@@ -22,3 +22,11 @@ t.test("a group's boards, one row each, from the retained groups and status mess
   table.add('openstarry/a/deploy/status', Buffer.alloc(0));
   t.equal(table.rows('gh')[0]?.status, undefined);
 });
+
+t.test('boards under another root (a custom mqtt.topicPrefix); an oversized status is not parsed', async (t) => {
+  const table = new FleetTable({ root: 'farm/north' });
+  t.notOk(table.add('openstarry/a/deploy/groups', json({ groups: ['gh'] })), 'not under the root');
+  t.ok(table.add('farm/north/a/deploy/groups', json({ groups: ['gh'] })));
+  t.ok(table.add('farm/north/a/deploy/status', Buffer.alloc(20_000, 32)));
+  t.same(table.rows('gh'), [{ device: 'a', problem: 'status message of 20000 bytes, over 16384' }]);
+});

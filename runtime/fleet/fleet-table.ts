@@ -1,16 +1,24 @@
 /**
  * The fleet's table (issue 16: "prints the fleet's table from the retained status topics"; README "Deploying
  * updates"), built from what boards publish retained: `openstarry/<deviceId>/deploy/groups` (which groups a board is
- * in) and `openstarry/<deviceId>/deploy/status` (its last deployment). Pure: scripts/fleet-status.ts feeds it the
- * messages a subscription received. Boards with a custom `mqtt.topicPrefix` are not under `openstarry/+/`.
+ * in) and `openstarry/<deviceId>/deploy/status` (its last deployment). Pure: `openstarry deploy status`
+ * (fleet-status-reader.ts) feeds it the messages a subscription received. Boards with a custom `mqtt.topicPrefix`
+ * (`farm/<deviceId>/`) are read under that root (`--prefix farm`).
  */
 import * as z from 'zod/mini';
 import '../zod-messages.ts';
 import { deployStatusSchema } from './deploy-document.ts';
 import type { DeployStatusMessage } from './deploy-document.ts';
 
-export const STATUS_FILTER = 'openstarry/+/deploy/status';
-export const GROUPS_FILTER = 'openstarry/+/deploy/groups';
+/** The default root: a board's default `mqtt.topicPrefix` is `openstarry/<deviceId>/`. */
+export const DEFAULT_ROOT = 'openstarry';
+/** A status message is a few short fields (deploy-document.ts); a larger one is not parsed. */
+const MAX_STATUS_BYTES = 16 * 1024;
+
+/** The two subscriptions under a root: every board's status and groups. */
+export function fleetFilters(root = DEFAULT_ROOT): { status: string; groups: string } {
+  return { status: `${root}/+/deploy/status`, groups: `${root}/+/deploy/groups` };
+}
 
 const groupsSchema = z.object({ groups: z.array(z.string()) });
 
@@ -26,14 +34,16 @@ export class FleetTable {
   readonly #groups = new Map<string, string[]>();
   readonly #status = new Map<string, { status?: DeployStatusMessage; problem?: string }>();
   readonly #maxBoards: number;
+  readonly #root: string;
 
-  constructor(maxBoards = 10_000) {
-    this.#maxBoards = maxBoards;
+  constructor(options: { maxBoards?: number; root?: string } = {}) {
+    this.#maxBoards = options.maxBoards ?? 10_000;
+    this.#root = `${options.root ?? DEFAULT_ROOT}/`;
   }
 
   /** One message; false when the topic is neither a status nor a groups topic. */
   add(topic: string, payload: Uint8Array): boolean {
-    const m = /^openstarry\/([^/]+)\/deploy\/(status|groups)$/.exec(topic);
+    const m = topic.startsWith(this.#root) ? /^([^/]+)\/deploy\/(status|groups)$/.exec(topic.slice(this.#root.length)) : null;
     if (!m) return false;
     const [, device, kind] = m as unknown as [string, string, string];
     if (payload.byteLength === 0) {
@@ -42,6 +52,10 @@ export class FleetTable {
     }
     if (!this.#groups.has(device) && !this.#status.has(device) && this.#groups.size + this.#status.size >= this.#maxBoards) return true;
     let value: unknown;
+    if (payload.byteLength > MAX_STATUS_BYTES) {
+      if (kind === 'status') this.#status.set(device, { problem: `status message of ${payload.byteLength} bytes, over ${MAX_STATUS_BYTES}` });
+      return true;
+    }
     try {
       value = JSON.parse(Buffer.from(payload).toString('utf8'));
     } catch {
