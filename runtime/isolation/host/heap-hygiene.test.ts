@@ -64,8 +64,8 @@ t.test('measureCollector asks node:vm for an eager measurement and waits for it'
 });
 
 t.test('the worker driver sets no V8 flag: a worker created after it accepts Node\'s built-in code cache', async (t) => {
-  // Any process-wide flag changes V8's flag hash, and Node then rejects the code cache of every internal module a
-  // new worker loads (issue 12). Node 20.x reports each rejection under NODE_DEBUG_NATIVE=CODE_CACHE.
+  // A flag set after start changes V8's flag hash, and Node then rejects the cache of every internal module the next
+  // worker loads (issue 12). Node 20.x reports each rejection under NODE_DEBUG_NATIVE=CODE_CACHE.
   const { spawnSync } = await import('node:child_process');
   const probe = `import { WorkerDriver } from ${JSON.stringify(new URL('../worker/worker-driver.ts', import.meta.url).href)};
     import { Worker } from 'node:worker_threads';

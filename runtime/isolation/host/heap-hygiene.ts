@@ -15,10 +15,11 @@
  *
  * The collector is an eager memory measurement (`vm.measureMemory({ execution: 'eager' })`): V8 answers it with a
  * full mark-compact started at once, and its promise settles after that collection. It needs no V8 flag. V8's `gc`
- * would need --expose-gc, and any process-wide V8 flag makes Node reject its built-in code cache in every worker
- * created after it (issue 12: each agent then compiles Node's internal modules itself, +4.8 ms of CPU per spawn,
- * `NODE_DEBUG_NATIVE=CODE_CACHE` shows it). Agent code never reaches a `gc`: should Node have been started with
- * --expose-gc anyway, the host takes it off the global before any agent code runs (hideGc).
+ * would need --expose-gc set by the driver after start, and a V8 flag changed makes Node's cached builtins stale: the
+ * workers after it compile Node's internal modules again (issue 12, README "Performance": the daemon's boot rejected
+ * 239 cached modules with it, 187 without; `NODE_DEBUG_NATIVE=CODE_CACHE` shows it). Agent code never reaches a
+ * `gc`: should Node have been started with --expose-gc anyway, the host takes it off the global before any agent
+ * code runs (hideGc).
  */
 
 /** Takes V8's `gc` off the isolate's global, where --expose-gc would put it; call before any agent code runs. */
