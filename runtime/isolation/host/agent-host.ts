@@ -7,6 +7,7 @@
  * plugins have nothing left to do (no timers, no handles, no pending calls) ends with code 0, like a process.
  */
 import type * as V8 from 'node:v8';
+import type * as Vm from 'node:vm';
 import { deepFreeze } from '../../core/deep-freeze.ts';
 import { AgentCore } from '../../core/agent-core.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
@@ -17,7 +18,7 @@ import type { IPlugin, JsonValue } from '../../core/plugin.ts';
 import { pluginShapeProblem } from '../../core/plugin.ts';
 import { HalProxy } from '../../../hal/hal-proxy.ts';
 import { cappedPort } from './capped-port.ts';
-import { heapHygiene, takeCollector } from './heap-hygiene.ts';
+import { heapHygiene, hideGc, measureCollector } from './heap-hygiene.ts';
 import { hardenIsolate } from './isolate-hardening.ts';
 import type { CuratedBuiltins } from './module-policy.ts';
 import { prepareCuratedBuiltins } from './module-policy.ts';
@@ -52,8 +53,8 @@ export interface HostOptions {
 
 export async function runAgentHost(options: HostOptions): Promise<void> {
   const { bootstrap, keepAlive, exit } = options;
-  // V8's gc, off the global before any agent code runs (heap-hygiene.ts); used at the usage question below.
-  const collect = takeCollector();
+  // No gc for agent code, even under a --expose-gc given to Node (heap-hygiene.ts); the host collects another way.
+  hideGc();
   const port = cappedPort(options.port, bootstrap.maxMessageBytes, exit);
   let referenced = true; // the entry refs the port before the host runs
   const channel = new ChannelEndpoint<IsolateSide>(port, {
@@ -70,14 +71,14 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
   });
   const lifecycle = (note: LifecycleNote) => channel.notify('lifecycle', note);
   const heapStatistics = lazyHeapStatistics();
-  let hygiene: (() => V8.HeapInfo) | undefined;
+  let hygiene: (() => Promise<V8.HeapInfo>) | undefined;
   channel.handle('agent.usage', async () => {
-    await heapStatistics(); // loads node:v8 at the first question
-    hygiene ??= heapHygiene(heapStatistics.now, collect, (before, after) => {
+    await heapStatistics(); // loads node:v8 and node:vm at the first question
+    hygiene ??= heapHygiene(heapStatistics.now, measureCollector(heapStatistics.vm()), (before, after) => {
       const mb = (n: number) => (n / 2 ** 20).toFixed(1);
       channel.notify('log', { level: 'debug', message: `heap: collected ${mb(before - after)} MB of garbage (used ${mb(before)} -> ${mb(after)} MB)` });
     });
-    const heap = hygiene();
+    const heap = await hygiene();
     return { memoryBytes: heap.total_physical_size + heap.external_memory };
   });
   // Spec 002 phase 3 "restore memory": the last snapshot, before any plugin starts. The worker driver brings it in
@@ -133,21 +134,24 @@ export async function runAgentHost(options: HostOptions): Promise<void> {
 }
 
 /**
- * v8.getHeapStatistics, loaded at the first usage question rather than at start: node:v8 costs a worker ~1 ms to
- * load (measured), before `running` otherwise. Node's own getBuiltinModule is captured now, before hardening.
+ * v8.getHeapStatistics and the collector's node:vm, loaded at the first usage question rather than at start:
+ * node:v8 costs a worker ~1 ms to load (measured), before `running` otherwise. Node's own getBuiltinModule is
+ * captured now, before hardening.
  */
-function lazyHeapStatistics(): (() => Promise<void>) & { now(): V8.HeapInfo } {
+function lazyHeapStatistics(): (() => Promise<void>) & { now(): V8.HeapInfo; vm(): typeof Vm } {
   const getBuiltinModule = realGetBuiltinModule();
   let v8: typeof V8 | undefined;
+  let vm: typeof Vm | undefined;
   const load = async () => {
-    // Never hand the module object to a promise: resolving a promise with it reads `.then` through the prototype
+    // Never hand a module object to a promise: resolving a promise with it reads `.then` through the prototype
     // chain, and agent code that defines Object.prototype.then would receive the raw node:v8 as `this`
     // (setFlagsFromString, writeHeapSnapshot). The import() fallback resolves to a namespace, which has no prototype.
     if (v8 === undefined) v8 = getBuiltinModule ? (getBuiltinModule('node:v8') as typeof V8) : await import('node:v8');
+    if (vm === undefined) vm = getBuiltinModule ? (getBuiltinModule('node:vm') as typeof Vm) : await import('node:vm');
   };
   /** Synchronously, once `load` has run. */
   const now = () => (v8 as typeof V8).getHeapStatistics();
-  return Object.assign(load, { now });
+  return Object.assign(load, { now, vm: () => vm as typeof Vm });
 }
 
 /** Node's own process.getBuiltinModule (Node >= 20.16), bound; call before hardening replaces it. */

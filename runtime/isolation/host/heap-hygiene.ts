@@ -13,19 +13,36 @@
  * if more), it runs one full GC first and answers with the figures after it. An agent whose heap does not grow is
  * never collected by the host; V8's own collections go on as before.
  *
- * The collector is V8's `gc`, which exists only under --expose-gc: the worker driver sets that flag process-wide
- * before its first worker (worker-driver.ts), so each worker's global has `gc` when its host starts. The host takes
- * it and overwrites the global (non-configurable, so not deletable) before any agent code runs: agent code never
- * reaches it.
+ * The collector is an eager memory measurement (`vm.measureMemory({ execution: 'eager' })`): V8 answers it with a
+ * full mark-compact started at once, and its promise settles after that collection. It needs no V8 flag. V8's `gc`
+ * would need --expose-gc set by the driver after start, and a V8 flag changed makes Node's cached builtins stale: the
+ * workers after it compile Node's internal modules again (issue 12, README "Performance": the daemon's boot rejected
+ * 239 cached modules with it, 187 without; `NODE_DEBUG_NATIVE=CODE_CACHE` shows it). Agent code never reaches a
+ * `gc`: should Node have been started with --expose-gc anyway, the host takes it off the global before any agent
+ * code runs (hideGc).
  */
 
-/** Takes V8's `gc` off the isolate's global, where --expose-gc put it; call before any agent code runs. */
-export function takeCollector(global: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): (() => void) | undefined {
-  const gc = global.gc;
-  if (typeof gc !== 'function') return undefined;
+/** Takes V8's `gc` off the isolate's global, where --expose-gc would put it; call before any agent code runs. */
+export function hideGc(global: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): void {
+  if (typeof global.gc !== 'function') return;
   // --expose-gc defines `gc` as a global function declaration: writable, not configurable.
   Object.defineProperty(global, 'gc', { value: undefined, writable: false });
-  return () => (gc as () => void)();
+}
+
+/** The part of node:vm the collector uses. */
+export interface MeasureMemory {
+  measureMemory(options: { mode: 'summary'; execution: 'eager' }): Promise<unknown>;
+}
+
+/**
+ * A full GC of this isolate, through an eager memory measurement (see the header). Its result is not used: agent
+ * code that defines Object.prototype.then sees it (plain figures) and can only delay its own usage answer, which the
+ * supervisor bounds (worker-driver.ts, USAGE_TIMEOUT_MS).
+ */
+export function measureCollector(vm: MeasureMemory): () => Promise<void> {
+  return async () => {
+    await vm.measureMemory({ mode: 'summary', execution: 'eager' });
+  };
 }
 
 export interface HeapFigures {
@@ -41,9 +58,9 @@ export const HYGIENE_MIN_STEP = 2 * 2 ** 20;
  * collection when the heap grew past the step since the lowest seen, else as read. The heap's physical size
  * falls later (V8 releases pages lazily); what a collection bounds is its growth: the next objects reuse the space.
  */
-export function heapHygiene<T extends HeapFigures>(read: () => T, collect: (() => void) | undefined, collected?: (beforeBytes: number, afterBytes: number) => void): () => T {
+export function heapHygiene<T extends HeapFigures>(read: () => T, collect: (() => Promise<void>) | undefined, collected?: (beforeBytes: number, afterBytes: number) => void): () => Promise<T> {
   let live: number | undefined;
-  return () => {
+  return async () => {
     const now = read();
     if (!collect) return now;
     // The lowest heap seen stands for what is live: V8's own collections lower it too.
@@ -52,7 +69,7 @@ export function heapHygiene<T extends HeapFigures>(read: () => T, collect: (() =
       return now;
     }
     if (now.used_heap_size - live <= Math.max(HYGIENE_MIN_STEP, live / 4)) return now;
-    collect();
+    await collect();
     const after = read();
     live = after.used_heap_size;
     collected?.(now.used_heap_size, after.used_heap_size);

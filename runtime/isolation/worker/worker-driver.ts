@@ -5,7 +5,6 @@
  * (worker-entry.ts), which needs --experimental-vm-modules in the worker only.
  */
 import { existsSync } from 'node:fs';
-import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.ts';
@@ -66,10 +65,8 @@ export class WorkerDriver implements IIsolationDriver {
 
   constructor(options: WorkerDriverOptions = {}) {
     this.#entry = options.entry ?? defaultWorkerEntry();
-    // Every worker created from now on gets V8's gc on its global, which its host takes before agent code runs
-    // (host/heap-hygiene.ts: a busy agent's heap kept near its live size). A V8 flag is process-wide and cannot be
-    // given in a worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV); contexts that exist already do not change.
-    v8.setFlagsFromString('--expose-gc');
+    // No V8 flag is set here: a process-wide one (even --expose-gc) makes every later worker reject Node's built-in
+    // code cache (issue 12). The host collects a busy agent's heap without one (host/heap-hygiene.ts).
     // The parent's flags are not inherited: a test runner's loader has no business in an agent's isolate.
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
     this.#warmSpares = options.warmSpares ?? 0;
