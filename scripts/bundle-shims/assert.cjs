@@ -7,6 +7,7 @@
 /* global module, require */
 'use strict';
 let real;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS shim, bundled: the banner's require() loads the builtin
 const load = () => (real ??= require('node:assert'));
 function assert(value, message) {
   // Node's own assert() reports a missing argument and a falsy value; only a truthy one is passed here.
