@@ -13,9 +13,9 @@
  *
  * The daemon sets them itself, once it is ready (main.ts, through DaemonOptions.onReady), not on Node's command line:
  * any V8 option given at start-up makes Node refuse the code cache built into its binary, so each of Node's own
- * modules the boot loads (~150: the ES-module loader, net, http, crypto, streams, worker_threads...) is compiled from
- * source at every start (`NODE_DEBUG_NATIVE=CODE_CACHE` prints "rejected"; node-flags.test.ts). Set at run time they
- * leave it accepted. Measured (README "Performance"): boot under qemu-aarch64, main-thread CPU to READY, medians of
+ * modules the boot loads (~100 on Node 22: the ES-module loader, net, http, crypto, streams, worker_threads...) is
+ * compiled from source at every start (`NODE_DEBUG_NATIVE=CODE_CACHE` prints "rejected"; node-flags.test.ts). Set at
+ * run time they leave it accepted. Measured (README "Performance"): boot under qemu-aarch64, main-thread CPU to READY, medians of
  * interleaved boots 3.63 -> 3.40 s (without any flag 3.18 s); idle RSS at 20 s, Node 20, 4 side-by-side rounds:
  * 65.9-66.6 MB with them on the command line, 64.8-65.4 MB set once ready, 66.9-67.2 MB without them. What is lost
  * against the command line: the main thread's own young generation is not capped (V8 sizes its heap at start-up;
