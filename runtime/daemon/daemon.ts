@@ -65,6 +65,8 @@ export interface DaemonOptions {
   infrastructure?: readonly InfrastructurePlugin[];
   notifier?: SdNotifier;
   clock?: Clock;
+  /** Called once, right after READY=1 (main.ts sets the daemon's V8 flags there: runtime/daemon/node-flags.ts). */
+  onReady?: () => void;
 }
 
 export class Daemon extends DaemonControlApi {
@@ -233,6 +235,7 @@ export class Daemon extends DaemonControlApi {
     this.log.info(`ready in ${Date.now() - this.startedAt} ms`, { board: board.profile.name, master: this.masterPid, socket: this.socket });
     // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
     this.systemd.ready(`ready; master agent pid ${this.masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
+    this.#opts.onReady?.();
   }
 
   /**

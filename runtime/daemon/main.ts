@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * `openstarryd [--config FILE] [--socket PATH]` — the daemon's executable entry (dist/openstarryd.js). It turns V8's
- * compile cache on (compile-cache.ts) before it loads the rest of the daemon.
+ * compile cache on (compile-cache.ts) before it loads the rest of the daemon, and sets the daemon's V8 flags once it
+ * is ready (node-flags.ts says why not earlier).
  */
 import module from 'node:module';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import { enableCompileCache } from './compile-cache.ts';
+import { applyDaemonV8Flags } from './node-flags.ts';
 import { resolveHome } from './paths.ts';
 
 const USAGE = 'usage: openstarryd [--config FILE] [--socket PATH]\n';
@@ -31,5 +34,6 @@ const { runDaemon } = await import('./run.ts');
 const code = await runDaemon({
   ...(values.config !== undefined ? { configFile: values.config } : {}),
   ...(values.socket !== undefined ? { socket: values.socket } : {}),
+  onReady: () => applyDaemonV8Flags((flag) => v8.setFlagsFromString(flag)),
 });
 process.exit(code);

@@ -1,18 +1,21 @@
-// DAEMON_NODE_FLAGS (node-flags.ts) are given on every way the daemon starts, and they do what they are for.
-import { execFileSync } from 'node:child_process';
+// DAEMON_NODE_FLAGS (node-flags.ts) are given on every way the daemon starts, the daemon sets DAEMON_V8_FLAGS itself
+// once ready, and why (Node's built-in code cache, V8's young generation).
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { DAEMON_ENV, DAEMON_NODE_FLAGS } from './node-flags.ts';
+import { applyDaemonV8Flags, DAEMON_ENV, DAEMON_NODE_FLAGS, DAEMON_V8_FLAGS } from './node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const flags = DAEMON_NODE_FLAGS.join(' ');
+const v8Flags = DAEMON_V8_FLAGS.join(' ');
+const launch = (node: string, bundle: string) => [node, ...DAEMON_NODE_FLAGS, bundle].join(' ');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 t.test('the packaged wrapper, npm start, the e2e harness and the benchmarks all pass them', async (t) => {
-  t.match(read('scripts/package/debian/openstarryd'), `exec /usr/lib/openstarry/node/bin/node ${flags} /usr/lib/openstarry/dist/openstarryd.js "$@"`);
+  t.match(read('scripts/package/debian/openstarryd'), `exec ${launch('/usr/lib/openstarry/node/bin/node', '/usr/lib/openstarry/dist/openstarryd.js')} "$@"`);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  t.match(pkg.scripts.start, `node ${flags} dist/openstarryd.js`);
+  t.match(pkg.scripts.start, launch('node', 'dist/openstarryd.js'));
+  for (const f of DAEMON_V8_FLAGS) t.notMatch(read('scripts/package/debian/openstarryd'), f, `${f} is set by the daemon, not the wrapper`);
   t.match(read('runtime/e2e/harness.ts'), 'DAEMON_NODE_FLAGS');
   t.equal(read('runtime/daemon/main.ts').split('\n')[0], '#!/usr/bin/env node', 'not on the #! line (lintian: unusual-interpreter)');
   t.match(read('scripts/bench/bench-table.ts'), 'DAEMON_NODE_FLAGS');
@@ -24,18 +27,42 @@ t.test('and the environment beside them (DAEMON_ENV): the wrapper only when unse
   for (const [name, value] of Object.entries(DAEMON_ENV)) {
     t.match(wrapper, `: "\${${name}=${value}}"\nexport ${name}\n`, `the wrapper sets ${name} when unset`);
     t.ok(wrapper.indexOf(`export ${name}`) < wrapper.indexOf('exec '), 'before it starts node');
-    t.match(pkg.scripts.start, `${name}=${value} node ${flags} dist/openstarryd.js`);
+    t.match(pkg.scripts.start, `${name}=${value} ${launch('node', 'dist/openstarryd.js')}`);
   }
   t.match(read('runtime/e2e/harness.ts'), '...DAEMON_ENV');
   t.match(read('scripts/bench/bench-table.ts'), '...DAEMON_ENV');
 });
 
-t.test('V8 honours the cap given at start-up, and not when set at run time (why it is a command-line option)', async (t) => {
-  const burst = `const v8 = require('node:v8'); if (process.argv[1] === 'late') v8.setFlagsFromString('${flags}');
+t.test('the daemon sets DAEMON_V8_FLAGS itself once ready (main.ts), after READY=1 (daemon.ts)', async (t) => {
+  const main = read('runtime/daemon/main.ts');
+  t.match(main, /onReady: \(\) => applyDaemonV8Flags\(\(flag\) => v8\.setFlagsFromString\(flag\)\)/);
+  const daemon = read('runtime/daemon/daemon.ts');
+  t.ok(daemon.indexOf('this.#opts.onReady?.()') > daemon.indexOf('this.systemd.ready('), 'after READY=1');
+  const set: string[] = [];
+  applyDaemonV8Flags((f) => set.push(f));
+  t.same(set, [...DAEMON_V8_FLAGS]);
+});
+
+t.test("on Node's command line they make Node refuse its built-in code cache; set at run time they do not", async (t) => {
+  const rejected = (args: string[]) => {
+    // Node writes its native debug lines to stderr.
+    const { stderr } = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_DEBUG_NATIVE: 'CODE_CACHE' } });
+    return stderr.split('\n').filter((l) => / is rejected$/.test(l)).length;
+  };
+  // The modules the daemon's boot loads after start-up, as a sample: net, http and what they load.
+  const load = "require('node:net'); require('node:http'); require('node:zlib');";
+  const atStart = rejected([...DAEMON_V8_FLAGS, '-e', load]);
+  const late = rejected(['-e', `const v8 = require('node:v8'); for (const f of ${JSON.stringify(DAEMON_V8_FLAGS)}) v8.setFlagsFromString(f); ${load}`]);
+  t.ok(atStart >= 20, `given at start-up: ${atStart} of Node's modules compiled from source`);
+  t.ok(late * 3 < atStart, `set at run time: ${late}`);
+});
+
+t.test('V8 caps the young generation only when the cap is given at start-up (what setting it later costs)', async (t) => {
+  const burst = `const v8 = require('node:v8'); if (process.argv[1] === 'late') v8.setFlagsFromString('${v8Flags}');
     const keep = []; for (let i = 0; i < 400000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 100000) keep.splice(0, 50000); }
     console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);`;
   const newSpace = (args: string[]) => Number(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim());
-  const atStart = newSpace([...DAEMON_NODE_FLAGS, '-e', burst, 'start']);
+  const atStart = newSpace([...DAEMON_V8_FLAGS, '-e', burst, 'start']);
   const late = newSpace(['-e', burst, 'late']);
   t.ok(atStart <= 6 * 2 ** 20, `young generation with the flag at start-up: ${(atStart / 2 ** 20).toFixed(1)} MB`);
   t.ok(late > atStart, `set at run time it is not capped: ${(late / 2 ** 20).toFixed(1)} MB`);
