@@ -61,3 +61,24 @@ t.test('pack writes a bundle the board verifies', async (t) => {
   t.equal(await main(['deploy', 'pack', 'greeter', '--key', 'keys/missing.key'], noKey), 1);
   t.match(noKey.stderr.join('\n'), 'missing.key: cannot be read: ENOENT');
 });
+
+t.test('an encrypted signing key packs with --passphrase-file, and is refused without it or with a wrong one', async (t) => {
+  if (!requireTool(t, 'openssl', 'openssl')) return;
+  const dir = t.testdir({ greeter: template('greeter'), keys: { 'pass.txt': 'correct horse\n', 'wrong.txt': 'battery staple\n' } });
+  const key = await makeKey(path.join(dir, 'keys'), 'sealed', 'ed25519', 'correct horse');
+  t.match(key.privatePem, 'BEGIN ENCRYPTED PRIVATE KEY', 'openssl wrote an encrypted PKCS#8 key');
+
+  const ok = captureIo(dir);
+  t.equal(await main(['deploy', 'pack', 'greeter', '--key', 'keys/sealed.key', '--passphrase-file', 'keys/pass.txt'], ok), 0, ok.stderr.join('\n'));
+  t.equal(verifyBundle(await readFile(path.join(dir, 'greeter-2.0.1.osb')), await loadTrustedKeys([key.publicFile])).templateId, 'greeter', 'signed by the decrypted key');
+
+  const without = captureIo(dir);
+  t.equal(await main(['deploy', 'pack', 'greeter', '--key', 'keys/sealed.key', '-o', 'x.osb'], without), 1);
+  t.match(without.stderr.join('\n'), 'sealed.key: is encrypted: give its passphrase with --passphrase-file FILE');
+  const wrong = captureIo(dir);
+  t.equal(await main(['deploy', 'pack', 'greeter', '--key', 'keys/sealed.key', '--passphrase-file', 'keys/wrong.txt', '-o', 'x.osb'], wrong), 1);
+  t.match(wrong.stderr.join('\n'), 'sealed.key: cannot be decrypted with the passphrase given');
+  const missing = captureIo(dir);
+  t.equal(await main(['deploy', 'pack', 'greeter', '--key', 'keys/sealed.key', '--passphrase-file', 'keys/none.txt', '-o', 'x.osb'], missing), 1);
+  t.match(missing.stderr.join('\n'), 'none.txt: cannot be read: ENOENT');
+});

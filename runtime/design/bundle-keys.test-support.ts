@@ -18,12 +18,16 @@ export interface TestKey {
   publicFile: string;
 }
 
-/** `openssl genpkey -algorithm <algorithm>` then `openssl pkey -pubout`, as `<dir>/<name>.key` and `<dir>/<name>.pem`. */
-export async function makeKey(dir: string, name: string, algorithm: 'ed25519' | 'ed448' | 'rsa' = 'ed25519'): Promise<TestKey> {
+/**
+ * `openssl genpkey -algorithm <algorithm>` then `openssl pkey -pubout`, as `<dir>/<name>.key` and `<dir>/<name>.pem`;
+ * with `passphrase`, the private key is encrypted with it (`-aes-256-cbc`, PKCS#8 "ENCRYPTED PRIVATE KEY").
+ */
+export async function makeKey(dir: string, name: string, algorithm: 'ed25519' | 'ed448' | 'rsa' = 'ed25519', passphrase?: string): Promise<TestKey> {
   const privateFile = path.join(dir, `${name}.key`);
   const publicFile = path.join(dir, `${name}.pem`);
   const options = algorithm === 'rsa' ? ['-pkeyopt', 'rsa_keygen_bits:2048'] : [];
-  await run('openssl', ['genpkey', '-algorithm', algorithm, ...options, '-out', privateFile]);
-  await run('openssl', ['pkey', '-in', privateFile, '-pubout', '-out', publicFile]);
+  const pass = passphrase === undefined ? [] : ['-pass', `pass:${passphrase}`];
+  await run('openssl', ['genpkey', '-algorithm', algorithm, ...options, ...(passphrase === undefined ? [] : ['-aes-256-cbc']), ...pass, '-out', privateFile]);
+  await run('openssl', ['pkey', '-in', privateFile, ...(passphrase === undefined ? [] : ['-passin', `pass:${passphrase}`]), '-pubout', '-out', publicFile]);
   return { privateFile, privatePem: await readFile(privateFile, 'utf8'), publicFile };
 }

@@ -41,12 +41,20 @@ export async function loadTrustedKeys(paths: readonly string[]): Promise<Trusted
   return keys;
 }
 
-/** The signing key for `openstarry deploy pack`: an ed25519 private key in PEM. */
-export function parsePrivateKey(pem: string, file: string): KeyObject {
+/**
+ * The signing key for `openstarry deploy pack`: an ed25519 private key in PEM, encrypted (PKCS#8 with a passphrase,
+ * `openssl genpkey -algorithm ed25519 -aes-256-cbc`) or not.
+ */
+export function parsePrivateKey(pem: string, file: string, passphrase?: string): KeyObject {
+  // Told by its PEM label (PKCS#8 "ENCRYPTED PRIVATE KEY", or a legacy "Proc-Type: 4,ENCRYPTED" header): what OpenSSL
+  // says when asked without a passphrase differs between Node versions ("interrupted or cancelled" on Node 20).
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem);
+  if (encrypted && passphrase === undefined) throw keyError(file, 'is encrypted: give its passphrase with --passphrase-file FILE');
   let key: KeyObject;
   try {
-    key = createPrivateKey(pem);
+    key = createPrivateKey(passphrase === undefined ? pem : { key: pem, format: 'pem', passphrase });
   } catch (err) {
+    if (encrypted) throw keyError(file, `cannot be decrypted with the passphrase given (${(err as Error).message})`, err);
     throw keyError(file, `not a PEM private key (${(err as Error).message}); make one with: openssl genpkey -algorithm ed25519 -out ${path.basename(file)}`, err);
   }
   if (key.asymmetricKeyType !== 'ed25519') throw keyError(file, `is a ${key.asymmetricKeyType ?? 'symmetric'} key; bundles are signed with ed25519 only (openssl genpkey -algorithm ed25519)`);

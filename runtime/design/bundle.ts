@@ -35,6 +35,8 @@ export type { TrustedKey, TrustedKeys } from './bundle-trust.ts';
 export interface PackOptions {
   /** Named in errors about the key (the CLI passes the --key path). */
   keyFile?: string;
+  /** The passphrase of an encrypted signing key (`--passphrase-file`). */
+  passphrase?: string;
 }
 
 export interface PackedBundle {
@@ -55,7 +57,7 @@ export async function packBundle(templateDir: string, privateKeyPem: string, opt
 
 /** packBundle, with what the CLI prints: id, version, signer. */
 export async function packBundleDetailed(templateDir: string, privateKeyPem: string, options: PackOptions = {}): Promise<PackedBundle> {
-  const key = parsePrivateKey(privateKeyPem, options.keyFile ?? '(signing key)');
+  const key = parsePrivateKey(privateKeyPem, options.keyFile ?? '(signing key)', options.passphrase);
   const { blueprint, manifestText } = await loadTemplateFolder(path.join(templateDir, 'agent.json'));
   const { id, version } = blueprint.manifest;
   const template: TemplatePackage = { id, version, hash: blueprint.hash, manifest: manifestText, files: { ...blueprint.files } };

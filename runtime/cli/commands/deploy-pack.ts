@@ -9,13 +9,15 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { CommandContext } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
+import { readSecretFile } from '../secret-file.ts';
 
-export const DEPLOY_PACK_OPTIONS = { key: { type: 'string' }, out: { type: 'string', short: 'o' } } as const;
+export const DEPLOY_PACK_OPTIONS = { key: { type: 'string' }, 'passphrase-file': { type: 'string' }, out: { type: 'string', short: 'o' } } as const;
 
 export const DEPLOY_PACK_USAGE = [
-  '  deploy pack <templateDir> --key KEY.pem [-o FILE]',
+  '  deploy pack <templateDir> --key KEY.pem [--passphrase-file FILE] [-o FILE]',
   '                      sign a template folder into a bundle (default FILE: <id>-<version>.osb here);',
-  '                      KEY.pem is an ed25519 private key (openssl genpkey -algorithm ed25519 -out KEY.pem)',
+  '                      KEY.pem is an ed25519 private key (openssl genpkey -algorithm ed25519 -out KEY.pem),',
+  '                      encrypted or not (--passphrase-file: the first line of FILE is its passphrase)',
 ] as const;
 
 export async function runDeployPack(ctx: CommandContext): Promise<number> {
@@ -33,7 +35,13 @@ export async function runDeployPack(ctx: CommandContext): Promise<number> {
     ctx.io.err(`deploy pack: ${keyFile}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     return ExitCode.FAILED;
   }
-  const packed = await packBundleDetailed(dir, pem, { keyFile });
+  const passphraseFile = stringOption(ctx.options, 'passphrase-file');
+  let passphrase: string | undefined;
+  if (passphraseFile !== undefined) {
+    passphrase = await readSecretFile(ctx, 'deploy pack', passphraseFile);
+    if (passphrase === undefined) return ExitCode.FAILED;
+  }
+  const packed = await packBundleDetailed(dir, pem, { keyFile, ...(passphrase === undefined ? {} : { passphrase }) });
   const outArg = stringOption(ctx.options, 'out');
   const out = path.resolve(ctx.io.cwd, outArg ?? `${packed.templateId}-${packed.version}${BUNDLE_EXTENSION}`);
   // Written beside and renamed: an interrupted pack never leaves a half bundle under the final name.

@@ -1,8 +1,7 @@
 /** `openstarry deploy status` as it runs (deploy-status.ts has its options, usage and exit codes; README "Deploying updates"). */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { CommandContext } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
+import { readSecretFile } from '../secret-file.ts';
 
 /** A topic root: one or more levels, no wildcard, no empty level. */
 const ROOT = /^[^/#+\s]+(?:\/[^/#+\s]+)*$/;
@@ -22,14 +21,8 @@ export async function runDeployStatus(ctx: CommandContext): Promise<number> {
   const timeoutMs = await timeout(stringOption(ctx.options, 'timeout'));
   let password: string | undefined;
   if (passwordFile !== undefined) {
-    const file = path.resolve(ctx.io.cwd, passwordFile);
-    try {
-      // The first line, as the link reads `mqtt.passwordFile` (README "MQTT, remote triggers and rules").
-      password = (await readFile(file, 'utf8')).split(/\r?\n/)[0] ?? '';
-    } catch (err) {
-      ctx.io.err(`openstarry: deploy status: ${file}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      return ExitCode.FAILED;
-    }
+    password = await readSecretFile(ctx, 'deploy status', passwordFile);
+    if (password === undefined) return ExitCode.FAILED;
   }
   const { readFleetTable } = await import('../../fleet/fleet-status-reader.ts');
   const { formatFleetTable } = await import('../../fleet/fleet-table.ts');
