@@ -1,8 +1,8 @@
 // Stands in for node:assert in the bundle (scripts/build.mjs, `alias`). mqemitter, under the embedded broker, requires
 // it at load and calls it only as `assert(value)` on its subscribe/emit arguments. Loading node:assert at boot compiles
-// its error machinery (AssertionError, the diff and colour helpers: five of Node's internal modules, compiled from
-// source because the daemon's V8 flags make Node refuse its built-in code cache, README "Performance") for a check
-// that never fails: ~0.05 s of every boot under qemu-aarch64 (issue 12). Here the real module is loaded the first time
+// its error machinery (AssertionError, the diff and colour helpers: five of Node's internal modules) for a check that
+// never fails: ~0.05 s of every boot under qemu-aarch64 when measured with the V8 options on the command line (they
+// have since moved after READY, README "Performance"; the modules are still not needed at boot) (issue 12). Here the real module is loaded the first time
 // an assertion fails or another of its functions is used, and does the work, so behaviour is Node's own.
 /* global module, require */
 'use strict';
