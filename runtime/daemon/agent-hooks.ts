@@ -7,7 +7,7 @@ import type { HalService } from '../../hal/hal-service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { StateDb } from '../state/state-db.ts';
 import { serveAgentState } from '../state/agent-state-service.ts';
-import type { SupervisorHooks } from '../supervisor/agent-instance.ts';
+import type { SupervisorHooks } from '../supervisor/instance-deps.ts';
 import type { AgentOps } from '../supervisor/agent-ops.ts';
 import { serveAgentManager } from './agent-manager-service.ts';
 import type { OrchestrationHub } from '../orchestrator/orchestration-hub.ts';

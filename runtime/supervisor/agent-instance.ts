@@ -13,7 +13,6 @@
  * agent whose start() never resolves is stopped by its limits like a running one, and by `start-timeout` after
  * agents.startTimeoutMs; one over a limit while stopping is terminated at once rather than at the end of its grace.
  */
-import type { Clock } from '../clock.ts';
 import { within } from '../clock.ts';
 import type { LifecycleNote, LogNote } from '../core/channel-messages.ts';
 import { ErrorCode } from '../core/errors.ts';
@@ -22,7 +21,6 @@ import type { AgentState, IAgentStatus, KillSignal } from './agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import type { IIsolate, IIsolationDriver, IsolateExit, IsolateUsage } from '../isolation/isolation-driver.ts';
-import type { Logger } from '../logging/logger.ts';
 import { decideRestart, nextAttempt } from './restart-policy.ts';
 import { sanitiseFields, sanitiseLevel, sanitiseMessage } from '../logging/log-sanitiser.ts';
 import type { AgentHealth } from './agent-health.ts';
@@ -31,49 +29,11 @@ import { describeExit } from './exit-reason.ts';
 import { LineBudget } from '../logging/line-budget.ts';
 import { CpuWatch } from './cpu-watch.ts';
 import { RestartSeries } from './restart-series.ts';
-import type { TokenReport } from './token-meter.ts';
+import type { InstanceDeps } from './instance-deps.ts';
 import { TokenMeter } from './token-meter.ts';
-
-/**
- * What the rest of the daemon does around an agent's life (the HAL today): admit at spawn (may refuse), attach to
- * each isolate, detach when an isolate ends (awaited before the end is reported, so an actuator is already safe
- * when `kill` returns), release when the instance ends for good.
- */
-export interface SupervisorHooks {
-  admit(pid: string, blueprint: Blueprint): void;
-  attach(pid: string, isolate: IIsolate, blueprint: Blueprint): void;
-  detach(pid: string): Promise<void>;
-  release(pid: string): void;
-  /** The agent's last State Snapshot (null: none), handed to its isolate at each launch; optional. */
-  initialState?(agentId: string): JsonValue | null;
-}
 
 /** How long kill and shutdown wait for a terminated thread to actually end before moving on. */
 export const TERMINATE_WAIT_MS = 5000;
-
-export const noHooks: SupervisorHooks = { admit() {}, attach() {}, detach: async () => undefined, release() {} };
-
-export interface InstanceDeps {
-  driver: IIsolationDriver;
-  hooks: SupervisorHooks;
-  clock: Clock;
-  log: Logger;
-  agentHome: (agentId: string) => string;
-  onLogLine: (line: LogLine) => void;
-  onChange: (status: IAgentStatus) => void;
-  /** True once the daemon is shutting down: restart timers then do not start new isolates. */
-  closing: () => boolean;
-  /** How long usage must stay over limits.cpuPercent before the agent is stopped (cpu-watch.ts). */
-  cpuLimitWindowMs: number;
-  /** agents.startTimeoutMs: an isolate not `running` this long after its launch is stopped (`start-timeout`). */
-  startTimeoutMs: number;
-  /** Every valid token report (for telemetry); optional. */
-  onTokens?: (pid: string, agentId: string, report: TokenReport) => void;
-  /** agents.maxMessageBytes, handed to each isolate (isolation/message-cap.ts). */
-  maxMessageBytes?: number;
-  /** Called when an isolate was stopped for a message over the cap (counted in `status`). */
-  onMessageTooLarge?: () => void;
-}
 
 export class AgentInstance {
   readonly pid: string;

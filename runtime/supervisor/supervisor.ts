@@ -19,8 +19,9 @@ import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../isolation/message-cap.ts';
 import type { Logger } from '../logging/logger.ts';
 import { silentLogger } from '../logging/logger.ts';
-import { AgentInstance, noHooks, TERMINATE_WAIT_MS } from './agent-instance.ts';
-import type { SupervisorHooks } from './agent-instance.ts';
+import { AgentInstance, TERMINATE_WAIT_MS } from './agent-instance.ts';
+import { noHooks } from './instance-deps.ts';
+import type { SupervisorHooks } from './instance-deps.ts';
 import type { TokenReport } from './token-meter.ts';
 
 /** Total memory (heap + external) an agent may use, as a multiple of limits.memoryMb. */
