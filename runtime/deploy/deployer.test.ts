@@ -115,6 +115,21 @@ t.test('deployments of one template are serialized: a second one in flight is re
   t.match(b, { outcome: 'refused', reason: /^ERR_DEPLOY_BUSY: / });
 });
 
+t.test('deployments of different templates wait their turn: both commit and the journal keeps both', async (t) => {
+  const { root, agents, state, templates, deployer } = await setup(t);
+  const phases: string[] = [];
+  const log = (p: DeployProgress) => void phases.push(`${p.templateId}:${p.phase}`);
+  const [a, b] = await Promise.all([
+    deployer.deploy(bundleOf(ID, '1.0.0'), { origin: 'cli', onProgress: log }),
+    deployer.deploy(bundleOf('orchard', '2.0.0'), { origin: 'mqtt:openstarry/groups/g/deploy', onProgress: log }),
+  ]);
+  t.same([a.outcome, b.outcome], ['committed', 'committed']);
+  t.ok(phases.indexOf('orchard:verified') > phases.indexOf(`${ID}:healthy`), `the second starts after the first ended: ${phases.join(' ')}`);
+  const reopened = await openDeployer({ root, agents, state, templates, clock: systemClock, log: quietLog, healthWindowMs: 40, pollMs: 5 });
+  t.equal(reopened.deployer.current(ID), '1.0.0', 'the first commit survives the second');
+  t.equal(reopened.deployer.current('orchard'), '2.0.0');
+});
+
 t.test('rollback by hand and redeploy of a kept version; only the last 3 versions stay on disk', async (t) => {
   const { root, agents, deployer } = await setup(t);
   for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) t.equal((await deployer.deploy(bundleOf(ID, v), cli())).outcome, 'committed');

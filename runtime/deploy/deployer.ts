@@ -51,6 +51,9 @@ export class BoardDeployer implements Deployer {
   readonly #journal: DeployJournal;
   readonly #versions: VersionStore;
   readonly #busy = new Set<string>();
+  /** The end of the board's line of deployments: the journal has one in-flight record (deploy-journal.ts), so
+   *  deployments of different templates run one after another, never side by side. */
+  #line: Promise<void> = Promise.resolve();
   readonly #stats: Omit<DeployStats, 'inFlight'> = { applied: 0, rolledBack: 0, refused: 0 };
 
   constructor(journal: DeployJournal, options: DeployerOptions) {
@@ -141,13 +144,18 @@ export class BoardDeployer implements Deployer {
       const p = { templateId: id, version, phase, ...detail, at: new Date().toISOString() } as DeployProgress;
       options.onProgress?.(p);
     };
+    const before = this.#line;
+    let done!: () => void;
+    this.#line = new Promise<void>((resolve) => (done = resolve));
     try {
       report('pending');
+      await before;
       const outcome = await body(report);
       this.#stats.last = { templateId: id, version, outcome: outcome.outcome, ...('reason' in outcome ? { reason: outcome.reason } : {}), at: new Date().toISOString() };
       return outcome;
     } finally {
       this.#busy.delete(id);
+      done();
     }
   }
 
