@@ -47,7 +47,8 @@ export class VersionStore {
       const file = path.resolve(staging, rel);
       if (!file.startsWith(staging + path.sep)) throw new OpenStarryError(ErrorCode.DEPLOY_REFUSED, `bundle file "${rel}" lies outside its template folder`);
       await mkdir(path.dirname(file), { recursive: true });
-      dirs.add(path.dirname(file));
+      // Every folder from the file's up to staging: a new subfolder's entry lives in its parent (fsync(2)).
+      for (let d = path.dirname(file); d !== staging; d = path.dirname(d)) dirs.add(d);
       // The template's files are text (a manifest and JavaScript modules, runtime/design/blueprint.ts).
       await writeFileSynced(file, Buffer.from(bytes).toString('utf8'));
     }
