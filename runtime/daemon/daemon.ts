@@ -225,17 +225,22 @@ export class Daemon extends DaemonControlApi {
     this.bootReport.ready();
     this.state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents
-    const keys = trustedKeyPaths(config.deploy, this.loaded.baseDir, this.#opts.env ?? process.env);
-    if (link() && keys.length > 0) {
-      // Fleet deployments over MQTT (README "Deploying updates"), loaded only when this board has a broker and a key to
-      // verify with; started once ready, because a retained document may arrive at once and deploys through the API.
-      const { startFleet } = await import('./fleet-wiring.ts');
-      this.fleet = await startFleet({ link: link(), deploy: config.deploy, trustedKeyPaths: keys, templatesUrl: config.templates.url, deployer: () => this.boardDeployer(), home: this.home, clock: this.#clock, log: this.log.child('fleet') });
-    }
     this.log.info(`ready in ${Date.now() - this.startedAt} ms`, { board: board.profile.name, master: this.masterPid, socket: this.socket });
     // READY=1, then WATCHDOG=1 while the event loop answers and the supervisor's usage tick keeps running.
     this.systemd.ready(`ready; master agent pid ${this.masterPid}`, [{ name: "the supervisor's usage tick", lastAt: () => supervisor.lastTickAt, intervalMs: supervisor.tickIntervalMs }]);
     this.#opts.onReady?.();
+    const keys = trustedKeyPaths(config.deploy, this.loaded.baseDir, this.#opts.env ?? process.env);
+    if (link() && keys.length > 0) {
+      // Fleet deployments over MQTT (README "Deploying updates"), loaded only when this board has a broker and a key to
+      // verify with; started after READY=1 (off the boot path: it reads keys and fleet.json), because a retained
+      // document may arrive at once and deploys through the API. Never fatal: the daemon runs on without it.
+      try {
+        const { startFleet } = await import('./fleet-wiring.ts');
+        this.fleet = await startFleet({ link: link(), deploy: config.deploy, trustedKeyPaths: keys, templatesUrl: config.templates.url, deployer: () => this.boardDeployer(), home: this.home, clock: this.#clock, log: this.log.child('fleet') });
+      } catch (err) {
+        this.log.error(`fleet: not started: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**

@@ -40,9 +40,9 @@ export class AppliedStore {
 
   /** Loads the record; a file that does not parse is reported in `problem` (and starts empty), never thrown. */
   async load(): Promise<{ problem?: string }> {
-    const text = await this.#file.read();
-    if (text === null) return {};
     try {
+      const text = await this.#file.read();
+      if (text === null) return {};
       const parsed = fileSchema.safeParse(JSON.parse(text));
       if (!parsed.success) return { problem: `${this.file}: not a {"templates": {...}} record (${parsed.error.issues[0]?.message ?? 'invalid'})` };
       this.#templates = new Map(Object.entries(parsed.data.templates).slice(0, MAX_TEMPLATES));
