@@ -62,11 +62,11 @@ async function world(t: Test) {
   // The board's real download (runtime/design/bundle-fetch.ts), size-capped and with a timeout.
   const fetchBytes: FetchBundle = (doc, limits) => fetchBundleUrl(doc.url ?? `${base}/missing`, limits);
   const stateFile = path.join(dir, 'fleet.json');
-  async function board(deployer: Deployer, groups = ['greenhouse']) {
+  async function board(deployer: Deployer, groups = ['greenhouse'], fetch = fetchBytes) {
     const link = await makeLink(t, { url: broker.url }, { queueDir: path.join(dir, 'queue') });
     const store = new AppliedStore(stateFile);
     t.same(await store.load(), {});
-    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify: fakeVerify, fetch: fetchBytes, store, clock: systemClock });
+    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify: fakeVerify, fetch, store, clock: systemClock });
     t.teardown(() => fleet.close());
     await link.start();
     fleet.start();
@@ -161,4 +161,22 @@ t.test('a board whose deployer cannot open says so on its status topic and tries
   await waitFor(() => rec.messages.length === 1, 'the refusal on the status topic');
   t.match(JSON.parse(rec.messages[0]!.payload), { phase: 'refused', reason: "the board's deployer is not available: journal.json: not JSON" });
   t.equal(store.get('climate'), undefined, 'not recorded: tried again at the next reconnect or boot');
+});
+
+t.test('a document without url on a board without templates.url is refused and not remembered: it passes once the board is set up', async (t) => {
+  const w = await world(t);
+  if (!w) return;
+  const bytes = bundleBytes('climate', '2.0.0');
+  await w.publish('openstarry/groups/greenhouse/deploy', { templateId: 'climate', version: '2.0.0', sha256: sha(bytes) });
+  // What fleet-wiring.ts's fetch answers for such a document on such a board.
+  const noService: FetchBundle = (doc) => Promise.reject(new OpenStarryError(ErrorCode.FLEET_DOCUMENT_INVALID, `${doc.templateId}@${doc.version}: the document has no url and this board has no templates.url`));
+  const first = await w.board(fakeDeployer(), ['greenhouse'], noService);
+  await waitFor(() => first.fleet.status().refused === 1, 'the refusal');
+  await first.fleet.close();
+  await first.link.close();
+  const deployer = fakeDeployer();
+  const second = await w.board(deployer, ['greenhouse'], async () => bytes);
+  await waitFor(() => second.fleet.status().healthy === 1, 'the same document deployed once the board can fetch it');
+  t.equal(second.fleet.status().ignoredDuplicate, 0, 'the refusal was not recorded as handled');
+  t.equal(deployer.calls.length, 1);
 });

@@ -92,8 +92,10 @@ interface WaitingDocument {
 }
 
 const MAX_WAITING = 64;
-/** Refusals that depend on this board's trusted keys (read at each deployment), not on the bundle alone. */
-const BOARD_TRUST_CODES = new Set<string | undefined>([ErrorCode.BUNDLE_UNTRUSTED, ErrorCode.BUNDLE_KEY_INVALID]);
+/** Refusals that depend on this board's own setup, not on the bundle alone: its trusted keys (read at each deployment),
+ *  and a document without `url` on a board without `templates.url` (the only FLEET_DOCUMENT_INVALID that reaches
+ *  #handle: a document that does not parse is refused in #onMessage). */
+const BOARD_SETUP_CODES = new Set<string | undefined>([ErrorCode.BUNDLE_UNTRUSTED, ErrorCode.BUNDLE_KEY_INVALID, ErrorCode.FLEET_DOCUMENT_INVALID]);
 const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
 
@@ -164,8 +166,10 @@ export class FleetDeployments {
       this.#o.log?.warn('fleet: too many templates waiting, document dropped', { topic: m.topic, templateId: doc.templateId });
       return;
     }
+    // One link in the chain per waiting template (a replaced document reuses its template's): bounded by MAX_WAITING.
+    const queued = this.#waiting.has(doc.templateId);
     this.#waiting.set(doc.templateId, { doc, topic: m.topic, ...failures });
-    this.#drain = this.#drain.then(() => this.#next());
+    if (!queued) this.#drain = this.#drain.then(() => this.#next());
   }
 
   /** A retry's time has come: queued like a document, unless one for the template already waits (it is newer). */
@@ -193,6 +197,11 @@ export class FleetDeployments {
   async #handle(item: WaitingDocument): Promise<void> {
     const { doc, topic } = item;
     const { store, log } = this.#o;
+    const record = store.get(doc.templateId);
+    if (record?.last.sha256 === doc.sha256) {
+      this.#counts.ignoredDuplicate++;
+      return;
+    }
     let deployer: Deployer;
     try {
       deployer = await this.#o.deployer();
@@ -203,11 +212,6 @@ export class FleetDeployments {
       log?.error('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
       new StatusPublisher(this.#o.link, this.#o.clock, doc).publish({ phase: 'refused', reason });
       this.#counts.refused++;
-      return;
-    }
-    const record = store.get(doc.templateId);
-    if (record?.last.sha256 === doc.sha256) {
-      this.#counts.ignoredDuplicate++;
       return;
     }
     const current = [record?.committed?.version, deployer.current(doc.templateId)].filter((v): v is string => v !== undefined).sort(compareVersions).pop();
@@ -223,6 +227,9 @@ export class FleetDeployments {
     let bundle: VerifiedBundle;
     try {
       bundle = await this.#fetchAndVerify(doc);
+      // Closed while it downloaded: no deployment starts during shutdown; nothing is recorded, so the retained
+      // document is handled at the next boot.
+      if (this.#closed) return;
     } catch (err) {
       let reason = (err as Error).message;
       const code = (err as Partial<OpenStarryError>).code;
@@ -238,12 +245,12 @@ export class FleetDeployments {
           return;
         }
         reason = `${reason}; gave up after ${failures + 1} attempts: tried again at the next reconnect or boot`;
-      } else if (!BOARD_TRUST_CODES.has(code)) {
+      } else if (!BOARD_SETUP_CODES.has(code)) {
         // A bundle that is not the document's, or fails verification, never will pass: remembered as handled.
-        await store.record(doc.templateId, status.entry('refused', reason), false);
+        await this.#record(doc.templateId, status.entry('refused', reason), false);
       }
-      // BOARD_TRUST_CODES: the board's own keys refused it; not remembered, so the document passes once the key is
-      // in place and the document is published again (or at the next reconnect or boot): keys are read each time.
+      // BOARD_SETUP_CODES: the board's own setup refused it; not remembered, so the document passes once the key (or
+      // templates.url) is in place and the document is published again, or at the next reconnect or boot.
       log?.warn('fleet: deployment refused', { topic, templateId: doc.templateId, version: doc.version, reason });
       status.publish({ phase: 'refused', reason });
       this.#counts.refused++;
@@ -259,12 +266,18 @@ export class FleetDeployments {
     });
     const phase: DeployPhase = outcome.outcome === 'committed' ? 'healthy' : outcome.outcome;
     const reason = outcome.outcome === 'committed' ? undefined : outcome.reason;
-    await store.record(doc.templateId, status.entry(phase, reason), phase === 'healthy');
+    await this.#record(doc.templateId, status.entry(phase, reason), phase === 'healthy');
     status.publish({ phase, ...(reason !== undefined ? { reason } : {}) });
     if (phase === 'healthy') this.#counts.healthy++;
     else if (phase === 'rolled-back') this.#counts.rolledBack++;
     else this.#counts.refused++;
     log?.info('fleet: deployment outcome', { topic, templateId: doc.templateId, version: doc.version, phase, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  /** Records an outcome; a record that cannot be written (a full or read-only home) is logged, and the outcome is
+   *  still published and counted: at worst the retained document is handled once more at the next boot. */
+  async #record(...args: Parameters<AppliedStore['record']>): Promise<void> {
+    await this.#o.store.record(...args).catch((err: Error) => this.#o.log?.warn('fleet: record of the outcome not written', { templateId: args[0], error: err.message }));
   }
 
   /** sha256 of the bytes as fetched FIRST (issue 16: "the board checks sha256 and signature before anything else"), then the signature and template. */
