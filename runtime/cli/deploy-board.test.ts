@@ -77,3 +77,9 @@ t.test('--json: one object per line, each step as it happens, then the result', 
   t.equal(io.stdout.length, STEPS.length + 1);
   t.same(JSON.parse(io.stdout.at(-1) as string), { outcome: { outcome: 'committed', templateId: 'climate', version: '2.0.0', previous: '1.0.0' }, progress: STEPS });
 });
+
+t.test('--health-window below 1s, the floor of deploy.healthWindowMs, is a usage error: a window of 0 would commit unwatched', async (t) => {
+  const io = captureIo();
+  t.equal(await main(['deploy', 'x.osb', '--health-window', '0s'], io), 2);
+  t.match(io.stderr.join('\n'), '--health-window must be a duration such as 30s or 2m (1s to 1h), not "0s"');
+});

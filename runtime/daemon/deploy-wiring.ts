@@ -97,7 +97,10 @@ export async function applyDeployment(deployer: BoardDeployer, w: DeployWiring, 
   }
   let bundle;
   try {
-    const size = (await stat(target)).size;
+    const st = await stat(target);
+    // A device or FIFO reports size 0 and would pass the cap below (/dev/zero reads forever): regular files only.
+    if (!st.isFile()) throw new Error(`${target}: not a regular file`);
+    const size = st.size;
     if (size > w.config.maxBundleBytes) throw new Error(`${size} bytes is over the ${w.config.maxBundleBytes}-byte limit (deploy.maxBundleBytes)`);
     const bytes = await readFile(target);
     // The keys are read at each deployment, as the fleet's are (bundle.ts verifyWithTrustedKeys: one rule).

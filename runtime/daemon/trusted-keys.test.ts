@@ -49,6 +49,8 @@ t.test('openstarry deploy: a key added to the folder after start is trusted at t
     return out;
   };
 
+  const device = await applyDeployment(deployer, w, '/dev/zero', undefined);
+  t.match(device.outcome, { outcome: 'refused', reason: '/dev/zero: not a regular file' }, 'a device reports size 0: refused before it is read');
   const before = await applyDeployment(deployer, w, await file('1.0.0'), undefined);
   t.match(before.outcome, { outcome: 'refused', reason: /no trusted keys \(deploy\.trustedKeys: no \*\.pem in .*trusted-keys\)/ });
   copyFileSync(key.publicFile, path.join(keys, 'release.pem'));

@@ -30,7 +30,8 @@ async function healthWindow(ctx: CommandContext): Promise<{ healthWindowMs?: num
   // The rules' one duration parser, loaded only here: it brings zod, which no other CLI command needs at start.
   const { parseDuration } = await import('../../orchestrator/duration.ts');
   const ms = parseDuration(raw);
-  if (ms === undefined || ms > 3_600_000) throw new UsageError(`deploy: --health-window must be a duration such as 30s or 2m (at most 1h), not "${raw}"`);
+  // The config's range (deploy.healthWindowMs, 1000-3600000): a window of 0 would commit without watching.
+  if (ms === undefined || ms < 1000 || ms > 3_600_000) throw new UsageError(`deploy: --health-window must be a duration such as 30s or 2m (1s to 1h), not "${raw}"`);
   return { healthWindowMs: ms };
 }
 
