@@ -166,7 +166,8 @@ export class Connection implements Guarded {
 
   /** `echo '{...}' | socat - UNIX:sock` half-closes after the request: answer it first, then end. */
   #maybeEnd(): void {
-    if (this.#peerEnded && this.#inFlight === 0 && this.#followers.size === 0 && this.#writable) this.#socket.end();
+    // Not while lines wait in the queue (a response behind its notifications): #onDrain ends it once they are written.
+    if (this.#peerEnded && this.#inFlight === 0 && this.#followers.size === 0 && this.#queue.length === 0 && this.#writable) this.#socket.end();
   }
 
   #onLine(line: string): void {
@@ -252,6 +253,7 @@ export class Connection implements Guarded {
       this.#socket.write(`${JSON.stringify({ jsonrpc: '2.0', method: Notifications.LOGS_DROPPED, params: { dropped } })}\n`);
     }
     if (this.#socket.isPaused() && !this.#socket.writableNeedDrain) this.#socket.resume();
+    if (this.#queue.length === 0) this.#maybeEnd();
   }
 
   #onOversize(): void {
