@@ -15,4 +15,6 @@ function assert(value, message) {
   void message;
 }
 const own = new Set(['length', 'name', 'prototype']);
-module.exports = new Proxy(assert, { get: (target, key) => (own.has(key) ? Reflect.get(target, key) : load()[key]) });
+// `__esModule` is what a bundled CommonJS wrapper (__importDefault) asks first; node:assert has none, so it is
+// answered without loading the module.
+module.exports = new Proxy(assert, { get: (target, key) => (own.has(key) ? Reflect.get(target, key) : key === '__esModule' ? undefined : load()[key]) });

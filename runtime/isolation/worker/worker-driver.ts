@@ -65,8 +65,9 @@ export class WorkerDriver implements IIsolationDriver {
 
   constructor(options: WorkerDriverOptions = {}) {
     this.#entry = options.entry ?? defaultWorkerEntry();
-    // No V8 flag is set here: a process-wide one (even --expose-gc) makes every later worker reject Node's built-in
-    // code cache (issue 12). The host collects a busy agent's heap without one (host/heap-hygiene.ts).
+    // No V8 flag is set here: every flag changed makes the workers after it remake Node's cached builtins once
+    // (issue 12); the daemon's own, set once it is ready (daemon/node-flags.ts), are the only ones. The host collects
+    // a busy agent's heap without --expose-gc (host/heap-hygiene.ts).
     // The parent's flags are not inherited: a test runner's loader has no business in an agent's isolate.
     this.#execArgv = ['--experimental-vm-modules', '--no-warnings', ...(options.execArgv ?? [])];
     this.#warmSpares = options.warmSpares ?? 0;
