@@ -379,7 +379,29 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
     const ownKeys = Reflect.ownKeys; Reflect.ownKeys = function (o) { note(o); return ownKeys(o); };
     const keys = Object.keys; Object.keys = function (o) { note(o); return keys(o); };
     const weakGet = WeakMap.prototype.get; WeakMap.prototype.get = function (k) { note(k); return weakGet.call(this, k); };
+    const weakSet = WeakMap.prototype.set; WeakMap.prototype.set = function (k, v) { note(k); note(v); return weakSet.call(this, k, v); };
     const mapGet = Map.prototype.get; Map.prototype.get = function (k) { const v = mapGet.call(this, k); note(v); return v; };
+    const mapSet = Map.prototype.set; Map.prototype.set = function (k, v) { note(v); if (v && typeof v === 'object') note(v.default); return mapSet.call(this, k, v); };
+    // node:crypto is curated at its first use in a cold worker (deferCrypto): every function that path could call.
+    // (The hooks themselves use index loops and a captured Reflect.apply: they hook the array iterator and call.)
+    const reflectApply = Reflect.apply;
+    const noteAll = (args) => { for (let i = 0; i < args.length; i++) note(args[i]); };
+    const hooks = [[Object, 'getPrototypeOf'], [Object, 'setPrototypeOf'], [Object, 'create'], [Object, 'defineProperty'], [Object, 'hasOwn'], [Object, 'freeze'], [Object, 'entries'], [Reflect, 'get'], [Reflect, 'apply']];
+    for (let i = 0; i < hooks.length; i++) {
+      const owner = hooks[i][0]; const name = hooks[i][1]; const original = owner[name];
+      owner[name] = function (...args) { noteAll(args); return reflectApply(original, this, args); };
+    }
+    Function.prototype.call = function (self, ...args) { note(self); noteAll(args); return reflectApply(this, self, args); };
+    // A setter or getter on Object.prototype sees what is assigned to, or looked up on, an ordinary object.
+    const trapped = ['default', 'crypto', 'then', 'setEngine'];
+    const define = Object.getOwnPropertyDescriptor(Object, 'defineProperty').value;
+    for (let i = 0; i < trapped.length; i++) {
+      const name = trapped[i];
+      define(Object.prototype, name, { configurable: true, get() { note(this); return undefined; }, set(v) { note(this); note(v); define(this, name, { value: v, writable: true, enumerable: true, configurable: true }); } });
+    }
+    const arrayIterator = [][Symbol.iterator]().__proto__;
+    const arrayNext = arrayIterator.next;
+    arrayIterator.next = function () { const r = reflectApply(arrayNext, this, []); note(r.value); return r; };
     let inGetter = false;
     const then = Promise.prototype.then;
     Object.defineProperty(Promise.prototype, 'constructor', { configurable: true, get() {
@@ -387,11 +409,14 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
       return Promise;
     } });
     export default { name: 'p', async start(ctx) {
+      process.getBuiltinModule('node:crypto');
       await import('node:crypto'); await import('node:buffer'); await import('node:util'); await import('node:url');
-      process.getBuiltinModule('node:crypto'); process.getBuiltinModule('buffer');
+      process.getBuiltinModule('buffer');
       await new Promise((r) => setTimeout(r, 5));
+      arrayIterator.next = arrayNext;
+      for (const name of trapped) delete Object.prototype[name];
       const raw = [];
-      for (const v of caught) {
+      for (const v of [...caught]) {
         for (const [member, arg] of [['setEngine', '/tmp/openstarry-no-such-engine.so'], ['resolveObjectURL', 'blob:nodedata:x']]) {
           let f; try { f = v[member]; } catch {}
           if (typeof f !== 'function') continue;
@@ -401,7 +426,7 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
       ctx.log.info('result', { hooked: caught.size > 0, raw });
     } };`);
   t.same(run.exit, { code: 0, cause: 'exit' });
-  t.same(run.fields('result'), { hooked: true, raw: [] }, 'builtins were curated before agent code ran');
+  t.same(run.fields('result'), { hooked: true, raw: [] }, 'no hook caught a raw module, node:crypto curated at its first use included');
 });
 
 t.test('Set.prototype.has and Map.prototype.get replaced by agent code do not open node:fs or the raw node:crypto', async (t) => {
@@ -554,4 +579,38 @@ t.test('module policy: prepareCuratedBuiltins curates up front and never touches
   t.same(imported, [...curatedNow, 'events'], 'harmless builtins are imported on demand');
   await t.rejects(builtins.exports('fs'), { code: 'ERR_ISOLATE_DENIED' });
   t.throws(() => builtins.defaultExport('child_process'), { code: 'ERR_ISOLATE_DENIED' });
+});
+
+t.test('module policy: deferCrypto curates node:crypto at its first use, through getBuiltinModule only (unit)', async (t) => {
+  const imported: string[] = [];
+  const fetched: string[] = [];
+  const real = (process as unknown as { getBuiltinModule: (id: string) => unknown }).getBuiltinModule;
+  const options = {
+    importBuiltin: (name: string) => {
+      imported.push(name);
+      return import(`node:${name}`) as Promise<Record<string, unknown>>;
+    },
+    getBuiltinModule: (id: string) => {
+      fetched.push(id);
+      return real(id);
+    },
+  };
+  const builtins = await prepareCuratedBuiltins({ ...options, deferCrypto: true });
+  const curatedNow = [...ALLOWED_BUILTINS].filter(needsCuration);
+  t.same(imported, curatedNow.filter((b) => b !== 'crypto'), 'every curated builtin but node:crypto prepared up front');
+  t.same(fetched, [], 'node:crypto not loaded yet');
+  const crypto = builtins.defaultExport('crypto') as Record<string, unknown>;
+  t.same(fetched, ['node:crypto'], 'loaded, synchronously, at the first use');
+  t.throws(() => (crypto.setEngine as () => void)(), { code: 'ERR_ISOLATE_DENIED' });
+  t.equal(crypto.createHash, real('node:crypto') && (real('node:crypto') as Record<string, unknown>).createHash, 'harmless members are the real ones');
+  const exports = await builtins.exports('crypto');
+  t.equal(exports.default, crypto, 'import and getBuiltinModule agree');
+  t.throws(() => (exports.setFips as () => void)(), { code: 'ERR_ISOLATE_DENIED' });
+  t.equal(Object.getPrototypeOf(exports), null, 'the exports object has no prototype a setter could sit on');
+  t.same(fetched, ['node:crypto'], 'curated once');
+  t.same(imported, curatedNow.filter((b) => b !== 'crypto'), 'never through importBuiltin (a promise would carry the raw module)');
+
+  imported.length = 0;
+  await prepareCuratedBuiltins({ importBuiltin: options.importBuiltin, deferCrypto: true });
+  t.same(imported, curatedNow, 'without getBuiltinModule (Node < 20.16) node:crypto is prepared up front anyway');
 });

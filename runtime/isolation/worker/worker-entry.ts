@@ -27,9 +27,10 @@ const channelPort: IChannelPort = {
   close: () => port.close(),
 };
 
-// Curating the builtins loads node:crypto (a few ms): started now, a warm spare has it done before its assignment.
-// runAgentHost awaits this same promise (and reports a failure as a crash) before any agent code runs.
-const builtins = prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule() });
+// The curated builtins, before any agent code runs; runAgentHost awaits this same promise (and reports a failure as
+// a crash). Node:crypto takes ~4 ms to load: a cold start curates it at its first use (most agents never import
+// it; module-policy.ts says why that is safe), a warm spare now, while it waits for its assignment.
+const builtins = prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule(), deferCrypto: workerData !== SPARE_WAITING });
 builtins.catch(() => undefined);
 
 function run(bootstrap: HostBootstrap): void {
