@@ -67,6 +67,8 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Called once, right after READY=1 (main.ts sets the daemon's V8 flags there: runtime/daemon/node-flags.ts). */
   onReady?: () => void;
+  /** The worker driver's bootWindow (runtime/isolation/worker/worker-driver.ts): main.ts turns the V8 flags off in it. */
+  workerBootWindow?: () => () => void;
 }
 
 export class Daemon extends DaemonControlApi {
@@ -116,7 +118,7 @@ export class Daemon extends DaemonControlApi {
     }, () => ({ detail: this.socket }));
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
-    this.drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1 }), new ProcessDriver(), new WasmDriver()];
+    this.drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1, ...(this.#opts.workerBootWindow ? { bootWindow: this.#opts.workerBootWindow } : {}) }), new ProcessDriver(), new WasmDriver()];
     const parts = (this.infra = assembleInfrastructure({
       config,
       home: this.home,

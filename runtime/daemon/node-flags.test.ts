@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { applyDaemonV8Flags, DAEMON_ENV, DAEMON_NODE_FLAGS, DAEMON_V8_FLAGS } from './node-flags.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, DAEMON_V8_FLAGS, DAEMON_V8_FLAGS_OFF, DaemonV8Flags } from './node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const v8Flags = DAEMON_V8_FLAGS.join(' ');
@@ -33,14 +33,36 @@ t.test('and the environment beside them (DAEMON_ENV): the wrapper only when unse
   t.match(read('scripts/bench/bench-table.ts'), '...DAEMON_ENV');
 });
 
-t.test('the daemon sets DAEMON_V8_FLAGS itself once ready (main.ts), after READY=1 (daemon.ts)', async (t) => {
+t.test('the daemon sets DAEMON_V8_FLAGS itself once ready (main.ts), after READY=1 (daemon.ts), off while a worker boots', async (t) => {
   const main = read('runtime/daemon/main.ts');
-  t.match(main, /onReady: \(\) => applyDaemonV8Flags\(\(flag\) => v8\.setFlagsFromString\(flag\)\)/);
+  t.match(main, 'new DaemonV8Flags((flag) => v8.setFlagsFromString(flag))');
+  t.match(main, 'onReady: () => flags.apply()');
+  t.match(main, 'workerBootWindow: () => flags.workerBooting()');
   const daemon = read('runtime/daemon/daemon.ts');
   t.ok(daemon.indexOf('this.#opts.onReady?.()') > daemon.indexOf('this.systemd.ready('), 'after READY=1');
+  t.match(daemon, 'bootWindow: this.#opts.workerBootWindow', 'the worker driver gets the window');
+
   const set: string[] = [];
-  applyDaemonV8Flags((f) => set.push(f));
-  t.same(set, [...DAEMON_V8_FLAGS]);
+  const flags = new DaemonV8Flags((f) => set.push(f));
+  const master = flags.workerBooting();
+  t.same(set, [], 'nothing is set before READY');
+  flags.apply();
+  t.same(set, [], 'nor while the master agent still boots');
+  master();
+  t.same(set, [...DAEMON_V8_FLAGS], 'set once it has');
+  flags.apply();
+  t.same(set, [...DAEMON_V8_FLAGS], 'apply() is idempotent');
+  set.length = 0;
+  const one = flags.workerBooting();
+  const two = flags.workerBooting();
+  t.same(set, [...DAEMON_V8_FLAGS_OFF], 'off as the first of two workers boots');
+  t.equal(flags.booting, 2);
+  one();
+  one();
+  t.same(set, [...DAEMON_V8_FLAGS_OFF], 'still off while the other boots; a release counts once');
+  two();
+  t.same(set, [...DAEMON_V8_FLAGS_OFF, ...DAEMON_V8_FLAGS], 'on again when the last has booted');
+  t.equal(flags.booting, 0);
 });
 
 t.test("on Node's command line they make Node refuse its built-in code cache; set at run time they do not", async (t) => {
@@ -55,6 +77,37 @@ t.test("on Node's command line they make Node refuse its built-in code cache; se
   const late = rejected(['-e', `const v8 = require('node:v8'); for (const f of ${JSON.stringify(DAEMON_V8_FLAGS)}) v8.setFlagsFromString(f); ${load}`]);
   t.ok(atStart >= 20, `given at start-up: ${atStart} of Node's modules compiled from source`);
   t.ok(late * 3 < atStart, `set at run time: ${late}`);
+});
+
+t.test('a worker booting under them compiles Node from source; one booting once they are off again does not; --no-optimize-for-size alone is not off', async (t) => {
+  // The daemon's order: options on at READY, its main thread loads more of Node (here zlib and http), off while a
+  // worker boots. `workerFirst` boots one worker under the options instead, which the worker driver's window avoids.
+  const rejectedAfterOff = (off: readonly string[], workerFirst = false) => {
+    const script = `const v8 = require('node:v8'); const { Worker } = require('node:worker_threads');
+      const boot = () => new Promise((r) => { const w = new Worker("require('node:worker_threads').parentPort.postMessage(1)", { eval: true }); w.once('message', () => w.terminate().then(r)); });
+      (async () => {
+        for (const f of ${JSON.stringify(DAEMON_V8_FLAGS)}) v8.setFlagsFromString(f);
+        require('node:zlib'); require('node:http');
+        if (${workerFirst}) { process._rawDebug('--- worker under the options'); await boot(); }
+        for (const f of ${JSON.stringify(off)}) v8.setFlagsFromString(f);
+        process._rawDebug('--- off');
+        await boot();
+      })();`;
+    const { stderr } = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG_NATIVE: 'CODE_CACHE' } });
+    const lines = stderr.split('\n');
+    const count = (from: string, to: string) => {
+      const a = lines.indexOf(from);
+      const b = to ? lines.indexOf(to) : lines.length;
+      t.ok(a >= 0 && b > a, `the script reached "${from}"`);
+      return lines.slice(a, b).filter((l) => / is rejected$/.test(l)).length;
+    };
+    return { underOptions: workerFirst ? count('--- worker under the options', '--- off') : 0, afterOff: count('--- off', '') };
+  };
+  t.equal(rejectedAfterOff(DAEMON_V8_FLAGS_OFF).afterOff, 0, 'a worker booting after DAEMON_V8_FLAGS_OFF accepts the cache for every module');
+  t.ok(rejectedAfterOff(['--no-optimize-for-size']).afterOff >= 20, 'after --no-optimize-for-size alone: refused (its implied --max-semi-space-size=1 stays)');
+  const workerFirst = rejectedAfterOff(DAEMON_V8_FLAGS_OFF, true);
+  t.ok(workerFirst.underOptions >= 20, `a worker booting under the options: ${workerFirst.underOptions} of Node's modules compiled from source`);
+  t.ok(workerFirst.afterOff >= 20, `and it leaves Node's shared cache remade under them, refused by the next worker booting without: ${workerFirst.afterOff}`);
 });
 
 t.test('V8 caps the young generation only when the cap is given at start-up (what setting it later costs)', async (t) => {

@@ -193,6 +193,41 @@ t.test('warm spares: a spawn with the spare memory class takes a booted worker a
   await warm.close();
 });
 
+t.test('bootWindow: open from each thread\'s creation to its first message or its end (the daemon\'s V8 options are off in it)', async (t) => {
+  let open = 0;
+  const opened: string[] = [];
+  const windowed = new WorkerDriver({
+    bootSpares: 1,
+    bootWindow: () => {
+      open += 1;
+      opened.push(`window ${opened.length + 1}`);
+      return () => (open -= 1);
+    },
+  });
+  t.teardown(() => windowed.close());
+  t.equal(open, 1, 'the boot spare opened one at construction');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(open, 1, 'a spare waiting for its assignment keeps it open (it has sent nothing)');
+  const start = async (main: string, memoryMb?: number) => {
+    const dir = t.testdir({ 'agent.json': manifest(memoryMb ? { limits: { memoryMb } } : {}), 'main.js': main });
+    const isolate = await windowed.start({ pid: '11', blueprint: await loadBlueprint(`${dir}/agent.json`), env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/h' }, initialState: null });
+    t.teardown(() => isolate.terminate());
+    return isolate;
+  };
+  const lifecycle = (isolate: Awaited<ReturnType<typeof start>>) => new Promise<LifecycleNote>((resolve) => isolate.channel.onNote('lifecycle', (p) => resolve(p as LifecycleNote)));
+  const assigned = await start("export default { name: 'p', start() { this.t = setInterval(() => {}, 1000); }, stop() { clearInterval(this.t); } };");
+  t.same(await lifecycle(assigned), { state: 'running' });
+  t.equal(open, 0, 'closed by the assigned spare\'s first message');
+  const cold = await start("export default { name: 'p', start() { this.t = setInterval(() => {}, 1000); }, stop() { clearInterval(this.t); } };", 32);
+  t.equal(open, 1, 'a cold start opens one');
+  t.same(await lifecycle(cold), { state: 'running' });
+  t.equal(open, 0, 'closed by its first message');
+  const dies = await start('throw new Error("at load");', 32);
+  await dies.exited;
+  t.equal(open, 0, 'an agent that crashes at load closes its window');
+  t.same(opened, ['window 1', 'window 2', 'window 3'], 'one window per thread created');
+});
+
 t.test('setWarmSpares: more spares are booted at once, those above a lower count are terminated', async (t) => {
   const d = new WorkerDriver({ warmSpares: 0, spareMemoryMb: 64 });
   t.teardown(() => d.close());

@@ -40,6 +40,13 @@ export interface WorkerDriverOptions {
   bootSpares?: number;
   /** The clock usage()'s wait for an isolate's memory answer runs on (default: the system clock). */
   clock?: Clock;
+  /**
+   * Called as each worker thread is created; the function it returns once that worker has sent its first message
+   * (an agent's first message comes once its host has loaded: the agent is starting or running; a spare's once it
+   * has been assigned) or has ended. The daemon turns its V8 options off in between (runtime/daemon/node-flags.ts):
+   * a thread booting under them compiles Node's own modules from source.
+   */
+  bootWindow?: () => () => void;
 }
 
 /** The young generation of a worker agent with `memoryMb` of old generation (see #createWorker). */
@@ -61,6 +68,7 @@ export class WorkerDriver implements IIsolationDriver {
   readonly #spareMemoryMb: number;
   readonly #spares = new Set<Worker>();
   readonly #clock: Clock;
+  readonly #bootWindow: (() => () => void) | undefined;
   #closed = false;
 
   constructor(options: WorkerDriverOptions = {}) {
@@ -73,6 +81,7 @@ export class WorkerDriver implements IIsolationDriver {
     this.#warmSpares = options.warmSpares ?? 0;
     this.#spareMemoryMb = options.spareMemoryMb ?? 64;
     this.#clock = options.clock ?? systemClock;
+    this.#bootWindow = options.bootWindow;
     for (let i = 0; i < (options.bootSpares ?? 0); i++) this.#addSpare();
     this.#refill();
   }
@@ -120,6 +129,27 @@ export class WorkerDriver implements IIsolationDriver {
   }
 
   #createWorker(memoryMb: number, workerData: unknown, env: Record<string, string>, name: string): Worker {
+    const booted = this.#bootWindow?.();
+    let worker: Worker;
+    try {
+      worker = this.#newWorker(memoryMb, workerData, env, name);
+    } catch (err) {
+      booted?.();
+      throw err;
+    }
+    if (booted) {
+      const done = () => {
+        worker.off('message', done);
+        worker.off('exit', done);
+        booted();
+      };
+      worker.on('message', done);
+      worker.on('exit', done);
+    }
+    return worker;
+  }
+
+  #newWorker(memoryMb: number, workerData: unknown, env: Record<string, string>, name: string): Worker {
     return new Worker(this.#entry, {
       workerData,
       env,
