@@ -4,7 +4,8 @@
 // health window are rolled back (2.0.0 runs again on its state as it was); a downgrade is refused with nothing
 // changed on disk; `deploy list` and `deploy rollback` by hand. Each step's line is on the CLI's stdout while the
 // deployment is still in flight (seen in flight by `status --json` after the line was read). Health windows are short
-// (1-2 s) or ended by the test (a kill); nothing is timed.
+// (1-2 s) or ended by the test (a kill, or a SIGTERM to the daemon: the shutdown must not wait out a 10-minute window,
+// the one bound checked here, far below systemd's TimeoutStopSec); nothing else is timed.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -160,4 +161,43 @@ t.test('the daemon killed inside the health window: after the restart the previo
   const list = await again.json<DeployListResult>('deploy', 'list');
   t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /interrupted at watching/ }] }]);
   t.match((await again.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.0.0', source: 'deployed' });
+});
+
+t.test('a shutdown (SIGTERM) inside a 10-minute health window: the daemon stops at once, the CLI says interrupted, the next start rolls back as after a power cut', async (t) => {
+  const dir = tempDir(t);
+  const key = await makeKey(dir, 'signer');
+  const { config } = templatesWithConfig(dir, { [ID]: greenhouse('1.0.0') }, `deploy:\n  trustedKeys: [${JSON.stringify(key.publicFile)}]\n`);
+  const d = await startDaemon(t, { dir, args: ['--config', config] });
+  t.equal((await d.cli('deploy', await pack(d, dir, key.privateFile, '2.0.0'), '--health-window', '1s')).code, 0, 'the first deploy starts 2.0.0');
+  await d.waitFor('2.0.0 to save its state', async () => (await lines(d)).includes('2.0.0 resumed from null'));
+
+  const live = spawn(process.execPath, [CLI, 'deploy', await pack(d, dir, key.privateFile, '3.0.0'), '--health-window', '10m', '--socket', d.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  live.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  live.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const liveExit = new Promise<number | null>((resolve) => live.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (live.exitCode === null && live.kill()));
+  await d.waitFor('the "watching health" line on the CLI\'s stdout', async () => out.includes('greenhouse@3.0.0: watching health (window 600s)'));
+  await d.waitFor('3.0.0 to save its state', async () => (await lines(d)).some((l) => l.startsWith('3.0.0 resumed')));
+
+  const stopAsked = Date.now();
+  d.child.kill('SIGTERM');
+  t.equal(await d.exited, 0, 'the daemon exits 0');
+  const stopMs = Date.now() - stopAsked;
+  // systemd's TimeoutStopSec is 90 s (scripts/openstarryd.service); before the fix the stop waited out the window.
+  t.ok(stopMs < 10_000, `the daemon stopped in ${stopMs} ms, without waiting for the window`);
+  t.equal(await liveExit, 1, 'the CLI exits 1: not committed');
+  t.match(err, /openstarry: deploy greenhouse@3\.0\.0 interrupted: ERR_DEPLOY_INTERRUPTED: the daemon is shutting down at watching; neither committed nor failed: its next start rolls it back to 2\.0\.0/);
+  t.notMatch(out + err, /rolled-back|healthy|3\.0\.0 committed/, 'neither rolled back nor committed');
+  t.notMatch(d.log(), /did not come back|stopped during the health window/, 'no rollback ran during the shutdown');
+
+  const again = await startDaemon(t, { dir, args: ['--config', config] });
+  await again.waitFor('2.0.0 to run again', async () => (await lines(again)).includes('2.0.0 resumed from {"runs":1,"by":"2.0.0"}'));
+  t.match(again.log(), /deployment of greenhouse@3\.0\.0 was interrupted at watching: rolled back to 2\.0\.0/, 'the boot says what it did');
+  const running = (await again.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
+  t.equal(running.length, 1, 'exactly one instance');
+  const list = await again.json<DeployListResult>('deploy', 'list');
+  t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /^interrupted at watching \(power cut or daemon stop\); rolled back at boot/ }] }]);
+  t.match((await again.cli('deploy', 'list')).stdout, /failed 3\.0\.0 at \S+: interrupted at watching/);
 });
