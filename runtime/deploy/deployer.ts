@@ -208,7 +208,7 @@ export class BoardDeployer implements Deployer {
     if (this.#closed) return this.#interrupted(id, to, { phase: 'staged', from: back }, options);
     await this.#journal.update((doc) => void (doc.inFlight!.phase = 'swapping'));
     // An agent that ended on its own meanwhile is not an error; one still live makes the start fail (rolled back).
-    if (wasRunning) report('stopping', { from: from ?? this.#o.templates.baseline(id) ?? '?' });
+    if (wasRunning) report('stopping', { from: back ?? '?' });
     if (wasRunning) await this.#o.agents.stop(id).catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: stopping the running version: ${err.message}`));
     // Taken after the stop, so it holds what the old version saved in its stop(ctx).
     await this.#o.state.flush().catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: state not flushed: ${err.message}`));
@@ -247,8 +247,8 @@ export class BoardDeployer implements Deployer {
     } catch (err) {
       return `did not start: ${(err as Error).message}`;
     }
-    if (this.#closed) return INTERRUPTED;
     if (started.state !== 'running') return `did not start: ${started.state}${started.reason ? ` (${started.reason})` : ''}`;
+    if (this.#closed) return INTERRUPTED; // it runs: whether it is healthy is not known, so nothing is decided
     report('started');
     report('watching', { windowMs });
     const clock = this.#o.clock;
