@@ -90,7 +90,7 @@ export interface DaemonStatus {
   /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
   channels?: { maxMessageBytes: number; refused: number };
   /** Deployments on this board since boot (README "Deploying updates"): committed, rolled back, refused, in flight, the last one. */
-  deploy?: { applied: number; rolledBack: number; refused: number; inFlight: string[]; last?: { templateId: string; version: string; outcome: string; reason?: string; at: string } };
+  deploy?: { applied: number; rolledBack: number; refused: number; interrupted: number; inFlight: string[]; last?: { templateId: string; version: string; outcome: string; reason?: string; at: string } };
   masterPid?: string;
 }
 

@@ -92,6 +92,7 @@ const ENTRIES = {
   // Deployments on one board (issue 16, README "Deploying updates").
   DEPLOY_REFUSED: e(409, 'the deployment was refused: not a newer version, unknown version, or an unreadable bundle'),
   DEPLOY_BUSY: e(409, 'a deployment of that template is already in flight', { retryable: false }),
+  DEPLOY_INTERRUPTED: e(503, 'the daemon stopped during the deployment: neither committed nor failed; its next start rolls it back, as after a power cut'),
   // The design layer's HTTP service (`openstarry design-layer`).
   METHOD_NOT_ALLOWED: e(405, 'the design layer is read-only: GET and HEAD only'),
   NOT_FOUND: e(404, 'no such route'),

@@ -67,6 +67,8 @@ export abstract class DaemonControlApi implements DaemonApi {
   /** The deployer, opened at boot when a journal exists, else at the first deployment (deploy-wiring.ts). */
   protected deployBoot: Promise<DeployBoot> | undefined;
   #deployBootDone: DeployBoot | undefined;
+  /** Set by closeDeployments(): a deployer opened after it is closed at once. */
+  #deploymentsClosed = false;
 
   constructor(parts: { log: Logger; home: string; socket: string; systemd: SystemdService }) {
     this.log = parts.log;
@@ -140,12 +142,23 @@ export abstract class DaemonControlApi implements DaemonApi {
       throw err;
     });
     this.#deployBootDone = boot;
+    if (this.#deploymentsClosed) await boot.deployer.close();
     return { wiring, boot };
+  }
+
+  /**
+   * The shutdown's first step: a deployment in flight ends `interrupted`, before the agents it watches are stopped
+   * (runtime/deploy/deployer.ts close() says why; README "Deploying updates"). Resolves once the deployer is quiet.
+   */
+  protected async closeDeployments(): Promise<void> {
+    this.#deploymentsClosed = true;
+    const boot = await this.deployBoot?.catch(() => undefined);
+    await boot?.deployer.close();
   }
 
   /** The deploy counters for `status` (zeros until the deployer is opened). */
   protected deployStats(): NonNullable<DaemonStatus['deploy']> {
-    return this.#deployBootDone?.deployer.stats() ?? { applied: 0, rolledBack: 0, refused: 0, inFlight: [] };
+    return this.#deployBootDone?.deployer.stats() ?? { applied: 0, rolledBack: 0, refused: 0, interrupted: 0, inFlight: [] };
   }
 
   /** The boot's deployer once opened (daemon.ts records it after the recovery phase). */

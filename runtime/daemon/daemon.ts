@@ -283,6 +283,8 @@ export class Daemon extends DaemonControlApi {
       this.log.info('shutting down');
       this.systemd.stopping(); // STOPPING=1 first, then the watchdog's timer stops
       this.#resync?.stop();
+      // A deployment in flight ends `interrupted` before anything it watches stops (README "Deploying updates").
+      await this.closeDeployments();
       // Nothing new comes in while the agents stop: no remote commands or events, no rules firing.
       await this.rules.close();
       await this.homeassistant?.close();

@@ -45,9 +45,14 @@ interface DeployProgressBase {
 /** A union, so a check of `phase` against the status phases narrows the whole object (runtime/fleet/ publishes those). */
 export type DeployProgress = (DeployProgressBase & { phase: DeployPhase }) | (DeployProgressBase & { phase: DeployStep });
 
+/**
+ * `interrupted`: the daemon began to stop (Deployer.close()) before the deployment ended. Neither committed nor
+ * failed: a deployment already journaled stays in flight and the next boot resolves it as after a power cut
+ * (deploy-recovery.ts); one not journaled yet was dropped with nothing changed. The reason says which.
+ */
 export type DeployOutcome =
   | { outcome: 'committed'; templateId: string; version: string; previous?: string }
-  | { outcome: 'rolled-back' | 'refused'; templateId: string; version: string; reason: string };
+  | { outcome: 'rolled-back' | 'refused' | 'interrupted'; templateId: string; version: string; reason: string };
 
 export interface DeployOptions {
   /** How long the new version must stay healthy before it is committed (default 30 s). */

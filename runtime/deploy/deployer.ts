@@ -13,13 +13,18 @@
  *             started again (when an agent ran before), the version recorded as failed with the reason
  * Deployments of one template run one at a time: a second is refused with ERR_DEPLOY_BUSY. A power cut at any
  * step: deploy-recovery.ts resolves the journal at the next boot.
+ *
+ * close() (the daemon's shutdown, first of all): a shutdown must not decide a deployment. Stopping the agents would
+ * end the new version inside its window and look like a failure, and a window runs up to an hour, past systemd's
+ * TimeoutStopSec (scripts/openstarryd.service). So a deployment in its window or swap ends `interrupted` with the
+ * journal left in flight, and the next boot resolves it exactly as after a power cut (README "Deploying updates");
+ * one not yet journaled is dropped (its staged folder removed), one waiting its turn never starts.
  */
-import { sleep } from '../clock.ts';
 import type { Blueprint } from '../design/blueprint.ts';
 import { loadBlueprint, parseManifest } from '../design/blueprint.ts';
 import { ErrorCode } from '../errors.ts';
 import type { JsonValue } from '../state/state-schema.ts';
-import type { DeployJournal, DeployDocument, TemplateVersions } from './deploy-journal.ts';
+import type { DeployJournal, DeployDocument, InFlightPhase, TemplateVersions } from './deploy-journal.ts';
 import { recordFailed } from './deploy-journal.ts';
 import type { DeployerOptions } from './deploy-ports.ts';
 import type { Deployer, DeployOptions, DeployOutcome, DeployProgress, VerifiedBundle } from './deploy-types.ts';
@@ -28,6 +33,8 @@ import { KEEP_VERSIONS, VersionStore } from './version-store.ts';
 
 export const DEFAULT_HEALTH_WINDOW_MS = 30_000;
 const DEFAULT_POLL_MS = 200;
+/** #startAndWatch's answer when close() ended the window. */
+const INTERRUPTED = Symbol('interrupted');
 
 /** One progress report: a phase or step and what it names (deploy-types.ts). */
 type Report = (phase: DeployProgress['phase'], detail?: Pick<DeployProgress, 'reason' | 'from' | 'windowMs'>) => void;
@@ -37,6 +44,8 @@ export interface DeployStats {
   applied: number;
   rolledBack: number;
   refused: number;
+  /** Ended by the daemon's shutdown (close()), neither committed nor failed. */
+  interrupted: number;
   inFlight: string[];
   last?: { templateId: string; version: string; outcome: DeployOutcome['outcome']; reason?: string; at: string };
 }
@@ -54,7 +63,11 @@ export class BoardDeployer implements Deployer {
   /** The end of the board's line of deployments: the journal has one in-flight record (deploy-journal.ts), so
    *  deployments of different templates run one after another, never side by side. */
   #line: Promise<void> = Promise.resolve();
-  readonly #stats: Omit<DeployStats, 'inFlight'> = { applied: 0, rolledBack: 0, refused: 0 };
+  readonly #stats: Omit<DeployStats, 'inFlight'> = { applied: 0, rolledBack: 0, refused: 0, interrupted: 0 };
+  /** Set by close(); #closing resolves then, ending a health window's wait at once. */
+  #closed = false;
+  #signalClose!: () => void;
+  readonly #closing = new Promise<void>((resolve) => (this.#signalClose = resolve));
 
   constructor(journal: DeployJournal, options: DeployerOptions) {
     this.#journal = journal;
@@ -72,6 +85,19 @@ export class BoardDeployer implements Deployer {
 
   stats(): DeployStats {
     return { ...structuredClone(this.#stats), inFlight: [...this.#busy] };
+  }
+
+  /**
+   * Ends the deployment in flight as `interrupted` (module comment: why) and resolves once the deployer is quiet:
+   * the step running when it is called finishes (a journal write, the old version's stop(ctx) grace, a start), the
+   * rest are not taken. Later deployments end `interrupted` at once. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#signalClose();
+    }
+    await this.#line;
   }
 
   list(): DeployListEntry[] {
@@ -136,6 +162,7 @@ export class BoardDeployer implements Deployer {
   }
 
   async #exclusive(id: string, version: string, options: DeployOptions, body: (report: Report) => Promise<DeployOutcome>): Promise<DeployOutcome> {
+    if (this.#closed) return this.#interrupted(id, version, undefined, options);
     if (this.#busy.has(id)) return this.refuse(id, version, `${ErrorCode.DEPLOY_BUSY}: a deployment of "${id}" is already in flight`, options);
     this.#busy.add(id);
     const report: Report = (phase, detail = {}) => {
@@ -150,7 +177,7 @@ export class BoardDeployer implements Deployer {
     try {
       report('pending');
       await before;
-      const outcome = await body(report);
+      const outcome = this.#closed ? this.#interrupted(id, version, undefined, options) : await body(report);
       this.#stats.last = { templateId: id, version, outcome: outcome.outcome, ...('reason' in outcome ? { reason: outcome.reason } : {}), at: new Date().toISOString() };
       return outcome;
     } finally {
@@ -169,16 +196,25 @@ export class BoardDeployer implements Deployer {
 
   async #swap(id: string, to: string, blueprint: Blueprint, options: DeployOptions, report: Report): Promise<DeployOutcome> {
     const from = this.current(id);
+    const back = from ?? this.#o.templates.baseline(id); // what the next boot runs if this one is interrupted
+    if (this.#closed) {
+      // Not journaled yet: dropped, and the folder just staged goes as a refusal's does (the kept versions stay).
+      await this.#versions.prune(id, new Set(await this.#kept(id)));
+      return this.#interrupted(id, to, undefined, options);
+    }
     const wasRunning = this.#o.agents.live(id) !== undefined;
     await this.#journal.update((doc) => void (doc.inFlight = { templateId: id, ...(from ? { from } : {}), to, phase: 'staged', stateBackup: null, wasRunning }));
     report('staged');
+    if (this.#closed) return this.#interrupted(id, to, { phase: 'staged', from: back }, options);
     await this.#journal.update((doc) => void (doc.inFlight!.phase = 'swapping'));
     // An agent that ended on its own meanwhile is not an error; one still live makes the start fail (rolled back).
-    if (wasRunning) report('stopping', { from: from ?? this.#o.templates.baseline(id) ?? '?' });
+    if (wasRunning) report('stopping', { from: back ?? '?' });
     if (wasRunning) await this.#o.agents.stop(id).catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: stopping the running version: ${err.message}`));
     // Taken after the stop, so it holds what the old version saved in its stop(ctx).
     await this.#o.state.flush().catch((err: Error) => this.#o.log.warn(`deploy ${id}@${to}: state not flushed: ${err.message}`));
     const stateBackup: JsonValue = this.#o.state.get(id) ?? null;
+    // The new version never ran: the journal stays at swapping, whose recovery keeps the state the old one saved.
+    if (this.#closed) return this.#interrupted(id, to, { phase: 'swapping', from: back }, options);
     try {
       await this.#journal.update((doc) => Object.assign(doc.inFlight!, { phase: 'watching', stateBackup }));
     } catch (err) {
@@ -187,6 +223,8 @@ export class BoardDeployer implements Deployer {
       throw err;
     }
     const why = await this.#startAndWatch(id, blueprint, options.healthWindowMs ?? this.#o.healthWindowMs, report);
+    // The new version is left running for the daemon's stopAll; the next boot puts the state copy back.
+    if (why === INTERRUPTED) return this.#interrupted(id, to, { phase: 'watching', from: back }, options);
     if (why === undefined) {
       await this.#journal.update((doc) => commit(doc, id, to, from));
       this.#o.templates.setDeployed(id, blueprint);
@@ -201,8 +239,8 @@ export class BoardDeployer implements Deployer {
     return { outcome: 'rolled-back', templateId: id, version: to, reason: why };
   }
 
-  /** Starts the new version and watches it for the health window; the reason it failed, or undefined. */
-  async #startAndWatch(id: string, blueprint: Blueprint, windowMs: number, report: Report): Promise<string | undefined> {
+  /** Starts the new version and watches it for the health window; the reason it failed, undefined, or INTERRUPTED by close(). */
+  async #startAndWatch(id: string, blueprint: Blueprint, windowMs: number, report: Report): Promise<string | undefined | typeof INTERRUPTED> {
     let started;
     try {
       started = await this.#o.agents.start(blueprint, id);
@@ -210,13 +248,14 @@ export class BoardDeployer implements Deployer {
       return `did not start: ${(err as Error).message}`;
     }
     if (started.state !== 'running') return `did not start: ${started.state}${started.reason ? ` (${started.reason})` : ''}`;
+    if (this.#closed) return INTERRUPTED; // it runs: whether it is healthy is not known, so nothing is decided
     report('started');
     report('watching', { windowMs });
     const clock = this.#o.clock;
     const until = clock.now() + windowMs;
     const poll = this.#o.pollMs ?? DEFAULT_POLL_MS;
     while (clock.now() < until) {
-      await sleep(clock, Math.min(poll, Math.max(1, until - clock.now())));
+      if (await this.#pause(Math.min(poll, Math.max(1, until - clock.now())))) return INTERRUPTED;
       const now = this.#o.agents.live(id);
       if (!now || now.pid !== started.pid) return 'stopped during the health window';
       if (now.restarts !== started.restarts) return `crashed and was restarted during the health window${now.reason ? `: ${now.reason}` : ''}`;
@@ -242,6 +281,30 @@ export class BoardDeployer implements Deployer {
     });
     await this.#versions.prune(id, new Set(await this.#kept(id)));
     if (wasRunning) await this.restartCurrent(id);
+  }
+
+  /** Waits `ms` on the clock; true, at once, when close() comes first (its timer cleared: none left behind). */
+  async #pause(ms: number): Promise<boolean> {
+    let handle: unknown;
+    const slept = new Promise<false>((resolve) => (handle = this.#o.clock.setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([slept, this.#closing.then(() => true)]);
+    } finally {
+      this.#o.clock.clearTimeout(handle);
+    }
+  }
+
+  /**
+   * The outcome of a deployment close() ended. `at`: the journal's in-flight phase it was left at, for the next
+   * boot (deploy-recovery.ts); absent, nothing was journaled and nothing changed.
+   */
+  #interrupted(id: string, version: string, at: { phase: InFlightPhase; from: string | undefined } | undefined, options: DeployOptions): DeployOutcome {
+    this.#stats.interrupted += 1;
+    const reason = at === undefined
+      ? `${ErrorCode.DEPLOY_INTERRUPTED}: the daemon is shutting down; the deployment had not started and nothing changed: deploy it again once the daemon runs`
+      : `${ErrorCode.DEPLOY_INTERRUPTED}: the daemon is shutting down at ${at.phase}; neither committed nor failed: its next start rolls it back to ${at.from ?? 'the template it replaced'} as after a power cut (deploy list: failed, interrupted at ${at.phase}); deploy it again then`;
+    this.#o.log.warn(`deploy ${id}@${version} interrupted: ${reason}`, { origin: options.origin });
+    return { outcome: 'interrupted', templateId: id, version, reason };
   }
 
   /** Starts the template's current version (after a rollback, or at boot after an interrupted deployment). */

@@ -4,11 +4,12 @@
 // health window are rolled back (2.0.0 runs again on its state as it was); a downgrade is refused with nothing
 // changed on disk; `deploy list` and `deploy rollback` by hand. Each step's line is on the CLI's stdout while the
 // deployment is still in flight (seen in flight by `status --json` after the line was read). Health windows are short
-// (1-2 s) or ended by the test (a kill); nothing is timed.
+// (1-2 s) or ended by the test (a kill, or a SIGTERM to the daemon: the shutdown must not wait out a 10-minute window,
+// the one bound checked here, far below systemd's TimeoutStopSec); nothing else is timed.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { DaemonStatus, DeployListResult, IAgentStatus, LogLine } from '../control/protocol.ts';
 import { makeKey } from '../design/bundle-keys.test-support.ts';
 import type { RunningDaemon } from './harness.ts';
@@ -37,6 +38,21 @@ async function pack(d: RunningDaemon, dir: string, key: string, version: string,
   const r = await d.cli('deploy', 'pack', src, '--key', key, '-o', out);
   if (r.code !== 0) throw new Error(`deploy pack ${version}: ${r.stderr}`);
   return out;
+}
+
+/**
+ * `openstarry deploy <bundle> --health-window 10m` left running until its new version watches its window (the CLI
+ * printed the line): its output so far, the process, and its exit code once it ends.
+ */
+async function deployWatching(t: Test, d: RunningDaemon, bundle: string, version: string) {
+  const live = spawn(process.execPath, [CLI, 'deploy', bundle, '--health-window', '10m', '--socket', d.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  live.stdout.on('data', (c: Buffer) => (io.out += c.toString()));
+  live.stderr.on('data', (c: Buffer) => (io.err += c.toString()));
+  const exit = new Promise<number | null>((resolve) => live.once('exit', (code) => resolve(code)));
+  t.teardown(() => void (live.exitCode === null && live.kill()));
+  await d.waitFor('the "watching health" line on the CLI\'s stdout', async () => io.out.includes(`greenhouse@${version}: watching health (window 600s)`));
+  return { live, io, exit };
 }
 
 const lines = async (d: RunningDaemon) => (await d.jsonLines<LogLine>('logs', ID, '-n', '200')).map((l) => l.message);
@@ -120,31 +136,30 @@ t.test('openstarry deploy on one board: commit, roll back, refuse, list, roll ba
 
   // Live progress: the CLI prints "watching health" while the deployment is in flight (status says so after the
   // line was read); the test then ends the window itself by killing the new version, so it is rolled back.
-  const live = spawn(process.execPath, [CLI, 'deploy', await pack(d, dir, key.privateFile, '2.3.0'), '--health-window', '10m', '--socket', d.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  live.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  live.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const liveExit = new Promise<number | null>((resolve) => live.once('exit', (code) => resolve(code)));
-  t.teardown(() => void (live.exitCode === null && live.kill()));
-  await d.waitFor('the "watching health" line on the CLI\'s stdout', async () => out.includes('greenhouse@2.3.0: watching health (window 600s)'));
-  t.match(out, /greenhouse@2\.3\.0: staged\n.*greenhouse@2\.3\.0: stopping 2\.1\.0\n.*greenhouse@2\.3\.0: started 2\.3\.0\n/, 'the steps before it, in order');
+  const { live, io, exit: liveExit } = await deployWatching(t, d, await pack(d, dir, key.privateFile, '2.3.0'), '2.3.0');
+  t.match(io.out, /greenhouse@2\.3\.0: staged\n.*greenhouse@2\.3\.0: stopping 2\.1\.0\n.*greenhouse@2\.3\.0: started 2\.3\.0\n/, 'the steps before it, in order');
   t.match((await d.json<DaemonStatus>('status')).deploy, { inFlight: [ID] }, 'read while the deployment is still in flight');
   t.equal(live.exitCode, null, 'the CLI is still waiting for the outcome');
   const v230 = (await d.json<IAgentStatus[]>('ps')).find((a) => a.agentId === ID && a.state === 'running');
   t.equal((await d.cli('kill', v230!.pid)).code, 0);
-  t.equal(await liveExit, 1, `rolled back: ${err}`);
-  t.match(out, /greenhouse@2\.3\.0: rolled-back \(stopped during the health window\)\n$/);
-  t.match(err, /deploy greenhouse@2\.3\.0 rolled-back: stopped during the health window/);
+  t.equal(await liveExit, 1, `rolled back: ${io.err}`);
+  t.match(io.out, /greenhouse@2\.3\.0: rolled-back \(stopped during the health window\)\n$/);
+  t.match(io.err, /deploy greenhouse@2\.3\.0 rolled-back: stopped during the health window/);
 });
 
-t.test('the daemon killed inside the health window: after the restart the previous version runs on its state', async (t) => {
+/** A daemon whose greenhouse runs a deployed 2.0.0 (committed over the folder's 1.0.0) that has saved its state once. */
+async function boardOn2(t: Test) {
   const dir = tempDir(t);
   const key = await makeKey(dir, 'signer');
   const { config } = templatesWithConfig(dir, { [ID]: greenhouse('1.0.0') }, `deploy:\n  trustedKeys: [${JSON.stringify(key.publicFile)}]\n`);
   const d = await startDaemon(t, { dir, args: ['--config', config] });
   t.equal((await d.cli('deploy', await pack(d, dir, key.privateFile, '2.0.0'), '--health-window', '1s')).code, 0, 'the first deploy starts 2.0.0');
   await d.waitFor('2.0.0 to save its state', async () => (await lines(d)).includes('2.0.0 resumed from null'));
+  return { dir, key, config, d };
+}
+
+t.test('the daemon killed inside the health window: after the restart the previous version runs on its state', async (t) => {
+  const { dir, key, config, d } = await boardOn2(t);
   const v3 = await pack(d, dir, key.privateFile, '3.0.0');
   const pending = d.cli('deploy', v3, '--health-window', '60s');
   await d.waitFor('3.0.0 to run inside its window', async () => (await lines(d)).some((l) => l.startsWith('3.0.0 resumed')));
@@ -160,4 +175,31 @@ t.test('the daemon killed inside the health window: after the restart the previo
   const list = await again.json<DeployListResult>('deploy', 'list');
   t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /interrupted at watching/ }] }]);
   t.match((await again.json<{ templates: { id: string; version: string; source: string }[] }>('templates')).templates.find((x) => x.id === ID), { version: '2.0.0', source: 'deployed' });
+});
+
+t.test('a shutdown (SIGTERM) inside a 10-minute health window: the daemon stops at once, the CLI says interrupted, the next start rolls back as after a power cut', async (t) => {
+  const { dir, key, config, d } = await boardOn2(t);
+
+  const { io, exit: liveExit } = await deployWatching(t, d, await pack(d, dir, key.privateFile, '3.0.0'), '3.0.0');
+  await d.waitFor('3.0.0 to save its state', async () => (await lines(d)).some((l) => l.startsWith('3.0.0 resumed')));
+
+  const stopAsked = Date.now();
+  d.child.kill('SIGTERM');
+  t.equal(await d.exited, 0, 'the daemon exits 0');
+  const stopMs = Date.now() - stopAsked;
+  // systemd's TimeoutStopSec is 90 s (scripts/openstarryd.service); before the fix the stop waited out the window.
+  t.ok(stopMs < 10_000, `the daemon stopped in ${stopMs} ms, without waiting for the window`);
+  t.equal(await liveExit, 1, 'the CLI exits 1: not committed');
+  t.match(io.err, /openstarry: deploy greenhouse@3\.0\.0 interrupted: ERR_DEPLOY_INTERRUPTED: the daemon is shutting down at watching; neither committed nor failed: its next start rolls it back to 2\.0\.0/);
+  t.notMatch(io.out + io.err, /rolled-back|healthy|3\.0\.0 committed/, 'neither rolled back nor committed');
+  t.notMatch(d.log(), /did not come back|stopped during the health window/, 'no rollback ran during the shutdown');
+
+  const again = await startDaemon(t, { dir, args: ['--config', config] });
+  await again.waitFor('2.0.0 to run again', async () => (await lines(again)).includes('2.0.0 resumed from {"runs":1,"by":"2.0.0"}'));
+  t.match(again.log(), /deployment of greenhouse@3\.0\.0 was interrupted at watching: rolled back to 2\.0\.0/, 'the boot says what it did');
+  const running = (await again.json<IAgentStatus[]>('ps')).filter((a) => a.agentId === ID && a.state === 'running');
+  t.equal(running.length, 1, 'exactly one instance');
+  const list = await again.json<DeployListResult>('deploy', 'list');
+  t.match(list.templates, [{ templateId: ID, current: '2.0.0', failed: [{ version: '3.0.0', reason: /^interrupted at watching \(power cut or daemon stop\); rolled back at boot/ }] }]);
+  t.match((await again.cli('deploy', 'list')).stdout, /failed 3\.0\.0 at \S+: interrupted at watching/);
 });

@@ -1,6 +1,7 @@
 // Fleet deployments against a real mosquitto through the real MQTT link, bundles over a real HTTP server; the
 // Deployer and the bundle verifier are small fakes of their interfaces (runtime/deploy/deploy-types.ts) — the
-// 10-daemon e2e test (runtime/e2e/fleet.test.ts) runs the real ones.
+// 10-daemon e2e test (runtime/e2e/fleet.test.ts) runs the real ones — except in the shutdown test, which needs the
+// real Deployer's close().
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +18,11 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { makeLink } from '../link/link.test-support.ts';
 import { AppliedStore } from './applied-store.ts';
 import { FleetDeployments } from './fleet-deployments.ts';
-import type { FetchBundle } from './fleet-deployments.ts';
+import type { FetchBundle, VerifyBundle } from './fleet-deployments.ts';
+import { ManualClock } from '../manual-clock.ts';
+import { DeployJournal } from '../deploy/deploy-journal.ts';
+import { openDeployer } from '../deploy/deploy-recovery.ts';
+import { bundleOf, FakeAgents, FakeState, FakeTemplates, quietLog } from '../deploy/deploy.test-support.ts';
 import { fetchBundleUrl } from '../design/bundle-fetch.ts';
 import type { DeployDocument } from './deploy-document.ts';
 
@@ -62,11 +67,11 @@ async function world(t: Test) {
   // The board's real download (runtime/design/bundle-fetch.ts), size-capped and with a timeout.
   const fetchBytes: FetchBundle = (doc, limits) => fetchBundleUrl(doc.url ?? `${base}/missing`, limits);
   const stateFile = path.join(dir, 'fleet.json');
-  async function board(deployer: Deployer, groups = ['greenhouse'], fetch = fetchBytes) {
+  async function board(deployer: Deployer, groups = ['greenhouse'], fetch = fetchBytes, verify: VerifyBundle = fakeVerify) {
     const link = await makeLink(t, { url: broker.url }, { queueDir: path.join(dir, 'queue') });
     const store = new AppliedStore(stateFile);
     t.same(await store.load(), {});
-    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify: fakeVerify, fetch, store, clock: systemClock });
+    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify, fetch, store, clock: systemClock });
     t.teardown(() => fleet.close());
     await link.start();
     fleet.start();
@@ -179,4 +184,35 @@ t.test('a document without url on a board without templates.url is refused and n
   await waitFor(() => second.fleet.status().healthy === 1, 'the same document deployed once the board can fetch it');
   t.equal(second.fleet.status().ignoredDuplicate, 0, 'the refusal was not recorded as handled');
   t.equal(deployer.calls.length, 1);
+});
+
+t.test('a shutdown inside the health window: the Deployer closed first ends it interrupted; close() does not wait out the window; no outcome recorded or published', async (t) => {
+  const w = await world(t);
+  if (!w) return;
+  // The board's real Deployer with an hour's window on a clock that never moves: only close() can end the window.
+  const root = path.join(t.testdir(), 'deployments');
+  const agents = new FakeAgents();
+  const clock = new ManualClock();
+  const { deployer } = await openDeployer({ root, agents, state: new FakeState(), templates: new FakeTemplates(), clock, log: quietLog, healthWindowMs: 3_600_000 });
+  const bytes = bundleBytes('climate', '2.0.0');
+  const { link, fleet } = await w.board(deployer, ['greenhouse'], async () => bytes, () => bundleOf('climate', '2.0.0'));
+  const rec = await recordMessages(w.broker.url, ['openstarry/dev1/deploy/status']);
+  t.teardown(() => rec.close());
+  await w.publish('openstarry/groups/greenhouse/deploy', { templateId: 'climate', version: '2.0.0', sha256: sha(bytes) });
+  await waitFor(() => agents.runningVersion('climate') === '2.0.0' && clock.pending > 0, 'the deployment to watch its health window');
+  t.match(fleet.status(), { running: { templateId: 'climate', version: '2.0.0' } });
+
+  // The daemon's shutdown order (runtime/daemon/daemon.ts): the Deployer, then the fleet.
+  await deployer.close();
+  await fleet.close();
+  t.equal(clock.pending, 0, 'the window ended without the clock moving');
+  t.match(fleet.status(), { healthy: 0, rolledBack: 0, refused: 0, interrupted: 1 });
+  t.notOk(fleet.status().running);
+  t.match((await DeployJournal.open(path.join(root, 'journal.json'))).inFlight, { templateId: 'climate', to: '2.0.0', phase: 'watching' }, 'left in flight for the next boot');
+  const store = new AppliedStore(w.stateFile);
+  await store.load();
+  t.equal(store.get('climate'), undefined, 'not recorded as handled: the retained document is handled again at the next boot');
+  await waitFor(() => link.state().queue.queued === 0, 'the statuses to reach the broker');
+  await waitFor(() => rec.messages.some((m) => JSON.parse(m.payload).phase === 'staged'), 'the staged status');
+  t.same(rec.messages.map((m) => JSON.parse(m.payload).phase), ['pending', 'staged'], 'no outcome published');
 });

@@ -78,6 +78,8 @@ export interface FleetStatus {
   healthy: number;
   rolledBack: number;
   refused: number;
+  /** Ended by the daemon's shutdown (the Deployer's close()): not recorded, so the retained document is handled again at the next boot. */
+  interrupted: number;
   running?: { templateId: string; version: string };
   waiting: number;
   retrying: FleetRetryStatus[];
@@ -104,7 +106,7 @@ export class FleetDeployments {
   readonly #stops: Array<() => void> = [];
   readonly #waiting = new Map<string, WaitingDocument>();
   readonly #retries: FetchRetries<WaitingDocument>;
-  readonly #counts = { documents: 0, invalid: 0, ignoredDuplicate: 0, ignoredOlder: 0, superseded: 0, fetchFailures: 0, healthy: 0, rolledBack: 0, refused: 0 };
+  readonly #counts = { documents: 0, invalid: 0, ignoredDuplicate: 0, ignoredOlder: 0, superseded: 0, fetchFailures: 0, healthy: 0, rolledBack: 0, refused: 0, interrupted: 0 };
   #running: { templateId: string; version: string } | undefined;
   #drain: Promise<void> = Promise.resolve();
   #closed = false;
@@ -127,7 +129,11 @@ export class FleetDeployments {
     return { groups: [...this.#o.groups], ...this.#counts, ...(this.#running ? { running: { ...this.#running } } : {}), waiting: this.#waiting.size, retrying };
   }
 
-  /** Stops taking documents and waits for the one running (its Deployer runs it to its outcome). Idempotent. */
+  /**
+   * Stops taking documents and waits for the one running. It never waits out a health window: the daemon closes
+   * the Deployer first (runtime/deploy/deployer.ts close()), which ends a deployment in flight as `interrupted` at
+   * once. Idempotent.
+   */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -205,7 +211,11 @@ export class FleetDeployments {
     let deployer: Deployer;
     try {
       deployer = await this.#o.deployer();
+      if (this.#closed) return; // the deployer opened during shutdown: nothing starts, nothing recorded
     } catch (err) {
+      // The daemon began to stop (the fleet starts after READY=1, so NOT_READY means stopping): nothing recorded or
+      // published; the retained document is handled at the next boot.
+      if ((err as Partial<OpenStarryError>).code === ErrorCode.NOT_READY) return;
       // The board cannot deploy at all now (its deployments journal did not open): said on the status topic, not
       // recorded, so the retained document is tried again at the next reconnect or boot.
       const reason = `the board's deployer is not available: ${(err as Error).message}`;
@@ -264,6 +274,13 @@ export class FleetDeployments {
         if (p.phase === 'pending' || p.phase === 'staged') status.publish(p);
       },
     });
+    if (outcome.outcome === 'interrupted') {
+      // Neither committed nor failed (deploy-types.ts): nothing recorded and no final phase published, as after a
+      // power cut; the next boot resolves the journal and the retained document is handled again.
+      this.#counts.interrupted++;
+      log?.warn('fleet: deployment interrupted by the shutdown', { topic, templateId: doc.templateId, version: doc.version, reason: outcome.reason });
+      return;
+    }
     const phase: DeployPhase = outcome.outcome === 'committed' ? 'healthy' : outcome.outcome;
     const reason = outcome.outcome === 'committed' ? undefined : outcome.reason;
     await this.#record(doc.templateId, status.entry(phase, reason), phase === 'healthy');
