@@ -48,7 +48,7 @@ import { createSdNotifier, type SdNotifier } from './sd-notify.ts';
 import { SystemdService } from './systemd-service.ts';
 import { Reloader } from './reload.ts';
 import { sparesFollowRules, warmSparesFor } from './spare-policy.ts';
-import { DaemonControlApi } from './daemon-api.ts';
+import { DaemonControlApi, prewarmFor } from './daemon-api.ts';
 import { bindDashboard } from './dashboard-binding.ts';
 import type { SensorSampler } from '../../hal/sensor-sampler.ts';
 
@@ -77,6 +77,7 @@ export class Daemon extends DaemonControlApi {
   readonly #clock: Clock;
   #booting: Promise<void> | undefined;
   #stopRequested = false;
+  #journalQueued = false;
   #tearingDown: Promise<void> | undefined;
   /** Reads the sensors for the dashboard's charts and Home Assistant's states; only while one of them runs (hal/sensor-sampler.ts). */
   #sampler: SensorSampler | undefined;
@@ -182,7 +183,10 @@ export class Daemon extends DaemonControlApi {
     // the service going and coming even when nothing is spawned (a spawn checks it anyway).
     if (remote) this.#resync = every(this.#clock, DESIGN_RESYNC_MS, () => void store.resync(), { unref: true });
     // What ctx.agents and the rules' spawn/kill do, built once for both.
-    const agents = agentOps(() => this.supervisor!, (id) => store.fresh(id));
+    const agents = agentOps(() => this.supervisor!, (id) => {
+      if (this.supervisor) prewarmFor(this.supervisor, store, id); // a rule's or the master's spawn reads it first
+      return store.fresh(id);
+    });
     this.supervisor = createDaemonSupervisor({
       config: config.agents,
       drivers: this.drivers,
@@ -195,7 +199,7 @@ export class Daemon extends DaemonControlApi {
       log: this.log,
       onLogLine: (line) => this.onAgentLog(line),
       onChange: (status) => {
-        this.#journalDesired();
+        this.#queueJournalDesired();
         this.rules.onAgentChange(status);
       },
       clock: this.#clock,
@@ -250,6 +254,20 @@ export class Daemon extends DaemonControlApi {
    * list is what recovery restores, and a boot that fails must leave it for the next attempt) and not during shutdown
    * (a clean stop keeps the list).
    */
+  /**
+   * #journalDesired once per event-loop turn, after the change: an agent's `starting` is announced before its worker
+   * thread is created, and a spawn must not wait for the list to be built and checked (issue 12). The write itself is
+   * coalesced into the state file's next flush either way.
+   */
+  #queueJournalDesired(): void {
+    if (this.#journalQueued) return;
+    this.#journalQueued = true;
+    setImmediate(() => {
+      this.#journalQueued = false;
+      this.#journalDesired();
+    });
+  }
+
   #journalDesired(): void {
     if (this.state !== 'ready' || this.#stopRequested || !this.supervisor || !this.infra) return;
     try {

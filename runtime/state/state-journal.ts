@@ -75,6 +75,8 @@ export class StateJournal {
   /** Replaces the desired set; coalesced with other changes into the next flush. Throws ERR_STATE_INVALID. */
   setDesired(list: readonly DesiredAgent[]): void {
     this.#host.assertOpen();
+    // An unchanged set (the supervisor re-announcing it at each state change) costs neither a check nor a write.
+    if (JSON.stringify(list) === JSON.stringify(this.#host.doc.journal.desired)) return;
     const parsed = desiredListSchema.safeParse(list);
     if (!parsed.success) {
       const problems = zodProblems(parsed.error);
@@ -82,8 +84,6 @@ export class StateJournal {
         details: { problems },
       });
     }
-    // An unchanged set (the supervisor re-announcing it) must not cost a write.
-    if (JSON.stringify(parsed.data) === JSON.stringify(this.#host.doc.journal.desired)) return;
     this.#host.doc.journal.desired = parsed.data;
     this.#host.changed();
   }
