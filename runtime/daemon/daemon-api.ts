@@ -12,6 +12,7 @@ import type { ControlServer } from '../control/control-server.ts';
 import type { DaemonApi, DaemonStatus, DeployListResult, DeployResult, DeviceListEntry, IAgentStatus, KillSignal, LogLine, RecoveryReport, ReloadReport, TemplatesResult } from '../control/protocol.ts';
 import { loadBlueprint } from '../design/blueprint.ts';
 import type { Isolation } from '../design/manifest-schema.ts';
+import { DEFAULT_MEMORY_MB } from '../design/manifest-schema.ts';
 import type { TemplateStore } from '../design/template-store.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
@@ -34,6 +35,17 @@ import { VERSION } from '../version.ts';
 import type { DeployBoot } from '../deploy/deploy-recovery.ts';
 import type { Deployer, DeployProgress } from '../deploy/deploy-types.ts';
 import type { DeployWiring } from './deploy-wiring.ts';
+
+/**
+ * A spawn of `target` is about to read its blueprint: its likely isolate starts booting meanwhile (Supervisor.prewarm,
+ * issue 12). The template's manifest as the store has it says which isolation and memory class (an id the store does
+ * not know starts nothing); a manifest file is guessed to have the defaults.
+ */
+export function prewarmFor(supervisor: Supervisor, store: TemplateStore, target: string, isolation?: Isolation): void {
+  const known = path.isAbsolute(target) ? undefined : store.peek(target);
+  if (!path.isAbsolute(target) && !known) return;
+  supervisor.prewarm(isolation ?? known?.manifest.isolation ?? 'worker', known?.manifest.limits.memoryMb ?? DEFAULT_MEMORY_MB);
+}
 
 export abstract class DaemonControlApi implements DaemonApi {
   protected readonly log: Logger;
@@ -80,6 +92,7 @@ export abstract class DaemonControlApi implements DaemonApi {
 
   async spawnAgent(target: string, options: { isolation?: Isolation }): Promise<IAgentStatus> {
     const { supervisor, store } = this.requireReady();
+    prewarmFor(supervisor, store, target, options.isolation);
     if (path.isAbsolute(target)) {
       const blueprint = await loadBlueprint(target);
       return supervisor.spawn(blueprint, options.isolation ? { template: target, isolation: options.isolation } : { template: target });

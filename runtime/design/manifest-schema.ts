@@ -38,6 +38,9 @@ const toolDefinition = z.strictObject({
   parameters: z.optional(z.record(z.string(), jsonValue)),
 });
 
+/** limits.memoryMb of a manifest that gives none. */
+export const DEFAULT_MEMORY_MB = 64;
+
 export const manifestSchema = z.strictObject({
   id: z.string().check(z.regex(AGENT_ID, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter, at most 63 characters')),
   version: z.string().check(z.regex(SEMVER, 'must be a semantic version such as 1.0.0')),
@@ -47,11 +50,11 @@ export const manifestSchema = z.strictObject({
   capabilities: z._default(z.array(capability), []),
   limits: z._default(
     z.strictObject({
-      memoryMb: z._default(z.int().check(z.gte(8), z.lte(8192)), 64),
+      memoryMb: z._default(z.int().check(z.gte(8), z.lte(8192)), DEFAULT_MEMORY_MB),
       cpuPercent: z._default(z.number().check(z.gte(1), z.lte(100)), 100),
       tokens: z.optional(z.int().check(z.gte(0))),
     }),
-    { memoryMb: 64, cpuPercent: 100 },
+    { memoryMb: DEFAULT_MEMORY_MB, cpuPercent: 100 },
   ),
   restart: z._default(
     z.strictObject({

@@ -135,6 +135,15 @@ export class TemplateStore {
     return (this.#remote?.set.get(id)?.blueprint ?? this.#local.templates.get(id))?.manifest.version;
   }
 
+  /** The blueprint get() would give, or undefined instead of an error. */
+  peek(id: string): Blueprint | undefined {
+    try {
+      return this.get(id);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Spec 002 phase 3 step 1 "fetch the blueprint", from what the boot validated. */
   get(id: string): Blueprint {
     const deployed = this.#deployed.get(id);

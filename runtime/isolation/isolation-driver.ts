@@ -72,6 +72,12 @@ export interface IIsolationDriver {
    */
   readonly enforcesCpuLimit?: boolean;
   start(spec: IsolateSpec): Promise<IIsolate>;
+  /**
+   * A start of an isolate with this memory limit is likely soon (a spawn request is reading its blueprint): a driver
+   * that can begin the slow part of a start ahead of the spec (the worker driver: the thread) does so, so the two
+   * overlap. Optional; never required for a start.
+   */
+  prewarm?(memoryMb: number): void;
   /** Releases what the driver holds besides isolates (pools, connections). Idempotent. */
   close?(): Promise<void>;
 }

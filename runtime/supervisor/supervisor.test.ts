@@ -219,3 +219,15 @@ t.test('the usage tick runs on its own injected clock: one round per interval, s
   t.equal(tickClock.pending, 0, 'stopAll stops the tick');
   t.equal(clock.pending, 0, 'and leaves nothing on the other clock');
 });
+
+t.test('prewarm goes to the named driver with the memory class, and to nothing once the supervisor is closed', async (t) => {
+  const { driver, sup } = setup(t);
+  const asked: number[] = [];
+  Object.assign(driver, { prewarm: (memoryMb: number) => asked.push(memoryMb) });
+  sup.prewarm('worker', 64);
+  sup.prewarm('docker', 64);
+  t.same(asked, [64], 'only the driver of that isolation (no docker driver here: nothing)');
+  await sup.stopAll();
+  sup.prewarm('worker', 32);
+  t.same(asked, [64], 'nothing after stopAll');
+});

@@ -157,6 +157,14 @@ export class Supervisor {
     return instance.status();
   }
 
+  /**
+   * A spawn is reading its blueprint: the driver it will most likely run on begins the slow part of a start ahead
+   * (IIsolationDriver.prewarm: the worker driver boots the thread), so the two overlap (issue 12).
+   */
+  prewarm(isolation: Isolation, memoryMb: number): void {
+    if (!this.#closed) this.#drivers.get(isolation)?.prewarm?.(memoryMb);
+  }
+
   /** Kills by pid (or, for convenience, by the agent id of a live instance). */
   async kill(target: string, signal: KillSignal = 'SIGTERM'): Promise<IAgentStatus> {
     const instance = this.#instances.get(target) ?? this.findLive(target);

@@ -6,7 +6,7 @@ import { loadBlueprint } from '../../design/blueprint.ts';
 import type { IsolateOutput } from '../isolation-driver.ts';
 import { ManualClock } from '../../manual-clock.ts';
 import { busyUsageGivesUp } from '../busy-usage.test-support.ts';
-import { USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
+import { PREWARM_TTL_MS, USAGE_TIMEOUT_MS, WorkerDriver, youngGenerationMb } from './worker-driver.ts';
 import type { LifecycleNote, LogNote } from '../../core/channel-messages.ts';
 import type { JsonValue } from '../../core/json-value.ts';
 
@@ -226,6 +226,39 @@ t.test('bootWindow: open from each thread\'s creation to its first message or it
   await dies.exited;
   t.equal(open, 0, 'an agent that crashes at load closes its window');
   t.same(opened, ['window 1', 'window 2', 'window 3'], 'one window per thread created');
+});
+
+t.test('prewarm: a thread booted while a spawn reads its blueprint is the one the start takes; other classes, a second call and an untaken one', async (t) => {
+  const clock = new ManualClock();
+  let windows = 0;
+  const pre = new WorkerDriver({ clock, bootWindow: () => ((windows += 1), () => undefined) });
+  t.teardown(() => pre.close());
+  pre.prewarm(32);
+  t.equal(pre.spares, 0, 'not for another memory class than the spares\' (64 MB)');
+  pre.prewarm(64);
+  pre.prewarm(64);
+  t.equal(pre.spares, 1, 'one thread, however often it is asked');
+  t.equal(windows, 1);
+  const dir = t.testdir({ 'agent.json': manifest(), 'main.js': "export default { name: 'p', start(ctx) { ctx.log.info('env', { id: process.env.OPENSTARRY_AGENT_ID, home: process.env.OPENSTARRY_HOME }); this.t = setInterval(() => {}, 1000); }, stop() { clearInterval(this.t); } };" });
+  const isolate = await pre.start({ pid: '12', blueprint: await loadBlueprint(`${dir}/agent.json`), env: { OPENSTARRY_AGENT_ID: 'probe', OPENSTARRY_HOME: '/tmp/h' }, initialState: null });
+  t.teardown(() => isolate.terminate());
+  t.equal(pre.spares, 0, 'the start took it');
+  t.equal(windows, 1, 'no second thread was created for the start');
+  const log = await new Promise<LogNote>((resolve) => isolate.channel.onNote('log', (p) => resolve(p as LogNote)));
+  t.same(log.fields, { id: 'probe', home: '/tmp/h' }, 'the agent runs in it with its own environment');
+  t.equal(clock.pending, 0, 'its expiry timer was cleared');
+
+  pre.prewarm(64);
+  t.equal(pre.spares, 1);
+  clock.advance(PREWARM_TTL_MS - 1);
+  t.equal(pre.spares, 1, 'kept until PREWARM_TTL_MS');
+  clock.advance(1);
+  t.equal(pre.spares, 0, 'then ended: its spawn went elsewhere or failed');
+  pre.prewarm(64);
+  await pre.close();
+  t.equal(pre.spares, 0, 'close() ends a waiting one');
+  pre.prewarm(64);
+  t.equal(pre.spares, 0, 'and none is made after it');
 });
 
 t.test('setWarmSpares: more spares are booted at once, those above a lower count are terminated', async (t) => {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.ts';
-import { systemClock, within } from '../../clock.ts';
+import { systemClock, unrefTimer, within } from '../../clock.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
 import type { ChannelMessage, IChannelPort } from '../../core/channel-messages.ts';
@@ -18,7 +18,7 @@ import { workerErrorExit } from '../worker-error-exit.ts';
 import { pipeLines } from '../line-splitter.ts';
 import { ReceivedCap } from '../received-cap.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
-import { SPARE_WAITING } from './spare-protocol.ts';
+import { SPARE_FOR_SPAWN, SPARE_WAITING } from './spare-protocol.ts';
 
 export interface WorkerDriverOptions {
   /** The worker's entry module. Default: agent-host.cjs beside the bundle, or worker-entry-source.mjs from source. */
@@ -47,7 +47,12 @@ export interface WorkerDriverOptions {
    * a thread booting under them compiles Node's own modules from source.
    */
   bootWindow?: () => () => void;
+  /** How long a thread booted by prewarm() waits for its spawn before it is ended (default PREWARM_TTL_MS). */
+  prewarmTtlMs?: number;
 }
+
+/** A prewarmed thread not taken by then is ended: its spawn failed or went to another driver or memory class. */
+export const PREWARM_TTL_MS = 5000;
 
 /** The young generation of a worker agent with `memoryMb` of old generation (see #createWorker). */
 export function youngGenerationMb(memoryMb: number): number {
@@ -69,6 +74,11 @@ export class WorkerDriver implements IIsolationDriver {
   readonly #spares = new Set<Worker>();
   readonly #clock: Clock;
   readonly #bootWindow: (() => () => void) | undefined;
+  readonly #prewarmTtlMs: number;
+  /** The one thread prewarm() booted, until a start takes it or its time is up. */
+  #prewarmed: { worker: Worker; timer: unknown; ended: () => void } | undefined;
+  /** What each waiting spare listens to while it waits, removed when it is taken (not the boot window's listeners). */
+  readonly #waiting = new WeakMap<Worker, () => void>();
   #closed = false;
 
   constructor(options: WorkerDriverOptions = {}) {
@@ -82,6 +92,7 @@ export class WorkerDriver implements IIsolationDriver {
     this.#spareMemoryMb = options.spareMemoryMb ?? 64;
     this.#clock = options.clock ?? systemClock;
     this.#bootWindow = options.bootWindow;
+    this.#prewarmTtlMs = options.prewarmTtlMs ?? PREWARM_TTL_MS;
     for (let i = 0; i < (options.bootSpares ?? 0); i++) this.#addSpare();
     this.#refill();
   }
@@ -92,15 +103,35 @@ export class WorkerDriver implements IIsolationDriver {
     this.#warmSpares = count;
     for (const spare of [...this.#spares].slice(count)) {
       this.#spares.delete(spare);
-      spare.removeAllListeners('exit');
+      const gone = this.#waiting.get(spare);
+      if (gone) spare.off('exit', gone); // the boot window's listener stays: it closes as the thread ends
       void spare.terminate();
     }
     this.#refill();
   }
 
-  /** Spares booted and waiting right now. */
+  /** Spares booted and waiting right now (a prewarmed thread included). */
   get spares(): number {
-    return this.#spares.size;
+    return this.#spares.size + (this.#prewarmed ? 1 : 0);
+  }
+
+  /**
+   * A spawn is reading its blueprint (IIsolationDriver.prewarm): boot its thread now, as a spare that does not
+   * prepare node:crypto ahead, so the thread's start (~40 ms) and the daemon's reading, checking and admitting of
+   * the agent overlap (issue 12). Only for the spare memory class, when no spare is waiting; at most one such thread,
+   * ended after prewarmTtlMs if no start takes it.
+   */
+  prewarm(memoryMb: number): void {
+    if (this.#closed || memoryMb !== this.#spareMemoryMb || this.#spares.size > 0 || this.#prewarmed) return;
+    const worker = this.#createWorker(this.#spareMemoryMb, SPARE_FOR_SPAWN, {}, 'agent:spare');
+    const timer = this.#clock.setTimeout(() => this.#dropPrewarmed(), this.#prewarmTtlMs);
+    unrefTimer(timer);
+    const ended = () => {
+      if (this.#prewarmed?.worker === worker) this.#dropPrewarmed();
+    };
+    worker.once('exit', ended);
+    worker.on('error', ended); // an unhandled 'error' would throw; 'exit' follows it
+    this.#prewarmed = { worker, timer, ended };
   }
 
   async start(spec: IsolateSpec): Promise<IIsolate> {
@@ -110,7 +141,7 @@ export class WorkerDriver implements IIsolationDriver {
     // the process and docker drivers' framed bootstrap leaves it to `state.load`.
     if (spec.initialState !== undefined) bootstrap.initialState = spec.initialState;
     const memoryMb = blueprint.manifest.limits.memoryMb;
-    const spare = memoryMb === this.#spareMemoryMb ? this.#takeSpare() : undefined;
+    const spare = memoryMb === this.#spareMemoryMb ? (this.#takePrewarmed() ?? this.#takeSpare()) : undefined;
     if (spare) {
       const assignment: SpareAssignment = { t: 'bootstrap', bootstrap, env: { ...spec.env } };
       spare.postMessage(assignment);
@@ -123,6 +154,9 @@ export class WorkerDriver implements IIsolationDriver {
   /** Terminates the waiting spares; no new ones are made. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    const prewarmed = this.#prewarmed?.worker;
+    this.#dropPrewarmed();
+    if (prewarmed) await prewarmed.terminate();
     const spares = [...this.#spares];
     this.#spares.clear();
     await Promise.all(spares.map((w) => w.terminate()));
@@ -169,12 +203,34 @@ export class WorkerDriver implements IIsolationDriver {
     });
   }
 
+  #takePrewarmed(): Worker | undefined {
+    const prewarmed = this.#prewarmed;
+    if (!prewarmed) return undefined;
+    this.#prewarmed = undefined;
+    this.#clock.clearTimeout(prewarmed.timer);
+    prewarmed.worker.off('exit', prewarmed.ended);
+    prewarmed.worker.off('error', prewarmed.ended);
+    return prewarmed.worker;
+  }
+
+  /** Ends the prewarmed thread (its time is up, it died, or the driver closes). */
+  #dropPrewarmed(): void {
+    const prewarmed = this.#prewarmed;
+    if (!prewarmed) return;
+    this.#prewarmed = undefined;
+    this.#clock.clearTimeout(prewarmed.timer);
+    void prewarmed.worker.terminate();
+  }
+
   #takeSpare(): Worker | undefined {
     const [spare] = this.#spares;
     if (!spare) return undefined;
     this.#spares.delete(spare);
-    spare.removeAllListeners('exit');
-    spare.removeAllListeners('error');
+    const gone = this.#waiting.get(spare);
+    if (gone) {
+      spare.off('exit', gone);
+      spare.off('error', gone);
+    }
     return spare;
   }
 
@@ -185,8 +241,10 @@ export class WorkerDriver implements IIsolationDriver {
   #addSpare(): void {
     const spare = this.#createWorker(this.#spareMemoryMb, SPARE_WAITING, {}, 'agent:spare');
     // A spare that dies while waiting (it should not) is simply replaced by the next refill.
-    spare.once('exit', () => this.#spares.delete(spare));
-    spare.on('error', () => this.#spares.delete(spare));
+    const gone = () => this.#spares.delete(spare);
+    spare.once('exit', gone);
+    spare.on('error', gone);
+    this.#waiting.set(spare, gone);
     this.#spares.add(spare);
   }
 }
