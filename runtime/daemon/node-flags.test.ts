@@ -104,7 +104,10 @@ t.test('a worker booting under them compiles Node from source; one booting once 
     return { underOptions: workerFirst ? count('--- worker under the options', '--- off') : 0, afterOff: count('--- off', '') };
   };
   t.equal(rejectedAfterOff(DAEMON_V8_FLAGS_OFF).afterOff, 0, 'a worker booting after DAEMON_V8_FLAGS_OFF accepts the cache for every module');
-  t.ok(rejectedAfterOff(['--no-optimize-for-size']).afterOff >= 20, 'after --no-optimize-for-size alone: refused (its implied --max-semi-space-size=1 stays)');
+  const alone = rejectedAfterOff(['--no-optimize-for-size']).afterOff;
+  // V8 of Node 20 and 22 implies --max-semi-space-size=1 from --optimize-for-size; Node 24's does not.
+  if (Number(process.versions.node.split('.')[0]) <= 22) t.ok(alone >= 20, `after --no-optimize-for-size alone: refused (its implied --max-semi-space-size=1 stays): ${alone}`);
+  else t.comment(`after --no-optimize-for-size alone on Node ${process.versions.node}: ${alone} refused`);
   const workerFirst = rejectedAfterOff(DAEMON_V8_FLAGS_OFF, true);
   t.ok(workerFirst.underOptions >= 20, `a worker booting under the options: ${workerFirst.underOptions} of Node's modules compiled from source`);
   t.ok(workerFirst.afterOff >= 20, `and it leaves Node's shared cache remade under them, refused by the next worker booting without: ${workerFirst.afterOff}`);

@@ -24,9 +24,9 @@
 export const DAEMON_V8_FLAGS = ['--optimize-for-size'] as const;
 
 /**
- * Back to V8's defaults. `--optimize-for-size` implies `--max-semi-space-size=1` (a V8 flag implication), which
- * `--no-optimize-for-size` leaves set: without the second option the options still differ from the defaults and a
- * worker booting then still refuses Node's code cache (node-flags.test.ts).
+ * Back to V8's defaults. On Node 20 and 22 `--optimize-for-size` implies `--max-semi-space-size=1` (a V8 flag
+ * implication), which `--no-optimize-for-size` leaves set: without the second option the options still differ from
+ * the defaults and a worker booting then still refuses Node's code cache (node-flags.test.ts). Harmless on Node 24.
  */
 export const DAEMON_V8_FLAGS_OFF = ['--no-optimize-for-size', '--max-semi-space-size=0'] as const;
 
