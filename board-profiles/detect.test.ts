@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { PROFILES_DIR, detectBoard, loadProfiles } from './detect.ts';
+import { PROFILES_DIR, detectAndLoadBoard, detectBoard, loadProfiles } from './detect.ts';
 import { BoardErrorCode } from './errors.ts';
 import type { BoardProfile } from './profile-schema.ts';
 
@@ -191,4 +191,39 @@ t.test('a profile name must match its file name; only *.json files count', async
   await t.rejects(loadProfiles(root), { code: BoardErrorCode.PROFILE_INVALID, message: /cm4\.json: name: "bcm2711-generic" must match the file name "cm4\.json"/ });
   const ok = t.testdir({ 'sim.json': simText, 'x.json': fixture('x', [], []), 'README.md': '# profiles', 'y.json.bak': '{' });
   t.same([...(await loadProfiles(ok)).keys()], ['sim', 'x']);
+});
+
+t.test('the daemon\'s board phase (detectAndLoadBoard) chooses as detectBoard over every validated profile does', async (t) => {
+  for (const b of REAL) {
+    const root = t.testdir(deviceTree(`${b.model}\0`, nul(b.compatible)));
+    const full = await detectBoard('auto', shipped, root);
+    t.same(await detectAndLoadBoard('auto', PROFILES_DIR, root), full, b.model);
+    t.same(await detectAndLoadBoard('auto', PROFILES_DIR, path.join(root, 'none')), await detectBoard('auto', shipped, path.join(root, 'none')), 'no device tree');
+  }
+  t.same(await detectAndLoadBoard('jetson-nano', PROFILES_DIR, t.testdir({})), await detectBoard('jetson-nano', shipped, t.testdir({})), 'forced');
+});
+
+t.test('detectAndLoadBoard validates the chosen profile in full; another board\'s broken profile does not stop it', async (t) => {
+  const bad = JSON.parse(fixture('acme', ['Acme Board'], []));
+  bad.gpio.header[0].line = 99;
+  const root = t.testdir({ ...deviceTree('Acme Board\0', undefined), profiles: { 'sim.json': simText, 'acme.json': JSON.stringify(bad) } });
+  const err = (await detectAndLoadBoard('auto', path.join(root, 'profiles'), root).catch((e: unknown) => e)) as Error & { code?: string };
+  t.equal(err.code, BoardErrorCode.PROFILE_INVALID, 'the chosen one fails the schema');
+  t.ok(err.message.startsWith(`${path.join(root, 'profiles', 'acme.json')}: `), err.message);
+  const elsewhere = await detectAndLoadBoard('auto', path.join(root, 'profiles'), path.join(root, 'none'));
+  t.equal(elsewhere.profile.name, 'sim', 'on another board the broken profile is not read past its match section');
+  t.same(elsewhere.profile, shipped.get('sim'));
+  const misnamed = t.testdir({ ...deviceTree('Acme Board\0', undefined), profiles: { 'sim.json': simText, 'other.json': fixture('acme', ['Acme Board'], []) } });
+  await t.rejects(detectAndLoadBoard('auto', path.join(misnamed, 'profiles'), misnamed), { code: BoardErrorCode.PROFILE_INVALID, message: /"acme" must match the file name "other.json"/ });
+});
+
+t.test('detectAndLoadBoard: a profile whose name or match cannot be read is an error naming the file, as are JSON errors', async (t) => {
+  const noMatch = JSON.parse(fixture('acme', [], []));
+  delete noMatch.match;
+  const root = t.testdir({ 'sim.json': simText, 'acme.json': JSON.stringify(noMatch) });
+  await t.rejects(detectAndLoadBoard('auto', root, root), { code: BoardErrorCode.PROFILE_INVALID, message: new RegExp(`^${path.join(root, 'acme.json')}: match`) });
+  const broken = t.testdir({ 'sim.json': '{ "name": "sim", ' });
+  await t.rejects(detectAndLoadBoard('auto', broken, broken), { code: BoardErrorCode.PROFILE_INVALID, message: /sim\.json: not valid JSON/ });
+  const noSim = t.testdir({ 'rpi-4b.json': fixture('rpi-4b', ['Raspberry Pi 4'], []) });
+  await t.rejects(detectAndLoadBoard('auto', noSim, noSim), { code: BoardErrorCode.BOARD_UNKNOWN, message: /"sim" is missing/ });
 });

@@ -52,17 +52,23 @@ export function parseProfile(json: unknown, schema: BoardProfileSchema = boardPr
   };
 }
 
-/** Reads, parses and validates one profile file; the profile's name must be the file's base name. */
-export async function loadProfileFile(file: string, schema?: BoardProfileSchema): Promise<BoardProfile> {
+async function readProfileJson(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8');
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     // Every error names its file (docs/ARCHITECTURE.md "Validation at the boundary"); a bare SyntaxError would not say which profile is broken.
     const problems = [{ path: '', message: `not valid JSON: ${(err as Error).message}` }];
     throw new BoardError(BoardErrorCode.PROFILE_INVALID, `${file}: ${problems[0]!.message}`, { cause: err, details: { file, problems } });
   }
+}
+
+/** Reads, parses and validates one profile file; the profile's name must be the file's base name. */
+export async function loadProfileFile(file: string, schema?: BoardProfileSchema): Promise<BoardProfile> {
+  return validateProfile(file, await readProfileJson(file), schema);
+}
+
+function validateProfile(file: string, json: unknown, schema?: BoardProfileSchema): BoardProfile {
   const result = parseProfile(json, schema);
   const problems = 'problems' in result ? result.problems : [];
   const base = path.basename(file, '.json');
@@ -95,14 +101,20 @@ async function readDtStrings(root: string, name: string): Promise<string[] | und
   }
 }
 
-interface Candidate {
-  profile: BoardProfile;
+/** What detection reads of a profile: its name and its `match` section. */
+export interface ProfileMatch {
+  name: string;
+  match: { model: readonly string[]; compatible: readonly string[] };
+}
+
+interface Candidate<P extends ProfileMatch> {
+  profile: P;
   /** [tier, rank]: lower sorts first. Tier 0 = model (rank = -prefix length), 1 = compatible (rank = index). */
   score: [number, number];
   matchedBy: { kind: 'model' | 'compatible'; entry: string };
 }
 
-function bestMatch(profile: BoardProfile, model: string | undefined, compatible: readonly string[]): Candidate | undefined {
+function bestMatch<P extends ProfileMatch>(profile: P, model: string | undefined, compatible: readonly string[]): Candidate<P> | undefined {
   const prefix = model === undefined ? undefined : profile.match.model.filter((m) => model.startsWith(m)).sort((a, b) => b.length - a.length)[0];
   if (prefix !== undefined) return { profile, score: [0, -prefix.length], matchedBy: { kind: 'model', entry: prefix } };
   const index = compatible.findIndex((c) => profile.match.compatible.includes(c));
@@ -110,7 +122,7 @@ function bestMatch(profile: BoardProfile, model: string | undefined, compatible:
   return undefined;
 }
 
-function byScore(a: Candidate, b: Candidate): number {
+function byScore<P extends ProfileMatch>(a: Candidate<P>, b: Candidate<P>): number {
   return a.score[0] - b.score[0] || a.score[1] - b.score[1] || (a.profile.name < b.profile.name ? -1 : a.profile.name > b.profile.name ? 1 : 0);
 }
 
@@ -118,7 +130,9 @@ function byScore(a: Candidate, b: Candidate): number {
  * @param wanted the config's `board`: 'auto' to detect, or a profile name to force
  * @param root file-system root to read the device tree under ('/' on a board, a fixture folder in tests)
  */
-export async function detectBoard(wanted: string, profiles: Map<string, BoardProfile>, root = '/'): Promise<BoardDetection> {
+export async function detectBoard(wanted: string, profiles: Map<string, BoardProfile>, root?: string): Promise<BoardDetection>;
+export async function detectBoard<P extends ProfileMatch>(wanted: string, profiles: Map<string, P>, root?: string): Promise<Omit<BoardDetection, 'profile'> & { profile: P }>;
+export async function detectBoard<P extends ProfileMatch>(wanted: string, profiles: Map<string, P>, root = '/'): Promise<Omit<BoardDetection, 'profile'> & { profile: P }> {
   const sim = profiles.get('sim');
   if (!sim) throw new BoardError(BoardErrorCode.BOARD_UNKNOWN, 'board profile "sim" is missing');
   if (wanted !== 'auto') {
@@ -131,9 +145,45 @@ export async function detectBoard(wanted: string, profiles: Map<string, BoardPro
   const seen = { ...(model === undefined ? {} : { model }), ...(compatible === undefined ? {} : { compatible }) };
   const candidates = [...profiles.values()]
     .map((p) => bestMatch(p, model, compatible ?? []))
-    .filter((c): c is Candidate => c !== undefined)
+    .filter((c): c is Candidate<P> => c !== undefined)
     .sort(byScore);
   const [best, ...rest] = candidates;
   if (!best) return { profile: sim, ...seen, detectedBy: 'fallback' };
   return { profile: best.profile, ...seen, detectedBy: 'device-tree', matchedBy: best.matchedBy, alternatives: rest.map((c) => c.profile.name) };
+}
+
+/** A profile file read as far as detection needs; `json` is the whole document, validated once chosen. */
+interface ProfileHead extends ProfileMatch {
+  file: string;
+  json: unknown;
+}
+
+/**
+ * The daemon's board phase: detects the board (or takes the forced one) and validates only the profile it will run.
+ * Every profile is read and its name and `match` section checked (detection compares them all); the full schema, the
+ * costly part (issue 12: the profiles' parsing was ~6 % of the boot samples under qemu-aarch64, README "Performance"),
+ * runs on the chosen profile alone. A profile that is not this board's is not the daemon's input: the tests validate
+ * every shipped one (profiles.test.ts) and `openstarry validate` checks a user's.
+ */
+export async function detectAndLoadBoard(wanted: string, dir: string = PROFILES_DIR, root = '/'): Promise<BoardDetection> {
+  const heads = new Map<string, ProfileHead>();
+  for (const name of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
+    const file = path.join(dir, name);
+    const json = await readProfileJson(file);
+    const head = profileHead(json);
+    // The name is the file's base name (validateProfile enforces it on the chosen one): detection and `board:` use it.
+    heads.set(head?.name ?? path.basename(name, '.json'), { ...(head ?? { name: path.basename(name, '.json'), match: { model: [], compatible: [] } }), file, json });
+    // A head that cannot be read is reported in full by the schema, as loadProfiles would.
+    if (head === undefined) validateProfile(file, json);
+  }
+  const detection = await detectBoard(wanted, heads, root);
+  return { ...detection, profile: validateProfile(detection.profile.file, detection.profile.json) };
+}
+
+function profileHead(json: unknown): ProfileMatch | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { name, match } = json as { name?: unknown; match?: { model?: unknown; compatible?: unknown } | null };
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof name !== 'string' || typeof match !== 'object' || match === null || !strings(match.model) || !strings(match.compatible)) return undefined;
+  return { name, match: { model: match.model, compatible: match.compatible } };
 }

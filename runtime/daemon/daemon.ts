@@ -19,7 +19,7 @@
  */
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { detectBoard, loadProfiles } from '../../board-profiles/detect.ts';
+import { detectAndLoadBoard } from '../../board-profiles/detect.ts';
 import type { Clock } from '../clock.ts';
 import { every, systemClock, type Repeating } from '../clock.ts';
 import { openBoardHal } from '../../hal/board-hal.ts';
@@ -135,7 +135,7 @@ export class Daemon extends DaemonControlApi {
     const { stateDb, docker, runner: infra } = parts;
     await this.#phase('infrastructure', () => infra.startAll(), () => ({ detail: `${infra.states().length} plugin(s)`, degraded: docker.degraded }));
     if (docker.driver && !this.#opts.drivers) this.drivers = [...this.drivers, docker.driver];
-    const board = (this.board = await this.#phase('board', async () => detectBoard(config.board, await loadProfiles(path.join(packageRoot(), 'board-profiles')), this.#opts.deviceTreeRoot ?? '/'),
+    const board = (this.board = await this.#phase('board', () => detectAndLoadBoard(config.board, path.join(packageRoot(), 'board-profiles'), this.#opts.deviceTreeRoot ?? '/'),
       (b) => ({ detail: `${b.profile.name} (${b.detectedBy}${b.model ? `: ${b.model}` : ''})` })));
     this.hal = await this.#phase('hal', () => openBoardHal({
       profile: board.profile,
