@@ -382,7 +382,7 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
     const weakSet = WeakMap.prototype.set; WeakMap.prototype.set = function (k, v) { note(k); note(v); return weakSet.call(this, k, v); };
     const mapGet = Map.prototype.get; Map.prototype.get = function (k) { const v = mapGet.call(this, k); note(v); return v; };
     const mapSet = Map.prototype.set; Map.prototype.set = function (k, v) { note(v); if (v && typeof v === 'object') note(v.default); return mapSet.call(this, k, v); };
-    // node:crypto is curated at its first use in a cold worker (deferCrypto): every function that path could call.
+    // Every function a curation after agent code could call (the builtins are curated before it runs: none sees one).
     // (The hooks themselves use index loops and a captured Reflect.apply: they hook the array iterator and call.)
     const reflectApply = Reflect.apply;
     const noteAll = (args) => { for (let i = 0; i < args.length; i++) note(args[i]); };
@@ -426,7 +426,7 @@ t.test('hooks agent code puts on its own realm (Object.getOwnPropertyDescriptor,
       ctx.log.info('result', { hooked: caught.size > 0, raw });
     } };`);
   t.same(run.exit, { code: 0, cause: 'exit' });
-  t.same(run.fields('result'), { hooked: true, raw: [] }, 'no hook caught a raw module, node:crypto curated at its first use included');
+  t.same(run.fields('result'), { hooked: true, raw: [] }, 'builtins were curated before agent code ran');
 });
 
 t.test('Set.prototype.has and Map.prototype.get replaced by agent code do not open node:fs or the raw node:crypto', async (t) => {
@@ -579,38 +579,4 @@ t.test('module policy: prepareCuratedBuiltins curates up front and never touches
   t.same(imported, [...curatedNow, 'events'], 'harmless builtins are imported on demand');
   await t.rejects(builtins.exports('fs'), { code: 'ERR_ISOLATE_DENIED' });
   t.throws(() => builtins.defaultExport('child_process'), { code: 'ERR_ISOLATE_DENIED' });
-});
-
-t.test('module policy: deferCrypto curates node:crypto at its first use, through getBuiltinModule only (unit)', async (t) => {
-  const imported: string[] = [];
-  const fetched: string[] = [];
-  const real = (process as unknown as { getBuiltinModule: (id: string) => unknown }).getBuiltinModule;
-  const options = {
-    importBuiltin: (name: string) => {
-      imported.push(name);
-      return import(`node:${name}`) as Promise<Record<string, unknown>>;
-    },
-    getBuiltinModule: (id: string) => {
-      fetched.push(id);
-      return real(id);
-    },
-  };
-  const builtins = await prepareCuratedBuiltins({ ...options, deferCrypto: true });
-  const curatedNow = [...ALLOWED_BUILTINS].filter(needsCuration);
-  t.same(imported, curatedNow.filter((b) => b !== 'crypto'), 'every curated builtin but node:crypto prepared up front');
-  t.same(fetched, [], 'node:crypto not loaded yet');
-  const crypto = builtins.defaultExport('crypto') as Record<string, unknown>;
-  t.same(fetched, ['node:crypto'], 'loaded, synchronously, at the first use');
-  t.throws(() => (crypto.setEngine as () => void)(), { code: 'ERR_ISOLATE_DENIED' });
-  t.equal(crypto.createHash, real('node:crypto') && (real('node:crypto') as Record<string, unknown>).createHash, 'harmless members are the real ones');
-  const exports = await builtins.exports('crypto');
-  t.equal(exports.default, crypto, 'import and getBuiltinModule agree');
-  t.throws(() => (exports.setFips as () => void)(), { code: 'ERR_ISOLATE_DENIED' });
-  t.equal(Object.getPrototypeOf(exports), null, 'the exports object has no prototype a setter could sit on');
-  t.same(fetched, ['node:crypto'], 'curated once');
-  t.same(imported, curatedNow.filter((b) => b !== 'crypto'), 'never through importBuiltin (a promise would carry the raw module)');
-
-  imported.length = 0;
-  await prepareCuratedBuiltins({ importBuiltin: options.importBuiltin, deferCrypto: true });
-  t.same(imported, curatedNow, 'without getBuiltinModule (Node < 20.16) node:crypto is prepared up front anyway');
 });

@@ -23,18 +23,6 @@ export const ALLOWED_BUILTINS: ReadonlySet<string> = new Set([
 const call = Function.prototype.call;
 const setHas = call.bind(Set.prototype.has as (value: unknown) => boolean) as (set: ReadonlySet<unknown>, value: unknown) => boolean;
 const mapGet = call.bind(Map.prototype.get as (key: unknown) => unknown) as (map: ReadonlyMap<unknown, unknown>, key: unknown) => unknown;
-const mapSet = call.bind(Map.prototype.set as (key: unknown, value: unknown) => unknown) as (map: Map<unknown, unknown>, key: unknown, value: unknown) => unknown;
-const weakGet = call.bind(WeakMap.prototype.get as (key: object) => unknown) as (map: WeakMap<object, unknown>, key: object) => unknown;
-const weakSet = call.bind(WeakMap.prototype.set as (key: object, value: unknown) => unknown) as (map: WeakMap<object, unknown>, key: object, value: unknown) => unknown;
-/**
- * The object and reflection functions curation uses, taken the same way: node:crypto may be curated at its first
- * use (prepareCuratedBuiltins, `deferCrypto`), after agent code could have replaced Reflect.ownKeys,
- * Object.getOwnPropertyDescriptor, Object.getPrototypeOf or Object.keys with a hook that receives the raw module.
- * Objects curation builds have no prototype, so no setter or `then` agent code puts on Object.prototype is
- * consulted when they are filled or handed on.
- */
-const { ownKeys } = Reflect;
-const { create, defineProperty, freeze, getOwnPropertyDescriptor, getPrototypeOf, hasOwn, keys, setPrototypeOf } = Object;
 
 /** Whether agent code may have this builtin (name without `node:`); safe to call after agent code ran. */
 export function isAllowedBuiltin(name: string): boolean {
@@ -132,18 +120,13 @@ function refusedStub(builtin: string, member: string, reason: string): () => nev
   const stub = () => {
     throw denied(`${builtin}.${member}() is refused inside an agent isolate: ${reason}`);
   };
-  defineProperty(stub, 'name', { __proto__: null, value: member } as PropertyDescriptor);
-  return freeze(stub);
+  Object.defineProperty(stub, 'name', { value: member });
+  return Object.freeze(stub);
 }
 
 /** True when agent code gets a curated copy of the builtin rather than the module Node ships. */
 export function needsCuration(builtin: string): boolean {
-  return hasOwn(REFUSED_BUILTIN_MEMBERS, builtin) || hasOwn(OVERRIDES, builtin);
-}
-
-/** An own property of a table, never one agent code put on Object.prototype (e.g. a function named `crypto`). */
-function own<V>(table: Readonly<Record<string, V>>, key: string): V | undefined {
-  return hasOwn(table, key) ? table[key] : undefined;
+  return Object.hasOwn(REFUSED_BUILTIN_MEMBERS, builtin) || Object.hasOwn(OVERRIDES, builtin);
 }
 
 /**
@@ -154,49 +137,44 @@ function own<V>(table: Readonly<Record<string, V>>, key: string): V | undefined 
  * Node's own object keeps identities such as util.types === require('util/types') intact.
  */
 export function curateBuiltin(builtin: string, raw: unknown): unknown {
-  if (!isAllowedBuiltin(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+  if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
   if (!needsCuration(builtin) || (typeof raw !== 'object' && typeof raw !== 'function') || raw === null) return raw;
-  const cached = weakGet(curated, raw);
+  const cached = curated.get(raw);
   if (cached !== undefined) return cached;
-  const refused = own(REFUSED_BUILTIN_MEMBERS, builtin) ?? {};
-  const overrides = own(OVERRIDES, builtin)?.(raw as Record<string, unknown>) ?? {};
+  const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
+  const overrides = OVERRIDES[builtin]?.(raw as Record<string, unknown>) ?? {};
   if (typeof raw === 'function') {
     // A class cannot be copied without breaking `extends`/instanceof; none of the curated modules has one.
     throw new OpenStarryError(ErrorCode.INTERNAL, `module-policy: the default export of "${builtin}" is a function and cannot be curated`);
   }
-  const copy: Record<PropertyKey, unknown> = create(getPrototypeOf(raw) as object | null) as Record<PropertyKey, unknown>;
-  weakSet(curated, raw, copy);
+  const copy: Record<PropertyKey, unknown> = Object.create(Object.getPrototypeOf(raw) as object | null) as Record<PropertyKey, unknown>;
+  curated.set(raw, copy);
   const source = raw as Record<PropertyKey, unknown>;
   const isPath = builtin === 'path' || builtin === 'path/posix';
-  // An index loop: for...of would call the array iterator's next(), which agent code can replace.
-  const names = ownKeys(source);
-  for (let i = 0; i < names.length; i++) {
-    const key = names[i] as PropertyKey;
-    const descriptor = getOwnPropertyDescriptor(source, key);
+  for (const key of Reflect.ownKeys(source)) {
+    const descriptor = Object.getOwnPropertyDescriptor(source, key);
     if (!descriptor) continue;
-    // defineProperty reads get/set/value through the descriptor's prototype chain: give it none.
-    setPrototypeOf(descriptor, null);
-    if (typeof key === 'string' && hasOwn(refused, key)) {
+    if (typeof key === 'string' && Object.hasOwn(refused, key)) {
       if (typeof descriptor.value === 'function') {
-        defineProperty(copy, key, { __proto__: null, ...descriptor, value: refusedStub(builtin, key, refused[key] as string) } as PropertyDescriptor);
+        Object.defineProperty(copy, key, { ...descriptor, value: refusedStub(builtin, key, refused[key] as string) });
       }
       continue;
     }
     // path.posix / path.win32 are defined below, curated. Copying them first would copy a non-configurable
     // descriptor where Node froze them (the permission model does: --experimental-permission freezes node:path).
     if (isPath && (key === 'posix' || key === 'win32')) continue;
-    if (typeof key === 'string' && hasOwn(overrides, key)) {
-      defineProperty(copy, key, { __proto__: null, value: overrides[key], writable: true, enumerable: descriptor.enumerable ?? true, configurable: true } as PropertyDescriptor);
+    if (typeof key === 'string' && Object.hasOwn(overrides, key)) {
+      Object.defineProperty(copy, key, { value: overrides[key], writable: true, enumerable: descriptor.enumerable ?? true, configurable: true });
       continue;
     }
-    defineProperty(copy, key, descriptor);
+    Object.defineProperty(copy, key, descriptor);
   }
   // path.posix and path.win32 (and their own .posix/.win32) are path objects too: curate them the same way, so no
   // uncurated resolve() is one property away. On posix Node has path === path.posix; that identity is kept.
   if (isPath) {
     for (const flavour of ['posix', 'win32'] as const) {
       const value = source[flavour];
-      if (typeof value === 'object' && value !== null) defineProperty(copy, flavour, { __proto__: null, value: value === raw ? copy : curateBuiltin(builtin, value), writable: true, enumerable: true, configurable: true } as PropertyDescriptor);
+      if (typeof value === 'object' && value !== null) Object.defineProperty(copy, flavour, { value: value === raw ? copy : curateBuiltin(builtin, value), writable: true, enumerable: true, configurable: true });
     }
   }
   return copy;
@@ -208,28 +186,26 @@ export function curateBuiltin(builtin: string, raw: unknown): unknown {
  */
 export function curatedExports(builtin: string, namespace: Record<string, unknown>): Record<string, unknown> {
   if (!needsCuration(builtin)) {
-    if (!isAllowedBuiltin(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
+    if (!ALLOWED_BUILTINS.has(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
     return namespace;
   }
-  const refused = own(REFUSED_BUILTIN_MEMBERS, builtin) ?? {};
-  const defaultExport = curateBuiltin(builtin, hasOwn(namespace, 'default') ? namespace.default : undefined);
+  const refused = REFUSED_BUILTIN_MEMBERS[builtin] ?? {};
+  const defaultExport = curateBuiltin(builtin, namespace.default);
   const byDefault = (typeof defaultExport === 'object' || typeof defaultExport === 'function') && defaultExport !== null ? (defaultExport as Record<string, unknown>) : undefined;
-  const exports = create(null) as Record<string, unknown>;
-  const names = keys(namespace);
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
+  const exports: Record<string, unknown> = {};
+  for (const name of Object.keys(namespace)) {
     if (name === 'default') {
       exports.default = defaultExport;
       continue;
     }
     const value = namespace[name];
-    if (hasOwn(refused, name)) {
+    if (Object.hasOwn(refused, name)) {
       if (typeof value === 'function') exports[name] = byDefault && typeof byDefault[name] === 'function' ? byDefault[name] : refusedStub(builtin, name, refused[name] as string);
       continue;
     }
     // Named exports must agree with the curated default (path.resolve, url.pathToFileURL, ...).
-    const mine = byDefault ? getOwnPropertyDescriptor(byDefault, name) : undefined;
-    exports[name] = mine && hasOwn(mine, 'value') ? mine.value : value;
+    const own = byDefault ? Object.getOwnPropertyDescriptor(byDefault, name) : undefined;
+    exports[name] = own && 'value' in own ? own.value : value;
   }
   return exports;
 }
@@ -247,27 +223,15 @@ export interface PrepareOptions {
   importBuiltin?: (builtin: string) => Promise<Record<string, unknown>>;
   /** Node's own process.getBuiltinModule (Node >= 20.16), captured before hardening replaces it. */
   getBuiltinModule?: ((id: string) => unknown) | undefined;
-  /**
-   * Curate node:crypto at its first use instead of now (only with getBuiltinModule; ignored without it). Loading it
-   * is ~4 ms of a worker's start (issue 12, README "Performance"), and most agents never import it.
-   */
-  deferCrypto?: boolean;
 }
 
-/** The builtin deferCrypto leaves for its first use. */
-const DEFERRED = 'crypto';
-
 /**
- * Curates the builtins that needsCuration — call it before any agent code runs. The host must never let agent code
- * sit between it and a raw curated module: agent code shares the host's realm and can replace
- * Object.getOwnPropertyDescriptor, Reflect.ownKeys, WeakMap.prototype.get, or put a `then` or a setter on
- * Object.prototype, any of which would hand it the raw node:crypto with its real setEngine. So every builtin is
- * curated up front, except node:crypto with `deferCrypto`: it is then curated at its first use — an import by the
- * agent's modules (during linking, before they run) or a dynamic import / process.getBuiltinModule later — and
- * that path is written to be safe after agent code ran: Node's getBuiltinModule, which is synchronous (no promise
- * carries the raw module), and the reflection functions captured when this module loaded (see `ownKeys` above),
- * into objects without a prototype. isolate-escape.test.ts hooks each of them from agent code.
- * The other allowed builtins are served as Node ships them, so handling them late is harmless.
+ * Curates every builtin that needsCuration up front — call it before any agent code runs. Afterwards the host
+ * never touches a raw curated module again: if it curated lazily, at the agent's first import, agent code that
+ * ran earlier could sit in the middle (a patched Object.getOwnPropertyDescriptor, WeakMap.prototype.get or
+ * Promise.prototype.constructor of the realm it shares with the host) and catch the raw node:crypto with its
+ * real setEngine. The other allowed builtins are served as Node ships them, so handling them late is harmless.
+ * Cost: node:crypto is loaded for every agent (a few ms per cold start; a warm spare pays it while it waits).
  */
 export async function prepareCuratedBuiltins(options: PrepareOptions = {}): Promise<CuratedBuiltins> {
   const getBuiltinModule = options.getBuiltinModule;
@@ -276,30 +240,22 @@ export async function prepareCuratedBuiltins(options: PrepareOptions = {}): Prom
   const importBuiltin = options.importBuiltin ?? (getBuiltinModule
     ? (builtin: string) => Promise.resolve(builtinNamespace(getBuiltinModule(`node:${builtin}`)))
     : (builtin: string) => import(`node:${builtin}`) as Promise<Record<string, unknown>>);
-  const defer = options.deferCrypto === true && getBuiltinModule !== undefined;
   const prepared = new Map<string, Record<string, unknown>>();
   for (const builtin of ALLOWED_BUILTINS) {
-    if (needsCuration(builtin) && !(defer && builtin === DEFERRED)) prepared.set(builtin, curatedExports(builtin, await importBuiltin(builtin)));
+    if (needsCuration(builtin)) prepared.set(builtin, curatedExports(builtin, await importBuiltin(builtin)));
   }
   // Called after agent code ran: lookups through the captured Set/Map methods only (see setHas).
   const allowed = (builtin: string) => {
     if (!isAllowedBuiltin(builtin)) throw denied(`builtin "${builtin}" is not on the isolate allow-list`);
   };
-  const curatedNow = (builtin: string): Record<string, unknown> | undefined => {
-    const ready = getFromMap(prepared, builtin);
-    if (ready !== undefined || !defer || builtin !== DEFERRED) return ready;
-    const exports = curatedExports(builtin, builtinNamespace(getBuiltinModule(`node:${builtin}`)));
-    mapSet(prepared, builtin, exports);
-    return exports;
-  };
-  return freeze({
+  return Object.freeze({
     async exports(builtin: string) {
       allowed(builtin);
-      return curatedNow(builtin) ?? importBuiltin(builtin);
+      return getFromMap(prepared, builtin) ?? importBuiltin(builtin);
     },
     defaultExport(builtin: string) {
       allowed(builtin);
-      const ready = curatedNow(builtin);
+      const ready = getFromMap(prepared, builtin);
       if (ready) return ready.default;
       return getBuiltinModule?.(`node:${builtin}`);
     },
@@ -308,17 +264,12 @@ export async function prepareCuratedBuiltins(options: PrepareOptions = {}): Prom
 
 /**
  * The namespace `import('node:x')` gives for a builtin, built from its exports object: Node's ESM facade of a
- * builtin names the object's own enumerable keys plus `default` (the object itself). No prototype, and no
- * iterator or method agent code could have replaced (it runs for node:crypto after agent code with deferCrypto).
+ * builtin names the object's own enumerable keys plus `default` (the object itself).
  */
 function builtinNamespace(exports: unknown): Record<string, unknown> {
-  const namespace = create(null) as Record<string, unknown>;
+  const namespace: Record<string, unknown> = {};
   if ((typeof exports === 'object' || typeof exports === 'function') && exports !== null) {
-    const names = keys(exports);
-    for (let i = 0; i < names.length; i++) {
-      const key = names[i] as string;
-      namespace[key] = (exports as Record<string, unknown>)[key];
-    }
+    for (const key of Object.keys(exports)) namespace[key] = (exports as Record<string, unknown>)[key];
   }
   namespace.default = exports;
   return namespace;

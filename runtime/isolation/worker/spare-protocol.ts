@@ -3,11 +3,6 @@ import type { HostBootstrap } from '../host/agent-host.ts';
 
 /** workerData of a spare: it waits for a SpareAssignment instead of starting an agent. */
 export const SPARE_WAITING = 'openstarry:spare-waiting';
-/**
- * workerData of a spare booted for a spawn already under way (WorkerDriver.prewarm): it waits the same way but does
- * not curate node:crypto ahead (module-policy.ts deferCrypto): its assignment comes within milliseconds.
- */
-export const SPARE_FOR_SPAWN = 'openstarry:spare-for-spawn';
 
 export interface SpareAssignment {
   t: 'bootstrap';

@@ -18,7 +18,7 @@ import { workerErrorExit } from '../worker-error-exit.ts';
 import { pipeLines } from '../line-splitter.ts';
 import { ReceivedCap } from '../received-cap.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
-import { SPARE_FOR_SPAWN, SPARE_WAITING } from './spare-protocol.ts';
+import { SPARE_WAITING } from './spare-protocol.ts';
 
 export interface WorkerDriverOptions {
   /** The worker's entry module. Default: agent-host.cjs beside the bundle, or worker-entry-source.mjs from source. */
@@ -116,14 +116,13 @@ export class WorkerDriver implements IIsolationDriver {
   }
 
   /**
-   * A spawn is reading its blueprint (IIsolationDriver.prewarm): boot its thread now, as a spare that does not
-   * prepare node:crypto ahead, so the thread's start (~40 ms) and the daemon's reading, checking and admitting of
-   * the agent overlap (issue 12). Only for the spare memory class, when no spare is waiting; at most one such thread,
+   * A spawn is reading its blueprint (IIsolationDriver.prewarm): boot its thread now, as a spare, so the thread's
+   * start (~40 ms) and the daemon's reading, checking and admitting of the agent overlap (issue 12). Only for the spare memory class, when no spare is waiting; at most one such thread,
    * ended after prewarmTtlMs if no start takes it.
    */
   prewarm(memoryMb: number): void {
     if (this.#closed || memoryMb !== this.#spareMemoryMb || this.#spares.size > 0 || this.#prewarmed) return;
-    const worker = this.#createWorker(this.#spareMemoryMb, SPARE_FOR_SPAWN, {}, 'agent:spare');
+    const worker = this.#createWorker(this.#spareMemoryMb, SPARE_WAITING, {}, 'agent:spare');
     const timer = this.#clock.setTimeout(() => this.#dropPrewarmed(), this.#prewarmTtlMs);
     unrefTimer(timer);
     const ended = () => {

@@ -12,7 +12,7 @@ import type { HostBootstrap } from '../host/agent-host.ts';
 import { realGetBuiltinModule, runAgentHost } from '../host/agent-host.ts';
 import { prepareCuratedBuiltins } from '../host/module-policy.ts';
 import type { SpareAssignment } from './spare-protocol.ts';
-import { isSpareAssignment, SPARE_FOR_SPAWN, SPARE_WAITING } from './spare-protocol.ts';
+import { isSpareAssignment, SPARE_WAITING } from './spare-protocol.ts';
 
 if (!parentPort) throw new Error('worker-entry must run inside a worker thread');
 const port = parentPort;
@@ -27,10 +27,9 @@ const channelPort: IChannelPort = {
   close: () => port.close(),
 };
 
-// The curated builtins, before any agent code runs; runAgentHost awaits this same promise (and reports a failure as
-// a crash). Node:crypto takes ~4 ms to load: a cold start (or a spare booted for a spawn under way) curates it at its
-// first use (most agents never import it; module-policy.ts says why that is safe), a warm spare now, while it waits.
-const builtins = prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule(), deferCrypto: workerData !== SPARE_WAITING });
+// Curating the builtins loads node:crypto (a few ms): started now, a warm spare has it done before its assignment.
+// runAgentHost awaits this same promise (and reports a failure as a crash) before any agent code runs.
+const builtins = prepareCuratedBuiltins({ getBuiltinModule: realGetBuiltinModule() });
 builtins.catch(() => undefined);
 
 function run(bootstrap: HostBootstrap): void {
@@ -38,7 +37,7 @@ function run(bootstrap: HostBootstrap): void {
 }
 
 port.ref();
-if (workerData === SPARE_WAITING || workerData === SPARE_FOR_SPAWN) {
+if (workerData === SPARE_WAITING) {
   port.once('message', (message: unknown) => {
     if (!isSpareAssignment(message)) {
       exit(2);
