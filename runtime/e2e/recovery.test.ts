@@ -65,6 +65,7 @@ t.test('SIGKILL at random moments during 100 Hz state writes: the state always p
   let last: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
   const kills = 4;
   let midWrite = 0;
+  let afterFirst: Record<string, number> | undefined;
   for (let k = 1; k <= kills; k++) {
     // Odd kills: a random moment across the state DB's 2 s coalescing interval (state-db.ts). Even kills: the
     // instant the next write creates its temp file, so the kill lands inside a write (runtime/durable-file.ts steps 1-3)
@@ -88,8 +89,11 @@ t.test('SIGKILL at random moments during 100 Hz state writes: the state always p
       t.equal(Number(line?.message.slice('resumed from '.length)), onDisk[id], `restart ${k}: ${id} resumed from what was on disk`);
     }
     last = onDisk;
+    afterFirst ??= onDisk;
   }
-  t.ok(ids.every((id) => (last[id] as number) >= 100 * kills), `the counters moved forward across ${kills} kills (${midWrite} left a temp file: inside a write): ${JSON.stringify(last)}`);
+  // Forward across the restarts, not a rate: a count per second depends on the machine's load (CI once read 348 and
+  // 302 against a floor of 100 a kill, while a benchmark ran beside it).
+  t.ok(ids.every((id) => (last[id] as number) > (afterFirst?.[id] as number)), `the counters moved forward across ${kills} kills (${midWrite} left a temp file: inside a write): ${JSON.stringify(afterFirst)} after the first, ${JSON.stringify(last)} after the last`);
 });
 
 t.test('a truncated state file boots from the last-good backup and status says so', async (t) => {
