@@ -250,11 +250,6 @@ export class Daemon extends DaemonControlApi {
   }
 
   /**
-   * The desired-agents journal follows the live agents once the boot is complete — not during it (the previous run's
-   * list is what recovery restores, and a boot that fails must leave it for the next attempt) and not during shutdown
-   * (a clean stop keeps the list).
-   */
-  /**
    * #journalDesired once per event-loop turn, after the change: an agent's `starting` is announced before its worker
    * thread is created, and a spawn must not wait for the list to be built and checked (issue 12). The write itself is
    * coalesced into the state file's next flush either way.
@@ -268,6 +263,11 @@ export class Daemon extends DaemonControlApi {
     });
   }
 
+  /**
+   * The desired-agents journal follows the live agents once the boot is complete — not during it (the previous run's
+   * list is what recovery restores, and a boot that fails must leave it for the next attempt) and not during shutdown
+   * (a clean stop keeps the list).
+   */
   #journalDesired(): void {
     if (this.state !== 'ready' || this.#stopRequested || !this.supervisor || !this.infra) return;
     try {
