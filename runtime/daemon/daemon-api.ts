@@ -39,11 +39,12 @@ import type { DeployWiring } from './deploy-wiring.ts';
 /**
  * A spawn of `target` is about to read its blueprint: its likely isolate starts booting meanwhile (Supervisor.prewarm,
  * issue 12). The template's manifest as the store has it says which isolation and memory class (an id the store does
- * not know starts nothing); a manifest file is guessed to have the defaults.
+ * not know starts nothing, nor does a template whose agent is live: that spawn ends in ERR_AGENT_EXISTS); a manifest
+ * file is guessed to have the defaults.
  */
 export function prewarmFor(supervisor: Supervisor, store: TemplateStore, target: string, isolation?: Isolation): void {
   const known = path.isAbsolute(target) ? undefined : store.peek(target);
-  if (!path.isAbsolute(target) && !known) return;
+  if (!path.isAbsolute(target) && (!known || supervisor.findLive(known.manifest.id))) return;
   supervisor.prewarm(isolation ?? known?.manifest.isolation ?? 'worker', known?.manifest.limits.memoryMb ?? DEFAULT_MEMORY_MB);
 }
 
