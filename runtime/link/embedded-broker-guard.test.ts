@@ -2,7 +2,7 @@
 // and real mqtt.js clients as the hostile local program: spoofing the board's retained status and state, taking
 // over the daemon's session, a will on the board's status, oversized packets, a retained flood, a publish flood,
 // a connection flood — each refused and counted, the link never reconnecting.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -199,6 +199,13 @@ t.test('usersFile: local clients must log in; a bad file names its line; passwor
   t.equal(guard(infra)?.refused.credentials, 2);
   t.notMatch(lines.join(''), /hunter2|s3cret|badpass1/);
   t.match(lines.join(''), /embedded broker refused \(credentials\)/);
+  t.notMatch(lines.join(''), /chmod 600/, 'a 0600 file is not warned about');
+  await chmod(usersFile, 0o644);
+  const shared: string[] = [];
+  const open = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, usersFile } }), deviceId: 'b', version: '0', home: dir, log: createLogger('test', { write: (l) => void shared.push(l) }) });
+  await open.broker?.start();
+  await open.broker?.stop();
+  t.match(shared.join(''), /usersFile .* is open to group or others \(mode 0644\): it holds plain passwords; chmod 600 it/, 'a file others can read starts, with a warning');
   for (const [text, why] of [['nocolon\n', /line 1: must be username:password/], ['a:1\nopenstarryd:x\n', /line 2: the username "openstarryd" is reserved/], ['a:\n', /line 1: the password is empty/]] as const) {
     await writeFile(usersFile, text);
     const config = parseMqttConfig({ embeddedBroker: { port: 0, usersFile } });

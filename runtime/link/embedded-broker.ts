@@ -14,7 +14,7 @@
  *   - aedes is imported when the broker starts, not with the daemon: a board with `mqtt.url` never loads it.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile as nodeReadFile } from 'node:fs/promises';
+import { readFile as nodeReadFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Aedes, Client } from 'aedes';
@@ -123,6 +123,16 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     return `mqtt://${host}:${this.#boundPort ?? this.#port}`;
   }
 
+  /**
+   * The users file holds plain passwords (README "MQTT, remote triggers and rules"): like ssh with a private key, say
+   * so when group or others may read or write it. A warning, not a refusal: a board that worked keeps working.
+   */
+  async #warnIfShared(file: string): Promise<void> {
+    const mode = await stat(file).then((s) => s.mode & 0o777, () => undefined);
+    if (mode === undefined || (mode & 0o077) === 0) return;
+    this.#log?.warn(`mqtt.embeddedBroker.usersFile ${file} is open to group or others (mode ${mode.toString(8).padStart(4, '0')}): it holds plain passwords; chmod 600 it`, { file, mode: mode.toString(8) });
+  }
+
   start(): Promise<void> {
     this.#starting ??= this.#start();
     return this.#starting;
@@ -139,6 +149,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
         throw new OpenStarryError(LinkErrorCode.CONFIG, `mqtt.embeddedBroker.usersFile: cannot read ${o.usersFile}: ${(err as Error).message}`, { cause: err });
       }
       users = BrokerUsers.parse(text, o.usersFile, [DAEMON_USERNAME]);
+      await this.#warnIfShared(o.usersFile);
     }
     const link = o.link ?? { clientId: 'openstarry-board', topicPrefix: 'openstarry/board/' };
     const policy = new BrokerPolicy({
