@@ -9,6 +9,7 @@ import { inMemoryChannelPair } from '../runtime/core/in-memory-channel.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logging/logger.ts';
 import type { BusProvider, DeviceDriverDefinition, IDevice } from '../drivers/device.ts';
+import { CapabilityGrants } from './capability-grants.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { FakeCamera, FakeInput, FakeRelay, FakeSensor, FakeSerial } from './fake-devices.test-support.ts';
 import { HalProxy } from './hal-proxy.ts';
@@ -228,5 +229,31 @@ t.test('calls and refusals are counted by device and operation; made-up device i
     { device: 'env1', operation: 'read', calls: 1, refused: { ERR_CAPABILITY_DENIED: 1 } },
     { device: 'fan', operation: 'control', calls: 2, refused: { ERR_ENVELOPE_VIOLATION: 1 } },
     { device: 'fan', operation: 'operator.control', calls: 1, refused: { ERR_DEVICE_BUSY: 1 } },
+  ]);
+});
+
+t.test('a read resolves its sensor once: the count and the read go to the same device; bad params count under (unknown)', async (t) => {
+  const { agent, hal } = await setup(t);
+  const a = agent('1', 'thermo', ['sensor:env1:read', 'sensor:humidity:read']);
+  let scans = 0;
+  const sensorFor = CapabilityGrants.prototype.sensorFor;
+  CapabilityGrants.prototype.sensorFor = function (this: CapabilityGrants, ...args: Parameters<typeof sensorFor>) {
+    scans++;
+    return sensorFor.apply(this, args);
+  };
+  t.teardown(() => (CapabilityGrants.prototype.sensorFor = sensorFor));
+  t.equal(await a.proxy.getSensorData('temperature'), 30, 'the granted device first');
+  t.equal(await a.proxy.getSensorData('humidity'), 48, 'a quantity grant');
+  t.equal(scans, 2, 'one scan of the devices per read of a bare quantity');
+  t.equal(await a.proxy.getSensorData('env1.temperature'), 30);
+  t.equal(scans, 2, 'none for a read that names its device');
+  await t.rejects(a.proxy.getSensorData('pressure'), { code: 'ERR_CAPABILITY_DENIED', message: /sensor:pressure:read or sensor:<device>:read/ });
+  await t.rejects(a.proxy.getSensorData('env1.humidity'), { code: 'ERR_DEVICE_NOT_FOUND', message: 'env1 does not measure "humidity" (it measures temperature)' });
+  await t.rejects(a.channel.request('hal.read', { sensorType: 42 } as never), { code: 'ERR_INVALID_PARAMS', message: 'sensorType must be a non-empty string' });
+  await t.rejects(a.channel.request('hal.read', { sensorType: '' }), { code: 'ERR_INVALID_PARAMS' });
+  t.same(hal.callStats(), [
+    { device: '(unknown)', operation: 'read', calls: 3, refused: { ERR_CAPABILITY_DENIED: 1, ERR_INVALID_PARAMS: 2 } },
+    { device: 'env0', operation: 'read', calls: 1, refused: {} },
+    { device: 'env1', operation: 'read', calls: 3, refused: { ERR_DEVICE_NOT_FOUND: 1 } },
   ]);
 });

@@ -98,7 +98,11 @@ export class HalService {
         const id = device(p);
         return this.#calls.count(typeof id === 'string' ? id : undefined, operation, () => fn(p));
       });
-    counted('hal.read', 'read', (p) => session.sensorDevice(p.sensorType), (p) => session.read(p.sensorType));
+    // The sensor is resolved once: the count and the read go to the same device.
+    handle('hal.read', (p) => {
+      const target = session.sensorTarget(p.sensorType);
+      return this.#calls.count(target.deviceId, 'read', () => session.read(target));
+    });
     counted('hal.control', 'control', (p) => p.deviceId, (p) => session.control(p.deviceId, p.command));
     counted('hal.watch', 'watch', (p) => p.deviceId, (p) => session.watch(p.deviceId));
     handle('hal.unwatch', (p) => session.unwatch(p.watchId));

@@ -42,6 +42,14 @@ export interface SessionOptions {
   portOwners: Map<string, HalSession>;
 }
 
+/** A read's sensor as resolved by HalSession.sensorTarget(). */
+export interface SensorTarget {
+  /** The call's param as the agent sent it; read() checks it. */
+  readonly sensorType: unknown;
+  /** The device named before the dot, else the first granted device measuring the quantity; undefined: none (or not a string). */
+  readonly deviceId: string | undefined;
+}
+
 export class HalSession {
   readonly #o: SessionOptions;
   readonly #watches = new Map<number, () => void>();
@@ -63,11 +71,15 @@ export class HalSession {
     return this.#o.portOwners.get(deviceId) === this;
   }
 
-  /** The device a read of `sensorType` goes to (`env0.temperature`, or the first granted device measuring it), for counting. */
-  sensorDevice(sensorType: unknown): string | undefined {
-    if (typeof sensorType !== 'string') return undefined;
+  /**
+   * The device a read of `sensorType` goes to (`env0.temperature`, or the first granted device measuring it). Resolved
+   * once per call: hal-service.ts counts the read by this device, then hands the same target to read(), so a bare
+   * quantity's scan of the devices is not done twice.
+   */
+  sensorTarget(sensorType: unknown): SensorTarget {
+    if (typeof sensorType !== 'string') return { sensorType, deviceId: undefined };
     const dot = sensorType.indexOf('.');
-    return dot > 0 ? sensorType.slice(0, dot) : this.#o.grants.sensorFor(sensorType, this.#o.registry.views().values());
+    return { sensorType, deviceId: dot > 0 ? sensorType.slice(0, dot) : this.#o.grants.sensorFor(sensorType, this.#o.registry.views().values()) };
   }
 
   /** The serial device behind an open port id, for counting. */
@@ -75,8 +87,9 @@ export class HalSession {
     return typeof portId === 'number' ? this.#ports.get(portId)?.deviceId : undefined;
   }
 
-  async read(sensorType: unknown): Promise<number> {
-    const type = str(sensorType, 'sensorType');
+  /** Reads what sensorTarget() resolved; the checks of `sensorType` itself are made here, inside the counted call. */
+  async read(target: SensorTarget): Promise<number> {
+    const type = str(target.sensorType, 'sensorType');
     const dot = type.indexOf('.');
     if (dot > 0) {
       const deviceId = type.slice(0, dot);
@@ -86,7 +99,7 @@ export class HalSession {
       if (!device.quantities.includes(quantity)) throw new OpenStarryError(HalErrorCode.DEVICE_NOT_FOUND, `${deviceId} does not measure "${quantity}" (it measures ${device.quantities.join(', ')})`);
       return device.read(quantity);
     }
-    const first = this.#o.grants.sensorFor(type, this.#o.registry.views().values());
+    const first = target.deviceId;
     if (first === undefined) throw this.#deny('getSensorData', type, `sensor:${type}:read or sensor:<device>:read for a device measuring ${type}`);
     return this.#device(first, 'sensor').read(type);
   }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ControlServer } from './control-server.ts';
 import { RpcCode } from './protocol.ts';
-import { FakeDaemonApi, LineClient, socketDir, waitFor } from './test-kit.ts';
+import { FakeDaemonApi, LineClient, socketDir } from './test-kit.ts';
 
 async function setup(tt: { teardown(fn: () => unknown): void }): Promise<{ api: FakeDaemonApi; server: ControlServer; client: LineClient }> {
   const dir = await socketDir(tt);
@@ -151,15 +151,4 @@ t.test('responses do not wait for slow requests', async (t) => {
   api.releaseSlow();
   const second = await client.next();
   t.match(second, { id: 1, result: { agentId: 'slow' } });
-});
-
-t.test('a client that half-closes after its request still gets the answer', async (t) => {
-  const { api, client } = await setup(t);
-  client.request(1, 'spawnAgent', ['slow']);
-  client.socket.end();
-  await waitFor(() => api.slowPending, 'the slow spawn to start');
-  api.releaseSlow();
-  const msg = await client.next();
-  t.match(msg, { id: 1, result: { agentId: 'slow' } });
-  await client.ended;
 });

@@ -11,7 +11,7 @@ import type { RemoteDesignState } from '../design/template-store.ts';
 import type { BrokerGuardStatus, SystemdStatus } from './service-status.ts';
 import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../supervisor/agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
-import type { DeployOutcome, DeployProgress } from '../deploy/deploy-types.ts';
+import type { DeployOutcome, DeployProgress, DeployStats } from '../deploy/deploy-types.ts';
 import type { DeviceListEntry } from '../../hal/device-list.ts';
 import type { HalCallRow } from '../../hal/hal-call-stats.ts';
 
@@ -90,7 +90,7 @@ export interface DaemonStatus {
   /** The isolate channels' size cap (agents.maxMessageBytes) and how many agents it stopped since boot. */
   channels?: { maxMessageBytes: number; refused: number };
   /** Deployments on this board since boot (README "Deploying updates"): committed, rolled back, refused, in flight, the last one. */
-  deploy?: { applied: number; rolledBack: number; refused: number; interrupted: number; inFlight: string[]; last?: { templateId: string; version: string; outcome: string; reason?: string; at: string } };
+  deploy?: DeployStats;
   masterPid?: string;
 }
 

@@ -54,6 +54,17 @@ export type DeployOutcome =
   | { outcome: 'committed'; templateId: string; version: string; previous?: string }
   | { outcome: 'rolled-back' | 'refused' | 'interrupted'; templateId: string; version: string; reason: string };
 
+/** The board's deployer's counters since boot (runtime/deploy/deployer.ts stats()): `openstarry status --json` shows them under `deploy`. */
+export interface DeployStats {
+  applied: number;
+  rolledBack: number;
+  refused: number;
+  /** Ended by the daemon's shutdown (close()), neither committed nor failed. */
+  interrupted: number;
+  inFlight: string[];
+  last?: { templateId: string; version: string; outcome: DeployOutcome['outcome']; reason?: string; at: string };
+}
+
 export interface DeployOptions {
   /** How long the new version must stay healthy before it is committed (default 30 s). */
   healthWindowMs?: number;

@@ -27,7 +27,7 @@ import type { JsonValue } from '../state/state-schema.ts';
 import type { DeployJournal, DeployDocument, InFlightPhase, TemplateVersions } from './deploy-journal.ts';
 import { recordFailed } from './deploy-journal.ts';
 import type { DeployerOptions } from './deploy-ports.ts';
-import type { Deployer, DeployOptions, DeployOutcome, DeployProgress, VerifiedBundle } from './deploy-types.ts';
+import type { Deployer, DeployOptions, DeployOutcome, DeployProgress, DeployStats, VerifiedBundle } from './deploy-types.ts';
 import { compareVersions } from './semver.ts';
 import { KEEP_VERSIONS, VersionStore } from './version-store.ts';
 
@@ -38,17 +38,6 @@ const INTERRUPTED = Symbol('interrupted');
 
 /** One progress report: a phase or step and what it names (deploy-types.ts). */
 type Report = (phase: DeployProgress['phase'], detail?: Pick<DeployProgress, 'reason' | 'from' | 'windowMs'>) => void;
-
-/** The counters `openstarry status --json` shows under `deploy`. */
-export interface DeployStats {
-  applied: number;
-  rolledBack: number;
-  refused: number;
-  /** Ended by the daemon's shutdown (close()), neither committed nor failed. */
-  interrupted: number;
-  inFlight: string[];
-  last?: { templateId: string; version: string; outcome: DeployOutcome['outcome']; reason?: string; at: string };
-}
 
 /** One template's versions as `openstarry deploy list` shows them. */
 export interface DeployListEntry extends TemplateVersions {

@@ -81,6 +81,9 @@ t.test('version must be semver', async (t) => {
     t.same(pathsOf({ ...base, version }), ['version'], `version ${JSON.stringify(version)}`);
   }
   t.match(problemsOf({ ...base, version: '1.0' })[0]?.message, /semantic version/);
+  // semver.org 2.0.0 §9-§10: a pre-release and build metadata together (refused before the one SEMVER).
+  for (const version of ['1.0.0-rc.1', '1.0.0+b', '1.0.0-rc.1+b']) t.same(pathsOf({ ...base, version }), [], `version ${version}`);
+  t.same(pathsOf({ ...base, version: '1.0.0+b+c' }), ['version'], 'one build suffix only');
 });
 
 t.test('plugins: not empty, relative, inside the folder, ES modules', async (t) => {

@@ -11,8 +11,10 @@ export { ISOLATIONS };
 
 /** Starts with a letter, so an agent id can never be mistaken for a pid (pids are numbers). */
 export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
-/** A manifest's `version`: major.minor.patch with an optional pre-release or build suffix. */
-export const SEMVER = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
+/** A manifest's `version`: `MAJOR.MINOR.PATCH[-pre][+build]` (semver.org 2.0.0 §2, §9, §10), ordered by
+ *  runtime/deploy/semver.ts. The one definition: a fleet deployment document (runtime/fleet/deploy-document.ts) names
+ *  a bundle's manifest version, so both accept the same versions. */
+export const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 
 const jsonValue: z.ZodMiniType<unknown> = z.lazy(() =>

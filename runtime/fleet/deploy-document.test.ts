@@ -1,5 +1,6 @@
 import t from 'tap';
-import { MAX_DOCUMENT_BYTES, compareVersions, parseDeployDocument } from './deploy-document.ts';
+import { manifestSchema } from '../design/manifest-schema.ts';
+import { MAX_DOCUMENT_BYTES, compareVersions, deployDocumentSchema, parseDeployDocument } from './deploy-document.ts';
 
 const TOPIC = 'openstarry/groups/g/deploy';
 const sha = 'ab'.repeat(32);
@@ -28,4 +29,15 @@ t.test('versions compare by semantic version precedence', async (t) => {
   t.equal(compareVersions('1.0.0-rc.1', '1.0.0'), -1);
   t.equal(compareVersions('1.0.0-rc.2', '1.0.0-rc.10'), -1);
   t.equal(compareVersions('1.0.0+build.5', '1.0.0'), 0);
+});
+
+t.test("a document accepts exactly the versions a manifest accepts (one SEMVER, runtime/design/manifest-schema.ts)", async (t) => {
+  const accepted = ['1.0.0', '0.0.0', '10.20.30', '1.0.0-rc.1', '1.0.0+b', '1.0.0-rc.1+b', '1.0.0-rc-1+build.5-x', '1.0.0+b-c'];
+  const refused = ['1', '1.0', 'v1.0.0', '1.0.0.0', '1.0.0-', '1.0.0+', '1.0.0-rc.1+', '1.0.0+b+c', '1.0.0-rc_1', ' 1.0.0', '1.0.0\n', ''];
+  const document = (version: string) => deployDocumentSchema.safeParse({ templateId: 'climate', version, sha256: sha }).success;
+  const manifest = (version: string) => manifestSchema.safeParse({ id: 'climate', version, plugins: ['./main.js'] }).success;
+  for (const version of accepted) t.ok(document(version) && manifest(version), `${JSON.stringify(version)} accepted by both`);
+  for (const version of refused) t.ok(!document(version) && !manifest(version), `${JSON.stringify(version)} refused by both`);
+  t.equal(compareVersions('1.0.0-rc.1+b', '1.0.0-rc.1'), 0, 'build metadata does not count in precedence');
+  t.equal(compareVersions('1.0.0-rc.1+b', '1.0.0'), -1);
 });

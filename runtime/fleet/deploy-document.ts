@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import '../zod-messages.ts';
-import { AGENT_ID } from '../design/manifest-schema.ts';
+import { AGENT_ID, SEMVER } from '../design/manifest-schema.ts';
 import type { DeployPhase } from '../deploy/deploy-types.ts';
 export { compareVersions } from '../deploy/semver.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
@@ -14,8 +14,6 @@ import { nestedDeeperThan, zodProblems } from '../validation.ts';
 
 /** A document is four short fields: anything near this size is not one. */
 export const MAX_DOCUMENT_BYTES = 4096;
-
-const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
 
 export const deployDocumentSchema = z.strictObject({
   templateId: z.string().check(z.regex(AGENT_ID, 'must be a template id (lowercase letters, digits, ".", "_" or "-", starting with a letter)')),

@@ -18,12 +18,13 @@ import { ErrorCode, OpenStarryError } from '../errors.ts';
 import { makeLink } from '../link/link.test-support.ts';
 import { AppliedStore } from './applied-store.ts';
 import { FleetDeployments } from './fleet-deployments.ts';
-import type { FetchBundle, VerifyBundle } from './fleet-deployments.ts';
+import type { FetchBundle, FleetOptions, VerifyBundle } from './fleet-deployments.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { DeployJournal } from '../deploy/deploy-journal.ts';
 import { openDeployer } from '../deploy/deploy-recovery.ts';
 import { bundleOf, FakeAgents, FakeState, FakeTemplates, quietLog } from '../deploy/deploy.test-support.ts';
 import { fetchBundleUrl } from '../design/bundle-fetch.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES } from '../design/bundle-limits.ts';
 import type { DeployDocument } from './deploy-document.ts';
 
 /** A fake bundle: JSON `{templateId, version, sig}`; the fake verifier refuses `sig: "bad"` as the real one would refuse a wrong signature. */
@@ -67,11 +68,11 @@ async function world(t: Test) {
   // The board's real download (runtime/design/bundle-fetch.ts), size-capped and with a timeout.
   const fetchBytes: FetchBundle = (doc, limits) => fetchBundleUrl(doc.url ?? `${base}/missing`, limits);
   const stateFile = path.join(dir, 'fleet.json');
-  async function board(deployer: Deployer, groups = ['greenhouse'], fetch = fetchBytes, verify: VerifyBundle = fakeVerify) {
+  async function board(deployer: Deployer, groups = ['greenhouse'], fetch = fetchBytes, verify: VerifyBundle = fakeVerify, extra: Partial<FleetOptions> = {}) {
     const link = await makeLink(t, { url: broker.url }, { queueDir: path.join(dir, 'queue') });
     const store = new AppliedStore(stateFile);
     t.same(await store.load(), {});
-    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify, fetch, store, clock: systemClock });
+    const fleet = new FleetDeployments({ link, groups, deployer: async () => deployer, verify, fetch, store, clock: systemClock, ...extra });
     t.teardown(() => fleet.close());
     await link.start();
     fleet.start();
@@ -149,6 +150,31 @@ t.test('sha256 is checked before the signature; a bad signature, a rollback and 
   await waitFor(() => fleet.status().invalid === 1, 'the invalid document to be counted');
   t.equal(deployer.calls.length, 1, 'only the verified bundle reached the deployer');
   t.match(fleet.status(), { groups: ['greenhouse', 'north'], refused: 2, rolledBack: 1, healthy: 0, invalid: 1 });
+});
+
+t.test("the download is capped at the board's deploy.maxBundleBytes, by default the board's default: a bundle the board would refuse is not downloaded whole", async (t) => {
+  const w = await world(t);
+  if (!w) return;
+  const bytes = bundleBytes('climate', '2.0.0');
+  await w.publish('openstarry/groups/greenhouse/deploy', { templateId: 'climate', version: '2.0.0', sha256: sha(bytes) });
+  const asked: number[] = [];
+  const first = await w.board(fakeDeployer(), ['greenhouse'], async (_doc, limits) => (asked.push(limits.maxBytes), bytes));
+  await waitFor(() => first.fleet.status().healthy === 1, 'the deployment to be healthy');
+  t.same(asked, [DEFAULT_MAX_BUNDLE_BYTES], 'no maxBundleBytes given: the cap of runtime/design/bundle-limits.ts');
+  await first.fleet.close();
+  await first.link.close();
+
+  // The board's real download with a cap smaller than the bundle: refused while it streams, never verified or deployed.
+  const big = Buffer.alloc(4096, 0x20);
+  await w.publish('openstarry/groups/greenhouse/deploy', { templateId: 'climate', version: '3.0.0', sha256: sha(big), url: w.serve('big.osb', big) });
+  const deployer = fakeDeployer();
+  let verified = 0;
+  const second = await w.board(deployer, ['greenhouse'], undefined, (b) => (verified++, fakeVerify(b)), { maxBundleBytes: 1024 });
+  await waitFor(() => second.fleet.status().refused === 1, 'the oversized bundle to be refused');
+  t.equal(verified, 0, 'not handed to the verifier');
+  t.equal(deployer.calls.length, 0, 'not deployed');
+  t.equal(second.fleet.status().fetchFailures, 0, 'a refusal, not a failure to try again');
+  t.match(JSON.parse(await readFile(w.stateFile, 'utf8')), { templates: { climate: { last: { version: '3.0.0', phase: 'refused', reason: /1024-byte limit \(deploy\.maxBundleBytes\)/ } } } });
 });
 
 t.test('a board whose deployer cannot open says so on its status topic and tries the document again later', async (t) => {

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { DeployOutcome, DeployPhase, DeployProgress, Deployer, VerifiedBundle } from '../deploy/deploy-types.ts';
+import { DEFAULT_MAX_BUNDLE_BYTES } from '../design/bundle-limits.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { IncomingMessage } from '../link/incoming-dispatch.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
@@ -47,6 +48,9 @@ export interface FleetOptions {
   log?: Logger;
   /** Passed to the Deployer (default: its own). */
   healthWindowMs?: number;
+  /** The cap on one bundle's download, checked while it streams (runtime/design/bundle-fetch.ts): the board's
+   *  `deploy.maxBundleBytes` (runtime/daemon/fleet-wiring.ts passes it), the same cap the verifier then applies, so a
+   *  bundle the board would refuse is not downloaded whole first. Default: the board's default, DEFAULT_MAX_BUNDLE_BYTES. */
   maxBundleBytes?: number;
   fetchTimeoutMs?: number;
   /** The backoff of a failed fetch (default DEFAULT_RETRY: 5 s doubling to 5 min). */
@@ -98,7 +102,6 @@ const MAX_WAITING = 64;
  *  and a document without `url` on a board without `templates.url` (the only FLEET_DOCUMENT_INVALID that reaches
  *  #handle: a document that does not parse is refused in #onMessage). */
 const BOARD_SETUP_CODES = new Set<string | undefined>([ErrorCode.BUNDLE_UNTRUSTED, ErrorCode.BUNDLE_KEY_INVALID, ErrorCode.FLEET_DOCUMENT_INVALID]);
-const DEFAULT_MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
 
 export class FleetDeployments {
