@@ -120,7 +120,15 @@ export interface ReloadReport {
   rules: { file: string; count: number; replaced: boolean };
   /** Valid templates afterwards, and the ids this reload added, changed, removed or kept at their last good version. */
   templates: { valid: number; added: string[]; changed: string[]; removed: string[]; kept: string[] };
+  /**
+   * The dashboard's bearer token, read again from `dashboard.tokenFile` (TokenReload): absent when no dashboard runs.
+   * A file that no longer gives a token leaves the previous one in force and adds its error to `errors`.
+   */
+  dashboard?: { token: TokenReload };
 }
+
+/** What a reload did to the dashboard's token: a new value, the same, none configured, or kept after an error. */
+export type TokenReload = 'rotated' | 'unchanged' | 'none' | 'kept';
 
 export interface RecoveryReport {
   /** How the state file loaded: itself, its last-good backup after damage, or fresh. */

@@ -227,7 +227,7 @@ export class Daemon extends DaemonControlApi {
       this.homeassistant = await startHomeAssistant({ config: config.homeassistant, link: link(), hal: this.hal, deviceId: this.deviceId(), model: board.profile.name, home: this.home, ...(this.#sampler ? { feed: this.#sampler } : {}), agentsRunning: () => supervisor.list().filter((a) => a.state === 'running').length, clock: this.#clock, log: this.log.child('homeassistant') });
     }
     const templatesReloaded = () => recordInstalled(stateDb.db.registry, store.list(), store.blueprints());
-    this.reloader = new Reloader({ rules: this.rules, store, templatesReloaded, log: this.log.child('reload'), clock: this.#clock });
+    this.reloader = new Reloader({ rules: this.rules, store, templatesReloaded, log: this.log.child('reload'), clock: this.#clock, ...(parts.dashboard ? { dashboard: parts.dashboard } : {}) });
     this.bootReport.ready();
     this.state = 'ready';
     this.#journalDesired(); // the first write of this run's list: the master, the restored agents

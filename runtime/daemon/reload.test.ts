@@ -174,3 +174,20 @@ t.test('the daemon: SIGHUP during boot or shutdown is logged and ignored; openst
   await new Promise((resolve) => setImmediate(resolve));
   t.match(lines.at(-1), /^warn SIGHUP ignored: the daemon is shutting down/);
 });
+
+t.test("the dashboard's token file is read again: rotated, or kept with the file's error as a problem", async (t) => {
+  const f = fake();
+  let next: 'rotated' | 'unchanged' | Error = 'rotated';
+  const r = new Reloader({ ...f.deps, dashboard: { reloadToken: async () => { if (next instanceof Error) throw next; return next; } } });
+  let report = await r.request('control');
+  t.same(report.dashboard, { token: 'rotated' });
+  t.equal(report.ok, true);
+  next = new Error('dashboard.tokenFile /etc/openstarry/dashboard-token: the token is 5 characters, at least 16 are needed');
+  report = await r.request('signal');
+  t.same(report.dashboard, { token: 'kept' });
+  t.equal(report.ok, false);
+  t.same(report.errors, ['dashboard.tokenFile /etc/openstarry/dashboard-token: the token is 5 characters, at least 16 are needed']);
+  t.ok(f.lines.includes('warn dashboard token not reloaded: the current one stays'), 'logged');
+  const without = await new Reloader(fake().deps).request('signal');
+  t.notOk('dashboard' in without, 'no dashboard: no such part in the report');
+});

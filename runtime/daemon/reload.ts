@@ -1,6 +1,7 @@
 /**
  * `systemctl reload openstarryd` (the unit's ExecReload sends SIGHUP, systemd.service(5)) and `openstarry reload`:
- * the rules file and the local templates are read and validated again while everything keeps running.
+ * the rules file, the local templates and the dashboard's token file are read and validated again while everything
+ * keeps running.
  *   - rules: all or nothing. A file with errors leaves the running rules in place; every problem is logged and
  *     reported as `file: field: reason`, the lines `openstarry validate` prints for the same file.
  *   - templates: the directory is scanned again. New ones appear, removed ones go, changed ones apply to agents
@@ -13,7 +14,7 @@
  * Raspberry Pi OS bookworm ship 252, so none is sent; `openstarry status` shows the outcome instead.
  */
 import type { Clock } from '../clock.ts';
-import type { ReloadReport } from '../control/protocol.ts';
+import type { ReloadReport, TokenReload } from '../control/protocol.ts';
 import type { LocalReload } from '../design/template-store.ts';
 import { errorToWire } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -26,6 +27,8 @@ export interface ReloadDeps {
   store: { reloadLocal(): Promise<LocalReload>; list(): readonly unknown[] };
   /** After a template scan: the registry in the state DB follows it, as at boot (a throw is logged). */
   templatesReloaded(): void;
+  /** The running dashboard, whose token file is read again (DashboardServer.reloadToken); absent: no dashboard. */
+  dashboard?: { reloadToken(): Promise<Exclude<TokenReload, 'kept'>> };
   log: Logger;
   clock: Clock;
 }
@@ -100,6 +103,16 @@ export class Reloader {
         log.warn(`registry not recorded: ${(err as Error).message}`);
       }
     }
+    let token: TokenReload | undefined;
+    if (this.#deps.dashboard) {
+      try {
+        token = await this.#deps.dashboard.reloadToken();
+      } catch (err) {
+        token = 'kept';
+        errors.push(...messageOf(err));
+        log.warn('dashboard token not reloaded: the current one stays');
+      }
+    }
     for (const e of errors) log.warn(`reload: ${e}`);
     const report: ReloadReport = {
       at: new Date(this.#deps.clock.now()).toISOString(),
@@ -114,6 +127,7 @@ export class Reloader {
         removed: changes?.removed ?? [],
         kept: changes?.kept ?? [],
       },
+      ...(token === undefined ? {} : { dashboard: { token } }),
     };
     const t = report.templates;
     const summary = `${report.rules.count} rule(s) from ${report.rules.file}${replaced ? '' : ' (unchanged)'}; ${t.valid} template(s)` +

@@ -34,6 +34,11 @@ export class TolerantDashboard implements InfrastructurePlugin {
     return this.#server.stats();
   }
 
+  /** DashboardServer.reloadToken; 'none' when the dashboard did not start. */
+  reloadToken(): Promise<'rotated' | 'unchanged' | 'none'> {
+    return this.#error === undefined ? this.#server.reloadToken() : Promise.resolve('none');
+  }
+
   async start(): Promise<void> {
     try {
       await this.#server.start();

@@ -44,7 +44,7 @@ function setup() {
     samples: () => ({ history: () => ({}), onSample: (fn) => (listeners.add(fn), () => void listeners.delete(fn)), stats: () => ({}) }),
   };
   const hub = new SseHub({ clock });
-  const feed = new DashboardFeed({ daemon, rules: () => rules, hub, clock, pushMs: 1000, canAct: false });
+  const feed = new DashboardFeed({ daemon, rules: () => rules, hub, clock, pushMs: 1000, canAct: () => false });
   return { clock, hub, feed, agents, status, rules, listeners };
 }
 

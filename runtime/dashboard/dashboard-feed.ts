@@ -57,13 +57,14 @@ export class DashboardFeed {
   readonly #hub: SseHub;
   readonly #clock: Clock;
   readonly #pushMs: number;
-  readonly #canAct: boolean;
+  /** Whether actions work now: a token read at start or by a later reload (DashboardServer.reloadToken). */
+  readonly #canAct: () => boolean;
   readonly #events: FeedEvent[] = [];
   #timer: Repeating | undefined;
   #unsubscribe: (() => void) | undefined;
   #seen: { agents: Map<string, string>; fired: Map<string, number>; link: string | undefined; degraded: Set<string> } | undefined;
 
-  constructor(o: { daemon: DashboardDaemon; rules: () => unknown; hub: SseHub; clock: Clock; pushMs?: number; canAct: boolean }) {
+  constructor(o: { daemon: DashboardDaemon; rules: () => unknown; hub: SseHub; clock: Clock; pushMs?: number; canAct: () => boolean }) {
     this.#daemon = o.daemon;
     this.#rules = o.rules;
     this.#hub = o.hub;
@@ -92,12 +93,12 @@ export class DashboardFeed {
     this.#diff(status, agents, rules);
     return {
       at: new Date(this.#clock.now()).toISOString(),
-      canAct: this.#canAct,
+      canAct: this.#canAct(),
       ...(status ? { status } : {}),
       agents,
       devices,
       ...(rules ? { rules } : {}),
-      templates: this.#canAct ? (tryRead(() => this.#daemon.templates()) ?? []) : [],
+      templates: this.#canAct() ? (tryRead(() => this.#daemon.templates()) ?? []) : [],
       events: [...this.#events].reverse(),
     };
   }

@@ -76,7 +76,7 @@ async function start(t: Test, o: { token?: boolean; listen?: string; maxClients?
   });
   t.teardown(() => server.stop());
   await server.start();
-  return { ...fake, server, port: server.address()!.port };
+  return { ...fake, server, tokenFile, port: server.address()!.port };
 }
 
 const json = { 'content-type': 'application/json' };
@@ -115,6 +115,25 @@ t.test('actions need the bearer token: 401 without or wrong, 201/200 with it; 40
   t.equal(r.status, 403, 'no token configured: read-only');
   t.match(JSON.parse(r.body), { error: /read-only/ });
   t.match(ro.server.stats(), { readOnly: true });
+});
+
+t.test('reloadToken (openstarry reload): a rotated token works at once and the old one is refused; a file without a token keeps the current one', async (t) => {
+  const { port, server, tokenFile } = await start(t);
+  const spawn = (token: string) => request(port, '/api/agents', { method: 'POST', headers: { ...json, authorization: `Bearer ${token}` }, body: '{"template":"hello-sensor"}' });
+  t.equal(await server.reloadToken(), 'unchanged', 'the same file: nothing changes');
+  const NEXT = 'rotated-token-0123456789abcdef';
+  writeFileSync(tokenFile, `${NEXT}\n`);
+  t.equal(await server.reloadToken(), 'rotated');
+  t.equal((await spawn(TOKEN)).status, 401, 'the old token no longer works');
+  t.equal((await spawn(NEXT)).status, 201, 'the new one does, without a restart');
+  writeFileSync(tokenFile, 'short\n');
+  await t.rejects(server.reloadToken(), { message: /dashboard.tokenFile .*token: the token is 5 characters, at least 16/ });
+  t.equal((await spawn(NEXT)).status, 201, 'a file being rewritten does not open or lock the dashboard: the current token stays');
+  rmSync(tokenFile);
+  await t.rejects(server.reloadToken(), { message: /cannot be read/ });
+  t.equal((await spawn(NEXT)).status, 201);
+  const ro = await start(t, { token: false });
+  t.equal(await ro.server.reloadToken(), 'none', 'no tokenFile configured');
 });
 
 t.test('bodies: 413 over the cap, 400 not JSON or not the schema, 415 not JSON typed', async (t) => {

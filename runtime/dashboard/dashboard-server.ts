@@ -68,6 +68,12 @@ export interface DashboardStats {
 export interface DashboardServer extends InfrastructurePlugin {
   /** Where it listens once started. */
   address(): { host: string; port: number } | undefined;
+  /**
+   * Reads `dashboard.tokenFile` again (`openstarry reload`, SIGHUP): a rotated token works at once and the old one
+   * stops working. 'none': not running or no tokenFile. A file that gives no token now keeps the current one
+   * (a dashboard must not fall open because a file is being rewritten) and throws why.
+   */
+  reloadToken(): Promise<'rotated' | 'unchanged' | 'none'>;
   /** For `openstarry status`: the page's URL, whether it is read-only, the stream's and the actions' counters. */
   stats(): DashboardStats | undefined;
 }
@@ -123,7 +129,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     (live ??= (async () => {
       const [{ SseHub }, { DashboardFeed }] = await Promise.all([import('./dashboard-stream.ts'), import('./dashboard-feed.ts')]);
       const hub = (liveHub = new SseHub({ clock, ...options.stream }));
-      const feed = new DashboardFeed({ daemon, rules: () => options.sources.rules(), hub, clock, canAct: token !== undefined, ...(options.pushMs ? { pushMs: options.pushMs } : {}) });
+      const feed = new DashboardFeed({ daemon, rules: () => options.sources.rules(), hub, clock, canAct: () => token !== undefined, ...(options.pushMs ? { pushMs: options.pushMs } : {}) });
       return { hub, feed, daemon };
     })());
   let metricsRoute: Promise<MetricsRoute> | undefined;
@@ -213,6 +219,15 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       server = s;
       const a = s.address() as AddressInfo;
       log.info(`dashboard on ${pageUrl(a)}${token === undefined ? ' (read-only: no dashboard.tokenFile)' : ''}`);
+    },
+    async reloadToken() {
+      if (!server || options.tokenFile === undefined) return 'none';
+      const next = await loadToken(options.tokenFile);
+      if (next === token) return 'unchanged';
+      const first = token === undefined;
+      token = next;
+      log.info(first ? `dashboard token read from ${options.tokenFile}: actions are on` : `dashboard token rotated from ${options.tokenFile}: the previous one no longer works`);
+      return 'rotated';
     },
     stop() {
       const s = server;

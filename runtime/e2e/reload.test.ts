@@ -82,3 +82,31 @@ t.test('SIGHUP and openstarry reload: rules and local templates, validated first
   t.equal((await d.json<TemplatesResult>('templates')).templates.find((x) => x.id === 'greeter')?.version, '1.1.0', 'greeter keeps its last good version');
   t.match(await d.json('emit', 'demo:two'), { accepted: true, fired: 1 }, 'the old rules still fire');
 });
+
+t.test("openstarry reload rotates the dashboard's token: the new one works at once, the old one gets 401", async (t) => {
+  const dir = tempDir(t);
+  const tokenFile = path.join(dir, 'dashboard-token');
+  const OLD = 'e2e-old-token-0123456789abcdef';
+  const NEW = 'e2e-new-token-0123456789abcdef';
+  writeFileSync(tokenFile, `${OLD}\n`, { mode: 0o600 });
+  const { config } = templatesWithConfig(dir, {}, `dashboard:\n  listen: 127.0.0.1:0\n  tokenFile: ${tokenFile}\n`);
+  const d = await startDaemon(t, { args: ['--config', config] });
+  const url = (await d.json<DaemonStatus>('status')).dashboard?.url;
+  t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  // A kill of a pid that does not exist: authorised, it is a 404; refused, a 401. Nothing else changes.
+  const kill = async (token: string) => (await fetch(`${url}api/agents/999/kill`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status;
+  t.equal(await kill(OLD), 404);
+  writeFileSync(tokenFile, `${NEW}\n`);
+  t.equal(await kill(OLD), 404, 'a new file alone changes nothing until the reload');
+  const rotated = await d.cli('reload');
+  t.equal(rotated.code, 0);
+  t.match(rotated.stdout, /reload: ok at .*; dashboard token rotated/);
+  t.equal(await kill(OLD), 401, 'the old token is refused');
+  t.equal(await kill(NEW), 404, 'the new one works, without a restart');
+  writeFileSync(tokenFile, 'short\n');
+  const kept = await d.cli('reload');
+  t.equal(kept.code, 1, 'a file without a token is a problem');
+  t.match(kept.stdout, /dashboard token kept/);
+  t.match(kept.stderr, /dashboard\.tokenFile .*at least 16/);
+  t.equal(await kill(NEW), 404, 'and the token in force stays');
+});

@@ -1,6 +1,6 @@
 /**
- * `openstarry reload [--json]`: what `systemctl reload openstarryd` (SIGHUP) does, answered when done — the rules file
- * and the local templates read and validated again (runtime/daemon/reload.ts). Prints what changed and every problem
+ * `openstarry reload [--json]`: what `systemctl reload openstarryd` (SIGHUP) does, answered when done — the rules file,
+ * the local templates and the dashboard's token file read and validated again (runtime/daemon/reload.ts). Prints what changed and every problem
  * as `file: field: reason` (exit 1 when there were problems: the running rules stay, a broken template keeps its last
  * good version).
  */
@@ -18,12 +18,13 @@ export function reloadLine(r: ReloadReport): string {
     ...(t.kept.length ? [`last good version kept: ${t.kept.join(' ')}`] : []),
   ];
   const rules = `${r.rules.count} rule(s)${r.rules.replaced ? '' : ' (not replaced)'}`;
-  return `${r.ok ? 'ok' : `${r.errors.length} problem(s)`} at ${r.at} (${r.trigger === 'signal' ? 'SIGHUP' : 'openstarry reload'}): ${rules}, ${t.valid} template(s)${changes.length ? `; ${changes.join('; ')}` : ''}`;
+  const token = r.dashboard === undefined || r.dashboard.token === 'none' ? '' : `; dashboard token ${r.dashboard.token === 'kept' ? 'kept (its file gave none)' : r.dashboard.token}`;
+  return `${r.ok ? 'ok' : `${r.errors.length} problem(s)`} at ${r.at} (${r.trigger === 'signal' ? 'SIGHUP' : 'openstarry reload'}): ${rules}, ${t.valid} template(s)${changes.length ? `; ${changes.join('; ')}` : ''}${token}`;
 }
 
 export const reload: Command = {
   name: 'reload',
-  summary: 'read the rules file and the local templates again (as systemctl reload / SIGHUP)',
+  summary: 'read the rules file, the local templates and the dashboard token again (as systemctl reload / SIGHUP)',
   synopsis: 'reload [--json]',
   args: [0, 0],
   async run(ctx) {
