@@ -4,7 +4,8 @@
  *   QoS 1 throughput     N messages through the link (stored in the persisted queue, sent with a window, acked)
  *                        until the queue is empty  vs  a bare mqtt.js client publishing the same N at QoS 1, at the
  *                        link's protocol (MQTT 5), all at once. After one warm-up round, BENCH_MQTT_ROUNDS rounds
- *                        (default 5), each side in turn (same load), medians. Also reported: a bare mqtt.js that keeps to the broker's Receive
+ *                        (default 15: with 5 the ratio's median moved between 0.80x and 1.05x on one build within
+ *                        an hour, 2026-12-06; with 15, 0.87-0.98x), each side in turn (same load), medians. Also reported: a bare mqtt.js that keeps to the broker's Receive
  *                        Maximum as the link must (MQTT 5 §4.9; mosquitto announces 20) — the link's own overhead
  *                        apart from the flow control the bare client ignores.
  *   drain after reconnect  N=10,000 queued while the broker is down; from the link's reconnect to an empty queue
@@ -129,7 +130,7 @@ export async function benchMqtt(work: string, options: { throughputN?: number; d
   }
   const broker = await startMosquitto({ dir: path.join(dir, 'broker') });
   try {
-    const rounds = Number(process.env.BENCH_MQTT_ROUNDS ?? 5);
+    const rounds = Number(process.env.BENCH_MQTT_ROUNDS ?? 15);
     const link = await newLink(broker.url, path.join(dir, 'link-queue'));
     const receiveMaximum = 20; // mosquitto's default max_inflight_messages, announced in its CONNACK
     const bare: number[] = [];
