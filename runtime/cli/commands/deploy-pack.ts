@@ -6,7 +6,6 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { CommandContext } from '../args.ts';
 import { ExitCode, stringOption, UsageError } from '../args.ts';
 import { readSecretFile } from '../secret-file.ts';
@@ -52,6 +51,9 @@ export async function runDeployPack(ctx: CommandContext): Promise<number> {
   } finally {
     await rm(partial, { force: true });
   }
+  // Loaded here, not at the top: every command's module is in the CLI's static graph, and node:crypto costs a Node 22
+  // process ~4 ms to load (outside its startup snapshot), which `openstarry ps` must not pay (issue 12).
+  const { createHash } = await import('node:crypto');
   const sha256 = createHash('sha256').update(packed.bytes).digest('hex');
   const result = { file: out, templateId: packed.templateId, version: packed.version, sha256, bytes: packed.bytes.byteLength, signer: packed.signer };
   if (ctx.json) ctx.io.out(JSON.stringify(result));
