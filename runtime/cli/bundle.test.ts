@@ -23,7 +23,7 @@ t.test('what `openstarry ps` loads holds only the CLI', async (t) => {
   t.same(daemonOnly, [], 'no daemon code');
   t.same(externals.filter((s) => !s.startsWith('node:')), [], 'only Node built-ins from outside dist/');
   // node:crypto is outside Node 22's startup snapshot: ~4 ms of a call to load (`deploy pack` imports it when it runs).
-  t.notOk(sources.includes('builtin-by-require:node:crypto') || externals.includes('node:crypto'), 'no node:crypto');
+  t.notOk(sources.some((s) => s.endsWith('builtin-by-require:node:crypto')) || externals.includes('node:crypto'), 'no node:crypto');
 });
 
 t.test('the commands that load more still work from dist/', async (t) => {
