@@ -2,7 +2,7 @@
 // daemon, no schemas, no MQTT; `start`, `validate` and `design-layer serve` load theirs by import() when they run,
 // and still work from dist/. Runs the built bundle, like a user would.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -24,6 +24,19 @@ t.test('what `openstarry ps` loads holds only the CLI', async (t) => {
   t.same(externals.filter((s) => !s.startsWith('node:')), [], 'only Node built-ins from outside dist/');
   // node:crypto is outside Node 22's startup snapshot: ~4 ms of a call to load (`deploy pack` imports it when it runs).
   t.notOk(sources.some((s) => s.endsWith('builtin-by-require:node:crypto')) || externals.includes('node:crypto'), 'no node:crypto');
+});
+
+t.test("`openstarry ps` loads two files, and no module is in two files of dist/ (scripts/build/merge-static-chunks.mjs)", async (t) => {
+  const { files } = await staticClosure(CLI);
+  t.equal(files.length, 2, `the CLI and one chunk of what it shares with the rest: ${files.map((f) => path.basename(f)).join(' ')}`);
+  const dist = path.join(ROOT, 'dist');
+  const esm = readdirSync(dist).filter((f) => f.endsWith('.js') && existsSync(path.join(dist, `${f}.map`))).map((f) => path.join(dist, f));
+  const where = new Map<string, string[]>();
+  for (const file of esm) for (const source of await bundledSources([file], ROOT)) where.set(source, [...(where.get(source) ?? []), path.basename(file)]);
+  // The daemon's bundles other than the shared ES modules (agent-host.cjs, wasm-host.js...) are self-contained on purpose.
+  const shared = ['openstarry.js', 'openstarryd.js'];
+  const twice = [...where].filter(([, inFiles]) => inFiles.filter((f) => f.startsWith('chunk-') || shared.includes(f)).length > 1);
+  t.same(twice, [], 'each module of the CLI and the daemon is loaded once, from one file');
 });
 
 t.test('the commands that load more still work from dist/', async (t) => {
