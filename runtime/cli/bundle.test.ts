@@ -7,6 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { bundledSources, staticClosure } from '../../scripts/testing/bundle-imports.ts';
+import { requireTool } from '../../scripts/testing/system-deps.ts';
+import { makeKey } from '../design/bundle-keys.test-support.ts';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -51,4 +53,10 @@ t.test('the commands that load more still work from dist/', async (t) => {
   const bad = await exec(process.execPath, [CLI, 'validate', path.join(dir, 'bad.json')], { env }).catch((err: { code: number; stderr: string }) => err);
   t.equal('code' in bad ? bad.code : 0, 1, 'a bad manifest exits 1');
   t.match('stderr' in bad ? bad.stderr : '', /bad\.json: id: /, 'naming the file and field');
+  // deploy pack loads the bundle code and node:crypto by import() (a builtin's import() is its CommonJS exports here).
+  if (!requireTool(t, 'openssl', 'openssl')) return;
+  const work = t.testdir({ keys: {}, tpl: { 'agent.json': JSON.stringify({ id: 'packed', version: '1.0.0', plugins: ['./main.js'] }), 'main.js': 'export default { name: "p", start() {} };\n' } });
+  const key = await makeKey(path.join(work, 'keys'), 'k');
+  const packed = await exec(process.execPath, [CLI, 'deploy', 'pack', 'tpl', '--key', key.privateFile], { env, cwd: work });
+  t.match(packed.stdout, /^packed packed@1\.0\.0 -> .*packed-1\.0\.0\.osb \(\d+ bytes\)\nsha256 [0-9a-f]{64}\n/, 'deploy pack signs and prints the sha256');
 });
