@@ -199,13 +199,20 @@ t.test('usersFile: local clients must log in; a bad file names its line; passwor
   t.equal(guard(infra)?.refused.credentials, 2);
   t.notMatch(lines.join(''), /hunter2|s3cret|badpass1/);
   t.match(lines.join(''), /embedded broker refused \(credentials\)/);
-  t.notMatch(lines.join(''), /chmod 600/, 'a 0600 file is not warned about');
+  t.notMatch(lines.join(''), /holds plain passwords/, 'a 0600 file is not warned about');
   await chmod(usersFile, 0o644);
   const shared: string[] = [];
   const open = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, usersFile } }), deviceId: 'b', version: '0', home: dir, log: createLogger('test', { write: (l) => void shared.push(l) }) });
   await open.broker?.start();
   await open.broker?.stop();
-  t.match(shared.join(''), /usersFile .* is open to group or others \(mode 0644\): it holds plain passwords; chmod 600 it/, 'a file others can read starts, with a warning');
+  t.match(shared.join(''), /usersFile .* may be read or written by others \(mode 0644\): it holds plain passwords; make it 0600/, 'a file others can read starts, with a warning');
+  // The daemon's own group may read it (0640 root:openstarry on a board); the test process's group stands for it.
+  await chmod(usersFile, 0o640);
+  const grouped: string[] = [];
+  const own = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, usersFile } }), deviceId: 'b', version: '0', home: dir, log: createLogger('test', { write: (l) => void grouped.push(l) }) });
+  await own.broker?.start();
+  await own.broker?.stop();
+  t.notMatch(grouped.join(''), /holds plain passwords/, "0640 with the daemon's own group: no warning");
   for (const [text, why] of [['nocolon\n', /line 1: must be username:password/], ['a:1\nopenstarryd:x\n', /line 2: the username "openstarryd" is reserved/], ['a:\n', /line 1: the password is empty/]] as const) {
     await writeFile(usersFile, text);
     const config = parseMqttConfig({ embeddedBroker: { port: 0, usersFile } });
