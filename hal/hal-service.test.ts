@@ -14,6 +14,8 @@ import { DeviceRegistry } from './device-registry.ts';
 import { FakeCamera, FakeInput, FakeRelay, FakeSensor, FakeSerial } from './fake-devices.test-support.ts';
 import { HalProxy } from './hal-proxy.ts';
 import { HalService } from './hal-service.ts';
+import { HalSession } from './hal-session.ts';
+import type { DaemonChannel } from '../runtime/core/channel-methods.ts';
 
 class ManualClock implements Clock {
   t = 0;
@@ -256,4 +258,15 @@ t.test('a read resolves its sensor once: the count and the read go to the same d
     { device: 'env0', operation: 'read', calls: 1, refused: {} },
     { device: 'env1', operation: 'read', calls: 3, refused: { ERR_DEVICE_NOT_FOUND: 1 } },
   ]);
+});
+
+t.test('read() checks the grant of a target it is handed, whoever built it (a lookup, not a second scan)', async (t) => {
+  const { devices, registry, clock, lines } = await setup(t);
+  const session = new HalSession({
+    pid: '9', agentId: 'forger', grants: CapabilityGrants.resolve(['sensor:env0:read'], registry.views()), registry, guards: new Map(), channel: {} as DaemonChannel,
+    clock, log: createLogger('hal', { write: (l) => lines.push(l) }), onDenied: () => undefined, portOwners: new Map(),
+  });
+  t.equal(await session.read(session.sensorTarget('temperature')), 21.5, 'a resolved target reads');
+  await t.rejects(session.read({ sensorType: 'temperature', deviceId: 'env1' }), { code: 'ERR_CAPABILITY_DENIED' }, 'a forged one does not');
+  t.equal((devices.env1 as FakeSensor).reads, 0, 'env1 never read');
 });

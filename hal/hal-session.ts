@@ -100,7 +100,8 @@ export class HalSession {
       return device.read(quantity);
     }
     const first = target.deviceId;
-    if (first === undefined) throw this.#deny('getSensorData', type, `sensor:${type}:read or sensor:<device>:read for a device measuring ${type}`);
+    // canRead again (a lookup, not sensorFor's scan): read() trusts no target it did not resolve, whoever built it.
+    if (first === undefined || !this.#o.grants.canRead(first, type)) throw this.#deny('getSensorData', type, `sensor:${type}:read or sensor:<device>:read for a device measuring ${type}`);
     return this.#device(first, 'sensor').read(type);
   }
 

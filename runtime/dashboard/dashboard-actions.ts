@@ -74,7 +74,8 @@ async function kill(d: DashboardDaemon, [pid]: string[]): Promise<{ status: numb
 export async function handleAction(o: {
   req: http.IncomingMessage;
   path: string;
-  token: string | undefined;
+  /** The token in force now: a reload may rotate it while this request's body is still arriving. */
+  token: () => string | undefined;
   daemon: DashboardDaemon;
   counters: ActionCounters;
   reply: Reply;
@@ -87,15 +88,16 @@ export async function handleAction(o: {
     const allow = routes.map((r) => r.method).join(', ');
     return reply(405, { error: `method not allowed (allow: ${allow})` }, { allow });
   }
-  if (o.token === undefined) {
+  if (o.token() === undefined) {
     counters.unauthorized += 1;
     return reply(403, { error: 'the dashboard is read-only: no dashboard.tokenFile is configured' });
   }
-  if (!bearerMatches(req.headers.authorization, o.token)) {
+  const unauthorized = () => {
     counters.unauthorized += 1;
     req.resume();
     return reply(401, { error: 'a valid "Authorization: Bearer <token>" header is needed (the token is in dashboard.tokenFile)' }, { 'www-authenticate': 'Bearer realm="openstarry"' });
-  }
+  };
+  if (!bearerMatches(req.headers.authorization, o.token())) return unauthorized();
   let body: unknown;
   if (route.schema) {
     const read = await readJson(req);
@@ -120,6 +122,9 @@ export async function handleAction(o: {
     counters.invalid += 1;
     return reply(400, { error: `${o.path}: not a valid URL path` });
   }
+  // Again right before acting: a body may take up to the server's requestTimeout to arrive, and a token rotated by
+  // `openstarry reload` meanwhile is refused from the reload on (README "Dashboard").
+  if (!bearerMatches(req.headers.authorization, o.token())) return unauthorized();
   try {
     const done = await route.run(o.daemon, params, body);
     counters.applied += 1;

@@ -132,6 +132,15 @@ t.test('reloadToken (openstarry reload): a rotated token works at once and the o
   rmSync(tokenFile);
   await t.rejects(server.reloadToken(), { message: /cannot be read/ });
   t.equal((await spawn(NEXT)).status, 201);
+  // A request whose body is still arriving when the token rotates is refused: the token is checked again before acting.
+  const slow = http.request({ host: '127.0.0.1', port, path: '/api/agents', method: 'POST', headers: { ...json, authorization: `Bearer ${NEXT}` } });
+  const answered = new Promise<number>((resolve, reject) => slow.once('response', (r) => { r.resume(); resolve(r.statusCode ?? 0); }).once('error', reject));
+  slow.write('{"template":');
+  await new Promise((r) => setImmediate(r));
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  t.equal(await server.reloadToken(), 'rotated');
+  slow.end('"hello-sensor"}');
+  t.equal(await answered, 401, 'the body finished after the rotation: refused');
   const ro = await start(t, { token: false });
   t.equal(await ro.server.reloadToken(), 'none', 'no tokenFile configured');
 });

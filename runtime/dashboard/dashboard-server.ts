@@ -44,7 +44,7 @@ export interface DashboardServerOptions {
   log?: Logger;
   /** The page's reads and actions; without it only the JSON routes are served. */
   daemon?: DashboardDaemon;
-  /** `dashboard.tokenFile`: read at start; without one the dashboard is read-only (loopback only). */
+  /** `dashboard.tokenFile`: read at start and at each reload (reloadToken); without one the dashboard is read-only (loopback only). */
   tokenFile?: string;
   /** Where the page's files are (dist/dashboard/). */
   assetsDir?: string;
@@ -154,7 +154,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     const daemon = options.daemon;
     if (daemon && !head && req.method !== 'GET' && /^\/api\/(agents|devices)(\/|$)/.test(path)) {
       const [{ handleAction }, { feed }] = await Promise.all([import('./dashboard-actions.ts'), page(daemon)]);
-      return handleAction({ req, path, token, daemon, counters: actions, reply: (status, body, headers) => send(res, false, status, body, headers), onDone: (text) => feed.note('action', text) });
+      return handleAction({ req, path, token: () => token, daemon, counters: actions, reply: (status, body, headers) => send(res, false, status, body, headers), onDone: (text) => feed.note('action', text) });
     }
     if (req.method !== 'GET' && !head) return send(res, false, 405, { error: 'method not allowed', allow: 'GET, HEAD' }, { allow: 'GET, HEAD' });
     if (path === '/metrics' && options.metrics) {
