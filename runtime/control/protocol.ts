@@ -106,8 +106,8 @@ export interface ControlSocketStats {
 }
 
 /**
- * What a reload did (SIGHUP / `systemctl reload`, or `openstarry reload`): the rules file and the local templates
- * read and validated again. `errors` are `file: field: reason` lines, as `openstarry validate` prints them; a rules
+ * What a reload did (SIGHUP / `systemctl reload`, or `openstarry reload`): the rules file, the local templates and the
+ * dashboard's token file read and validated again. `errors` are `file: field: reason` lines, as `openstarry validate` prints them; a rules
  * file with errors leaves the running rules in place, a template that stopped validating keeps its last good version.
  */
 export interface ReloadReport {
@@ -121,8 +121,9 @@ export interface ReloadReport {
   /** Valid templates afterwards, and the ids this reload added, changed, removed or kept at their last good version. */
   templates: { valid: number; added: string[]; changed: string[]; removed: string[]; kept: string[] };
   /**
-   * The dashboard's bearer token, read again from `dashboard.tokenFile` (TokenReload): absent when no dashboard runs.
-   * A file that no longer gives a token leaves the previous one in force and adds its error to `errors`.
+   * The dashboard's bearer token, read again from `dashboard.tokenFile` (TokenReload): absent when the dashboard is
+   * off; 'none' when it has no tokenFile or did not start. A file that no longer gives a token leaves the previous one
+   * in force ('kept') and adds its error to `errors`.
    */
   dashboard?: { token: TokenReload };
 }

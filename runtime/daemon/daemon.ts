@@ -11,7 +11,7 @@
  *   master          fetch the master blueprint and spawn it (phase 3)
  *   recovery        after an abnormal end, the journaled agents come back hydrated (phase 1.3)
  *   rules           orchestration rules, the state projection, MQTT events and commands; then READY=1
- * Reload (SIGHUP, `openstarry reload`; reload.ts): the rules file and the local templates, validated first.
+ * Reload (SIGHUP, `openstarry reload`; reload.ts): the rules file, the local templates and the dashboard token, validated first.
  * What the control plane calls (the DaemonApi methods) and the parts they read: daemon-api.ts, the base class.
  *
  * Shutdown (SIGTERM/SIGINT): rules and MQTT inputs stop, agents stop in reverse start order, the HAL makes every

@@ -101,7 +101,7 @@ t.test('a good reload: rules replaced, template changes listed, registry recorde
   });
   t.equal(r.last, report, 'status shows it');
   t.equal(f.calls.recorded, 1);
-  t.match(f.lines, ['info reloading the rules file and the local templates (SIGHUP)', 'info reloaded: 2 rule(s) from /etc/openstarry/rules.yaml; 4 template(s), added newcomer, changed hello-sensor']);
+  t.match(f.lines, ['info reloading the rules file, the local templates and the dashboard token (SIGHUP)', 'info reloaded: 2 rule(s) from /etc/openstarry/rules.yaml; 4 template(s), added newcomer, changed hello-sensor']);
 });
 
 t.test('a bad rules file keeps the running rules; every problem is reported and logged as file: field: reason', async (t) => {

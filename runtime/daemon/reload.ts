@@ -79,7 +79,7 @@ export class Reloader {
 
   async #reload(trigger: ReloadReport['trigger']): Promise<ReloadReport> {
     const { log } = this.#deps;
-    log.info(`reloading the rules file and the local templates (${trigger === 'signal' ? 'SIGHUP' : 'openstarry reload'})`);
+    log.info(`reloading the rules file, the local templates and the dashboard token (${trigger === 'signal' ? 'SIGHUP' : 'openstarry reload'})`);
     const errors: string[] = [];
     let replaced = false;
     try {

@@ -23,7 +23,7 @@ export function bearerOk(req: Pick<http.IncomingMessage, 'headers'>, token: stri
 
 export interface MetricsRouteOptions {
   source: MetricsSource;
-  /** The dashboard's bearer token (dashboard.tokenFile), read at each request: the server loads it at start. */
+  /** The dashboard's bearer token (dashboard.tokenFile), read at each request: the server loads it at start and at each reload. */
   token?: () => string | undefined;
   /** Whether the dashboard listens on a loopback address only (then no token is needed). */
   loopback: boolean;

@@ -11,7 +11,8 @@ export { ISOLATIONS };
 
 /** Starts with a letter, so an agent id can never be mistaken for a pid (pids are numbers). */
 export const AGENT_ID = /^[a-z][a-z0-9._-]{0,62}$/;
-/** A manifest's `version`: `MAJOR.MINOR.PATCH[-pre][+build]` (semver.org 2.0.0 §2, §9, §10), ordered by
+/** A manifest's `version`: `MAJOR.MINOR.PATCH[-pre][+build]` in semver.org 2.0.0's shape (§2, §9, §10; looser than it:
+ *  leading zeros and empty dot-separated identifiers pass, as they always have here), ordered by
  *  runtime/deploy/semver.ts. The one definition: a fleet deployment document (runtime/fleet/deploy-document.ts) names
  *  a bundle's manifest version, so both accept the same versions. */
 export const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
