@@ -2,29 +2,16 @@
 // clock: idle and slow connections are closed, at the cap the longest idle one is evicted, busy connections and
 // follows are never cut, follows hold at most their share, and every closure is counted. No timing assertion here:
 // the attack against the built daemon is runtime/e2e/control-socket.test.ts.
-import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { ManualClock } from '../manual-clock.ts';
 import type { GuardOptions } from './connection-guard.ts';
 import { ControlClient } from './control-client.ts';
-import { ControlServer } from './control-server.ts';
-import { agentStatus, FakeDaemonApi, LineClient, socketDir, waitFor } from './test-kit.ts';
+import { agentStatus, clockedServer, LineClient, waitFor } from './test-kit.ts';
 
-async function setup(t: Test, guard: GuardOptions = {}) {
-  const dir = await socketDir(t);
-  const api = new FakeDaemonApi();
-  api.statusValue = { state: 'ready' } as never;
-  const clock = new ManualClock();
-  const server = await ControlServer.listen({ socketPath: path.join(dir, 'd.sock'), api, guard: { clock, idleTimeoutMs: 30_000, requestTimeoutMs: 5000, ...guard } });
-  t.teardown(() => server.close());
-  const open = async () => {
-    const c = await LineClient.connect(server.socketPath);
-    t.teardown(() => c.close());
-    await waitFor(() => server.connectionCount > 0, 'accepted');
-    return c;
-  };
-  return { api, clock, server, open };
+async function setup(t: Test, guard: Omit<GuardOptions, 'clock'> = {}) {
+  const s = await clockedServer(t, { idleTimeoutMs: 30_000, requestTimeoutMs: 5000, ...guard });
+  s.api.statusValue = { state: 'ready' } as never;
+  return s;
 }
 
 const busy = { id: null, error: { data: { code: 'ERR_CONTROL_BUSY' } } };

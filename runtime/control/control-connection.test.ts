@@ -3,28 +3,12 @@
 // is owed before the server ends its side (`echo '{...}' | socat - UNIX:sock`), and a client cut off for an
 // oversized request is destroyed when the linger ends, whether or not it closes its side.
 import net from 'node:net';
-import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { ManualClock } from '../manual-clock.ts';
-import { ControlServer } from './control-server.ts';
 import { MAX_REQUEST_BYTES } from './protocol.ts';
-import { agentStatus, FakeDaemonApi, LineClient, socketDir, waitFor } from './test-kit.ts';
+import { agentStatus, clockedServer, LineClient, waitFor } from './test-kit.ts';
 
-async function setup(t: Test) {
-  const dir = await socketDir(t);
-  const api = new FakeDaemonApi();
-  const clock = new ManualClock();
-  const server = await ControlServer.listen({ socketPath: path.join(dir, 'd.sock'), api, guard: { clock } });
-  t.teardown(() => server.close());
-  const open = async () => {
-    const c = await LineClient.connect(server.socketPath);
-    t.teardown(() => c.close());
-    await waitFor(() => server.connectionCount > 0, 'accepted');
-    return c;
-  };
-  return { api, clock, server, open };
-}
+const setup = (t: Test) => clockedServer(t);
 
 t.test('a client that half-closes after its requests gets every answer, then the server ends its side', async (t) => {
   const { api, server, open } = await setup(t);

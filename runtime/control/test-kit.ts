@@ -8,6 +8,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
+import { ManualClock } from '../manual-clock.ts';
+import type { GuardOptions } from './connection-guard.ts';
+import { ControlServer } from './control-server.ts';
 import type { DaemonApi, DaemonStatus, DeployListResult, DeployResult, IAgentStatus, LogLine, ReloadReport, TemplatesResult, DeviceListEntry } from './protocol.ts';
 
 export function agentStatus(over: Partial<IAgentStatus> = {}): IAgentStatus {
@@ -129,6 +132,25 @@ export async function socketDir(t: { teardown(fn: () => unknown): void }): Promi
   const dir = await mkdtemp(path.join(os.tmpdir(), 'osd-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A real ControlServer on a private socket with a FakeDaemonApi and the guard's clock a ManualClock (no idle or request
+ * timeout fires unless the test advances it); `open()` connects a LineClient once the server has accepted it.
+ */
+export async function clockedServer(t: { teardown(fn: () => unknown): void }, guard: Omit<GuardOptions, 'clock'> = {}) {
+  const dir = await socketDir(t);
+  const api = new FakeDaemonApi();
+  const clock = new ManualClock();
+  const server = await ControlServer.listen({ socketPath: path.join(dir, 'd.sock'), api, guard: { clock, ...guard } });
+  t.teardown(() => server.close());
+  const open = async () => {
+    const c = await LineClient.connect(server.socketPath);
+    t.teardown(() => c.close());
+    await waitFor(() => server.connectionCount > 0, 'accepted');
+    return c;
+  };
+  return { api, clock, server, open };
 }
 
 /** Polls a condition each few ms; for state the server changes asynchronously (a closed connection). */
