@@ -57,13 +57,13 @@ function fakeDaemon() {
   return { daemon, controls, agents };
 }
 
-async function start(t: Test, o: { token?: boolean; listen?: string; maxClients?: number } = {}) {
+async function start(t: Test, o: { token?: boolean; tokenMissing?: boolean; listen?: string; maxClients?: number } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'os-dash-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script src="app.js"></script>');
   writeFileSync(path.join(dir, 'app.js'), 'console.log(1)');
   const tokenFile = path.join(dir, 'token');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
+  if (!o.tokenMissing) writeFileSync(tokenFile, `${TOKEN}\n`);
   const fake = fakeDaemon();
   const server = createDashboardServer({
     listen: o.listen ?? '127.0.0.1:0',
@@ -143,6 +143,22 @@ t.test('reloadToken (openstarry reload): a rotated token works at once and the o
   t.equal(await answered, 401, 'the body finished after the rotation: refused');
   const ro = await start(t, { token: false });
   t.equal(await ro.server.reloadToken(), 'none', 'no tokenFile configured');
+});
+
+t.test('a loopback dashboard that started read-only (its token file unreadable) gets its actions at the first reload that reads one', async (t) => {
+  const { port, server, tokenFile } = await start(t, { tokenMissing: true });
+  t.match(server.stats(), { readOnly: true });
+  const before = await openStream(port);
+  t.match(JSON.parse(/data: (.*)\n/.exec(before.first)![1]!), { canAct: false, templates: [] });
+  before.req.destroy();
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  t.equal(await server.reloadToken(), 'rotated');
+  t.match(server.stats(), { readOnly: false });
+  const after = await openStream(port);
+  t.match(JSON.parse(/data: (.*)\n/.exec(after.first)![1]!), { canAct: true, templates: ['master', 'hello-sensor'] }, 'the page gets its buttons');
+  after.req.destroy();
+  const r = await request(port, '/api/agents', { method: 'POST', headers: { ...json, ...auth }, body: '{"template":"hello-sensor"}' });
+  t.equal(r.status, 201);
 });
 
 t.test('bodies: 413 over the cap, 400 not JSON or not the schema, 415 not JSON typed', async (t) => {

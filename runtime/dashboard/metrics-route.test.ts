@@ -106,4 +106,9 @@ t.test('beyond loopback (a real non-loopback address): the dashboard asks for th
   const r = await get(addr, port, '/metrics', { authorization: 'Bearer tok-xyz-0123456789abcdef' });
   t.equal(r.status, 200);
   t.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  // A reload that rotates the token (openstarry reload) reaches the scrape at once.
+  await writeFile(tokenFile, 'tok-rotated-0123456789abcdef\n');
+  t.equal(await server.reloadToken(), 'rotated');
+  t.equal((await get(addr, port, '/metrics', { authorization: 'Bearer tok-xyz-0123456789abcdef' })).status, 401, 'the old token is refused');
+  t.equal((await get(addr, port, '/metrics', { authorization: 'Bearer tok-rotated-0123456789abcdef' })).status, 200, 'the new one scrapes');
 });
