@@ -8,27 +8,15 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { staticClosure } from './static-imports.mjs';
 
-// esbuild's output: `import{a as b}from"./chunk-X.js"`, `import"./chunk-Y.js"`, `export{c}from"./chunk-Z.js"`
-// (the same grammar scripts/testing/bundle-imports.ts reads).
-const STATIC_IMPORT = /(?:^|[;\n])(?:import\s*(?:(?:[\w$]+|\{[^}]*\}|\*\s*as\s+[\w$]+)(?:\s*,\s*(?:\{[^}]*\}|\*\s*as\s+[\w$]+))?\s*from\s*)?|export\s*(?:\{[^}]*\}|\*(?:\s*as\s+[\w$]+)?)\s*from\s*)["'](\.\/chunk-[A-Z0-9]+\.js)["']/g;
 /** A chunk's own exports: esbuild ends each with `export{a,b as c};`. */
 const EXPORTS = /(?:^|[;\n])export\{([^}]*)\};?\s*(?:\/\/# sourceMappingURL=\S+\s*)?$/;
 
+/** The chunks (file names in `dir`) `entry` loads statically, directly or through other chunks. */
 async function staticChunks(dir, entry) {
-  const seen = new Set();
-  const queue = [entry];
-  while (queue.length > 0) {
-    const text = await readFile(path.join(dir, queue.pop()), 'utf8');
-    for (const m of text.matchAll(STATIC_IMPORT)) {
-      const name = m[1].slice(2);
-      if (!seen.has(name)) {
-        seen.add(name);
-        queue.push(name);
-      }
-    }
-  }
-  return [...seen].sort();
+  const { files } = await staticClosure(path.join(dir, entry));
+  return files.map((f) => path.basename(f)).filter((f) => /^chunk-[A-Z0-9]+\.js$/.test(f)).sort();
 }
 
 /**
