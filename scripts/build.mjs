@@ -70,12 +70,14 @@ for (const f of existsSync('dist') ? readdirSync('dist') : []) if (/^chunk-[A-Z0
 // facade that reads every export once, and on Node 22+ node:http's exports include WebSocket and CloseEvent, whose
 // getters load undici (fetch), and with it http2, tls, zlib and web streams — ~100 more builtin modules compiled at
 // every boot and held for ever, on a daemon that uses none of them (issue 12: measured on Node 22, see README
-// "Performance"). Each `node:*` import becomes a one-line CommonJS module, `module.exports = require('node:x')`, which
-// esbuild bundles with its usual interop; the banner's require() (createRequire) then loads the builtin itself.
+// "Performance"). Each static `node:*` import becomes a one-line CommonJS module, `module.exports = require('node:x')`,
+// which esbuild bundles with its usual interop; the banner's require() (createRequire) then loads the builtin itself.
+// An import() of a builtin stays Node's own: through such a module it would resolve to a namespace with only `default`
+// (`const { createHash } = await import('node:crypto')` got undefined from dist/), and it runs only when called.
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-by-require' } : undefined));
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-by-require' } : args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };

@@ -53,9 +53,7 @@ export async function runDeployPack(ctx: CommandContext): Promise<number> {
   }
   // Loaded here, not at the top: every command's module is in the CLI's static graph, and node:crypto costs a Node 22
   // process ~4 ms to load (outside its startup snapshot), which `openstarry ps` must not pay (issue 12).
-  // The module object itself (`.default`): the bundle turns a builtin's import() into its CommonJS exports
-  // (scripts/build.mjs builtins-by-require), which has no named exports.
-  const { createHash } = (await import('node:crypto')).default;
+  const { createHash } = await import('node:crypto');
   const sha256 = createHash('sha256').update(packed.bytes).digest('hex');
   const result = { file: out, templateId: packed.templateId, version: packed.version, sha256, bytes: packed.bytes.byteLength, signer: packed.signer };
   if (ctx.json) ctx.io.out(JSON.stringify(result));
