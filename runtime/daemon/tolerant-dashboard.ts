@@ -35,7 +35,7 @@ export class TolerantDashboard implements InfrastructurePlugin {
   }
 
   /** DashboardServer.reloadToken; 'none' when the dashboard did not start. */
-  reloadToken(): Promise<'rotated' | 'unchanged' | 'none'> {
+  reloadToken(): ReturnType<DashboardServer['reloadToken']> {
     return this.#error === undefined ? this.#server.reloadToken() : Promise.resolve('none');
   }
 
