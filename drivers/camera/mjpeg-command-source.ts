@@ -12,9 +12,11 @@
  * snapshot(): the next frame of the stream, starting the stream for it (and stopping it after) if nobody is
  * subscribed. RealCamera prefers node-webcam for a snapshot when no stream is running.
  */
-import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import type { SpawnOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
+import { lazyBuiltin } from '../../runtime/lazy-builtin.ts';
 import { DriverError, DriverErrorCode } from '../errors.ts';
 import type { ICameraSource } from './camera-source.ts';
 import { FrameFanout, type FrameErrorListener, type FrameListener } from './frame-fanout.ts';
@@ -30,6 +32,9 @@ export interface SpawnedProcess {
   on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
+
+// Loaded when a stream command first starts (lazy-builtin.ts): a board without such a camera never needs it.
+const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => SpawnedProcess;
 
@@ -99,7 +104,7 @@ export class MjpegCommandSource implements ICameraSource {
       throw new DriverError(DriverErrorCode.INVALID_ARGUMENT, `camera ${this.id}: the stream command must be a non-empty argv array`);
     }
     this.#argv = [...argv];
-    this.#spawn = options.spawn ?? (nodeSpawn as SpawnFn);
+    this.#spawn = options.spawn ?? (((command, args, spawnOptions) => childProcess().spawn(command, args, spawnOptions)) as SpawnFn);
     this.#clock = options.clock ?? systemClock;
     this.#killTimeoutMs = options.killTimeoutMs ?? 3000;
     this.#pipeGraceMs = options.pipeGraceMs ?? 1000;

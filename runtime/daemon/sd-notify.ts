@@ -12,7 +12,8 @@
  *                   a child, so systemd only accepts it with NotifyAccess=all.
  * The runner and the addon are injectable so tests can drive both.
  */
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { lazyBuiltin } from '../lazy-builtin.ts';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
 import type { AddonLoad } from './sd-notify-addon.ts';
 import { describeErrno, loadSdNotifyAddon } from './sd-notify-addon.ts';
@@ -21,13 +22,16 @@ import type { NotifyTransport } from '../control/service-status.ts';
 export type NotifyRunner = (file: string, args: readonly string[]) => Promise<void>;
 export type { NotifyTransport } from '../control/service-status.ts';
 
+// Only the fallback forks, so node:child_process is loaded only when it is used.
+const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
+
 // systemd-notify reads NOTIFY_SOCKET from its own environment, so the child gets the socket this notifier was
 // created with (an injected env, not necessarily process.env).
 const runExecFile =
   (notifySocket: string): NotifyRunner =>
   (file, args) =>
     new Promise((resolve, reject) => {
-      execFile(file, [...args], { timeout: 10_000, env: { ...process.env, NOTIFY_SOCKET: notifySocket } }, (err) => (err ? reject(err) : resolve()));
+      childProcess().execFile(file, [...args], { timeout: 10_000, env: { ...process.env, NOTIFY_SOCKET: notifySocket } }, (err) => (err ? reject(err) : resolve()));
     });
 
 export interface SdNotifier {

@@ -16,13 +16,14 @@
  * over agents.maxMessageBytes is refused from its prefix, before its bytes are buffered, and the child killed
  * (message-cap.ts). Not Node's IPC channel: that reads each message whole before anything can look at its size.
  */
-import { spawn } from 'node:child_process';
+import type * as ChildProcessModule from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Clock } from '../../clock.ts';
 import { systemClock, within } from '../../clock.ts';
+import { lazyBuiltin } from '../../lazy-builtin.ts';
 import { ChannelEndpoint } from '../../core/channel-endpoint.ts';
 import { ErrorCode } from '../../core/errors.ts';
 import type { DaemonChannel, DaemonSide } from '../../core/channel-methods.ts';
@@ -37,6 +38,9 @@ import type { EntryFile } from './process-entry-file.ts';
 import { resolveEntryFile } from './process-entry-file.ts';
 import { permissionFlag } from './permission-flag.ts';
 import { sampleProc } from './proc-usage.ts';
+
+// Loaded at the first `process` spawn: most boards run worker agents only (lazy-builtin.ts).
+const childProcess = lazyBuiltin<typeof ChildProcessModule>('node:child_process');
 
 export interface ProcessDriverOptions {
   /** The entry bundle. Default: dist/agent-process.mjs beside the daemon bundle, else built from source on the fly. */
@@ -119,7 +123,7 @@ export class ProcessDriver implements IIsolationDriver {
     const entry = await this.entryPath();
     const [command, ...launcherArgs] = [...(this.#options.launcher ?? defaultLauncher()), process.execPath];
     const args = [...launcherArgs, ...processIsolateArgs(entry, blueprint.manifest.limits.memoryMb, this.#options.execArgv)];
-    const child = spawn(command as string, args, {
+    const child = childProcess().spawn(command as string, args, {
       // fd 3: the channel (process-entry.ts CHANNEL_FD); libuv makes a 'pipe' a socket pair, so it is duplex.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: { OPENSTARRY_AGENT_ID: spec.env.OPENSTARRY_AGENT_ID, OPENSTARRY_HOME: spec.env.OPENSTARRY_HOME },
