@@ -53,8 +53,10 @@ const common = {
   //   copy; its README: "a mirror of the streams implementations in Node.js"); its users take only named classes
   //   (Duplex, Writable, Transform, pipeline), which node:stream exports under the same names;
   // - worker-timers is for browsers; scripts/bundle-shims/worker-timers.cjs says why a stand-in is safe;
-  // - assert: node:assert itself, loaded at its first use instead of at boot (scripts/bundle-shims/assert.cjs).
-  alias: { 'readable-stream': 'node:stream', 'worker-timers': './scripts/bundle-shims/worker-timers.cjs', assert: './scripts/bundle-shims/assert.cjs' },
+  // - assert: node:assert itself, loaded at its first use instead of at boot (scripts/bundle-shims/assert.cjs);
+  // - debug: the real package only when DEBUG is set; otherwise its loggers are no-ops and its colour detection
+  //   (node:tty, node:os, supports-color) never loads (scripts/bundle-shims/debug.cjs).
+  alias: { 'readable-stream': 'node:stream', 'worker-timers': './scripts/bundle-shims/worker-timers.cjs', assert: './scripts/bundle-shims/assert.cjs', debug: './scripts/bundle-shims/debug.cjs' },
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __osCreateRequire } from 'node:module'; const require = __osCreateRequire(import.meta.url);" },
 };
