@@ -2,6 +2,7 @@
 // and real mqtt.js clients as the hostile local program: spoofing the board's retained status and state, taking
 // over the daemon's session, a will on the board's status, oversized packets, a retained flood, a publish flood,
 // a connection flood — each refused and counted, the link never reconnecting.
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { InfrastructureRunner } from '../daemon/infrastructure.ts';
 import { createLogger } from '../logging/logger.ts';
+import { requireTool } from '../../scripts/testing/system-deps.ts';
 import { connectOrError, publishOrClosed, recordMessages, waitFor } from '../../scripts/testing/mqtt-test-kit.ts';
 import { createMqttInfrastructure } from './link-plugin.ts';
 import type { MqttInfrastructure } from './link-plugin.ts';
@@ -184,6 +186,24 @@ t.test('fleet deployment topics (README "Deploying updates"): the board\'s own n
   b.end(true);
 });
 
+t.test('usersFile with the hashes mosquitto_passwd writes: the right password connects, a wrong one gets CONNACK 4', async (t) => {
+  if (!requireTool(t, 'mosquitto_passwd', 'mosquitto')) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-hashed-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const usersFile = path.join(dir, 'users');
+  execFileSync('mosquitto_passwd', ['-c', '-b', usersFile, 'sensor-bridge', 's3cret:with:colons']);
+  execFileSync('mosquitto_passwd', ['-H', 'sha512', '-b', usersFile, 'legacy', 'hunter2']);
+  const { infra, url } = await board(t, { usersFile });
+  const c = await connected(url, { username: 'sensor-bridge', password: 's3cret:with:colons' });
+  t.equal(await tryPublish(c, `${PREFIX}event/x`, '{}'), 'acked');
+  c.end(true);
+  const legacy = await connected(url, { username: 'legacy', password: 'hunter2' });
+  legacy.end(true);
+  t.match(await attacker(url, { username: 'sensor-bridge', password: 's3cret' }), { code: 4 });
+  t.match(await attacker(url, { username: 'ghost', password: 's3cret:with:colons' }), { code: 4 });
+  t.equal(guard(infra)?.refused.credentials, 2);
+});
+
 t.test('usersFile: local clients must log in; a bad file names its line; passwords never logged', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-users-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -199,20 +219,20 @@ t.test('usersFile: local clients must log in; a bad file names its line; passwor
   t.equal(guard(infra)?.refused.credentials, 2);
   t.notMatch(lines.join(''), /hunter2|s3cret|badpass1/);
   t.match(lines.join(''), /embedded broker refused \(credentials\)/);
-  t.notMatch(lines.join(''), /holds plain passwords/, 'a 0600 file is not warned about');
+  t.notMatch(lines.join(''), /holds the local users' passwords/, 'a 0600 file is not warned about');
   await chmod(usersFile, 0o644);
   const shared: string[] = [];
   const open = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, usersFile } }), deviceId: 'b', version: '0', home: dir, log: createLogger('test', { write: (l) => void shared.push(l) }) });
   await open.broker?.start();
   await open.broker?.stop();
-  t.match(shared.join(''), /usersFile .* may be read or written by others \(mode 0644\): it holds plain passwords; make it 0600/, 'a file others can read starts, with a warning');
+  t.match(shared.join(''), /usersFile .* may be read or written by others \(mode 0644\): it holds the local users' passwords; make it 0600/, 'a file others can read starts, with a warning');
   // The daemon's own group may read it (0640 root:openstarry on a board); the test process's group stands for it.
   await chmod(usersFile, 0o640);
   const grouped: string[] = [];
   const own = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, usersFile } }), deviceId: 'b', version: '0', home: dir, log: createLogger('test', { write: (l) => void grouped.push(l) }) });
   await own.broker?.start();
   await own.broker?.stop();
-  t.notMatch(grouped.join(''), /holds plain passwords/, "0640 with the daemon's own group: no warning");
+  t.notMatch(grouped.join(''), /holds the local users' passwords/, "0640 with the daemon's own group: no warning");
   for (const [text, why] of [['nocolon\n', /line 1: must be username:password/], ['a:1\nopenstarryd:x\n', /line 2: the username "openstarryd" is reserved/], ['a:\n', /line 1: the password is empty/]] as const) {
     await writeFile(usersFile, text);
     const config = parseMqttConfig({ embeddedBroker: { port: 0, usersFile } });

@@ -124,7 +124,8 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   }
 
   /**
-   * The users file holds plain passwords (README "MQTT, remote triggers and rules"): like ssh with a private key, say
+   * The users file holds passwords, plain or as hashes that can be guessed offline (README "MQTT, remote triggers and
+   * rules"): like ssh with a private key, say
    * so when others may read or write it, or a group other than the daemon's own (the .deb's way is the dashboard
    * token's: 0640 root:openstarry, which the daemon's user reads through its group). A warning, not a refusal: a board
    * that worked keeps working.
@@ -136,7 +137,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     const ownGroup = typeof process.getgid === 'function' && st.gid === process.getgid();
     if ((mode & 0o006) === 0 && ((mode & 0o060) === 0 || ownGroup)) return;
     const shown = mode.toString(8).padStart(4, '0');
-    this.#log?.warn(`mqtt.embeddedBroker.usersFile ${file} may be read or written by ${(mode & 0o006) !== 0 ? 'others' : 'a group other than the daemon\'s'} (mode ${shown}): it holds plain passwords; make it 0600 owned by the daemon's user, or 0640 with the daemon's group`, { file, mode: shown });
+    this.#log?.warn(`mqtt.embeddedBroker.usersFile ${file} may be read or written by ${(mode & 0o006) !== 0 ? 'others' : 'a group other than the daemon\'s'} (mode ${shown}): it holds the local users' passwords; make it 0600 owned by the daemon's user, or 0640 with the daemon's group`, { file, mode: shown });
   }
 
   start(): Promise<void> {
