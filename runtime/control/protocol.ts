@@ -11,7 +11,7 @@ import type { RemoteDesignState } from '../design/template-store.ts';
 import type { BrokerGuardStatus, SystemdStatus } from './service-status.ts';
 import type { AgentState, IAgentStatus, KillSignal, ResourceSummary } from '../supervisor/agent-status.ts';
 import type { LogLine } from '../logging/log-line.ts';
-import type { DeployOutcome, DeployProgress, DeployStats } from '../deploy/deploy-types.ts';
+import type { DeployListEntry, DeployOutcome, DeployProgress, DeployStats } from '../deploy/deploy-types.ts';
 import type { DeviceListEntry } from '../../hal/device-list.ts';
 import type { HalCallRow } from '../../hal/hal-call-stats.ts';
 
@@ -227,7 +227,7 @@ export interface DeployResult {
 
 /** Each deployed template's versions (`openstarry deploy list`). */
 export interface DeployListResult {
-  templates: { templateId: string; current?: string; previous?: string; kept: string[]; failed: { version: string; reason: string; at: string }[] }[];
+  templates: DeployListEntry[];
 }
 
 /** What the daemon offers the control server; one implementation (runtime/daemon), tests can fake it. */

@@ -54,6 +54,20 @@ export type DeployOutcome =
   | { outcome: 'committed'; templateId: string; version: string; previous?: string }
   | { outcome: 'rolled-back' | 'refused' | 'interrupted'; templateId: string; version: string; reason: string };
 
+/**
+ * One template's versions as `openstarry deploy list` shows them: the deploy journal's record of it
+ * (runtime/deploy/deploy-journal.ts, whose schema must produce this shape: deployer.ts list() is typed by it) and its id.
+ */
+export interface DeployListEntry {
+  templateId: string;
+  current?: string;
+  previous?: string;
+  /** Versions on disk, oldest first. */
+  kept: string[];
+  /** The last failed deployments, newest last. */
+  failed: { version: string; reason: string; at: string }[];
+}
+
 /** The board's deployer's counters since boot (runtime/deploy/deployer.ts stats()): `openstarry status --json` shows them under `deploy`. */
 export interface DeployStats {
   applied: number;

@@ -24,10 +24,10 @@ import type { Blueprint } from '../design/blueprint.ts';
 import { loadBlueprint, parseManifest } from '../design/blueprint.ts';
 import { ErrorCode } from '../errors.ts';
 import type { JsonValue } from '../state/state-schema.ts';
-import type { DeployJournal, DeployDocument, InFlightPhase, TemplateVersions } from './deploy-journal.ts';
+import type { DeployJournal, DeployDocument, InFlightPhase } from './deploy-journal.ts';
 import { recordFailed } from './deploy-journal.ts';
 import type { DeployerOptions } from './deploy-ports.ts';
-import type { Deployer, DeployOptions, DeployOutcome, DeployProgress, DeployStats, VerifiedBundle } from './deploy-types.ts';
+import type { Deployer, DeployListEntry, DeployOptions, DeployOutcome, DeployProgress, DeployStats, VerifiedBundle } from './deploy-types.ts';
 import { compareVersions } from './semver.ts';
 import { KEEP_VERSIONS, VersionStore } from './version-store.ts';
 
@@ -38,11 +38,6 @@ const INTERRUPTED = Symbol('interrupted');
 
 /** One progress report: a phase or step and what it names (deploy-types.ts). */
 type Report = (phase: DeployProgress['phase'], detail?: Pick<DeployProgress, 'reason' | 'from' | 'windowMs'>) => void;
-
-/** One template's versions as `openstarry deploy list` shows them. */
-export interface DeployListEntry extends TemplateVersions {
-  templateId: string;
-}
 
 export class BoardDeployer implements Deployer {
   readonly #o: DeployerOptions;
