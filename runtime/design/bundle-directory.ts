@@ -73,27 +73,46 @@ export class BundleDirectory {
       bundles.set(entry.id, versions);
     }
     if (names.length > BUNDLE_DIRECTORY_LIMITS.maxFiles) invalid.push({ file: this.dir, error: `${this.dir}: more than ${BUNDLE_DIRECTORY_LIMITS.maxFiles} bundles; the rest are not served` });
-    for (const cached of this.#cache.keys()) if (!names.includes(path.basename(cached))) this.#cache.delete(cached);
+    const listed = new Set(names.map((name) => path.join(this.dir, name)));
+    for (const cached of this.#cache.keys()) if (!listed.has(cached)) this.#cache.delete(cached);
     return { bundles, invalid };
   }
 
-  /** What the file says it is; undefined when it vanished between the listing and the read. */
+  /**
+   * What the file says it is; undefined when it vanished between the listing and the read. A file that is there but
+   * cannot be read (EACCES: copied in by another user with mode 0600) is reported with why, not left out silently.
+   */
   async #read(file: string): Promise<BundleFile | { error: string } | undefined> {
-    const info = await stat(file).catch(() => undefined);
-    if (!info) return undefined;
+    let info;
+    try {
+      info = await stat(file);
+    } catch (err) {
+      return gone(err) ? undefined : { error: `cannot read: ${(err as Error).message}` };
+    }
     const cached = this.#cache.get(file);
     if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.entry;
     let entry: BundleFile | { error: string };
     if (info.size > BUNDLE_DIRECTORY_LIMITS.maxFileBytes) {
       entry = { error: `larger than ${BUNDLE_DIRECTORY_LIMITS.maxFileBytes} bytes; not served` };
     } else {
-      const bytes = await readFile(file).catch(() => undefined);
-      if (!bytes) return undefined;
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (err) {
+        // Not cached: once its mode is fixed, the next request reads it (its size and mtime may not change).
+        return gone(err) ? undefined : { error: `cannot read: ${(err as Error).message}` };
+      }
       entry = describe(file, bytes);
     }
     this.#cache.set(file, { size: info.size, mtimeMs: info.mtimeMs, entry });
     return entry;
   }
+}
+
+/** The file was removed (or replaced by something that is not a file) after the listing. */
+function gone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function describe(file: string, bytes: Buffer): BundleFile | { error: string } {
