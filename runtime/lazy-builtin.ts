@@ -1,8 +1,10 @@
 /**
  * A Node builtin loaded at its first use rather than when the importing file loads (issue 12, README "Performance").
- * Every builtin a daemon loads stays in its memory for good (its JavaScript, its binding, its code paged in from the
- * node binary): node:child_process alone is ~0.3-0.8 MB of an idle daemon's RSS. Parts that need one only on a path
- * a board may never take (the systemd-notify fallback, a `process` isolate, a camera stream command) load it here.
+ * Every builtin a process loads stays in its memory for good (its JavaScript, its binding, its code paged in from the
+ * node binary; node:child_process is ~0.3-0.8 MB of a bare process's RSS) and is loaded at every boot. Parts that
+ * need one only on a path a board may never take (the systemd-notify fallback, a `process` isolate, a camera stream
+ * command) load it here. (Node itself loads node:child_process in the daemon, for net.Server.listen through
+ * node:cluster, so today that one saves boot work rather than memory: README "Performance".)
  */
 import { createRequire } from 'node:module';
 

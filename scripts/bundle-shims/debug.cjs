@@ -2,9 +2,10 @@
 /* global module, require */
 'use strict';
 /**
- * mqtt.js, mqtt-packet and serialport create their loggers with it when they load, and its Node half loads node:tty, node:os and
- * supports-color to decide on colours — in every daemon, for loggers that print nothing unless DEBUG is set (issue
- * 12: ~0.5 MB of an idle daemon's RSS on Node 22, README "Performance").
+ * mqtt.js, mqtt-packet and serialport create their loggers with it when they load, and its Node half loads node:tty,
+ * node:os and supports-color to decide on colours — in every daemon, for loggers that print nothing unless DEBUG is
+ * set (issue 12, README "Performance": together with node:zlib's removal ~0.2 MB of idle RSS on Node 22, and work
+ * each boot did for nothing).
  *
  * With DEBUG set when the daemon starts, this is the real package (its code stays in the bundle, evaluated only
  * then), so `DEBUG=mqttjs* openstarryd` still traces mqtt.js. Without it — the default, and always under systemd —
