@@ -107,6 +107,11 @@ async function runSuite(engine: NonNullable<Awaited<ReturnType<typeof startPodma
     const usage = await a.isolate.usage();
     t.ok(usage.memoryBytes > 0, `memory from container stats (${usage.memoryBytes} bytes)`);
     t.ok(usage.cpuPercent >= 0);
+    // The engine's figure is the cgroup's (page cache the container's reads charged to it included); the supervisor's
+    // soft check allows the container's own Node on top, so it never fires below the kernel's limit.
+    const cgroupLimit = (await containerOf(a.isolate).inspect()).HostConfig.Memory ?? 0;
+    t.equal(driver.baselineMemoryBytes, 48 * 1024 * 1024, "the container's own Node, as for a process agent");
+    t.ok(64 * 1024 * 1024 * 1.25 + driver.baselineMemoryBytes >= cgroupLimit, `the soft check (${64 * 1.25 + 48} MB) is at or above the cgroup limit (${cgroupLimit / 2 ** 20} MB)`);
     await a.isolate.channel.request('agent.stop');
     t.same(await a.isolate.exited, { code: 0, cause: 'exit' });
     t.same(a.logs.at(-1)?.message, 'bye');

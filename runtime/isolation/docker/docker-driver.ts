@@ -58,6 +58,14 @@ export class DockerDriver implements IIsolationDriver {
   readonly name = 'docker' as const;
   /** limits.cpuPercent becomes the container's CPU quota (NanoCpus): the kernel throttles, the supervisor need not stop. */
   readonly enforcesCpuLimit = true;
+  /**
+   * The container's own Node, allowed on top of limits.memoryMb as for a `process` agent: the same runtime overhead the
+   * cgroup limit adds (ContainerLimits.runtimeOverheadMb), so the supervisor's soft check (supervisor.ts, limit x 1.25
+   * + this) sits above the kernel's. The engine's figure is the cgroup's usage, which also counts page cache the
+   * container's first reads charged to it: without this, an idle agent on a fresh checkout read 81 MB against a
+   * 64 MB agent's 80 MB check and was stopped as memory-limit (CI, 2026-12-06); locally it reads ~11 MB.
+   */
+  readonly baselineMemoryBytes: number;
   readonly docker: Docker;
   readonly image: string;
   readonly daemonId: string;
@@ -78,6 +86,7 @@ export class DockerDriver implements IIsolationDriver {
     this.#user = options.user ?? defaultContainerUser(process.getuid?.(), process.getgid?.());
     this.#grantedNetwork = options.grantedNetwork ?? 'bridge';
     this.#limits = { ...DEFAULT_CONTAINER_LIMITS, ...options.limits };
+    this.baselineMemoryBytes = this.#limits.runtimeOverheadMb * 1024 * 1024;
     this.#maxFrameBytes = options.maxFrameBytes;
     this.#clock = options.clock;
   }
