@@ -84,6 +84,44 @@ t.test('a connection cut for an oversized request reads why, and is destroyed wh
   t.equal(text.trim().split('\n').length, 1, 'only the refusal was ever written');
 });
 
+t.test('a client that keeps streaming after its oversized request is no longer read; the linger still ends it', async (t) => {
+  const { clock, server } = await setup(t);
+  const socket = net.createConnection({ path: server.socketPath, allowHalfOpen: true });
+  t.teardown(() => socket.destroy());
+  socket.on('error', () => undefined); // ECONNRESET when the server destroys it with unread data
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const streamed = 20 * 1024 * 1024;
+  // Written as a careful sender does, 64 KiB at a time and on 'drain': it gets only as far as the server reads.
+  let sent = 0;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const pump = () => {
+    while (sent < streamed) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  socket.write('{"jsonrpc":"2.0","id":1,"method":"events.emit","params":["x","');
+  pump();
+  await waitFor(() => text.includes('\n'), 'the refusal');
+  t.match(JSON.parse(text), { id: null, error: { data: { code: 'ERR_INVALID_REQUEST' } } });
+  // The server stops reading 256 KiB past the cap, so the sender stalls (the kernel holds a few hundred KiB more).
+  // Before, the server read and discarded everything: all 20 MB went through within a fraction of a second.
+  let last = -1;
+  while (sent !== last) {
+    last = sent;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  t.ok(sent < MAX_REQUEST_BYTES + 8 * 1024 * 1024, `the sender stalled after ${sent} of ${streamed} bytes`);
+  t.equal(server.connectionCount, 1, 'lingering');
+  clock.advance(2000);
+  t.equal(server.connectionCount, 0, 'destroyed when the linger is over');
+});
+
 t.test('a client cut for an oversized request that closes its side is destroyed at once, not after the linger', async (t) => {
   const { server } = await setup(t);
   const client = await LineClient.connect(server.socketPath);
