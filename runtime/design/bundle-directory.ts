@@ -87,7 +87,7 @@ export class BundleDirectory {
     try {
       info = await stat(file);
     } catch (err) {
-      return gone(err) ? undefined : { error: `cannot read: ${(err as Error).message}` };
+      return unreadable(err);
     }
     const cached = this.#cache.get(file);
     if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.entry;
@@ -100,7 +100,7 @@ export class BundleDirectory {
         bytes = await readFile(file);
       } catch (err) {
         // Not cached: once its mode is fixed, the next request reads it (its size and mtime may not change).
-        return gone(err) ? undefined : { error: `cannot read: ${(err as Error).message}` };
+        return unreadable(err);
       }
       entry = describe(file, bytes);
     }
@@ -109,10 +109,10 @@ export class BundleDirectory {
   }
 }
 
-/** The file was removed (or replaced by something that is not a file) after the listing. */
-function gone(err: unknown): boolean {
+/** A stat or read that failed: undefined when the file was removed after the listing, else why it cannot be read. */
+function unreadable(err: unknown): { error: string } | undefined {
   const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : { error: `cannot read: ${(err as Error).message}` };
 }
 
 function describe(file: string, bytes: Buffer): BundleFile | { error: string } {

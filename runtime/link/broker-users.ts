@@ -80,22 +80,18 @@ export function digest(secret: string | Buffer): Buffer {
 
 /** The check for one password field, or why a field that starts like a mosquitto_passwd hash is not one. */
 function parsePassword(field: string): Check | string {
-  if (!field.startsWith('$6$') && !field.startsWith('$7$')) return { kind: 'plain', digest: digest(field) };
+  const scheme = field.startsWith('$6$') ? '$6$' : field.startsWith('$7$') ? '$7$' : undefined;
+  if (scheme === undefined) return { kind: 'plain', digest: digest(field) };
+  // '', '6' | '7', [iterations,] salt, hash
   const parts = field.split('$');
-  if (field.startsWith('$6$')) {
-    if (parts.length !== 4) return 'a $6$ hash is $6$<salt>$<hash> (mosquitto_passwd); a plain password may not start with $6$';
-    const salt = base64(parts[2] as string);
-    const hash = base64(parts[3] as string);
-    if (!salt || !hash || hash.length !== HASH_BYTES) return 'the $6$ hash has no valid base64 salt, or its hash is not 64 bytes of base64';
-    return { kind: 'sha512', salt, hash };
-  }
-  if (parts.length !== 5) return 'a $7$ hash is $7$<iterations>$<salt>$<hash> (mosquitto_passwd); a plain password may not start with $7$';
-  const iterations = /^[1-9][0-9]{0,9}$/.test(parts[2] as string) ? Number(parts[2]) : NaN;
-  if (!(iterations <= MAX_ITERATIONS)) return `the $7$ hash's iteration count must be a whole number from 1 to ${MAX_ITERATIONS} (each CONNECT computes it on the daemon's event loop)`;
-  const salt = base64(parts[3] as string);
-  const hash = base64(parts[4] as string);
-  if (!salt || !hash || hash.length !== HASH_BYTES) return 'the $7$ hash has no valid base64 salt, or its hash is not 64 bytes of base64';
-  return { kind: 'pbkdf2', iterations, salt, hash };
+  const shape = scheme === '$6$' ? '$6$<salt>$<hash>' : '$7$<iterations>$<salt>$<hash>';
+  if (parts.length !== (scheme === '$6$' ? 4 : 5)) return `a ${scheme} hash is ${shape} (mosquitto_passwd); a plain password may not start with ${scheme}`;
+  const iterations = scheme === '$7$' && /^[1-9][0-9]{0,9}$/.test(parts[2] as string) ? Number(parts[2]) : NaN;
+  if (scheme === '$7$' && !(iterations <= MAX_ITERATIONS)) return `the $7$ hash's iteration count must be a whole number from 1 to ${MAX_ITERATIONS} (each CONNECT computes it on the daemon's event loop)`;
+  const salt = base64(parts.at(-2) as string);
+  const hash = base64(parts.at(-1) as string);
+  if (!salt || !hash || hash.length !== HASH_BYTES) return `the ${scheme} hash has no valid base64 salt, or its hash is not 64 bytes of base64`;
+  return scheme === '$6$' ? { kind: 'sha512', salt, hash } : { kind: 'pbkdf2', iterations, salt, hash };
 }
 
 /** Strict base64 (Buffer.from accepts anything); undefined when not base64 or empty. */

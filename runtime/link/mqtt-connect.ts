@@ -14,7 +14,6 @@
  * held for ever, even though it never runs on an mqtt:// board. A link whose URL needs mqtt.js's own connect() loads
  * it first, asynchronously (prepareMqttConnect: a chunk of its own in the bundle).
  */
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -22,6 +21,7 @@ import clientModule from 'mqtt/lib/client';
 import './mqtt-packet-numbers.ts';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { OpenStarryError } from '../errors.ts';
+import { lazyBuiltin } from '../lazy-builtin.ts';
 import { LinkErrorCode } from './errors.ts';
 import { connectOptions } from './mqtt-settings.ts';
 
@@ -68,7 +68,7 @@ export function connectMqttClient(url: string, options: IClientOptions, env: Nod
 }
 
 /** node:tls only when an mqtts:// link connects: loading it costs a board ~3.5 MB of RSS (measured on Node 22). */
-const builtin = createRequire(import.meta.url);
+const tlsModule = lazyBuiltin<typeof tls>('node:tls');
 
 /** mqtt.js's connect/tcp.js without the SOCKS branch. */
 function tcpStream(opts: IClientOptions): Duplex {
@@ -81,7 +81,7 @@ function tlsStream(client: MqttClient, opts: IClientOptions): Duplex {
   opts.host = opts.hostname || opts.host || 'localhost';
   if (net.isIP(opts.host) === 0 && !opts.servername) opts.servername = opts.host;
   opts.rejectUnauthorized = opts.rejectUnauthorized !== false;
-  const connection = (builtin('node:tls') as typeof tls).connect(opts as tls.ConnectionOptions);
+  const connection = tlsModule().connect(opts as tls.ConnectionOptions);
   const onError = (err: Error) => {
     if (opts.rejectUnauthorized) client.emit('error', err);
     connection.end();
