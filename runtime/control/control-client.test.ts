@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import type { Test } from 'tap';
 import { ErrorCode, OpenStarryError } from '../errors.ts';
@@ -145,4 +147,66 @@ t.test('callOnce gives up with ERR_CONTROL_BUSY when the next wait would pass re
   await refused;
   t.same(clock.waits.map((w) => w.ms), [10, 20, 40, 80], 'at 150 ms a 160 ms wait would pass 300 ms: no fifth wait');
   t.equal(state.refused, 5);
+});
+
+/**
+ * The daemon's guard evicts an idle connection with the ERR_CONTROL_BUSY line and a destroy (control-connection.ts
+ * closeBy). Under a flood a CLI can be evicted between its connect and its write: the write then fails with EPIPE
+ * and Node destroys the socket before the busy line is read. Reproduced exactly: a server in a worker thread accepts,
+ * writes the line and destroys the connection while this thread is held (Atomics.wait) after callOnce's connect and
+ * before its write. The second connection is answered.
+ */
+t.test('callOnce sends again a request whose write failed (EPIPE: evicted before the request went out)', async (t) => {
+  const socketPath = path.join(await socketDir(t), 'evict.sock');
+  const signal = new Int32Array(new SharedArrayBuffer(8));
+  const busy = `${JSON.stringify(refusal(null, ErrorCode.CONTROL_BUSY, 'evicted; retry'))}\n`;
+  const server = new Worker(`
+    const net = require('node:net');
+    const { parentPort, workerData: { socketPath, signal, busy } } = require('node:worker_threads');
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      if (++connections === 1) {
+        socket.write(busy);
+        socket.destroy();
+        Atomics.store(signal, 0, 1);
+        Atomics.notify(signal, 0);
+        return;
+      }
+      socket.once('data', (chunk) => {
+        const { id } = JSON.parse(chunk.toString('utf8'));
+        socket.end(JSON.stringify({ jsonrpc: '2.0', id, result: { state: 'ready', connections } }) + '\\n');
+      });
+    });
+    server.listen(socketPath, () => parentPort.postMessage('listening'));
+    parentPort.on('message', () => server.close(() => process.exit(0)));
+  `, { eval: true, workerData: { socketPath, signal, busy } });
+  t.teardown(async () => {
+    server.postMessage('close');
+    await once(server, 'exit');
+  });
+  await once(server, 'message');
+  // callOnce connects synchronously (a Unix socket's connect() completes at once); its 'connect' and write come
+  // only when this thread gets back to its event loop, after the server has closed the connection.
+  const call = ControlClient.callOnce(socketPath, 'status');
+  t.equal(Atomics.wait(signal, 0, 0, 10_000), 'ok', 'the server closed the first connection before the request was written');
+  t.match(await call, { state: 'ready', connections: 2 }, 'the request was sent again on a second connection and answered');
+});
+
+t.test('a request whose write failed is rejected with ERR_DAEMON_UNREACHABLE naming EPIPE, and the connection is closed', async (t) => {
+  const socketPath = path.join(await socketDir(t), 'gone.sock');
+  let accepted: net.Socket | undefined;
+  const server = net.createServer((socket) => {
+    accepted = socket;
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const client = await ControlClient.connect(socketPath);
+  t.teardown(() => client.close());
+  await waitFor(() => accepted !== undefined, 'the server accepted');
+  accepted!.destroy();
+  const err = await client.call('status').then(() => undefined, (e: unknown) => e);
+  t.match(err, { code: 'ERR_DAEMON_UNREACHABLE', message: /closed before the request was sent \(EPIPE\); nothing was done/, cause: { code: 'EPIPE' } });
+  await client.closed;
+  t.ok(client.isClosed, 'the connection is closed');
 });

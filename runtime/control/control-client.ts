@@ -56,8 +56,18 @@ async function permissionDenied(socketPath: string, cause: unknown, groups?: Gro
   return new OpenStarryError(ErrorCode.SOCKET_PERMISSION_DENIED, permissionDeniedMessage(socketPath, group), { cause, details: { socket: socketPath, ...(group !== undefined ? { group } : {}) } });
 }
 
-/** Nothing reached the daemon's dispatcher: a retryable code (ERR_CONTROL_BUSY), or a connect refused with a full backlog. */
+/**
+ * Calls whose request line never reached the daemon whole: its write failed (see ControlClient.call). Kept apart
+ * from the error's fields so that nothing the daemon sends can mark a call as safe to repeat.
+ */
+const unsent = new WeakSet<object>();
+
+/**
+ * Nothing reached the daemon's dispatcher: a retryable code (ERR_CONTROL_BUSY), a connect refused with a full
+ * backlog, or a request whose write failed.
+ */
 function retryable(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && unsent.has(err)) return true;
   const { code, cause } = err as { code?: unknown; cause?: { code?: unknown } };
   return (typeof code === 'string' && isRetryable(code)) || (code === ErrorCode.DAEMON_UNREACHABLE && cause?.code === 'EAGAIN');
 }
@@ -125,7 +135,10 @@ export class ControlClient {
    * Connects, calls `method` once, closes. A connection the daemon closed before reading the request (its
    * connection guard: cap reached, see runtime/control/connection-guard.ts) answers ERR_CONTROL_BUSY; nothing was
    * done, so the call is made again on a new connection, with a short backoff, for up to `retryForMs`. So is a
-   * connect refused with EAGAIN: the socket's backlog is full (unix(7)), nothing was sent.
+   * connect refused with EAGAIN: the socket's backlog is full (unix(7)), nothing was sent; and a request whose
+   * write failed (EPIPE: the guard had closed the connection before the request went out — under a flood of
+   * connections a CLI descheduled between its connect and its write is the longest idle one — so the
+   * ERR_CONTROL_BUSY line waiting to be read is lost with the socket Node destroys on that error).
    */
   static async callOnce<M extends MethodName>(socketPath: string, method: M, params: unknown[] = [], options: ControlClientOptions & { retryForMs?: number; notifications?: NotificationHandlers } = {}): Promise<MethodResults[M]> {
     const clock = options.clock ?? systemClock;
@@ -159,8 +172,26 @@ export class ControlClient {
     }
     return new Promise<MethodResults[M]>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#socket.write(text);
+      this.#socket.write(text, (err) => {
+        if (err) this.#failUnsent(id, err);
+      });
     });
+  }
+
+  /**
+   * The request's write failed, so the daemon never read its line to the end — the newline, the last byte written,
+   * is what makes it a request (json-lines.ts), and a write is all or an error (a partial write fails its callback
+   * too). It was not dispatched: callOnce may send it again. Runs before the socket's 'close' (Node calls a write's
+   * callback before destroying the stream for its error).
+   */
+  #failUnsent(id: number, cause: Error): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    const code = (cause as { code?: unknown }).code;
+    const err = unreachable(this.socketPath, `the connection closed before the request was sent (${typeof code === 'string' ? code : cause.message}); nothing was done`, cause);
+    unsent.add(err);
+    pending.reject(err);
   }
 
   /** Calls `handler` with the params of every notification named `method`; returns an unsubscribe function. */
