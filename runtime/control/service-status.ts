@@ -27,11 +27,14 @@ export interface SystemdStatus {
   watchdog: WatchdogStatus;
 }
 
-export type Refusal = 'packetTooLarge' | 'connections' | 'clientId' | 'credentials' | 'topic' | 'rate' | 'retained';
+export type Refusal = 'packetTooLarge' | 'connections' | 'clientId' | 'credentials' | 'topic' | 'rate' | 'retained' | 'read';
 
 export interface BrokerGuardStatus {
   /** Retained messages the broker holds (the board's own included) and their topic + payload bytes. */
   retained: { messages: number; bytes: number };
-  /** Refused connects, publishes and oversized packets by reason; each closed the offender's connection. */
+  /**
+   * Refused connects, publishes and oversized packets by reason, each of which closed the offender's connection;
+   * and `read`: messages not delivered to a local client because the ACL does not let it read their topic.
+   */
   refused: Record<Refusal, number>;
 }

@@ -12,6 +12,8 @@
  *     takes in); elsewhere only to `openstarry/all/event/...` and what `allowPublish` opens. `allowPublish` never
  *     opens the prefix: the board's `status`, `state/...` and replies are the daemon's to write. A will message is
  *     a publish too: one on a topic the client may not publish to refuses the CONNECT.
+ *   - With an ACL (`aclFile`, broker-acl.ts) a local client may also publish, and have its will, only where the ACL
+ *     lets it write, and receives only messages on topics it lets it read (`deliver`, counted as `read`).
  *   - Each local client's publications go through a token bucket (`publishRate`), and retained messages are
  *     bounded in count and bytes: past the bound a new retained topic is refused (one already stored may be
  *     replaced if the bytes still fit); the board's own are accounted but never refused or evicted.
@@ -21,6 +23,7 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
 import { KeyedTokenBuckets } from '../core/token-bucket.ts';
+import type { AclClient, BrokerAcl } from './broker-acl.ts';
 import type { BrokerUsers } from './broker-users.ts';
 import { digest } from './broker-users.ts';
 import { timingSafeEqual } from 'node:crypto';
@@ -61,18 +64,20 @@ export class BrokerPolicy {
   readonly #identity: BrokerIdentity;
   readonly #secret: Buffer;
   readonly #users: BrokerUsers | undefined;
+  readonly #acl: BrokerAcl | undefined;
   readonly #log: Logger | undefined;
   readonly #rate: KeyedTokenBuckets;
   readonly #logBudget: KeyedTokenBuckets;
   readonly #retained = new Map<string, number>();
   #retainedBytes = 0;
-  readonly #refused: Record<Refusal, number> = { packetTooLarge: 0, connections: 0, clientId: 0, credentials: 0, topic: 0, rate: 0, retained: 0 };
+  readonly #refused: Record<Refusal, number> = { packetTooLarge: 0, connections: 0, clientId: 0, credentials: 0, topic: 0, rate: 0, retained: 0, read: 0 };
 
-  constructor(o: { limits: BrokerLimits; identity: BrokerIdentity; users?: BrokerUsers; clock: Clock; log?: Logger }) {
+  constructor(o: { limits: BrokerLimits; identity: BrokerIdentity; users?: BrokerUsers; acl?: BrokerAcl; clock: Clock; log?: Logger }) {
     this.limits = o.limits;
     this.#identity = o.identity;
     this.#secret = digest(o.identity.password);
     this.#users = o.users;
+    this.#acl = o.acl;
     this.#log = o.log;
     this.#rate = new KeyedTokenBuckets(o.limits.publishRate.perSecond, o.limits.publishRate.burst, o.clock);
     this.#logBudget = new KeyedTokenBuckets(LOG_PER_SECOND, LOG_BURST, o.clock);
@@ -95,25 +100,40 @@ export class BrokerPolicy {
     if (c.username === this.#identity.username) return refuse('credentials', { why: "the daemon's username is reserved" });
     if (this.#users && !this.#users.verify(c.username, c.password)) return refuse('credentials', { user: c.username ?? null, why: 'unknown user or wrong password (usersFile)' });
     if (c.localClients >= this.limits.maxConnections) return refuse('connections', { why: `maxConnections (${this.limits.maxConnections}) reached` });
-    if (c.willTopic !== undefined && !this.mayPublish(c.willTopic)) return refuse('topic', { topic: c.willTopic, why: 'a will message on a topic local clients may not publish to' });
+    if (c.willTopic !== undefined && !this.mayPublish(c.willTopic, { id: c.clientId, username: c.username })) return refuse('topic', { topic: c.willTopic, why: 'a will message on a topic local clients may not publish to' });
     return { ok: true, daemon: false };
   }
 
-  /** May a local client publish to `topic`? */
-  mayPublish(topic: string): boolean {
+  /** May this local client publish to `topic`? The board's rules, then the ACL (which can only narrow them). */
+  mayPublish(topic: string, client: AclClient): boolean {
     if (topic.startsWith('$')) return false;
     const prefix = this.#identity.topicPrefix;
-    if (topic.startsWith(prefix)) return topic.startsWith(`${prefix}event/`) || topic.startsWith(`${prefix}cmd/`);
-    return topicMatches(SHARED_EVENTS, topic) || this.limits.allowPublish.some((f) => topicMatches(f, topic));
+    const open = topic.startsWith(prefix)
+      ? topic.startsWith(`${prefix}event/`) || topic.startsWith(`${prefix}cmd/`)
+      : topicMatches(SHARED_EVENTS, topic) || this.limits.allowPublish.some((f) => topicMatches(f, topic));
+    return open && (this.#acl === undefined || this.#acl.allows(client, topic, 'write'));
+  }
+
+  /** Whether deliveries need a check at all: only with an ACL (without one every local client may read anything). */
+  get checksDeliveries(): boolean {
+    return this.#acl !== undefined;
+  }
+
+  /** May a message on `topic` be delivered to this local client? Counted (`read`) when not. */
+  deliver(client: AclClient, topic: string): boolean {
+    if (this.#acl === undefined || this.#acl.allows(client, topic, 'read')) return true;
+    // Counted, not logged: a subscriber to `#` meets this on every message the board publishes, as it should.
+    this.#refused.read += 1;
+    return false;
   }
 
   /**
    * A PUBLISH (or a will about to be published). Returns the refusal, or undefined when it may go on — in which
    * case a retained one is accounted (a retained empty payload clears the topic, MQTT 3.1.1 §3.3.1.3).
    */
-  publish(p: { daemon: boolean; clientId: string; topic: string; retain: boolean; payloadBytes: number }): Refusal | undefined {
+  publish(p: { daemon: boolean; clientId: string; username?: string | undefined; topic: string; retain: boolean; payloadBytes: number }): Refusal | undefined {
     if (!p.daemon) {
-      if (!this.mayPublish(p.topic)) return this.refused('topic', { client: p.clientId, topic: p.topic });
+      if (!this.mayPublish(p.topic, { id: p.clientId, username: p.username })) return this.refused('topic', { client: p.clientId, topic: p.topic });
       if (!this.#rate.take(`mqtt-client:${p.clientId}`)) return this.refused('rate', { client: p.clientId, why: `over ${this.limits.publishRate.perSecond}/s` });
     }
     if (!p.retain) return undefined;

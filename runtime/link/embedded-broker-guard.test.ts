@@ -241,3 +241,97 @@ t.test('usersFile: local clients must log in; a bad file names its line; passwor
     await bad.broker?.stop();
   }
 });
+
+t.test('aclFile (mosquitto acl_file lines): each user reads and writes only what it grants, retained messages included', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-acl-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const usersFile = path.join(dir, 'users');
+  await writeFile(usersFile, 'ops:opspass\nviewer:viewpass\nbridge:bridgepass\n', { mode: 0o600 });
+  const aclFile = path.join(dir, 'acl');
+  await writeFile(aclFile, [
+    'user ops',
+    'topic readwrite openstarry/#',
+    'user viewer',
+    `topic read ${PREFIX}status`,
+    `topic read ${PREFIX}out/#`,
+    `topic deny ${PREFIX}out/private`,
+    `pattern write ${PREFIX}event/%u/#`,
+  ].join('\n'));
+  const { infra, url } = await board(t, { usersFile, aclFile });
+  await infra.link.link.publishJson('state/master', { agent: 'master' }, { qos: 1, retain: true });
+  await waitFor(() => guard(infra)?.retained.messages === 2, "the board's status and state retained");
+
+  // Subscribing to everything is allowed (mosquitto checks deliveries, not subscriptions).
+  const viewer = await recordMessages(url, ['#'], { protocolVersion: 4, username: 'viewer', password: 'viewpass' });
+  const ops = await recordMessages(url, ['#'], { protocolVersion: 4, username: 'ops', password: 'opspass' });
+  t.teardown(async () => {
+    await viewer.close();
+    await ops.close();
+  });
+  for (const topic of ['out/public', 'out/private', 'state/x']) await infra.link.link.publishJson(topic, { topic }, { qos: 1 });
+  await waitFor(() => ops.messages.some((m) => m.topic === `${PREFIX}state/x`), "ops receives the board's last message");
+  await waitFor(() => viewer.messages.some((m) => m.topic === `${PREFIX}out/public`), 'viewer receives out/public');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(viewer.messages.map((m) => m.topic).sort(), [`${PREFIX}out/public`, `${PREFIX}status`], 'viewer: the retained status and out/public only');
+  t.ok(viewer.messages.find((m) => m.topic === `${PREFIX}status`)?.retain, 'the status came as the retained message');
+  t.same(ops.messages.map((m) => m.topic).sort(), [`${PREFIX}out/private`, `${PREFIX}out/public`, `${PREFIX}state/master`, `${PREFIX}state/x`, `${PREFIX}status`]);
+  t.equal(guard(infra)?.refused.read, 3, 'three messages not delivered to viewer (retained state/master, out/private, state/x), counted');
+
+  // Writing: the ACL narrows the board's own publish policy, never widens it.
+  const v = await connected(url, { username: 'viewer', password: 'viewpass' });
+  t.equal(await tryPublish(v, `${PREFIX}event/x`, '{}'), 'closed', 'viewer may not write even where the board takes events');
+  v.end(true);
+  const bridge = await connected(url, { username: 'bridge', password: 'bridgepass' });
+  t.equal(await tryPublish(bridge, `${PREFIX}event/bridge/temp`, '{}'), 'acked', 'a pattern with %u');
+  t.equal(await tryPublish(bridge, `${PREFIX}event/other`, '{}'), 'closed', "not another user's level");
+  bridge.end(true);
+  const o = await connected(url, { username: 'ops', password: 'opspass' });
+  t.equal(await tryPublish(o, `${PREFIX}cmd/status`, '{}'), 'acked');
+  t.equal(await tryPublish(o, `${PREFIX}status`, '{"online":false}', true), 'closed', "openstarry/# in the ACL does not open the board's status");
+  o.end(true);
+  t.match(await attacker(url, { username: 'viewer', password: 'viewpass', will: { topic: `${PREFIX}event/gone`, payload: Buffer.from('{}'), qos: 0, retain: false } }), { code: 5 }, 'a will where the ACL forbids writing refuses the CONNECT');
+  // viewer's `#` also met ops's cmd/status and bridge's event: withheld from it as well.
+  t.match(guard(infra)?.refused, { topic: 4, read: 5 });
+  t.match(infra.link.status(), { state: 'connected', reconnects: 0 }, "the daemon's own link is not subject to the ACL");
+});
+
+t.test('aclFile: a bad line fails the start with the file, line and reason; without usersFile a warning says only anonymous entries apply', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-acl-bad-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const aclFile = path.join(dir, 'acl');
+  await writeFile(aclFile, 'topic read a/#\nuser ops\ntopic rw b\n');
+  const bad = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, aclFile } }), deviceId: 'b', version: '0', home: dir, log: quiet });
+  await t.rejects(bad.broker?.start() ?? Promise.resolve(), { code: 'ERR_LINK_CONFIG', message: `mqtt.embeddedBroker.aclFile: ${aclFile} line 3: the access must be read, write, readwrite or deny, not "rw"` });
+  await bad.broker?.stop();
+  const missing = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, aclFile: path.join(dir, 'none') } }), deviceId: 'b', version: '0', home: dir, log: quiet });
+  await t.rejects(missing.broker?.start() ?? Promise.resolve(), { code: 'ERR_LINK_CONFIG', message: /aclFile: cannot read .*none: ENOENT/ });
+  await missing.broker?.stop();
+  await writeFile(aclFile, `topic read ${PREFIX}status\n`);
+  const lines: string[] = [];
+  const { infra, url } = await board(t, { aclFile }, createLogger('test', { write: (l) => void lines.push(l) }));
+  t.match(lines.join(''), /aclFile without usersFile: every local client is anonymous/);
+  const anon = await recordMessages(url, ['#'], { protocolVersion: 4 });
+  t.teardown(() => anon.close());
+  await infra.link.link.publishJson('out/x', {}, { qos: 1 });
+  await waitFor(() => guard(infra)?.refused.read === 1 && anon.messages.length === 1, 'the retained status delivered, out/x withheld');
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(anon.messages.map((m) => m.topic), [`${PREFIX}status`]);
+});
+
+t.test('aclFile: a persistent session gets only the queued messages it may read when it comes back', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'os-broker-acl-session-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const aclFile = path.join(dir, 'acl');
+  await writeFile(aclFile, `topic read ${PREFIX}out/#\ntopic deny ${PREFIX}out/private\n`);
+  const { infra, url } = await board(t, { aclFile });
+  const session = { protocolVersion: 4 as const, clientId: 'away-for-a-while', clean: false };
+  const first = await recordMessages(url, [`${PREFIX}out/#`], session);
+  await first.close();
+  for (const topic of ['out/private', 'out/public']) await infra.link.link.publishJson(topic, { topic }, { qos: 1 });
+  const back = await recordMessages(url, [], session);
+  t.teardown(() => back.close());
+  await waitFor(() => back.messages.length === 1, 'the queued out/public');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(back.messages.map((m) => m.topic), [`${PREFIX}out/public`]);
+  t.equal(guard(infra)?.refused.read, 1, 'out/private withheld from the queue');
+});

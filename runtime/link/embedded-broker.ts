@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile as nodeReadFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Aedes, Client } from 'aedes';
+import type { Aedes, AedesOptions, Client } from 'aedes';
 import './mqtt-packet-numbers.ts';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -25,6 +25,7 @@ import type { InfrastructurePlugin } from '../infrastructure-plugin.ts';
 import { OpenStarryError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BrokerGuardStatus, BrokerLimits, Refusal } from './broker-policy.ts';
+import { BrokerAcl } from './broker-acl.ts';
 import { BrokerPolicy } from './broker-policy.ts';
 import { BrokerUsers } from './broker-users.ts';
 import { LinkErrorCode } from './errors.ts';
@@ -58,6 +59,8 @@ export interface EmbeddedBrokerOptions {
   link?: { clientId: string; topicPrefix: string };
   /** `mqtt.embeddedBroker.usersFile`: read at start; a bad file fails the start naming the field and line. */
   usersFile?: string;
+  /** `mqtt.embeddedBroker.aclFile` (broker-acl.ts): read at start; a bad file fails the start naming the line. */
+  aclFile?: string;
   readFile?: (file: string) => Promise<Buffer>;
   clock?: Clock;
 }
@@ -99,6 +102,8 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   readonly #guards = new WeakMap<object, MqttFrameGuard>();
   readonly #daemonClients = new WeakSet<Client>();
   readonly #verdicts = new WeakMap<Client, { reason: Refusal; returnCode: number }>();
+  /** The username each accepted local client connected with (aedes keeps none); the ACL is per user. */
+  readonly #usernames = new WeakMap<Client, string | undefined>();
   #localClients = 0;
 
   constructor(options: EmbeddedBrokerOptions = {}) {
@@ -149,21 +154,19 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     const o = this.#options;
     let users: BrokerUsers | undefined;
     if (o.usersFile !== undefined) {
-      let text: string;
-      try {
-        text = (await (o.readFile ?? nodeReadFile)(o.usersFile)).toString('utf8');
-      } catch (err) {
-        throw new OpenStarryError(LinkErrorCode.CONFIG, `mqtt.embeddedBroker.usersFile: cannot read ${o.usersFile}: ${(err as Error).message}`, { cause: err });
-      }
+      const text = await this.#readConfigFile('usersFile', o.usersFile);
       users = BrokerUsers.parse(text, o.usersFile, [DAEMON_USERNAME]);
       await this.#warnIfShared(o.usersFile);
     }
+    const acl = o.aclFile === undefined ? undefined : BrokerAcl.parse(await this.#readConfigFile('aclFile', o.aclFile), o.aclFile);
+    if (acl !== undefined && users === undefined) this.#log?.warn('mqtt.embeddedBroker.aclFile without usersFile: every local client is anonymous, so only the entries before the first "user" line and the patterns without %u apply', { file: o.aclFile });
     const link = o.link ?? { clientId: 'openstarry-board', topicPrefix: 'openstarry/board/' };
     const policy = new BrokerPolicy({
       limits: o.limits ?? DEFAULT_BROKER_LIMITS,
       identity: { ...link, ...this.ownCredentials() },
       clock: o.clock ?? systemClock,
       ...(users ? { users } : {}),
+      ...(acl ? { acl } : {}),
       ...(this.#log ? { log: this.#log } : {}),
     });
     this.#policy = policy;
@@ -181,7 +184,10 @@ export class EmbeddedBroker implements InfrastructurePlugin {
           this.#guards.get(client.conn)?.lift();
         }
         if (!verdict.ok) this.#verdicts.set(client, verdict);
-        else this.#pending.delete(client.conn as net.Socket);
+        else {
+          this.#pending.delete(client.conn as net.Socket);
+          this.#usernames.set(client, packet.username);
+        }
         done(null, true);
       },
       authenticate: (client, _username, _password, done) => {
@@ -194,9 +200,17 @@ export class EmbeddedBroker implements InfrastructurePlugin {
         // persistence is in memory); a will was checked against the policy when its client connected.
         if (client === null) return done(null);
         const payloadBytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
-        const refused = policy.publish({ daemon: this.#daemonClients.has(client), clientId: client.id, topic: packet.topic, retain: packet.retain, payloadBytes });
+        const refused = policy.publish({ daemon: this.#daemonClients.has(client), clientId: client.id, username: this.#usernames.get(client), topic: packet.topic, retain: packet.retain, payloadBytes });
         done(refused ? new Error(`publish refused (${refused}): ${packet.topic.slice(0, 120)}`) : null);
       },
+      // aedes asks before each delivery to a client, retained messages and a persistent session's queue included
+      // (aedes lib/client.js deliver0/deliverQoS): null drops it for that client. Only set with an ACL.
+      ...(policy.checksDeliveries
+        ? {
+            authorizeForward: (client: Client, packet: Parameters<NonNullable<AedesOptions['authorizeForward']>>[1]) =>
+              this.#daemonClients.has(client) || policy.deliver({ id: client.id, username: this.#usernames.get(client) }, packet.topic) ? packet : null,
+          }
+        : {}),
     });
     aedes.on('client', (client) => {
       if (!this.#daemonClients.has(client)) this.#localClients += 1;
@@ -231,6 +245,15 @@ export class EmbeddedBroker implements InfrastructurePlugin {
     this.#boundPort = (server.address() as AddressInfo).port;
     if (!['127.0.0.1', '::1', 'localhost'].includes(this.#host)) this.#log?.warn(`embedded broker listens beyond loopback${users ? '' : ', without authentication (mqtt.embeddedBroker.usersFile)'}`, { host: this.#host });
     this.#log?.info('embedded MQTT broker listening', { url: this.url });
+  }
+
+  /** One of the broker's own files (`usersFile`, `aclFile`), as text; unreadable fails the start naming it. */
+  async #readConfigFile(field: 'usersFile' | 'aclFile', file: string): Promise<string> {
+    try {
+      return (await (this.#options.readFile ?? nodeReadFile)(file)).toString('utf8');
+    } catch (err) {
+      throw new OpenStarryError(LinkErrorCode.CONFIG, `mqtt.embeddedBroker.${field}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /**

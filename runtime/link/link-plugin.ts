@@ -125,7 +125,7 @@ export function createMqttInfrastructure(
     const link = new MqttLinkPlugin(options);
     return { plugins: [link], link };
   }
-  const { host, port, usersFile, ...limits } = options.config.embeddedBroker;
+  const { host, port, usersFile, aclFile, ...limits } = options.config.embeddedBroker;
   const broker = new EmbeddedBroker({
     host,
     port,
@@ -133,6 +133,7 @@ export function createMqttInfrastructure(
     link: linkIdentity(options.config, options.deviceId),
     portInUse: options.portInUse ?? 'fail',
     ...(usersFile !== undefined ? { usersFile } : {}),
+    ...(aclFile !== undefined ? { aclFile } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.log ? { log: options.log.child('broker') } : {}),
   });

@@ -122,6 +122,8 @@ const embeddedBrokerSchema = () => z.strictObject({
   allowPublish: z._default(z.array(topicFilter()).check(z.maxLength(100)), []),
   /** `username:password` lines; when set, local clients must log in as one of them (mode 0600: plain passwords). */
   usersFile: z.optional(filePath()),
+  /** mosquitto acl_file lines (`user`, `topic`, `pattern`); when set, local clients read and write only what it grants. */
+  aclFile: z.optional(filePath()),
 });
 
 export const mqttConfigSchema = () => z
