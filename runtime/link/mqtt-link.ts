@@ -198,7 +198,7 @@ export class MqttLink {
       clientId: this.#s.clientId,
       topicPrefix: this.#s.topicPrefix,
       since: this.#since,
-      queue: this.#queue?.stats() ?? { queued: 0, bytes: 0, dropped: 0, coalesced: 0, expired: 0, fileBytes: 0, compactions: 0, discardedTailBytes: 0 },
+      queue: this.#queue?.stats() ?? { queued: 0, bytes: 0, dropped: 0, coalesced: 0, expired: 0, fileBytes: 0, compactions: 0, discardedTailBytes: 0, newerRecords: 0 },
       droppedIncoming: this.#incoming.dropped,
       incoming: { ...this.#incoming.counters },
       ...this.#counters,

@@ -55,6 +55,11 @@ export interface OutboundQueueStats {
   compactions: number;
   /** Bytes of a torn or garbled tail cut off when the log was opened. */
   discardedTailBytes: number;
+  /**
+   * Records of a newer version's format found in the log (a board rolled back after an update): kept in the file
+   * as they are, through compactions, for that version to send once it runs again; this version cannot send them.
+   */
+  newerRecords: number;
   persistError?: string;
 }
 
@@ -100,6 +105,15 @@ export class OutboundQueue {
   #closed = false;
   #rewriteAfter = 0;
   readonly #stats = { compactions: 0, discardedTailBytes: 0 };
+  /**
+   * What a newer version wrote that this one cannot read (queue-log-format.ts, "Versions"): its frames, written back
+   * first at each compaction, and the acked sequence numbers none of our own records had — its REMOVE records, which
+   * compaction would otherwise drop and so send those messages again once that version reads the file.
+   */
+  #foreign: Buffer[] = [];
+  #foreignRemoves: number[] = [];
+  /** Bytes a compaction writes besides our live records (the two above, framed); set once at open. */
+  #keptBytes = 0;
 
   private constructor(options: OutboundQueueOptions) {
     this.#o = {
@@ -134,7 +148,7 @@ export class OutboundQueue {
   }
 
   stats(): OutboundQueueStats {
-    const s: OutboundQueueStats = { queued: this.#window.size, bytes: this.#window.bytes, fileBytes: this.#fileBytes, ...this.#window.counts, ...this.#stats };
+    const s: OutboundQueueStats = { queued: this.#window.size, bytes: this.#window.bytes, fileBytes: this.#fileBytes, ...this.#window.counts, ...this.#stats, newerRecords: this.#foreign.length };
     if (this.#appender.error !== undefined) s.persistError = this.#appender.error;
     return s;
   }
@@ -240,15 +254,26 @@ export class OutboundQueue {
   async #load(): Promise<void> {
     const data = await readLog(this.file);
     const { records, goodBytes } = decodeLog(data);
+    const unmatchedRemoves: number[] = [];
     for (const r of records) {
       if (r.kind === 'remove') {
-        for (const s of r.seqs) this.#window.remove(s);
+        for (const s of r.seqs) if (!this.#window.remove(s)) unmatchedRemoves.push(s);
         continue;
       }
+      // Its sequence number is taken too: ours must not reuse it (the newer version would read both).
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
+      if (r.kind === 'foreign') {
+        this.#foreign.push(r.frame);
+        continue;
+      }
       const topicBytes = Buffer.byteLength(r.topic, 'utf8');
       // A record from before `at` existed is as old as this open, as far as we can tell (queue-log-format.ts).
       this.#window.insert(r.seq, r.at ?? this.#o.clock.now(), r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
+    }
+    if (this.#foreign.length > 0) {
+      this.#foreignRemoves = unmatchedRemoves;
+      this.#keptBytes = [...this.#foreign, ...this.#foreignRemoveFrames()].reduce((n, f) => n + f.length, 0);
+      this.#o.log?.warn('outbound queue: records of a newer version found (a rollback?); kept as they are for it, not sent by this one', { file: this.file, records: this.#foreign.length });
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
     this.#window.counts.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
@@ -288,7 +313,7 @@ export class OutboundQueue {
   #maybeCompact(): void {
     if (this.#compaction !== undefined || this.#closed) return;
     const failing = this.#appender.error !== undefined;
-    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#window.liveFrameBytes, this.#o.compactMinBytes)) return;
+    if (failing ? !this.#rewriteDue() : !compactionDue(this.#fileBytes, this.#window.liveFrameBytes + this.#keptBytes, this.#o.compactMinBytes)) return;
     this.#compaction = this.#compact()
       .catch((err: unknown) => {
         if (!failing) this.#o.log?.warn('outbound queue: compaction failed, appending to the old file', { error: (err as Error).message });
@@ -297,6 +322,13 @@ export class OutboundQueue {
       .finally(() => {
         this.#compaction = undefined;
       });
+  }
+
+  /** The newer version's removals as REMOVE frames, at most MAX_ACKS_PER_FRAME sequence numbers each. */
+  #foreignRemoveFrames(): Buffer[] {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < this.#foreignRemoves.length; i += MAX_ACKS_PER_FRAME) frames.push(encodeRemove(this.#foreignRemoves.slice(i, i + MAX_ACKS_PER_FRAME)));
+    return frames;
   }
 
   /** While appends are stopped: true once every REWRITE_RETRY_MS, the first time one interval after the error. */
@@ -308,10 +340,14 @@ export class OutboundQueue {
     return true;
   }
 
-  /** Rewrites the live records, expired ones dropped, into a new file swapped in atomically (queue-log-file.ts). */
+  /**
+   * Rewrites the live records, expired ones dropped, into a new file swapped in atomically (queue-log-file.ts); a
+   * newer version's records and removals go first, as they were.
+   */
   async #compact(): Promise<void> {
     this.#expire(0, true);
-    const snapshot = encodeSnapshot(this.#window.values(), this.#window.liveFrameBytes);
+    const own = encodeSnapshot(this.#window.values(), this.#window.liveFrameBytes);
+    const snapshot = this.#foreign.length === 0 ? own : Buffer.concat([...this.#foreign, ...this.#foreignRemoveFrames(), own]);
     this.#appender.use(await replaceLog(this.file, snapshot));
     this.#rewriteAfter = 0;
     this.#stats.compactions++;

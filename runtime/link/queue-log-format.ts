@@ -13,6 +13,12 @@
  * Why binary and not JSON lines: payloads are arbitrary bytes (base64 would add a third to every byte written to
  * an SD card), and the length + CRC make a torn or garbled record detectable without guessing where text ends.
  * Coalescing needs no record of its own: replaying the PUTs applies the same "latest value per state topic" rule.
+ *
+ * Versions (a board rolled back after an update reads what the newer version wrote): a frame whose CRC holds but
+ * whose type this version does not know is a newer version's record, not damage — it is returned as a ForeignRecord
+ * and the queue keeps it as it is (outbound-queue.ts), instead of cutting the file there and losing every record
+ * after it. So that a version can keep its sequence numbers apart from records it cannot read, **every record type,
+ * present or future, begins with `u8 type | u48 LE seq`** (REMOVE: its first seq). Type 0 is never valid.
  */
 export const FRAME_HEADER = 8;
 /** A PUT without `at` (queue files written before mqtt.queue.ttlMs): read, never written. */
@@ -37,7 +43,16 @@ export interface RemoveRecord {
   kind: 'remove';
   seqs: number[];
 }
-export type LogRecord = PutRecord | RemoveRecord;
+/** A record of a type this version does not know (see the header): kept verbatim, never interpreted. */
+export interface ForeignRecord {
+  kind: 'foreign';
+  type: number;
+  /** Its sequence number (every record type starts with one). */
+  seq: number;
+  /** The whole frame, header included, as read: what is written back. */
+  frame: Buffer;
+}
+export type LogRecord = PutRecord | RemoveRecord | ForeignRecord;
 
 const crcTable = (() => {
   const table = new Int32Array(256);
@@ -115,8 +130,12 @@ export function encodeRemove(seqs: readonly number[]): Buffer {
   return frame(body);
 }
 
-function decodeBody(body: Buffer): LogRecord | undefined {
-  const type = body[0];
+/** Record types this version reads; a higher one is a newer version's (ForeignRecord). */
+const HIGHEST_KNOWN_TYPE = PUT;
+
+function decodeBody(body: Buffer): PutRecord | RemoveRecord | Omit<ForeignRecord, 'frame'> | undefined {
+  const type = body[0] as number;
+  if (type > HIGHEST_KNOWN_TYPE) return body.length >= 1 + SEQ_BYTES ? { kind: 'foreign', type, seq: body.readUIntLE(1, SEQ_BYTES) } : undefined;
   if (type === REMOVE) {
     if ((body.length - 1) % SEQ_BYTES !== 0 || body.length === 1) return undefined;
     const seqs: number[] = [];
@@ -159,8 +178,8 @@ export interface DecodeResult {
 }
 
 /**
- * Reads frames until the first that is incomplete (a torn append at a power cut) or fails its CRC (garbled
- * media). Appends are sequential, so a power cut can only damage the tail; a bad frame in the middle means the
+ * Reads frames until the first that is incomplete (a torn append at a power cut), fails its CRC (garbled media) or
+ * does not decode (a known type with a malformed body); a frame of an unknown, higher type is returned as foreign. Appends are sequential, so a power cut can only damage the tail; a bad frame in the middle means the
  * card itself is failing, and the frames after it are dropped with it rather than trusted.
  */
 export function decodeLog(data: Buffer): DecodeResult {
@@ -173,7 +192,8 @@ export function decodeLog(data: Buffer): DecodeResult {
     if (crc32(body) !== data.readUInt32LE(o + 4)) break;
     const record = decodeBody(body);
     if (!record) break;
-    records.push(record);
+    // A copy: the record outlives the file buffer it was read from.
+    records.push(record.kind === 'foreign' ? { ...record, frame: Buffer.from(data.subarray(o, o + FRAME_HEADER + length)) } : record);
     o += FRAME_HEADER + length;
   }
   return { records, goodBytes: o };
