@@ -5,6 +5,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import type { GuardOptions } from './connection-guard.ts';
+import { ConnectionGuard, MAX_LINGERING_REFUSALS } from './connection-guard.ts';
 import { ControlClient } from './control-client.ts';
 import { agentStatus, clockedServer, LineClient, waitFor } from './test-kit.ts';
 
@@ -116,4 +117,14 @@ t.test('a client that sends its request at once still reads the busy refusal (no
   }
   api.releaseSlow();
   t.match(await holder.next(), { id: 1 });
+});
+
+t.test('lingering refusals are capped per guard (per server), not across every server in the process', async (t) => {
+  const a = new ConnectionGuard({}, () => undefined);
+  const b = new ConnectionGuard({}, () => undefined);
+  for (let i = 0; i < MAX_LINGERING_REFUSALS; i++) t.ok(a.startLinger());
+  t.notOk(a.startLinger(), 'at the cap: closed at once');
+  t.ok(b.startLinger(), "another server's guard is not full because this one is");
+  a.endLinger();
+  t.ok(a.startLinger(), 'room again once one has closed');
 });

@@ -25,6 +25,8 @@ export const MAX_FOLLOWING = 48;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const SUMMARY_EVERY_MS = 10_000;
+/** Refused connections lingering half-closed at once (startLinger). */
+export const MAX_LINGERING_REFUSALS = 32;
 
 export interface GuardOptions {
   clock?: Clock;
@@ -56,6 +58,7 @@ export class ConnectionGuard {
   readonly #counts: Record<GuardClosure, number> = { idleClosed: 0, slowClosed: 0, evicted: 0, refused: 0, followsRefused: 0 };
   readonly #warn: (message: string) => void;
   #summarisedAt = -Infinity;
+  #lingering = 0;
   #sinceSummary = 0;
 
   constructor(options: GuardOptions, warn: (message: string) => void) {
@@ -99,6 +102,20 @@ export class ConnectionGuard {
     const c = this.#counts;
     this.#warn(`control socket guard: ${this.#sinceSummary} connection(s) closed or refused since the last note (totals: ${c.idleClosed} idle, ${c.slowClosed} slow, ${c.evicted} evicted, ${c.refused} refused, ${c.followsRefused} follows refused)`);
     this.#sinceSummary = 0;
+  }
+
+  /**
+   * A refused connection may stay half-closed a moment so that its client reads why (control-server.ts refuseBusy);
+   * at most MAX_LINGERING_REFUSALS at once per server, so a flood cannot pile them up. False: close it at once.
+   */
+  startLinger(): boolean {
+    if (this.#lingering >= MAX_LINGERING_REFUSALS) return false;
+    this.#lingering += 1;
+    return true;
+  }
+
+  endLinger(): void {
+    this.#lingering -= 1;
   }
 
   stats(connections: number): ControlSocketStats {

@@ -134,31 +134,28 @@ export class ControlServer {
   }
 }
 
-/** How long a refused connection may stay half-closed so its client reads the refusal; and how many may at once. */
+/** How long a refused connection may stay half-closed so its client reads the refusal (how many: the guard's). */
 const REFUSAL_LINGER_MS = 500;
-const MAX_LINGERING_REFUSALS = 32;
-let lingeringRefusals = 0;
 
 /**
  * Answers a connection the daemon has no room for with the busy refusal and closes it so that the client reads it.
  * Destroying the socket at once would reset it under a request the client already sent (EPIPE / ECONNRESET), and the
  * client would see a closed connection instead of a retryable ERR_CONTROL_BUSY (control-client.ts callOnce retries only
  * that). So: write the refusal and half-close, discard what the client sends, and destroy when it closes its side or
- * after a short linger on the guard's clock. A flood cannot pile these up: beyond MAX_LINGERING_REFUSALS they are
- * destroyed at once, as before.
+ * after a short linger on the guard's clock. A flood cannot pile these up: beyond the guard's MAX_LINGERING_REFUSALS
+ * (connection-guard.ts startLinger) they are destroyed at once, as before.
  */
 function refuseBusy(socket: net.Socket, guard: ConnectionGuard, line: string): void {
   socket.on('error', () => undefined);
-  if (lingeringRefusals >= MAX_LINGERING_REFUSALS) {
+  if (!guard.startLinger()) {
     socket.end(line);
     socket.destroy();
     return;
   }
-  lingeringRefusals += 1;
   const timer = guard.clock.setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
   unrefTimer(timer);
   socket.once('close', () => {
-    lingeringRefusals -= 1;
+    guard.endLinger();
     guard.clock.clearTimeout(timer);
   });
   socket.on('end', () => socket.destroy());
