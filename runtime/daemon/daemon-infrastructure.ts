@@ -64,7 +64,7 @@ export function assembleInfrastructure(o: {
     clock: o.clock,
     portInUse: 'skip',
   });
-  const docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: o.home, daemonId: o.deviceId, env, log: log.child('docker') });
+  const docker = new DockerIsolationPlugin({ config: config.isolation.docker, home: o.home, daemonId: o.deviceId, env, clock: o.clock, log: log.child('docker') });
   const dashboard = config.dashboard.enabled
     ? new TolerantDashboard(createDashboardServer({ listen: env.OPENSTARRY_DASHBOARD || config.dashboard.listen, sources: o.dashboardSources, log: log.child('dashboard'), clock: o.clock, assetsDir: path.join(packageRoot(), 'dist', 'dashboard'), ...dashboardToken(config.dashboard.tokenFile, env), ...(o.dashboardDaemon ? { daemon: o.dashboardDaemon } : {}), ...(o.metrics ? { metrics: o.metrics } : {}) }), log.child('dashboard'))
     : undefined;

@@ -115,11 +115,11 @@ export class Daemon extends DaemonControlApi {
     this.logBook = new AgentLogBook(config.agents.logLines);
     await mkdir(this.home, { recursive: true });
     await this.#phase('control', async () => {
-      this.control = await ControlServer.listen({ socketPath: this.socket, api: this, log: (level, msg) => this.log.child('control')[level](msg) });
+      this.control = await ControlServer.listen({ socketPath: this.socket, api: this, guard: { clock: this.#clock }, log: (level, msg) => this.log.child('control')[level](msg) });
     }, () => ({ detail: this.socket }));
     // The isolation drivers exist from here on, so the master's worker thread boots (as a spare) while the board,
     // HAL and design phases run; the master phase then only hands it the blueprint.
-    this.drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1, ...(this.#opts.workerBootWindow ? { bootWindow: this.#opts.workerBootWindow } : {}) }), new ProcessDriver(), new WasmDriver()];
+    this.drivers = this.#opts.drivers ?? [new WorkerDriver({ warmSpares: warmSparesFor(config.agents.warmSpares, undefined), bootSpares: 1, clock: this.#clock, ...(this.#opts.workerBootWindow ? { bootWindow: this.#opts.workerBootWindow } : {}) }), new ProcessDriver({ clock: this.#clock }), new WasmDriver()];
     const parts = (this.infra = assembleInfrastructure({
       config,
       home: this.home,

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { IIsolationDriver } from '../isolation/isolation-driver.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { InfrastructurePlugin } from './infrastructure.ts';
 import type { DaemonConfig } from './config-schema.ts';
@@ -25,15 +26,17 @@ export class DockerIsolationPlugin implements InfrastructurePlugin {
   readonly #daemonId: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #log: Logger;
+  readonly #clock: Clock | undefined;
   #driver: IIsolationDriver | undefined;
   #unavailable: string | undefined;
 
-  constructor(options: { config: DockerConfig; home: string; daemonId: string; env: Readonly<Record<string, string | undefined>>; log: Logger }) {
+  constructor(options: { config: DockerConfig; home: string; daemonId: string; env: Readonly<Record<string, string | undefined>>; clock?: Clock; log: Logger }) {
     this.#config = options.config;
     this.#home = options.home;
     this.#daemonId = options.daemonId;
     this.#env = options.env;
     this.#log = options.log;
+    this.#clock = options.clock;
   }
 
   /** The opened driver, if docker is available. */
@@ -73,6 +76,7 @@ export class DockerIsolationPlugin implements InfrastructurePlugin {
         runDir: path.join(this.#home, 'run', 'docker'),
         daemonId: this.#daemonId,
         limits: { runtimeOverheadMb: c.runtimeOverheadMb, pidsLimit: c.pidsLimit },
+        ...(this.#clock ? { clock: this.#clock } : {}),
       });
       this.#log.info('docker isolation available', { image: c.image ?? 'default' });
     } catch (err) {

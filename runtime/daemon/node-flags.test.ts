@@ -119,7 +119,9 @@ t.test('V8 caps the young generation only when the cap is given at start-up (wha
     console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);`;
   const newSpace = (args: string[]) => Number(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim());
   const atStart = newSpace([...DAEMON_V8_FLAGS, '-e', burst, 'start']);
-  const late = newSpace(['-e', burst, 'late']);
+  // V8 grows the young generation from its survival statistics, which a loaded machine can leave below the growth
+  // threshold in one run (seen once: 1.0 MB beside other test files): the largest of three runs shows the cap is off.
+  const late = Math.max(...[1, 2, 3].map(() => newSpace(['-e', burst, 'late'])));
   t.ok(atStart <= 6 * 2 ** 20, `young generation with the flag at start-up: ${(atStart / 2 ** 20).toFixed(1)} MB`);
   t.ok(late > atStart, `set at run time it is not capped: ${(late / 2 ** 20).toFixed(1)} MB`);
 });
