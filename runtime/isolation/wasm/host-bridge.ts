@@ -42,6 +42,10 @@ export function installHostFunctions(ctx: QuickJSContext, target: HostTarget): v
   };
   fn('bootstrap', () => ctx.newString(target.bootstrap()));
   fn('post', (json, ...buffers) => {
+    // Only a string primitive: its length is measured and its text copied without running VM code. An object would
+    // answer `length` and toString() from getters of its own (JSON.stringify is the agent's to replace), so a size
+    // checked by the one and a message copied by the other need not agree: 10 bytes admitted, 4 MB sent.
+    if (ctx.typeof(json as QuickJSHandle) !== 'string') throw new TypeError('host.post takes the encoded message as a string');
     if (!target.admit(() => postedBytes(ctx, json as QuickJSHandle, buffers))) return;
     const copies = buffers.map((b) => {
       const view = ctx.getArrayBuffer(b);

@@ -241,3 +241,24 @@ t.test('usage: VM time and QuickJS memory, read without asking the VM', async (t
   await a.isolate.channel.request('agent.stop');
   t.same(await a.isolate.exited, { code: 0, cause: 'exit' });
 });
+
+t.test('a post whose JSON is not a string is refused in the VM: a size measured from a getter cannot let a huge message out', async (t) => {
+  // JSON.stringify is the agent's to replace (one realm). The host measured the post by its `length` and copied it by
+  // its toString(): an object answering 10 to the one and 4 MB to the other passed a 1 MiB cap.
+  const a = await start(t, `export default { name: 'p', start(ctx) {
+    const real = JSON.stringify;
+    JSON.stringify = (...args) => {
+      const text = real(...args);
+      const huge = text.replace('"smuggle"', real('x'.repeat(4 * 1024 * 1024)));
+      return { length: 10, toString: () => huge };
+    };
+    let refused = 'nothing thrown';
+    try { ctx.log.info('smuggle'); } catch (e) { refused = e.name + ': ' + e.message; }
+    JSON.stringify = real;
+    ctx.log.info('after', { refused });
+  } };`);
+  t.same(await a.first, { state: 'running' });
+  const after = await a.logged(/^after$/);
+  t.match(after.fields, { refused: /^TypeError: .*post.*string/ }, 'the agent got an error; nothing was sent');
+  t.notOk(a.logs.some((l) => l.message.length > 1024 * 1024), 'no log line over the cap reached the daemon');
+});
