@@ -79,3 +79,14 @@ t.test('a malformed file fails with the file, the line and the reason', async (t
   t.throws(() => BrokerAcl.parse('topic a\n'.repeat(MAX_ACL_ENTRIES + 1), 'f'), { message: new RegExp(`line ${MAX_ACL_ENTRIES + 1}: more than ${MAX_ACL_ENTRIES} entries`) });
   t.doesNotThrow(() => BrokerAcl.parse('\r\n  # indented comment\r\ntopic a/b\r\n', 'f'), 'CRLF and indented comments');
 });
+
+t.test('patterns give nothing to an id or username that is empty or holds / (it would reach into another client\'s level)', async (t) => {
+  const p = BrokerAcl.parse('pattern readwrite devices/%c/#\npattern read users/%u/#\nuser ops\ntopic read ops/#\n', 'f');
+  t.ok(p.allows({ id: 'cam1', username: undefined }, 'devices/cam1/cmd/x', 'write'));
+  t.notOk(p.allows({ id: 'cam1/cmd', username: undefined }, 'devices/cam1/cmd/x', 'write'), "'cam1/cmd' would expand into cam1's own topics");
+  t.notOk(p.allows({ id: 'x', username: 'a/b' }, 'users/a/b/inbox', 'read'));
+  t.notOk(p.allows({ id: 'x', username: '' }, 'users//inbox', 'read'), 'an empty username');
+  t.ok(p.allows({ id: 'bad/id', username: 'ops' }, 'ops/x', 'read'), "a user's own entries still apply");
+  t.notOk(p.allows({ id: 'x', username: undefined }, 'a/x-raw', 'read'), 'whole levels only');
+  t.notOk(BrokerAcl.parse('pattern read a/%c-raw\n', 'f').allows({ id: 'x', username: undefined }, 'a/x-raw', 'read'), '%c inside a level is taken literally');
+});

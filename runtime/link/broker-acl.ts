@@ -16,8 +16,11 @@
  *     it checks no subscription, only deliveries);
  *   - `deny` entries are checked first, then the grants in file order: the user's (or the anonymous clients') own
  *     entries, then the patterns; no match denies. Entries not starting with `$` never match a `$` topic.
- *   - With patterns in the file, a client whose id or username holds `+` or `#` is denied everything (it would
- *     otherwise widen a pattern to other clients' topics); a pattern with `%u` does not apply to anonymous clients.
+ *   - A client whose id or username is empty or holds `+`, `#` or `/` gets nothing from the patterns (its own
+ *     entries still apply): substituted, it would widen a pattern to other clients' topics (`devices/%c/#` for the
+ *     id `cam1/cmd` is inside `cam1`'s). A pattern with `%u` does not apply to anonymous clients. `%c` and `%u`
+ *     stand for whole levels only: a filter such as `a/%c-raw` is taken literally (some mosquitto releases
+ *     substitute them inside a level too; such a line grants nothing here).
  * The daemon's own link client is not subject to it.
  */
 import { OpenStarryError } from '../errors.ts';
@@ -36,7 +39,7 @@ interface Entry {
   usesUsername: boolean;
 }
 
-/** Deny entries first, then grants in file order (mosquitto's add__acl). */
+/** Deny entries first, then grants in file order (as mosquitto orders them when it reads the file). */
 function ordered(entries: readonly Entry[]): Entry[] {
   return [...entries.filter((e) => e.access.size === 0), ...entries.filter((e) => e.access.size > 0)];
 }
@@ -108,7 +111,7 @@ export class BrokerAcl {
     const verdict = decide(own, topic, access, (filter) => filter);
     if (verdict !== undefined) return verdict;
     if (this.#patterns.length === 0) return false;
-    if (/[+#]/.test(client.id) || (client.username !== undefined && /[+#]/.test(client.username))) return false;
+    if (!safeLevel(client.id) || (client.username !== undefined && !safeLevel(client.username))) return false;
     const patterns = client.username === undefined ? this.#patterns.filter((p) => !p.usesUsername) : this.#patterns;
     return decide(patterns, topic, access, (filter) => substitute(filter, client)) ?? false;
   }
@@ -125,7 +128,12 @@ function decide(entries: readonly Entry[], topic: string, access: AclAccess, exp
   return undefined;
 }
 
-/** `%c` and `%u` as whole levels (mosquitto_topic_matches_sub_with_pattern). */
+/** A value that can stand for exactly one topic level: not empty, no wildcard, no separator. */
+function safeLevel(value: string): boolean {
+  return value !== '' && !/[+#/]/.test(value);
+}
+
+/** `%c` and `%u` as whole levels (see the header). */
 function substitute(filter: string, client: AclClient): string {
   return filter
     .split('/')

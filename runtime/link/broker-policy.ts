@@ -100,8 +100,16 @@ export class BrokerPolicy {
     if (c.username === this.#identity.username) return refuse('credentials', { why: "the daemon's username is reserved" });
     if (this.#users && !this.#users.verify(c.username, c.password)) return refuse('credentials', { user: c.username ?? null, why: 'unknown user or wrong password (usersFile)' });
     if (c.localClients >= this.limits.maxConnections) return refuse('connections', { why: `maxConnections (${this.limits.maxConnections}) reached` });
-    if (c.willTopic !== undefined && !this.mayPublish(c.willTopic, { id: c.clientId, username: c.username })) return refuse('topic', { topic: c.willTopic, why: 'a will message on a topic local clients may not publish to' });
+    if (c.willTopic !== undefined && !this.mayPublish(c.willTopic, { id: c.clientId, username: this.aclUsername(c.username) })) return refuse('topic', { topic: c.willTopic, why: 'a will message on a topic local clients may not publish to' });
     return { ok: true, daemon: false };
+  }
+
+  /**
+   * The username the ACL knows a client by: the CONNECT's only when `usersFile` proved it. Without one a username is
+   * whatever the client sent, so every client is anonymous (else any program could claim `user ops`'s grants).
+   */
+  aclUsername(username: string | undefined): string | undefined {
+    return this.#users === undefined ? undefined : username;
   }
 
   /** May this local client publish to `topic`? The board's rules, then the ACL (which can only narrow them). */

@@ -268,13 +268,14 @@ t.test('aclFile (mosquitto acl_file lines): each user reads and writes only what
     await viewer.close();
     await ops.close();
   });
-  for (const topic of ['out/public', 'out/private', 'state/x']) await infra.link.link.publishJson(topic, { topic }, { qos: 1 });
-  await waitFor(() => ops.messages.some((m) => m.topic === `${PREFIX}state/x`), "ops receives the board's last message");
-  await waitFor(() => viewer.messages.some((m) => m.topic === `${PREFIX}out/public`), 'viewer receives out/public');
-  await new Promise((r) => setTimeout(r, 200));
-  t.same(viewer.messages.map((m) => m.topic).sort(), [`${PREFIX}out/public`, `${PREFIX}status`], 'viewer: the retained status and out/public only');
+  // The last one, out/end, both may read: once it has arrived, whatever was published before it has been decided
+  // (one publisher, delivered in order), so what is missing was withheld, not late.
+  for (const topic of ['out/public', 'out/private', 'state/x', 'out/end']) await infra.link.link.publishJson(topic, { topic }, { qos: 1 });
+  const arrived = (r: typeof ops) => r.messages.some((m) => m.topic === `${PREFIX}out/end`);
+  await waitFor(() => arrived(ops) && arrived(viewer), 'out/end at both');
+  t.same(viewer.messages.map((m) => m.topic).sort(), [`${PREFIX}out/end`, `${PREFIX}out/public`, `${PREFIX}status`], 'viewer: the retained status, out/public and out/end only');
   t.ok(viewer.messages.find((m) => m.topic === `${PREFIX}status`)?.retain, 'the status came as the retained message');
-  t.same(ops.messages.map((m) => m.topic).sort(), [`${PREFIX}out/private`, `${PREFIX}out/public`, `${PREFIX}state/master`, `${PREFIX}state/x`, `${PREFIX}status`]);
+  t.same(ops.messages.map((m) => m.topic).sort(), [`${PREFIX}out/end`, `${PREFIX}out/private`, `${PREFIX}out/public`, `${PREFIX}state/master`, `${PREFIX}state/x`, `${PREFIX}status`]);
   t.equal(guard(infra)?.refused.read, 3, 'three messages not delivered to viewer (retained state/master, out/private, state/x), counted');
 
   // Writing: the ACL narrows the board's own publish policy, never widens it.
@@ -306,16 +307,26 @@ t.test('aclFile: a bad line fails the start with the file, line and reason; with
   const missing = createMqttInfrastructure({ config: parseMqttConfig({ embeddedBroker: { port: 0, aclFile: path.join(dir, 'none') } }), deviceId: 'b', version: '0', home: dir, log: quiet });
   await t.rejects(missing.broker?.start() ?? Promise.resolve(), { code: 'ERR_LINK_CONFIG', message: /aclFile: cannot read .*none: ENOENT/ });
   await missing.broker?.stop();
-  await writeFile(aclFile, `topic read ${PREFIX}status\n`);
+  await writeFile(aclFile, `topic read ${PREFIX}status\ntopic read ${PREFIX}out/end\nuser ops\ntopic read #\n`);
   const lines: string[] = [];
   const { infra, url } = await board(t, { aclFile }, createLogger('test', { write: (l) => void lines.push(l) }));
-  t.match(lines.join(''), /aclFile without usersFile: every local client is anonymous/);
+  t.match(lines.join(''), /aclFile without usersFile: no username is proven, so every local client is anonymous/);
   const anon = await recordMessages(url, ['#'], { protocolVersion: 4 });
-  t.teardown(() => anon.close());
+  // Without usersFile nothing proves a username: claiming `ops` must not bring ops's grants.
+  const claimed = await recordMessages(url, ['#'], { protocolVersion: 4, username: 'ops', password: 'anything' });
+  t.teardown(async () => {
+    await anon.close();
+    await claimed.close();
+  });
   await infra.link.link.publishJson('out/x', {}, { qos: 1 });
-  await waitFor(() => guard(infra)?.refused.read === 1 && anon.messages.length === 1, 'the retained status delivered, out/x withheld');
-  await new Promise((r) => setTimeout(r, 100));
-  t.same(anon.messages.map((m) => m.topic), [`${PREFIX}status`]);
+  await infra.link.link.publishJson('out/end', {}, { qos: 1 });
+  const ended = (r: typeof anon) => r.messages.some((m) => m.topic === `${PREFIX}out/end`);
+  await waitFor(() => ended(anon) && ended(claimed), 'out/end at both');
+  t.same(anon.messages.map((m) => m.topic), [`${PREFIX}status`, `${PREFIX}out/end`], 'the retained status and out/end; out/x withheld');
+  t.same(claimed.messages.map((m) => m.topic), [`${PREFIX}status`, `${PREFIX}out/end`], "a claimed username gets the anonymous clients' grants, not that user's");
+  t.equal(guard(infra)?.refused.read, 2);
+  const will = await attacker(url, { username: 'ops', password: 'x', will: { topic: `${PREFIX}event/x`, payload: Buffer.from('{}'), qos: 0, retain: false } });
+  t.match(will, { code: 5 }, "nor its will: the anonymous clients' entries grant no write");
 });
 
 t.test('aclFile: a persistent session gets only the queued messages it may read when it comes back', async (t) => {
@@ -330,8 +341,8 @@ t.test('aclFile: a persistent session gets only the queued messages it may read 
   for (const topic of ['out/private', 'out/public']) await infra.link.link.publishJson(topic, { topic }, { qos: 1 });
   const back = await recordMessages(url, [], session);
   t.teardown(() => back.close());
+  // Queued in order: once out/public (published last) is in, out/private has been decided.
   await waitFor(() => back.messages.length === 1, 'the queued out/public');
-  await new Promise((r) => setTimeout(r, 200));
   t.same(back.messages.map((m) => m.topic), [`${PREFIX}out/public`]);
   t.equal(guard(infra)?.refused.read, 1, 'out/private withheld from the queue');
 });

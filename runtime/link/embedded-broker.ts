@@ -102,7 +102,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
   readonly #guards = new WeakMap<object, MqttFrameGuard>();
   readonly #daemonClients = new WeakSet<Client>();
   readonly #verdicts = new WeakMap<Client, { reason: Refusal; returnCode: number }>();
-  /** The username each accepted local client connected with (aedes keeps none); the ACL is per user. */
+  /** The username each accepted local client proved (aedes keeps none; BrokerPolicy.aclUsername); the ACL is per user. */
   readonly #usernames = new WeakMap<Client, string | undefined>();
   #localClients = 0;
 
@@ -159,7 +159,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
       await this.#warnIfShared(o.usersFile);
     }
     const acl = o.aclFile === undefined ? undefined : BrokerAcl.parse(await this.#readConfigFile('aclFile', o.aclFile), o.aclFile);
-    if (acl !== undefined && users === undefined) this.#log?.warn('mqtt.embeddedBroker.aclFile without usersFile: every local client is anonymous, so only the entries before the first "user" line and the patterns without %u apply', { file: o.aclFile });
+    if (acl !== undefined && users === undefined) this.#log?.warn('mqtt.embeddedBroker.aclFile without usersFile: no username is proven, so every local client is anonymous (its CONNECT username ignored): only the entries before the first "user" line and the patterns without %u apply', { file: o.aclFile });
     const link = o.link ?? { clientId: 'openstarry-board', topicPrefix: 'openstarry/board/' };
     const policy = new BrokerPolicy({
       limits: o.limits ?? DEFAULT_BROKER_LIMITS,
@@ -186,7 +186,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
         if (!verdict.ok) this.#verdicts.set(client, verdict);
         else {
           this.#pending.delete(client.conn as net.Socket);
-          this.#usernames.set(client, packet.username);
+          this.#usernames.set(client, policy.aclUsername(packet.username));
         }
         done(null, true);
       },
@@ -203,8 +203,8 @@ export class EmbeddedBroker implements InfrastructurePlugin {
         const refused = policy.publish({ daemon: this.#daemonClients.has(client), clientId: client.id, username: this.#usernames.get(client), topic: packet.topic, retain: packet.retain, payloadBytes });
         done(refused ? new Error(`publish refused (${refused}): ${packet.topic.slice(0, 120)}`) : null);
       },
-      // aedes asks before each delivery to a client, retained messages and a persistent session's queue included
-      // (aedes lib/client.js deliver0/deliverQoS): null drops it for that client. Only set with an ACL.
+      // aedes asks before each delivery to a client — live, retained on subscribe, and a persistent session's queue
+      // at its return (embedded-broker-guard.test.ts checks all three): null drops it for that client. Only with an ACL.
       ...(policy.checksDeliveries
         ? {
             authorizeForward: (client: Client, packet: Parameters<NonNullable<AedesOptions['authorizeForward']>>[1]) =>
