@@ -57,7 +57,8 @@ export interface OutboundQueueStats {
   discardedTailBytes: number;
   /**
    * Records of a newer version's format found in the log (a board rolled back after an update): kept in the file
-   * as they are, through compactions, for that version to send once it runs again; this version cannot send them.
+   * as they are, through compactions, for that version to read once it runs again; this version cannot read them,
+   * nor tell which of them that version had already sent.
    */
   newerRecords: number;
   persistError?: string;
@@ -272,6 +273,9 @@ export class OutboundQueue {
     }
     if (this.#foreign.length > 0) {
       this.#foreignRemoves = unmatchedRemoves;
+      // Kept removals stay in the file ahead of our records: our numbers start past theirs too, so no reader, in
+      // whatever order it applies removals, can take one of ours for one of them.
+      for (const seq of unmatchedRemoves) if (seq > this.#lastSeq) this.#lastSeq = seq;
       this.#keptBytes = [...this.#foreign, ...this.#foreignRemoveFrames()].reduce((n, f) => n + f.length, 0);
       this.#o.log?.warn('outbound queue: records of a newer version found (a rollback?); kept as they are for it, not sent by this one', { file: this.file, records: this.#foreign.length });
     }
