@@ -65,14 +65,13 @@ function systemdLine(sd: NonNullable<DaemonStatus['systemd']>): string {
 function linkLine(link: DaemonStatus['link']): string {
   const parts = [link.state];
   if (link.url) parts.push(link.url);
-  const queue = link.queue as { queued?: number; dropped?: number; expired?: number } | undefined;
-  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}${queue.expired ? ` (${queue.expired} expired)` : ''}`);
+  const queue = link.queue as { queued?: number; dropped?: number; expired?: number; newerRecords?: number } | undefined;
+  if (queue) parts.push(`queue ${queue.queued ?? 0}${queue.dropped ? ` (${queue.dropped} dropped)` : ''}${queue.expired ? ` (${queue.expired} expired)` : ''}${queue.newerRecords ? ` (${queue.newerRecords} of a newer version kept)` : ''}`);
   if (typeof link.lastError === 'string') parts.push(`last error: ${link.lastError}`);
   if (link.broker) parts.push(`embedded broker ${link.broker.state} on ${link.broker.host}:${link.broker.port}${refusedText(link.broker.guard?.refused)}`);
   return parts.join(', ');
 }
 
-/** ` (refused: 3 topic, 1 clientId)`, or nothing when the embedded broker refused nothing. */
 /** `15 entities under homeassistant/; commands 3: 1 applied, 1 refused (last: ...), 1 malformed`, or why it did not start. */
 function homeassistantLine(h: NonNullable<DaemonStatus['homeassistant']>): string {
   if (typeof h.error === 'string') return `Home Assistant discovery not started: ${h.error}`;
@@ -81,9 +80,14 @@ function homeassistantLine(h: NonNullable<DaemonStatus['homeassistant']>): strin
   return `${String(h.entities)} entities under ${String(h.prefix)}/; commands ${c?.received ?? 0}: ${c?.applied ?? 0} applied, ${c?.refused ?? 0} refused${refusal}, ${c?.malformed ?? 0} malformed`;
 }
 
+/**
+ * ` (refused: 3 topic, 1 clientId)` and ` (withheld by the ACL: 5)`, or nothing when the embedded broker refused
+ * nothing. `read` closed no connection: deliveries the ACL withheld (README "MQTT, remote triggers and rules").
+ */
 function refusedText(refused: Record<string, number> | undefined): string {
-  const parts = Object.entries(refused ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
-  return parts.length > 0 ? ` (refused: ${parts.join(', ')})` : '';
+  const { read = 0, ...closing } = refused ?? {};
+  const parts = Object.entries(closing).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
+  return `${parts.length > 0 ? ` (refused: ${parts.join(', ')})` : ''}${read > 0 ? ` (withheld by the ACL: ${read})` : ''}`;
 }
 
 export const status: Command = {
