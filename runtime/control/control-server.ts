@@ -141,8 +141,9 @@ const REFUSAL_LINGER_MS = 500;
  * Answers a connection the daemon has no room for with the busy refusal and closes it so that the client reads it.
  * Destroying the socket at once would reset it under a request the client already sent (EPIPE / ECONNRESET), and the
  * client would see a closed connection instead of a retryable ERR_CONTROL_BUSY (control-client.ts callOnce retries
- * that, and a request whose write failed, but not a request it sent whose connection then closed unanswered). So: write the refusal and half-close, discard what the client sends, and destroy when it closes its side or
- * after a short linger on the guard's clock. A flood cannot pile these up: beyond the guard's MAX_LINGERING_REFUSALS
+ * that, and a request whose write failed, but not a request it sent whose connection then closed unanswered). So:
+ * write the refusal and half-close, discard what the client sends, and destroy when it closes its side or after a
+ * short linger on the guard's clock. A flood cannot pile these up: beyond the guard's MAX_LINGERING_REFUSALS
  * (connection-guard.ts startLinger) they are destroyed at once, as before.
  */
 function refuseBusy(socket: net.Socket, guard: ConnectionGuard, line: string): void {

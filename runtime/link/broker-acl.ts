@@ -56,11 +56,14 @@ export class BrokerAcl {
   readonly #anonymous: readonly Entry[];
   readonly #users: ReadonlyMap<string, readonly Entry[]>;
   readonly #patterns: readonly Entry[];
+  /** The patterns an anonymous client gets (none with %u): chosen once, not on every delivery. */
+  readonly #anonymousPatterns: readonly Entry[];
 
   private constructor(anonymous: readonly Entry[], users: ReadonlyMap<string, readonly Entry[]>, patterns: readonly Entry[]) {
     this.#anonymous = ordered(anonymous);
     this.#users = new Map([...users].map(([user, entries]) => [user, ordered(entries)]));
     this.#patterns = ordered(patterns);
+    this.#anonymousPatterns = this.#patterns.filter((p) => !p.usesUsername);
   }
 
   /** `file` only names the source in errors, which give the line number and the reason (never other lines' text). */
@@ -112,7 +115,7 @@ export class BrokerAcl {
     if (verdict !== undefined) return verdict;
     if (this.#patterns.length === 0) return false;
     if (!safeLevel(client.id) || (client.username !== undefined && !safeLevel(client.username))) return false;
-    const patterns = client.username === undefined ? this.#patterns.filter((p) => !p.usesUsername) : this.#patterns;
+    const patterns = client.username === undefined ? this.#anonymousPatterns : this.#patterns;
     return decide(patterns, topic, access, (filter) => substitute(filter, client)) ?? false;
   }
 }

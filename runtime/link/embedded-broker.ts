@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile as nodeReadFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Aedes, AedesOptions, Client } from 'aedes';
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import './mqtt-packet-numbers.ts';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
@@ -207,7 +207,7 @@ export class EmbeddedBroker implements InfrastructurePlugin {
       // at its return (embedded-broker-guard.test.ts checks all three): null drops it for that client. Only with an ACL.
       ...(policy.checksDeliveries
         ? {
-            authorizeForward: (client: Client, packet: Parameters<NonNullable<AedesOptions['authorizeForward']>>[1]) =>
+            authorizeForward: (client: Client, packet: AedesPublishPacket) =>
               this.#daemonClients.has(client) || policy.deliver({ id: client.id, username: this.#usernames.get(client) }, packet.topic) ? packet : null,
           }
         : {}),

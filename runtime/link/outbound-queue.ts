@@ -107,14 +107,15 @@ export class OutboundQueue {
   #rewriteAfter = 0;
   readonly #stats = { compactions: 0, discardedTailBytes: 0 };
   /**
-   * What a newer version wrote that this one cannot read (queue-log-format.ts, "Versions"): its frames, written back
-   * first at each compaction, and the acked sequence numbers none of our own records had — its REMOVE records, which
-   * compaction would otherwise drop and so send those messages again once that version reads the file.
+   * What a newer version wrote that this one cannot read (queue-log-format.ts, "Versions"), framed once at open and
+   * written back first at each compaction: its records, then the acked sequence numbers none of our own records had —
+   * its REMOVE records, which compaction would otherwise drop and so send those messages again once that version
+   * reads the file. Empty when the file holds nothing of a newer version.
    */
-  #foreign: Buffer[] = [];
-  #foreignRemoves: number[] = [];
-  /** Bytes a compaction writes besides our live records (the two above, framed); set once at open. */
+  #kept: Buffer[] = [];
+  /** Their bytes, and how many of them are the newer version's records (`newerRecords`). */
   #keptBytes = 0;
+  #newerRecords = 0;
 
   private constructor(options: OutboundQueueOptions) {
     this.#o = {
@@ -149,7 +150,7 @@ export class OutboundQueue {
   }
 
   stats(): OutboundQueueStats {
-    const s: OutboundQueueStats = { queued: this.#window.size, bytes: this.#window.bytes, fileBytes: this.#fileBytes, ...this.#window.counts, ...this.#stats, newerRecords: this.#foreign.length };
+    const s: OutboundQueueStats = { queued: this.#window.size, bytes: this.#window.bytes, fileBytes: this.#fileBytes, ...this.#window.counts, ...this.#stats, newerRecords: this.#newerRecords };
     if (this.#appender.error !== undefined) s.persistError = this.#appender.error;
     return s;
   }
@@ -206,14 +207,11 @@ export class OutboundQueue {
     if (this.#ackTimer !== undefined) this.#o.clock.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     if (this.#acked.length > 0) {
-      const seqs = this.#acked;
-      this.#acked = [];
-      // MAX_ACKS_PER_FRAME keeps a frame (6 bytes a number) far below MAX_FRAME_BODY.
-      for (let i = 0; i < seqs.length; i += MAX_ACKS_PER_FRAME) {
-        const frame = encodeRemove(seqs.slice(i, i + MAX_ACKS_PER_FRAME));
+      for (const frame of removeFrames(this.#acked)) {
         this.#fileBytes += frame.length;
         this.#pending.push(frame);
       }
+      this.#acked = [];
     }
     if (this.#pending.length === 0) return;
     const frames = this.#pending;
@@ -255,6 +253,7 @@ export class OutboundQueue {
   async #load(): Promise<void> {
     const data = await readLog(this.file);
     const { records, goodBytes } = decodeLog(data);
+    const foreign: Buffer[] = [];
     const unmatchedRemoves: number[] = [];
     for (const r of records) {
       if (r.kind === 'remove') {
@@ -264,20 +263,21 @@ export class OutboundQueue {
       // Its sequence number is taken too: ours must not reuse it (the newer version would read both).
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
       if (r.kind === 'foreign') {
-        this.#foreign.push(r.frame);
+        foreign.push(r.frame);
         continue;
       }
       const topicBytes = Buffer.byteLength(r.topic, 'utf8');
       // A record from before `at` existed is as old as this open, as far as we can tell (queue-log-format.ts).
       this.#window.insert(r.seq, r.at ?? this.#o.clock.now(), r.topic, r.payload, r.retain, r.correlationData, putFrameBytes(topicBytes, r.payload.length, r.correlationData?.length), topicBytes + r.payload.length);
     }
-    if (this.#foreign.length > 0) {
-      this.#foreignRemoves = unmatchedRemoves;
+    if (foreign.length > 0) {
       // Kept removals stay in the file ahead of our records: our numbers start past theirs too, so no reader, in
       // whatever order it applies removals, can take one of ours for one of them.
       for (const seq of unmatchedRemoves) if (seq > this.#lastSeq) this.#lastSeq = seq;
-      this.#keptBytes = [...this.#foreign, ...this.#foreignRemoveFrames()].reduce((n, f) => n + f.length, 0);
-      this.#o.log?.warn('outbound queue: records of a newer version found (a rollback?); kept as they are for it, not sent by this one', { file: this.file, records: this.#foreign.length });
+      this.#kept = [...foreign, ...removeFrames(unmatchedRemoves)];
+      this.#keptBytes = this.#kept.reduce((n, f) => n + f.length, 0);
+      this.#newerRecords = foreign.length;
+      this.#o.log?.warn('outbound queue: records of a newer version found (a rollback?); kept as they are for it, not sent by this one', { file: this.file, records: foreign.length });
     }
     this.#stats.discardedTailBytes = data.length - goodBytes;
     this.#window.counts.coalesced = 0; // replay's coalescing happened in an earlier run, where it was counted
@@ -328,13 +328,6 @@ export class OutboundQueue {
       });
   }
 
-  /** The newer version's removals as REMOVE frames, at most MAX_ACKS_PER_FRAME sequence numbers each. */
-  #foreignRemoveFrames(): Buffer[] {
-    const frames: Buffer[] = [];
-    for (let i = 0; i < this.#foreignRemoves.length; i += MAX_ACKS_PER_FRAME) frames.push(encodeRemove(this.#foreignRemoves.slice(i, i + MAX_ACKS_PER_FRAME)));
-    return frames;
-  }
-
   /** While appends are stopped: true once every REWRITE_RETRY_MS, the first time one interval after the error. */
   #rewriteDue(): boolean {
     const now = this.#o.clock.now();
@@ -351,7 +344,7 @@ export class OutboundQueue {
   async #compact(): Promise<void> {
     this.#expire(0, true);
     const own = encodeSnapshot(this.#window.values(), this.#window.liveFrameBytes);
-    const snapshot = this.#foreign.length === 0 ? own : Buffer.concat([...this.#foreign, ...this.#foreignRemoveFrames(), own]);
+    const snapshot = this.#kept.length === 0 ? own : Buffer.concat([...this.#kept, own]);
     this.#appender.use(await replaceLog(this.file, snapshot));
     this.#rewriteAfter = 0;
     this.#stats.compactions++;
@@ -362,4 +355,11 @@ export class OutboundQueue {
     this.#window.recountFrameBytes();
     if (!this.#closed) this.#appender.scheduleSync();
   }
+}
+
+/** REMOVE frames for `seqs`, MAX_ACKS_PER_FRAME numbers each: a frame (6 bytes a number) stays far below MAX_FRAME_BODY. */
+function removeFrames(seqs: readonly number[]): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < seqs.length; i += MAX_ACKS_PER_FRAME) frames.push(encodeRemove(seqs.slice(i, i + MAX_ACKS_PER_FRAME)));
+  return frames;
 }

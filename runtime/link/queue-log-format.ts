@@ -179,8 +179,9 @@ export interface DecodeResult {
 
 /**
  * Reads frames until the first that is incomplete (a torn append at a power cut), fails its CRC (garbled media) or
- * does not decode (a known type with a malformed body); a frame of an unknown, higher type is returned as foreign. Appends are sequential, so a power cut can only damage the tail; a bad frame in the middle means the
- * card itself is failing, and the frames after it are dropped with it rather than trusted.
+ * does not decode (a known type with a malformed body); a frame of an unknown, higher type is returned as foreign.
+ * Appends are sequential, so a power cut can only damage the tail; a bad frame in the middle means the card itself
+ * is failing, and the frames after it are dropped with it rather than trusted.
  */
 export function decodeLog(data: Buffer): DecodeResult {
   const records: LogRecord[] = [];
